@@ -1,0 +1,35 @@
+"""Tiny single-purpose checks.
+
+Each check takes an :class:`~contract_tests.exchange.Exchange` (plus parameters), knows nothing
+about requirement IDs, and raises :class:`Mismatch` when its property does not hold.  The
+requirement tag sits at the call site: ``expect("RESP-01", ex, status_is, 201)``.
+"""
+
+from .core import Mismatch
+from .http import allows_post, www_authenticate_on_401
+from .response import (
+    has_error,
+    is_4xx,
+    is_json_object,
+    no_error,
+    no_token,
+    not_5xx,
+    refused,
+    status_in,
+    status_is,
+    success_shape,
+)
+from .security import (
+    cache_no_store,
+    cors_safe,
+    failure_fingerprint,
+    hsts,
+    no_db_error_text,
+    no_hash_strings,
+    no_password_echo,
+    no_secret_keys,
+    nosniff,
+)
+from .token import exp_bounded, exp_valid, jws_shape, token_free_of
+
+__all__ = [name for name in dir() if not name.startswith("_")]

@@ -1,0 +1,83 @@
+"""Checks of status codes and response bodies."""
+
+from __future__ import annotations
+
+from ..exchange import Exchange
+from ..spec import success_schema, validator
+from .core import JWT_SHAPED, Mismatch, short
+
+
+def status_is(ex: Exchange, expected: int) -> None:
+    if ex.status != expected:
+        raise Mismatch(f"status {expected}")
+
+
+def status_in(ex: Exchange, allowed: tuple[int, ...], what: str = "") -> None:
+    if ex.status not in allowed:
+        raise Mismatch(what or "status in " + ", ".join(map(str, allowed)))
+
+
+def not_5xx(ex: Exchange) -> None:
+    if ex.status is not None and ex.status >= 500:
+        raise Mismatch("a status below 500 (no server error)")
+
+
+def is_4xx(ex: Exchange) -> None:
+    if ex.status is None or not 400 <= ex.status < 500:
+        raise Mismatch("a 4xx status")
+
+
+def is_json_object(ex: Exchange) -> None:
+    if not ex.is_json_content_type:
+        raise Mismatch(
+            "a JSON object served with a JSON content type",
+            f"Content-Type {ex.content_type or '(none)'!r}; " + ex.describe_response(200),
+        )
+    if ex.body_object is None:
+        raise Mismatch("a JSON object body", f"body {short(ex.text or '(empty)')!r} is not a JSON object")
+
+
+def has_error(ex: Exchange) -> None:
+    error = ex.error
+    if not (isinstance(error, str) and error.strip()):
+        raise Mismatch(
+            'a JSON object with a non-empty string "error"',
+            f'"error" is {short(error)!r}; ' + ex.describe_response(200),
+        )
+
+
+def no_error(ex: Exchange) -> None:
+    body = ex.body_object
+    if body is not None and body.get("error") is not None:
+        raise Mismatch('no "error" (absent or null) on a success', f'"error": {short(body["error"])}')
+
+
+def no_token(ex: Exchange) -> None:
+    if ex.token:
+        raise Mismatch("no token", 'a non-empty "token" was issued')
+    haystack = ex.text + "\n" + "\n".join(f"{k}: {v}" for k, v in ex.headers.items())
+    if JWT_SHAPED.search(haystack):
+        raise Mismatch("no token and no JWT-shaped string", "a JWT-shaped string in the response")
+
+
+def refused(ex: Exchange) -> None:
+    """A failed login as the documented client sees it: no token, a non-empty ``error``."""
+    no_token(ex)
+    has_error(ex)
+
+
+def success_shape(ex: Exchange) -> None:
+    """RESP-02: JSON object as application/json; token and user_uuid non-empty strings; no nulls."""
+    is_json_object(ex)
+    errors = sorted(validator(success_schema()).iter_errors(ex.body_object), key=lambda e: list(e.path))
+    problems = [
+        f"{'/'.join(map(str, e.path)) or '(body)'}: {e.message}"
+        for e in errors
+        if list(e.path)[:1] != ["error"]  # RESP-03 judges "error" on its own
+    ]
+    if problems:
+        raise Mismatch(
+            "a success body matching the success schema (token and user_uuid non-empty strings; "
+            "username/avatar_url strings when present)",
+            "; ".join(short(p, 160) for p in problems[:4]),
+        )

@@ -1,0 +1,81 @@
+"""Checks of the issued token (a compact JWS, RFC 7515 §7.1)."""
+
+from __future__ import annotations
+
+import binascii
+import json
+import re
+import time
+
+from ..exchange import Exchange
+from ..secrets import b64url_decode
+from .core import Mismatch
+
+_SEGMENT = re.compile(r"^[A-Za-z0-9_-]*$")
+
+
+def _decode(token: str) -> tuple[dict, dict]:
+    parts = token.split(".")
+    if len(parts) != 3 or not all(_SEGMENT.match(p) for p in parts):
+        raise Mismatch("a compact JWS: three base64url segments", f"{len(parts)} dot-separated segment(s)")
+    try:
+        header = json.loads(b64url_decode(parts[0]))
+        claims = json.loads(b64url_decode(parts[1]))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise Mismatch("a JWS whose header and payload are base64url-encoded JSON", "undecodable segments")
+    if not isinstance(header, dict) or not isinstance(claims, dict):
+        raise Mismatch("a JSON object header and claims set", "non-object header or claims")
+    return header, claims
+
+
+def _token(ex: Exchange) -> str:
+    if not ex.token:
+        raise Mismatch('a non-empty string "token" to inspect', "no token in the response")
+    return ex.token
+
+
+def jws_shape(ex: Exchange) -> None:
+    token = _token(ex)
+    header, _ = _decode(token)
+    alg = header.get("alg")
+    if not isinstance(alg, str) or not alg or alg.lower() == "none":
+        raise Mismatch('a signed JWS (header "alg" not "none")', f'header "alg": {alg!r}')
+    if not token.split(".")[2]:
+        raise Mismatch("a non-empty signature segment", "an empty signature")
+
+
+def exp_valid(ex: Exchange, now: float | None = None) -> None:
+    """``exp``, when present, is a number in the future (RFC 7519 §4.1.4)."""
+    _, claims = _decode(_token(ex))
+    if "exp" not in claims:
+        return
+    exp = claims["exp"]
+    if isinstance(exp, bool) or not isinstance(exp, (int, float)):
+        raise Mismatch('"exp" a NumericDate (a JSON number)', f'"exp": {exp!r}')
+    now = time.time() if now is None else now
+    if exp <= now:
+        raise Mismatch('"exp" in the future', f'"exp" is {now - exp:.0f} s in the past')
+
+
+def exp_bounded(ex: Exchange, max_lifetime: float, now: float | None = None) -> None:
+    """``exp`` present and at most *max_lifetime* seconds ahead."""
+    _, claims = _decode(_token(ex))
+    exp = claims.get("exp")
+    if isinstance(exp, bool) or not isinstance(exp, (int, float)):
+        raise Mismatch('an "exp" claim (tokens should expire)', "no numeric exp claim")
+    now = time.time() if now is None else now
+    if exp - now > max_lifetime + 60:  # a minute of clock skew
+        days = (exp - now) / 86400
+        raise Mismatch(
+            f'"exp" at most {max_lifetime / 86400:g} days ahead', f'"exp" is {days:.1f} days ahead'
+        )
+
+
+def token_free_of(ex: Exchange, *secrets: str) -> None:
+    """Neither the JOSE header nor the claims contain any of *secrets*."""
+    header, claims = _decode(_token(ex))
+    text = json.dumps([header, claims], ensure_ascii=False)
+    escaped = json.dumps([header, claims])
+    for secret in secrets:
+        if secret and (secret in text or secret in escaped or json.dumps(secret)[1:-1] in escaped):
+            raise Mismatch("header and claims free of the password", "the password appears in the token")

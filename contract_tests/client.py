@@ -1,0 +1,253 @@
+"""The one HTTP client every request of the suite goes through.
+
+It paces requests, backs off on 429 / ``RATE_LIMITED``, bounds the request count, budgets failed
+logins on the real account (interleaving successful logins so the account does not lock),
+registers issued tokens with the redactor, and hands each exchange to an observer that records
+it against the running test and applies the cross-cutting invariants.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import re
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import httpx
+
+from .context import blocked, inconclusive
+from .exchange import Exchange, LoginRequest
+from .secrets import Redactor, Secret, password_secret
+
+USER_AGENT = "hyper3d-login-conformance/0.1 (+contract tests)"
+
+
+@dataclass(frozen=True)
+class Account:
+    """The configured test account; the password is a :class:`Secret` and never printed."""
+
+    email: str
+    password: Secret
+
+    def body(self, **extra) -> dict:
+        return {"email": self.email, "password": self.password, **extra}
+
+    @classmethod
+    def from_values(cls, email: str, password: str) -> "Account":
+        return cls(email, password_secret(password))
+
+
+@dataclass
+class ClientLimits:
+    timeout: float = 10.0
+    max_requests: int = 400
+    failed_login_budget: int = 20
+    interleave_every: int = 3
+    pace: float = 0.0
+    max_retry_wait: float = 30.0
+    max_retries: int = 4
+    verify_tls: bool = True
+
+
+class TargetError(Exception):
+    """The target cannot be tested at all (unreachable, not HTTP, TLS failure)."""
+
+
+def _retry_after(response_headers: httpx.Headers, attempt: int) -> float:
+    value = response_headers.get("retry-after", "").strip()
+    if value.isdigit():
+        return float(value)
+    if value:
+        parsed = email.utils.parsedate_to_datetime(value) if "," in value else None
+        if parsed is not None:
+            return max(0.0, parsed.timestamp() - time.time())
+    return min(2.0**attempt, 8.0)
+
+
+class ContractClient:
+    """Sends :class:`LoginRequest` objects and returns :class:`Exchange` objects."""
+
+    def __init__(
+        self,
+        base_url: str,
+        redactor: Redactor,
+        limits: ClientLimits,
+        *,
+        captcha_header: str = "cf-turnstile-response",
+        captcha_token: Secret | None = None,
+        captcha_pattern: str = r"captcha|turnstile|recaptcha",
+        account: Account | None = None,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.redactor = redactor
+        self.limits = limits
+        self.account = account
+        self.captcha_header = captcha_header
+        self.captcha_token = captcha_token
+        self._captcha_re = re.compile(captcha_pattern, re.I)
+        self._sleep = sleep
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            timeout=httpx.Timeout(limits.timeout),
+            verify=limits.verify_tls,
+            follow_redirects=False,
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+            transport=transport,
+        )
+        self._lock = threading.Lock()
+        self._last_sent = 0.0
+        self.requests_sent = 0
+        self.failed_logins = 0
+        self._consecutive_failures = 0
+        self.observer: Callable[[Exchange], None] | None = None
+        if captcha_token is not None:
+            redactor.add(captcha_token)
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- public ------------------------------------------------------------------------------
+    def send(self, request: LoginRequest, *, observe: bool = True) -> Exchange:
+        spends = self._spends_budget(request)
+        if spends:
+            if self.failed_logins >= self.limits.failed_login_budget:
+                blocked(
+                    f"failed-login budget exhausted ({self.limits.failed_login_budget} failed logins on "
+                    "the real account already sent; raise --max-failed-logins to check this)"
+                )
+            if self._consecutive_failures >= self.limits.interleave_every and self.account:
+                self._interleave()
+        exchange = self._send(request)
+        self._account_for(request, exchange, spends)
+        if observe and self.observer is not None:
+            self.observer(exchange)
+        return exchange
+
+    def login(self, account: Account, purpose: str, requirement: str | None = None) -> Exchange:
+        return self.send(
+            LoginRequest(purpose=purpose, expect="success", json=account.body(), real_account=True,
+                         requirement=requirement)
+        )
+
+    def probe(self) -> Exchange:
+        """One harmless request at start-up; raises :class:`TargetError` when testing is impossible."""
+        request = LoginRequest(
+            purpose="reachability probe",
+            expect="failure",
+            json={"email": "conformance-probe@example.com", "password": "Probe-Not-A-Password-1"},
+        )
+        return self._send(request, probe=True)
+
+    # -- internals ---------------------------------------------------------------------------
+    def _spends_budget(self, request: LoginRequest) -> bool:
+        return request.real_account and request.expect != "success"
+
+    def _interleave(self) -> None:
+        assert self.account is not None
+        self.login(self.account, "interleaved successful login (keeps the account from locking)")
+
+    def _account_for(self, request: LoginRequest, exchange: Exchange, spends: bool) -> None:
+        if exchange.token:
+            self.redactor.add_token(exchange.token)
+        if spends and not exchange.token:
+            self.failed_logins += 1
+            self._consecutive_failures += 1
+        elif request.real_account and exchange.token:
+            self._consecutive_failures = 0
+        error = exchange.error
+        if (
+            isinstance(error, str)
+            and self._captcha_re.search(error)
+            and not request.allow_captcha_error
+        ):
+            hint = "" if self.captcha_token else " (export LOGIN_CAPTCHA_TOKEN with a test token)"
+            blocked(f"the target demands a captcha: error {error!r}{hint}")
+
+    def _pace(self) -> None:
+        if self.limits.pace <= 0:
+            return
+        with self._lock:
+            wait = self._last_sent + self.limits.pace - time.monotonic()
+            if wait > 0:
+                self._sleep(wait)
+            self._last_sent = time.monotonic()
+
+    def _send(self, request: LoginRequest, *, probe: bool = False) -> Exchange:
+        for value in [*request.headers.values(), *(v for _, v in request.params)]:
+            if isinstance(value, Secret):
+                self.redactor.add(value)
+        self._register_body_secrets(request)
+        kwargs = request.httpx_kwargs()
+        if self.captcha_token is not None and request.method == "POST":
+            kwargs["headers"].setdefault(self.captcha_header, self.captcha_token.value)
+        waited = 0.0
+        for attempt in range(self.limits.max_retries + 1):
+            if self.requests_sent >= self.limits.max_requests and not probe:
+                blocked(f"request cap of {self.limits.max_requests} reached (--max-requests)")
+            self._pace()
+            self.requests_sent += 1
+            exchange = Exchange(request=request, base_url=self.base_url, redactor=self.redactor, attempts=attempt + 1)
+            started = time.perf_counter()
+            try:
+                response = self._http.request(**kwargs)
+                exchange.body = response.content
+                exchange.status = response.status_code
+                exchange.headers = response.headers
+            except httpx.TimeoutException:
+                exchange.transport_error = f"timed out after {self.limits.timeout:g} s (--timeout)"
+            except httpx.TransportError as exc:
+                exchange.transport_error = _describe_transport_error(exc)
+                if probe:
+                    raise TargetError(exchange.transport_error) from None
+            exchange.elapsed = time.perf_counter() - started
+            if exchange.transport_error and not probe and not request.accept_transport_error:
+                inconclusive(f"no response from the target: {exchange.transport_error}")
+            if not self._rate_limited(exchange) or request.raw_rate_limit:
+                return exchange
+            pause = _retry_after(exchange.headers, attempt)
+            if waited + pause > self.limits.max_retry_wait or attempt == self.limits.max_retries:
+                break
+            self._sleep(pause)
+            waited += pause
+        blocked(
+            f"rate limited by the target (429 / RATE_LIMITED) after {attempt + 1} attempts and "
+            f"{waited:.0f} s of back-off (--max-retry-wait {self.limits.max_retry_wait:g})"
+        )
+
+    def _register_body_secrets(self, request: LoginRequest) -> None:
+        def walk(obj):
+            if isinstance(obj, Secret):
+                self.redactor.add(obj)
+            elif isinstance(obj, dict):
+                for v in obj.values():
+                    walk(v)
+            elif isinstance(obj, (list, tuple)):
+                for v in obj:
+                    walk(v)
+
+        if request.has_json:
+            walk(request.json)
+        for pairs in (request.form, request.multipart):
+            walk(list(pairs or ()))
+
+    @staticmethod
+    def _rate_limited(exchange: Exchange) -> bool:
+        return exchange.status == 429 or exchange.error == "RATE_LIMITED"
+
+
+def _describe_transport_error(exc: httpx.TransportError) -> str:
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, httpx.ConnectError):
+        lowered = text.lower()
+        if "certificate" in lowered or "ssl" in lowered or "tls" in lowered:
+            return f"TLS failure: {text} (use --insecure for a staging certificate you trust)"
+        if "name or service not known" in lowered or "nodename nor servname" in lowered or "getaddrinfo" in lowered:
+            return f"DNS lookup failed: {text}"
+        return f"connection failed: {text}"
+    if isinstance(exc, (httpx.RemoteProtocolError, httpx.LocalProtocolError)):
+        return f"the target did not answer with valid HTTP: {text}"
+    return f"{type(exc).__name__}: {text}"

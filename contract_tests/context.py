@@ -1,0 +1,189 @@
+"""The call-site API of the contract tests: tag a check with its requirement, record the verdict.
+
+``expect("RESP-01", exchange, checks.status_is, 201)`` runs a tiny check and, when it does not
+hold, records a failed observation for RESP-01 and raises :class:`Violation` whose message says
+what was sent, what was expected, what came back and how to reproduce it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, NoReturn
+
+import pytest
+
+from .catalog import load_catalog
+from .checks import Mismatch
+from .exchange import Exchange
+from .results import Observation, Verdict
+
+
+@dataclass
+class TestContext:
+    """What one contract test declared, sent and observed."""
+
+    nodeid: str
+    requirements: tuple[str, ...]
+    exchanges: list[Exchange] = field(default_factory=list)
+    observations: list[Observation] = field(default_factory=list)
+    seen: dict[tuple[str, int], Observation] = field(default_factory=dict, repr=False)
+
+    def failed(self, requirement: str | None = None, *, repeats: bool = False) -> list[Observation]:
+        """Failures recorded by this test; repeats of an earlier report only when asked."""
+        return [
+            o
+            for o in self.observations
+            if o.verdict is Verdict.FAILED
+            and (requirement is None or o.requirement == requirement)
+            and (repeats or not o.repeat)
+        ]
+
+
+_current: TestContext | None = None
+
+
+def begin(ctx: TestContext | None) -> None:
+    global _current
+    _current = ctx
+
+
+def current() -> TestContext | None:
+    return _current
+
+
+class Violation(AssertionError):
+    """A contract violation; its message is complete and already redacted."""
+
+    def __init__(self, observation: Observation) -> None:
+        super().__init__(observation.message)
+        self.observation = observation
+
+
+def format_failure(
+    requirement: str,
+    expected: str,
+    actual: str | None,
+    exchanges: list[Exchange],
+    level: str | None = None,
+) -> str:
+    req = load_catalog()[requirement]
+    level = level or req.level
+    lines = [f"{req.id} [{level}] {req.statement}"]
+    if req.source.ref:
+        lines.append(f"  source:    {req.source.kind} {req.source.ref}")
+    for i, ex in enumerate(exchanges[:3]):
+        tag = "" if len(exchanges) == 1 else f" #{i + 1}"
+        lines.append(f"  sent{tag}:{' ' * (6 - len(tag))}{ex.describe_request()}")
+    lines.append(f"  expected:  {expected}")
+    if actual is None and exchanges:
+        actual = exchanges[-1].describe_response()
+    lines.append(f"  actual:    {actual}")
+    for i, ex in enumerate(exchanges[:3]):
+        tag = "" if len(exchanges) == 1 else f" #{i + 1}"
+        lines.append(f"  reproduce{tag}: {ex.curl()}")
+    text = "\n".join(lines)
+    if exchanges:
+        text = exchanges[0].redactor(text)
+    return text
+
+
+def record_failure(
+    requirement: str,
+    exchange: Exchange | list[Exchange] | None,
+    expected: str,
+    actual: str | None = None,
+    *,
+    level: str | None = None,
+    repeat: bool = False,
+) -> Observation:
+    """Record a failed observation without stopping the test (used by invariants)."""
+    exchanges = [] if exchange is None else exchange if isinstance(exchange, list) else [exchange]
+    if _current is not None:
+        for ex in exchanges:
+            if ex not in _current.exchanges:
+                _current.exchanges.append(ex)
+        key = (requirement, id(exchanges[0]) if exchanges else None)
+        if key[1] is not None and key in _current.seen:
+            seen = _current.seen[key]  # an invariant already failed this exchange on this requirement
+            seen.repeat = seen.repeat and repeat
+            return seen
+    obs = Observation(
+        requirement=requirement,
+        verdict=Verdict.FAILED,
+        test=_current.nodeid if _current else "<session>",
+        message=format_failure(requirement, expected, actual, exchanges, level),
+        level=level,
+        evidence=[ex.evidence() for ex in exchanges[:3]],
+        repeat=repeat,
+    )
+    if _current is not None:
+        _current.observations.append(obs)
+        if exchanges:
+            _current.seen[(requirement, id(exchanges[0]))] = obs
+    return obs
+
+
+def fail(
+    requirement: str,
+    exchange: Exchange | list[Exchange] | None,
+    expected: str,
+    actual: str | None = None,
+    *,
+    level: str | None = None,
+) -> NoReturn:
+    raise Violation(record_failure(requirement, exchange, expected, actual, level=level))
+
+
+def expect(
+    requirement: str,
+    exchange: Exchange,
+    check: Callable[..., Any],
+    *args: Any,
+    level: str | None = None,
+    **kwargs: Any,
+) -> None:
+    """Run ``check(exchange, *args)``; a :class:`Mismatch` becomes a violation of *requirement*."""
+    _note(exchange)
+    try:
+        check(exchange, *args, **kwargs)
+    except Mismatch as m:
+        fail(requirement, exchange, m.expected, m.actual, level=level)
+
+
+def verify(
+    requirement: str,
+    exchange: Exchange,
+    check: Callable[..., Any],
+    *args: Any,
+    level: str | None = None,
+    **kwargs: Any,
+) -> bool:
+    """Like :func:`expect`, but records the violation and lets the test go on (the test still fails)."""
+    _note(exchange)
+    try:
+        check(exchange, *args, **kwargs)
+    except Mismatch as m:
+        record_failure(requirement, exchange, m.expected, m.actual, level=level)
+        return False
+    return True
+
+
+def _note(exchange: Exchange) -> None:
+    """Keep exchanges made by shared fixtures as evidence of the test that judges them."""
+    if _current is not None and exchange not in _current.exchanges:
+        _current.exchanges.append(exchange)
+
+
+def blocked(reason: str) -> NoReturn:
+    """The target kept the suite from observing this (rate limit, captcha, budget)."""
+    pytest.skip(f"blocked: {reason}")
+
+
+def inconclusive(reason: str) -> NoReturn:
+    """Observed, but the observation cannot decide the requirement."""
+    pytest.skip(f"inconclusive: {reason}")
+
+
+def not_applicable(reason: str) -> NoReturn:
+    """The requirement does not apply to this target (e.g. HSTS on plain http)."""
+    pytest.skip(f"n/a: {reason}")

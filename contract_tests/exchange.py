@@ -1,0 +1,344 @@
+"""What the suite sends and what came back, rendered for humans and for curl."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import urllib.parse
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Literal
+
+import httpx
+
+from .secrets import Redactor, Secret
+
+LOGIN_PATH = "/api/user/login"
+JSON_LIMIT = 64 * 1024  # RESP-04/RESP-05 are MUST below this request size, SHOULD above
+Expect = Literal["success", "failure", "invalid", "any"]
+_MISSING = object()
+_SENTINEL = "\x1eS{}\x1e"
+_CURL_INLINE_LIMIT = 2000
+
+
+class NotJSON:
+    """Marker for a response body that is not JSON."""
+
+    def __repr__(self) -> str:
+        return "<not JSON>"
+
+
+NOT_JSON = NotJSON()
+
+
+@dataclass(eq=False)
+class LoginRequest:
+    """One request of the suite, with the intent the invariants judge it by.
+
+    ``expect``: ``success`` (right credentials), ``failure`` (well-formed, wrong credentials),
+    ``invalid`` (schema-invalid), ``any`` (outcome judged by the test only).
+    ``real_account``: the body names the configured account, so a failure spends the budget.
+    """
+
+    purpose: str
+    expect: Expect
+    json: Any = _MISSING
+    raw: bytes | None = None
+    form: list[tuple[str, Any]] | None = None
+    multipart: list[tuple[str, Any]] | None = None
+    content_type: str | None = None
+    method: str = "POST"
+    path: str = LOGIN_PATH
+    headers: dict[str, Any] = field(default_factory=dict)
+    params: list[tuple[str, Any]] = field(default_factory=list)
+    real_account: bool = False
+    allow_captcha_error: bool = False
+    requirement: str | None = None  # the requirement a 5xx on this request violates (default: the test's)
+    accept_transport_error: bool = False  # the test judges a timeout itself (INPUT-08)
+    raw_rate_limit: bool = False  # hand 429s to the test instead of backing off (throttling probe)
+
+    # -- wire form --------------------------------------------------------------------------
+    @property
+    def has_json(self) -> bool:
+        return self.json is not _MISSING
+
+    @property
+    def effective_content_type(self) -> str | None:
+        if self.content_type is not None:
+            return self.content_type or None
+        if self.has_json:
+            return "application/json"
+        if self.form is not None:
+            return "application/x-www-form-urlencoded"
+        return None  # multipart: httpx sets it with the boundary
+
+    def json_text(self, secrets: Literal["value", "label", "sentinel"] = "value") -> str:
+        sentinels: list[Secret] = []
+
+        def walk(obj):
+            if isinstance(obj, Secret):
+                if secrets == "value":
+                    return obj.value
+                if secrets == "label":
+                    return obj.label
+                sentinels.append(obj)
+                return _SENTINEL.format(len(sentinels) - 1)
+            if isinstance(obj, dict):
+                return {walk(k): walk(v) for k, v in obj.items()}
+            if isinstance(obj, (list, tuple)):
+                return [walk(v) for v in obj]
+            return obj
+
+        plain = walk(self.json)
+        try:
+            text = json.dumps(plain, ensure_ascii=False)
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates only travel as \u escapes
+            text = json.dumps(plain)
+        self._sentinels = sentinels
+        return text
+
+    def body_bytes(self) -> bytes | None:
+        if self.raw is not None:
+            return self.raw
+        if self.has_json:
+            return self.json_text("value").encode("utf-8", "surrogatepass")
+        if self.form is not None:
+            return urllib.parse.urlencode([(k, _value(v)) for k, v in self.form]).encode()
+        return None
+
+    def httpx_kwargs(self) -> dict[str, Any]:
+        headers = {k: _value(v) for k, v in self.headers.items()}
+        ctype = self.effective_content_type
+        kwargs: dict[str, Any] = {"method": self.method, "url": self.path}
+        if self.multipart is not None:
+            kwargs["files"] = {k: (None, _value(v)) for k, v in self.multipart}
+        else:
+            body = self.body_bytes()
+            if body is not None:
+                kwargs["content"] = body
+            if ctype:
+                headers["Content-Type"] = ctype
+        if self.params:
+            kwargs["params"] = [(k, _value(v)) for k, v in self.params]
+        kwargs["headers"] = headers
+        return kwargs
+
+    @property
+    def size(self) -> int:
+        body = self.body_bytes()
+        return len(body) if body is not None else 0
+
+    @property
+    def is_small_json_post(self) -> bool:
+        """RESP-04's MUST scope: a POST sent as application/json under 64 KiB."""
+        ctype = (self.effective_content_type or "").split(";")[0].strip().lower()
+        return self.method == "POST" and ctype == "application/json" and self.size < JSON_LIMIT
+
+    # -- human form -------------------------------------------------------------------------
+    def describe(self, base_url: str, limit: int = 400) -> str:
+        url = base_url.rstrip("/") + self.path
+        if self.params:
+            url += "?" + "&".join(f"{k}={_label(v)}" for k, v in self.params)
+        parts = [f"{self.method} {url}"]
+        shown = {k: _label(v) for k, v in self.headers.items()}
+        if self.effective_content_type:
+            shown["Content-Type"] = self.effective_content_type
+        if shown:
+            parts.append(" ".join(f"[{k}: {v}]" for k, v in shown.items()))
+        if self.raw is not None:
+            parts.append(_clip(self.raw.decode("utf-8", "replace"), limit) + f" ({len(self.raw)} bytes)")
+        elif self.has_json:
+            parts.append(_clip(self.json_text("label"), limit))
+        elif self.form is not None:
+            parts.append("form: " + "&".join(f"{k}={_label(v)}" for k, v in self.form))
+        elif self.multipart is not None:
+            parts.append("multipart: " + ", ".join(f"{k}={_label(v)}" for k, v in self.multipart))
+        else:
+            parts.append("(no body)")
+        return "  ".join(parts)
+
+    def curl(self, base_url: str) -> str:
+        """A copy-pasteable command; secrets appear as shell expressions, never as values."""
+        url = base_url.rstrip("/") + self.path
+        args = ["curl -sS -i", "-X", self.method]
+        if self.params:
+            args += ["-G" if self.method == "GET" else ""]
+        args.append(shlex.quote(url))
+        for key, value in self.params:
+            args += ["--url-query", _shell_pair(key, value)]
+        for name, value in self.headers.items():
+            args += ["-H", _shell_header(name, value)]
+        ctype = self.effective_content_type
+        if self.multipart is not None:
+            for key, value in self.multipart:
+                args += ["-F", _shell_pair(key, value)]
+        elif self.form is not None:
+            args += ["-H", shlex.quote(f"Content-Type: {ctype}")]
+            for key, value in self.form:
+                args += ["--data-urlencode", _shell_pair(key, value)]
+        else:
+            if ctype:
+                args += ["-H", shlex.quote(f"Content-Type: {ctype}")]
+            elif self.raw is not None or self.has_json:
+                args += ["-H", "'Content-Type:'"]
+            if self.raw is not None:
+                args += ["--data-binary", _ansi_c(self.raw)]
+            elif self.has_json:
+                text = self.json_text("sentinel")
+                if len(text) > _CURL_INLINE_LIMIT and not self._sentinels:
+                    # too long to paste: let python rebuild the exact body from a compact expression
+                    script = f"import json,sys; sys.stdout.write(json.dumps({_py_expr(self.json)}))"
+                    args += ["--data-binary", f'"$(python3 -c {shlex.quote(script)})"']
+                else:
+                    args += ["--data-binary", _splice(text, self._sentinels)]
+        return " ".join(a for a in args if a)
+
+
+def _value(v: Any) -> Any:
+    return v.value if isinstance(v, Secret) else v
+
+
+def _label(v: Any) -> str:
+    return v.label if isinstance(v, Secret) else str(v)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} chars)"
+
+
+def _py_expr(obj: Any) -> str:
+    """A short Python expression for a JSON value: long runs of one character become "a" * n."""
+    if isinstance(obj, str):
+        parts, i = [], 0
+        while i < len(obj):
+            j = i
+            while j < len(obj) and obj[j] == obj[i]:
+                j += 1
+            if j - i > 16:
+                parts.append(f"{obj[i]!r}*{j - i}")
+                i = j
+            else:
+                k = i
+                while k < len(obj) and not (obj[k:k + 17] == obj[k] * 17):
+                    k += 1
+                parts.append(repr(obj[i:k]))
+                i = k
+        return "+".join(parts) or "''"
+    if isinstance(obj, dict):
+        return "{" + ",".join(f"{_py_expr(k)}:{_py_expr(v)}" for k, v in obj.items()) + "}"
+    if isinstance(obj, (list, tuple)):
+        return "[" + ",".join(_py_expr(v) for v in obj) + "]"
+    return repr(obj)
+
+
+def _ansi_c(data: bytes) -> str:
+    if all(32 <= b < 127 and b not in (39, 92) for b in data):
+        return f"'{data.decode()}'"
+    return "$'" + "".join(
+        chr(b) if 32 <= b < 127 and b not in (39, 92) else f"\\x{b:02x}" for b in data
+    ) + "'"
+
+
+def _splice(text: str, sentinels: list[Secret]) -> str:
+    """Single-quoted text with each secret spliced in as its shell expression."""
+    out = []
+    for i, secret in enumerate(sentinels):
+        head, _, text = text.partition(_SENTINEL.format(i))
+        out.append(shlex.quote(head) if head else "")
+        out.append(secret.shell)
+    out.append(shlex.quote(text) if text else "")
+    return "".join(out) or "''"
+
+
+def _shell_pair(key: str, value: Any) -> str:
+    if isinstance(value, Secret):
+        return shlex.quote(f"{key}=") + value.shell
+    return shlex.quote(f"{key}={value}")
+
+
+def _shell_header(name: str, value: Any) -> str:
+    if isinstance(value, Secret):
+        return shlex.quote(f"{name}: ") + value.shell
+    return shlex.quote(f"{name}: {value}")
+
+
+@dataclass(eq=False)
+class Exchange:
+    """A request, the response (or the transport error) and how long it took."""
+
+    request: LoginRequest
+    base_url: str
+    redactor: Redactor
+    status: int | None = None
+    headers: httpx.Headers = field(default_factory=httpx.Headers)
+    body: bytes = b""
+    elapsed: float = 0.0
+    transport_error: str | None = None
+    attempts: int = 1
+
+    @cached_property
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body)
+        except (ValueError, UnicodeDecodeError):
+            return NOT_JSON
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "")
+
+    @property
+    def is_json_content_type(self) -> bool:
+        media = self.content_type.split(";")[0].strip().lower()
+        return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+    @property
+    def body_object(self) -> dict | None:
+        return self.json if isinstance(self.json, dict) else None
+
+    @property
+    def error(self) -> Any:
+        body = self.body_object
+        return None if body is None else body.get("error")
+
+    @property
+    def token(self) -> str | None:
+        body = self.body_object
+        token = None if body is None else body.get("token")
+        return token if isinstance(token, str) and token else None
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+    def describe_request(self) -> str:
+        return self.redactor(self.request.describe(self.base_url))
+
+    def describe_response(self, limit: int = 600) -> str:
+        if self.transport_error:
+            return f"no response: {self.transport_error}"
+        interesting = [
+            f"{k}: {v}"
+            for k, v in self.headers.items()
+            if k.lower() not in {"date", "content-length", "server"}
+        ]
+        body = _clip(self.text, limit) if self.body else "(empty body)"
+        return self.redactor(f"status {self.status}  [{'; '.join(interesting)}]  {body}")
+
+    def curl(self) -> str:
+        return self.redactor(self.request.curl(self.base_url))
+
+    def evidence(self, limit: int = 2000) -> dict:
+        """A JSON-ready, redacted record for reports."""
+        return {
+            "request": self.describe_request(),
+            "response": {
+                "status": self.status,
+                "headers": {k: self.redactor(v) for k, v in self.headers.items()},
+                "body": self.redactor(_clip(self.text, limit)),
+                "transport_error": self.transport_error,
+            },
+            "elapsed_ms": round(self.elapsed * 1000, 1),
+            "reproduce": self.curl(),
+        }

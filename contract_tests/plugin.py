@@ -1,0 +1,378 @@
+"""pytest plugin of the Hyper3D login contract suite: options, target, verdicts, gate, summary."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import pytest
+
+from . import context, invariants
+from .catalog import Requirement, load_catalog
+from .client import ContractClient, TargetError
+from .context import TestContext, Violation
+from .results import SKIP_PREFIXES, Observation, Results, Verdict, level_gates
+from .secrets import Redactor
+from .settings import ENV_EMAIL, ENV_PASSWORD, Settings, add_options
+
+EXIT_COULD_NOT_TEST = 4  # same as pytest's usage error: bad configuration or untestable target
+MARKER = "requirement"
+_STATE = pytest.StashKey["SuiteState"]()
+_CTX = pytest.StashKey[TestContext]()
+
+
+@dataclass
+class SuiteState:
+    """Everything one run of the suite shares."""
+
+    config: pytest.Config
+    settings: Settings
+    catalog: dict[str, Requirement]
+    redactor: Redactor = field(default_factory=Redactor)
+    results: Results | None = None
+    client: ContractClient | None = None
+    server: object | None = None
+    target_url: str | None = None
+    could_not_test: str | None = None
+    started: float = field(default_factory=time.time)
+    finished: float | None = None
+    contract_items: int = 0
+
+    def __post_init__(self) -> None:
+        self.results = Results(self.catalog)
+        if self.settings.account is not None:
+            self.redactor.add(self.settings.account.password)
+        if self.settings.captcha_token is not None:
+            self.redactor.add(self.settings.captcha_token)
+
+    @property
+    def target_label(self) -> str:
+        if self.settings.uses_reference:
+            extra = ""
+            if self.settings.reference_fault:
+                extra = f", fault {self.settings.reference_fault!r}"
+            if self.settings.reference_variant:
+                extra += f", variant {self.settings.reference_variant!r}"
+            return f"{self.target_url or 'http://127.0.0.1:<free port>'} (BUNDLED REFERENCE SERVER{extra})"
+        return self.settings.base_url or ""
+
+    def open(self) -> None:
+        """Start the bundled server or check that the target can be tested at all."""
+        if self.client is not None:
+            return
+        s = self.settings
+        if s.uses_reference:
+            from .reference import start_reference_server
+
+            try:
+                self.server = start_reference_server(fault=s.reference_fault, variant=s.reference_variant)
+            except ValueError as exc:
+                self._cannot_test(str(exc))
+            self.target_url = self.server.url
+        else:
+            self.target_url = s.base_url
+        self.client = ContractClient(
+            self.target_url,
+            self.redactor,
+            s.limits,
+            captcha_header=s.captcha_header,
+            captcha_token=s.captcha_token,
+            captcha_pattern=s.captcha_error,
+            account=s.account,
+        )
+        self.client.observer = invariants.Observer()
+        try:
+            probe = self.client.probe()
+        except TargetError as exc:
+            self._cannot_test(f"cannot reach {self.target_url}: {exc}")
+        if probe.status == 404 and self._endpoint_missing(probe):
+            hint = ""
+            if self.target_url.rstrip("/").endswith("/api"):
+                hint = " --base-url is the server root: drop the trailing /api (the suite appends /api/user/login)."
+            else:
+                hint = " --base-url must be the server root; the suite appends /api/user/login."
+            self._cannot_test(f"{self.target_url}/api/user/login answered 404 Not Found.{hint}")
+
+    def _endpoint_missing(self, probe) -> bool:
+        """A 404 that looks like the answer to a path that surely does not exist (not NO_SUCH_USER)."""
+        from .exchange import LoginRequest
+
+        other = self.client._send(
+            LoginRequest(purpose="404 comparison probe", expect="any", json={},
+                         path="/api/user/login-conformance-no-such-path"),
+            probe=True,
+        )
+        return other.status == 404 and (other.body == probe.body or probe.error in (None, other.error))
+
+    def _cannot_test(self, reason: str) -> None:
+        self.could_not_test = reason
+        pytest.exit(f"hyper3d-login: could not test: {reason}", returncode=EXIT_COULD_NOT_TEST)
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+
+def suite_state(config: pytest.Config) -> SuiteState:
+    return config.stash[_STATE]
+
+
+def _declared(item: pytest.Item) -> tuple[str, ...]:
+    ids: list[str] = []
+    for mark in item.iter_markers(MARKER):
+        ids.extend(mark.args)
+    return tuple(dict.fromkeys(ids))
+
+
+def _is_contract(item: pytest.Item) -> bool:
+    return item.get_closest_marker(MARKER) is not None or "contract_tests/suite/" in item.nodeid.replace("\\", "/")
+
+
+# -- configuration ---------------------------------------------------------------------------
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(parser)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", f"{MARKER}(*ids): the requirement IDs (spec/requirements.yaml) a contract test checks."
+    )
+    settings = Settings.from_config(config)
+    state = SuiteState(config=config, settings=settings, catalog=load_catalog())
+    config.stash[_STATE] = state
+    config.pluginmanager.register(_Collector(state), "hyper3d-login-collector")
+    redacting = _RedactingFilter(state.redactor)
+    for name in ("httpx", "httpcore", "hypothesis", "schemathesis"):
+        logging.getLogger(name).addFilter(redacting)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    state = config.stash.get(_STATE, None)
+    if state is not None:
+        state.close()
+
+
+class _RedactingFilter(logging.Filter):
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self._redactor = redactor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = self._redactor(record.getMessage())
+        record.args = None
+        return True
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    state = suite_state(config)
+    s = state.settings
+    lines = [f"hyper3d-login target: {state.target_label}"]
+    if s.uses_reference:
+        lines.append(
+            "hyper3d-login: no --base-url given: testing the BUNDLED REFERENCE SERVER with its demo account, "
+            "not a deployment"
+        )
+    if s.account is not None:
+        source = "demo account" if s.uses_reference else f"password from ${ENV_PASSWORD}"
+        lines.append(f"hyper3d-login account: {s.account.email} ({source})")
+    else:
+        lines.append(
+            f"hyper3d-login account: none (set {ENV_EMAIL} and {ENV_PASSWORD}): "
+            "credentialed requirements will be skipped"
+        )
+    lines.append(
+        f"hyper3d-login gate: --fail-on={s.fail_on}; budget: {s.limits.max_requests} requests, "
+        f"{s.limits.failed_login_budget} failed logins"
+    )
+    return lines
+
+
+# -- collection ------------------------------------------------------------------------------
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every contract test declares known requirements; every requirement has a test."""
+    state = suite_state(config)
+    contract = [item for item in items if _is_contract(item)]
+    if not contract:
+        return
+    problems = []
+    covered: set[str] = set()
+    for item in contract:
+        ids = _declared(item)
+        if not ids:
+            problems.append(f"{item.nodeid}: no @pytest.mark.{MARKER}(...) naming the requirement it checks")
+        unknown = [i for i in ids if i not in state.catalog]
+        if unknown:
+            problems.append(f"{item.nodeid}: unknown requirement ID(s) {unknown} (not in spec/requirements.yaml)")
+        covered.update(ids)
+    if _whole_suite_collected(session, contract):
+        missing = [rid for rid in state.catalog if rid not in covered]
+        if missing:
+            problems.append(f"requirements with no test: {', '.join(missing)}")
+    if problems:
+        raise pytest.UsageError("requirement coverage is broken:\n  " + "\n  ".join(problems))
+    for item in contract:
+        item.stash[_CTX] = TestContext(item.nodeid, _declared(item))
+    state.contract_items = len(contract)
+
+
+def _whole_suite_collected(session: pytest.Session, contract: list[pytest.Item]) -> bool:
+    from pathlib import Path
+
+    suite_dir = Path(__file__).parent / "suite"
+    modules = {p.resolve() for p in suite_dir.glob("test_*.py")}
+    seen = {Path(str(item.path)).resolve() for item in contract}
+    return bool(modules) and modules <= seen
+
+
+# -- running ---------------------------------------------------------------------------------
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> None:
+    state = suite_state(session.config)
+    if state.contract_items and not session.config.option.collectonly:
+        state.open()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem):
+    ctx = item.stash.get(_CTX, None)
+    context.begin(ctx)
+    try:
+        return (yield)
+    finally:
+        context.begin(None)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = yield
+    ctx = item.stash.get(_CTX, None)
+    if ctx is None:
+        return report
+    state = suite_state(item.config)
+    decisive = call.when == "call" or (call.when == "setup" and not report.passed)
+    if decisive:
+        observations, suite_error = _conclude(ctx, report, call)
+        report.hyper3d_observations = [o.to_dict() for o in observations]
+        if not suite_error:
+            _apply_gate(report, ctx, state.settings.fail_on)
+    _redact_report(report, state.redactor)
+    report.user_properties.extend(
+        [("requirement", rid) for rid in ctx.requirements]
+        + [("level", state.catalog[rid].level) for rid in ctx.requirements if rid in state.catalog]
+    )
+    return report
+
+
+def _conclude(ctx: TestContext, report: pytest.TestReport, call: pytest.CallInfo) -> tuple[list[Observation], bool]:
+    """One observation per declared requirement (plus the recorded ones); True if the suite itself erred."""
+    observations = list(ctx.observations)
+    observed = {o.requirement for o in observations if o.verdict is Verdict.FAILED}
+    evidence = [ex.evidence() for ex in ctx.exchanges[:2]]
+    suite_error = False
+
+    def add(verdict: Verdict, message: str, n_a: bool = False) -> None:
+        for rid in ctx.requirements:
+            if rid not in observed:
+                observations.append(Observation(rid, verdict, ctx.nodeid, message, None, evidence, n_a))
+
+    if report.passed:
+        add(Verdict.PASSED, f"{len(ctx.exchanges)} exchange(s) checked")
+        if ctx.failed():
+            report.outcome = "failed"
+            report.longrepr = _joined(ctx.failed())
+    elif report.skipped:
+        reason = _skip_reason(report)
+        verdict, n_a = Verdict.SKIPPED, False
+        for prefix, v in SKIP_PREFIXES.items():
+            if reason.startswith(prefix):
+                verdict, n_a = v, prefix == "n/a:"
+        add(verdict, reason, n_a)
+        if ctx.failed():  # a violation seen before the block must not disappear behind it
+            report.outcome = "failed"
+            report.longrepr = _joined(ctx.failed()) + f"\n\n(then: {reason})"
+    else:
+        exc = call.excinfo.value if call.excinfo else None
+        if isinstance(exc, Violation):
+            add(Verdict.INCONCLUSIVE, "not reached: an earlier check of this test failed")
+            others = [o for o in ctx.failed() if o is not exc.observation]
+            report.longrepr = exc.observation.message
+            if others:
+                report.longrepr += "\n\nalso observed:\n\n" + _joined(others)
+        else:
+            suite_error = True
+            what = call.excinfo.exconly() if call.excinfo else "unknown error"
+            add(Verdict.INCONCLUSIVE, f"the check could not complete: {what.splitlines()[0][:300]}")
+    return observations, suite_error
+
+
+def _joined(observations: list[Observation]) -> str:
+    return "\n\n".join(o.message for o in observations)
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    reason = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
+    return reason.removeprefix("Skipped: ")
+
+
+def _apply_gate(report: pytest.TestReport, ctx: TestContext, fail_on: str) -> None:
+    """A violation below the gate level shows as xfail: visible, but it does not fail the run."""
+    failures = ctx.failed()
+    if not report.failed or not failures:
+        return
+    catalog = load_catalog()
+    levels = {o.level or catalog[o.requirement].level for o in failures}
+    if any(level_gates(level, fail_on) for level in levels):
+        return
+    first = failures[0].message.splitlines()[0]
+    report.outcome = "skipped"
+    report.wasxfail = f"non-gating {'/'.join(sorted(levels))} violation at --fail-on={fail_on}: {first}"
+
+
+def _redact_report(report: pytest.TestReport, redactor: Redactor) -> None:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        report.longrepr = (longrepr[0], longrepr[1], redactor(longrepr[2]))
+    elif longrepr is not None:
+        report.longrepr = redactor(str(longrepr))
+    report.sections = [(title, redactor(content)) for title, content in report.sections]
+    if hasattr(report, "wasxfail"):
+        report.wasxfail = redactor(report.wasxfail)
+
+
+class _Collector:
+    """Gathers observations from reports (also those xdist workers send to the controller)."""
+
+    def __init__(self, state: SuiteState) -> None:
+        self._state = state
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        for data in getattr(report, "hyper3d_observations", None) or ():
+            self._state.results.add(Observation.from_dict(data))
+
+
+# -- reporting and gate ----------------------------------------------------------------------
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    state = suite_state(session.config)
+    state.finished = time.time()
+    if not state.contract_items or hasattr(session.config, "workerinput"):
+        return
+    if state.settings.report_dir is not None:
+        from .report import write_reports
+
+        write_reports(state, int(session.exitstatus))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    state = suite_state(config)
+    if not state.contract_items:
+        return
+    from .report.terminal import write_summary
+
+    write_summary(terminalreporter, state)

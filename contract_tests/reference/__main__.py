@@ -1,0 +1,55 @@
+"""python -m contract_tests.reference [--host H] [--port P] [--fault NAME] [--variant NAME] [--list]"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import uvicorn
+
+from . import DEMO_EMAIL, DEMO_PASSWORD, FAULTS, LOGIN_PATH, VARIANTS, create_app
+from .server import bind_socket, socket_url, uvicorn_config
+
+
+def print_catalog() -> None:
+    width = max(len(name) for name in [*FAULTS, *VARIANTS])
+    print("faults (each breaks the listed requirements):")
+    for m in FAULTS.values():
+        print(f"  {m.name:<{width}}  {','.join(m.breaks):<9}  {m.description}")
+    print("variants (conforming):")
+    for m in VARIANTS.values():
+        print(f"  {m.name:<{width}}  {'':<9}  {m.description}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m contract_tests.reference",
+                                     description="Run the bundled Hyper3D login reference server.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080, help="0 picks a free port (default 8080)")
+    parser.add_argument("--fault", help="switch one named fault on (see --list)")
+    parser.add_argument("--variant", help="switch one conforming variant on (see --list)")
+    parser.add_argument("--list", action="store_true", help="list faults and variants, then exit")
+    args = parser.parse_args(argv)
+    if args.list:
+        print_catalog()
+        return 0
+    try:
+        app = create_app(fault=args.fault, variant=args.variant)
+    except (ValueError, RuntimeError) as exc:
+        parser.error(str(exc))
+    try:
+        sock = bind_socket(args.host, args.port)
+    except OSError as exc:
+        print(f"cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1
+    url = socket_url(sock)
+    mode = "".join(f" {k}={v}" for k, v in (("fault", args.fault), ("variant", args.variant)) if v)
+    print(f"Hyper3D login reference server{mode} at {url} (login: POST {url}{LOGIN_PATH})", flush=True)
+    print(f"LOGIN_EMAIL={DEMO_EMAIL}", flush=True)
+    print(f"LOGIN_PASSWORD={DEMO_PASSWORD}", flush=True)
+    uvicorn.Server(uvicorn_config(app, timeout_graceful_shutdown=None)).run(sockets=[sock])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""Running the reference server on a loopback port in a background thread."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import uvicorn
+
+from .app import create_app
+
+
+def bind_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # proto=IPPROTO_TCP so asyncio sets TCP_NODELAY on accepted connections (else ~40 ms per request)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def socket_url(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def uvicorn_config(app, **overrides) -> uvicorn.Config:
+    options = dict(log_level="warning", access_log=False, log_config=None, lifespan="off", server_header=False,
+                   loop="asyncio", http="h11", ws="none", timeout_graceful_shutdown=2)
+    options.update(overrides)
+    return uvicorn.Config(app, **options)
+
+
+class RunningServer:
+    """A reference server serving on a loopback port in a daemon thread. Context manager; `.stop()` is idempotent."""
+
+    def __init__(self, *, app, server: uvicorn.Server, thread: threading.Thread, sock: socket.socket,
+                 fault: str | None, variant: str | None) -> None:
+        self.app = app
+        self.url = socket_url(sock)
+        self.host, self.port = sock.getsockname()[:2]
+        self.fault = fault
+        self.variant = variant
+        self._server = server
+        self._thread = thread
+        self._sock = sock
+
+    @property
+    def service(self):
+        return self.app.state.service
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def stop(self, wait: bool = True, timeout: float = 5.0) -> None:
+        """Ask the server to exit; with wait=False return at once (call stop() again to join)."""
+        self._server.should_exit = True
+        if not wait:
+            return
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            self._server.force_exit = True
+            self._thread.join(timeout)
+        self._sock.close()
+
+    def __enter__(self) -> RunningServer:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        extra = "".join(f" {k}={v}" for k, v in (("fault", self.fault), ("variant", self.variant)) if v)
+        return f"<RunningServer {self.url}{extra}{'' if self.running else ' stopped'}>"
+
+
+def start_reference_server(*, fault: str | None = None, variant: str | None = None, host: str = "127.0.0.1",
+                           startup_timeout: float = 10.0) -> RunningServer:
+    """Start a reference server (optionally with one named fault and/or variant) on a free port of `host`."""
+    app = create_app(fault=fault, variant=variant)
+    sock = bind_socket(host, 0)
+    server = uvicorn.Server(uvicorn_config(app))
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            server.run(sockets=[sock])
+        except BaseException as exc:  # noqa: BLE001 - reported to the starting thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=run, name=f"hyper3d-reference-{sock.getsockname()[1]}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + startup_timeout
+    while not server.started:
+        if not thread.is_alive():
+            sock.close()
+            raise RuntimeError(f"reference server failed to start: {errors[0] if errors else 'thread exited'}")
+        if time.monotonic() > deadline:
+            server.should_exit = True
+            thread.join(2.0)
+            sock.close()
+            raise RuntimeError(f"reference server did not start within {startup_timeout:g} s")
+        time.sleep(0.002)
+    return RunningServer(app=app, server=server, thread=thread, sock=sock, fault=fault, variant=variant)

@@ -1,0 +1,132 @@
+"""Conforming variants: legal implementations that differ from the reference (they must break nothing).
+
+To add one: write the subclass here, decorate it with ``@variant("name")`` and add the entry to ``variants.yaml``.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any
+
+import jwt
+from argon2 import PasswordHasher
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .service import LoginRequest, LoginService, Reject, User
+
+VARIANT_CLASSES: dict[str, type[LoginService]] = {}
+
+
+def variant(name: str):
+    def register(cls: type[LoginService]) -> type[LoginService]:
+        if name in VARIANT_CLASSES:
+            raise RuntimeError(f"variant {name!r} registered twice")
+        cls.mutation_name = name
+        VARIANT_CLASSES[name] = cls
+        return cls
+    return register
+
+
+@variant("error-in-201")
+class ErrorIn201(LoginService):
+    def credential_failure(self, login: LoginRequest, user: User | None) -> Response:
+        # The vendor web client only reads `error`. Validation failures stay 4xx: INPUT-06 (SHOULD)
+        # asks for a 4xx on schema-invalid requests, and this variant must stay fully conforming.
+        return self.json(201, {"error": "INVALID_CREDENTIALS"})
+
+
+@variant("validation-422")
+class Validation422(LoginService):
+    """A framework-style validation pipe: every unusable body (malformed JSON included) is a 422."""
+
+    def validation_failure(self, detail: str) -> Response:
+        return self.json(422, {"statusCode": 422, "message": [detail], "error": "Unprocessable Entity"})
+
+    def malformed_body(self, detail: str) -> Response:
+        return self.validation_failure(detail)
+
+
+@variant("reject-unknown-fields")
+class RejectUnknownFields(LoginService):
+    def check_unknown_fields(self, names: list[str]) -> None:
+        if names:
+            raise self.invalid("unknown properties: " + ", ".join(names))
+
+
+@variant("already-loggedin")
+class AlreadyLoggedIn(LoginService):
+    def success(self, request: Request, user: User, login: LoginRequest) -> Response:
+        claims = self.bearer_claims(request)
+        if claims is not None and claims.get("sub") == user.uuid:
+            return self.json(201, {"error": "ALREADY_LOGGEDIN"}, self.success_headers())
+        return super().success(request, user, login)
+
+
+@variant("rate-limit-429")
+class RateLimit429(LoginService):
+    """More than `max_failures` failed logins for one account within `window_seconds`: further attempts are
+    refused with 429 until `lockout_seconds` after the latest failure (so Retry-After is truthful)."""
+
+    max_failures = 5
+    window_seconds = 60.0
+    lockout_seconds = 1.0
+
+    def setup(self) -> None:
+        self.failures: dict[str, list[float]] = {}
+
+    def authenticate(self, login: LoginRequest) -> User:
+        key = (self.account_key(login) or "").lower()
+        now = time.monotonic()
+        recent = [t for t in self.failures.get(key, ()) if now - t < self.window_seconds]
+        if len(recent) >= self.max_failures and now - recent[-1] < self.lockout_seconds:
+            raise Reject(self.error_response(429, "RATE_LIMITED", headers={"Retry-After": "1"}))
+        try:
+            user = super().authenticate(login)
+        except Reject:
+            recent.append(now)
+            self.failures[key] = recent
+            raise
+        self.failures.pop(key, None)
+        return user
+
+
+@variant("slow")
+class Slow(LoginService):
+    def make_hasher(self) -> PasswordHasher:
+        return PasswordHasher(time_cost=2, memory_cost=64 * 1024, parallelism=1)  # ~100 ms per verify
+
+
+@variant("extra-fields")
+class ExtraFields(LoginService):
+    def success_body(self, user: User, token: str) -> dict[str, Any]:
+        body = super().success_body(user, token)
+        body.update({"plan": "free", "created_at": user.created_at, "roles": []})
+        return body
+
+
+@variant("rs256-kid")
+class Rs256Kid(LoginService):
+    jwt_algorithm = "RS256"
+
+    def setup(self) -> None:
+        try:
+            from cryptography.hazmat.primitives.asymmetric import rsa
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise RuntimeError("variant 'rs256-kid' needs the 'cryptography' package "
+                               "(installed by pyjwt[crypto])") from exc
+        self.private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.public_key = self.private_key.public_key()
+        self.kid = secrets.token_hex(8)
+
+    def issue_token(self, user: User, login: LoginRequest) -> str:
+        return jwt.encode(self.token_claims(user, login), self.private_key, algorithm="RS256",
+                          headers={"kid": self.kid})
+
+    def verify_token(self, token: str) -> dict[str, Any] | None:
+        try:
+            return jwt.decode(token, self.public_key, algorithms=["RS256"],
+                              options={"require": ["sub", "iat", "exp"]})
+        except Exception:  # noqa: BLE001
+            return None

@@ -1,0 +1,127 @@
+"""The result model: observations made by tests, aggregated into one verdict per requirement."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import asdict, dataclass, field
+from typing import Iterable
+
+from .catalog import Requirement
+
+
+class Verdict(str, enum.Enum):
+    PASSED = "passed"
+    FAILED = "failed"
+    INCONCLUSIVE = "inconclusive"
+    BLOCKED = "blocked"
+    SKIPPED = "skipped"
+    WAIVED = "waived"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+# Skip reasons carry the verdict as a prefix, so a plain pytest.skip() inside a fixture or the
+# client maps onto the right verdict, and the reason reads well in pytest's own output.
+SKIP_PREFIXES = {
+    "blocked:": Verdict.BLOCKED,
+    "inconclusive:": Verdict.INCONCLUSIVE,
+    "n/a:": Verdict.SKIPPED,
+}
+
+
+@dataclass
+class Observation:
+    """One test's (or one invariant's) finding about one requirement."""
+
+    requirement: str
+    verdict: Verdict
+    test: str
+    message: str = ""
+    level: str | None = None  # the level of the clause that failed, when narrower than the requirement's
+    evidence: list[dict] = field(default_factory=list)
+    not_applicable: bool = False
+    repeat: bool = False  # same violation, same kind of response, already reported earlier in the run
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["verdict"] = self.verdict.value
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Observation":
+        return cls(**{**data, "verdict": Verdict(data["verdict"])})
+
+
+@dataclass
+class RequirementResult:
+    requirement: Requirement
+    verdict: Verdict
+    reason: str
+    failed_level: str | None
+    observations: list[Observation]
+
+    @property
+    def id(self) -> str:
+        return self.requirement.id
+
+
+def _rank(obs: Observation) -> int:
+    order = {
+        Verdict.FAILED: 0,
+        Verdict.BLOCKED: 1,
+        Verdict.INCONCLUSIVE: 2,
+        Verdict.SKIPPED: 3,
+        Verdict.PASSED: 4,
+    }
+    if obs.verdict is Verdict.SKIPPED and obs.not_applicable:
+        return 5  # "does not apply here" never hides a pass made elsewhere
+    return order[obs.verdict]
+
+
+def aggregate(requirement: Requirement, observations: Iterable[Observation]) -> RequirementResult:
+    """failed > blocked > inconclusive > skipped (not observed) > passed > skipped (n/a)."""
+    obs = list(observations)
+    if not obs:
+        return RequirementResult(requirement, Verdict.SKIPPED, "not run (deselected)", None, [])
+    worst = min(obs, key=_rank)
+    failed_level = None
+    if worst.verdict is Verdict.FAILED:
+        levels = {o.level or requirement.level for o in obs if o.verdict is Verdict.FAILED}
+        failed_level = min(levels, key=["MUST", "SHOULD", "MAY"].index)
+    reason = worst.message
+    if worst.verdict is Verdict.FAILED:
+        n = sum(o.verdict is Verdict.FAILED for o in obs)
+        reason = worst.message.splitlines()[0] if worst.message else "failed"
+        if n > 1:
+            reason += f" (+{n - 1} more)"
+    return RequirementResult(requirement, worst.verdict, reason, failed_level, obs)
+
+
+class Results:
+    """Every observation of the run, and the per-requirement verdicts derived from them."""
+
+    def __init__(self, catalog: dict[str, Requirement]) -> None:
+        self.catalog = catalog
+        self.observations: list[Observation] = []
+
+    def add(self, obs: Observation) -> None:
+        if obs.requirement not in self.catalog:
+            raise KeyError(f"unknown requirement {obs.requirement!r}")
+        self.observations.append(obs)
+
+    def by_requirement(self) -> dict[str, RequirementResult]:
+        grouped: dict[str, list[Observation]] = {rid: [] for rid in self.catalog}
+        for obs in self.observations:
+            grouped[obs.requirement].append(obs)
+        return {rid: aggregate(self.catalog[rid], grouped[rid]) for rid in self.catalog}
+
+
+def gating(result: RequirementResult, fail_on: str) -> bool:
+    """Whether a failed requirement makes the run fail at the chosen gate."""
+    return result.verdict is Verdict.FAILED and level_gates(result.failed_level or "", fail_on)
+
+
+def level_gates(level: str, fail_on: str) -> bool:
+    """``--fail-on=must`` gates MUST failures; ``--fail-on=should`` gates MUST and SHOULD ones."""
+    return level in {"must": {"MUST"}, "should": {"MUST", "SHOULD"}}[fail_on]

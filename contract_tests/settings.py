@@ -1,0 +1,128 @@
+"""Run settings, from command-line options and the environment, validated once."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from .client import Account, ClientLimits
+from .secrets import Secret
+
+ENV_EMAIL = "LOGIN_EMAIL"
+ENV_PASSWORD = "LOGIN_PASSWORD"
+ENV_CAPTCHA = "LOGIN_CAPTCHA_TOKEN"
+
+
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup("hyper3d-login", "Hyper3D login contract suite")
+    add = group.addoption
+    add("--login-email", metavar="EMAIL", default=None,
+        help=f"email of the test account (default: ${ENV_EMAIL}); the password is read from ${ENV_PASSWORD} only.")
+    add("--fail-on", choices=("must", "should"), default="must",
+        help="lowest requirement level whose failure fails the run (default: must).")
+    add("--report-dir", metavar="DIR", default=None, help="write conformance.json (and friends) into DIR.")
+    add("--timeout", type=float, default=10.0, metavar="SECONDS", help="per-request timeout (default: 10).")
+    add("--max-requests", type=int, default=400, metavar="N",
+        help="hard cap on requests sent in one run (default: 400).")
+    add("--max-failed-logins", type=int, default=20, metavar="N",
+        help="budget of failed logins on the real account per run (default: 20).")
+    add("--request-interval", type=float, default=0.0, metavar="SECONDS",
+        help="minimum pause between two requests (default: 0).")
+    add("--max-retry-wait", type=float, default=30.0, metavar="SECONDS",
+        help="longest total back-off on 429 / RATE_LIMITED before a check is reported blocked (default: 30).")
+    add("--max-token-lifetime", type=float, default=30.0, metavar="DAYS",
+        help="longest acceptable token lifetime for TOKEN-02's SHOULD clause (default: 30 days).")
+    add("--captcha-header", default="cf-turnstile-response", metavar="NAME",
+        help=f"header carrying the captcha token from ${ENV_CAPTCHA} (default: cf-turnstile-response).")
+    add("--captcha-error", default=r"captcha|turnstile|recaptcha", metavar="REGEX",
+        help="an error value matching REGEX means the target demands a captcha.")
+    add("--unknown-email", default="conformance-unknown-7f3a9c@example.com", metavar="EMAIL",
+        help="an address with no account on the target.")
+    add("--insecure", action="store_true", default=False, help="do not verify the target's TLS certificate.")
+    add("--require-credentials", action="store_true", default=False,
+        help="treat missing credentials as a configuration error instead of skipping.")
+    add("--reference-fault", default=None, metavar="NAME",
+        help="bundled reference server only: switch on one named fault (self-testing).")
+    add("--reference-variant", default=None, metavar="NAME",
+        help="bundled reference server only: run one conforming variant.")
+
+
+@dataclass(frozen=True)
+class Settings:
+    base_url: str | None
+    account: Account | None
+    unknown_email: str
+    limits: ClientLimits
+    fail_on: str
+    report_dir: Path | None
+    max_token_lifetime: float
+    captcha_header: str
+    captcha_error: str
+    captcha_token: Secret | None
+    require_credentials: bool
+    reference_fault: str | None
+    reference_variant: str | None
+
+    @property
+    def uses_reference(self) -> bool:
+        return self.base_url is None
+
+    @classmethod
+    def from_config(cls, config: pytest.Config) -> "Settings":
+        opt = config.getoption
+        base_url = (opt("base_url") or "").strip() or None
+        if base_url is not None and not re.match(r"^https?://[^/\s]+", base_url):
+            raise pytest.UsageError(f"--base-url must be an http(s) URL of the server root, got {base_url!r}")
+        for name in ("timeout", "max_retry_wait", "max_token_lifetime"):
+            if opt(name) <= 0:
+                raise pytest.UsageError(f"--{name.replace('_', '-')} must be positive")
+        for name in ("max_requests", "max_failed_logins"):
+            if opt(name) < 0:
+                raise pytest.UsageError(f"--{name.replace('_', '-')} must not be negative")
+        try:
+            re.compile(opt("captcha_error"))
+        except re.error as exc:
+            raise pytest.UsageError(f"--captcha-error is not a valid regular expression: {exc}") from None
+        if base_url and (opt("reference_fault") or opt("reference_variant")):
+            raise pytest.UsageError("--reference-fault/--reference-variant apply to the bundled server only (no --base-url)")
+
+        email = opt("login_email") or os.environ.get(ENV_EMAIL) or None
+        password = os.environ.get(ENV_PASSWORD) or None
+        if base_url is None:
+            from .reference import DEMO_EMAIL, DEMO_PASSWORD
+
+            email, password = DEMO_EMAIL, DEMO_PASSWORD
+        if bool(email) != bool(password):
+            missing = ENV_PASSWORD if email else f"{ENV_EMAIL} (or --login-email)"
+            raise pytest.UsageError(f"credentials are incomplete: set {missing} too, or neither")
+        if opt("require_credentials") and not email:
+            raise pytest.UsageError(f"--require-credentials: set {ENV_EMAIL} and {ENV_PASSWORD}")
+        account = Account.from_values(email, password) if email else None
+        captcha = os.environ.get(ENV_CAPTCHA) or None
+        report_dir = opt("report_dir")
+        return cls(
+            base_url=base_url.rstrip("/") if base_url else None,
+            account=account,
+            unknown_email=opt("unknown_email"),
+            limits=ClientLimits(
+                timeout=opt("timeout"),
+                max_requests=opt("max_requests"),
+                failed_login_budget=opt("max_failed_logins"),
+                pace=opt("request_interval"),
+                max_retry_wait=opt("max_retry_wait"),
+                verify_tls=not opt("insecure"),
+            ),
+            fail_on=opt("fail_on"),
+            report_dir=Path(report_dir) if report_dir else None,
+            max_token_lifetime=opt("max_token_lifetime") * 86400,
+            captcha_header=opt("captcha_header"),
+            captcha_error=opt("captcha_error"),
+            captcha_token=Secret(captcha, "<LOGIN_CAPTCHA_TOKEN>", '"$LOGIN_CAPTCHA_TOKEN"') if captcha else None,
+            require_credentials=opt("require_credentials"),
+            reference_fault=opt("reference_fault"),
+            reference_variant=opt("reference_variant"),
+        )

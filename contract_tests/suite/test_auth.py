@@ -1,0 +1,153 @@
+"""Authentication semantics (AUTH-01 .. AUTH-08)."""
+
+import base64
+import json
+import time
+
+import pytest
+
+from contract_tests import checks
+from contract_tests.checks import Mismatch
+from contract_tests.context import expect, not_applicable
+from contract_tests.probes import near_misses, wrong_password_for
+from contract_tests.secrets import Secret
+
+requirement = pytest.mark.requirement
+
+
+@requirement("AUTH-01")
+def test_wrong_password_is_refused(wrong_password):
+    expect("AUTH-01", wrong_password, checks.no_token)
+
+
+@requirement("AUTH-02")
+def test_unknown_account_is_refused(unknown_account):
+    expect("AUTH-02", unknown_account, checks.no_token)
+
+
+NEAR_MISS_KINDS = ["case-flipped", "char-appended", "last-char-dropped", "surrounding-whitespace", "empty", "prefix"]
+
+
+@requirement("AUTH-03")
+@pytest.mark.parametrize("kind", NEAR_MISS_KINDS)
+def test_near_miss_password_never_logs_in(send, account, kind):
+    variants = near_misses(account.password)
+    name = next(k for k in variants if k.startswith(kind))
+    value = variants[name]
+    plain = value.value if isinstance(value, Secret) else value
+    if plain == account.password.value:
+        not_applicable(f"the {name} variant of this password equals the password itself")
+    ex = send(f"near-miss password: {name}", "failure", json={"email": account.email, "password": value}, real_account=True)
+    expect("AUTH-03", ex, checks.no_token)
+
+
+def _sql_payloads(email: str) -> dict[str, dict]:
+    # Each payload is pinned to the configured account: none can log in as someone else.
+    return {
+        "password-or-email": {"email": email, "password": f"' OR email='{email}' --"},
+        "password-quote-comment": {"email": email, "password": "'--"},
+        "email-lone-quote": {"email": f"{email}'", "password": "Wrong-SQL-Passw0rd!"},
+        "email-quote-comment": {"email": f"{email}'--", "password": "Wrong-SQL-Passw0rd!"},
+        "email-or-true": {"email": f"{email}' OR '1'='1", "password": "Wrong-SQL-Passw0rd!"},
+        "username-quote-comment": {"username": f"{email}'--", "password": "Wrong-SQL-Passw0rd!"},
+    }
+
+
+SQL_NAMES = list(_sql_payloads("a@example.com"))
+
+
+@requirement("AUTH-04")
+@pytest.mark.parametrize("name", SQL_NAMES)
+def test_sql_injection_never_logs_in(send, account, name):
+    body = _sql_payloads(account.email)[name]
+    schema_valid = name.startswith("password")
+    ex = send(f"SQL injection ({name})", "failure" if schema_valid else "any", json=body, real_account=True)
+    expect("AUTH-04", ex, checks.not_5xx)
+    expect("AUTH-04", ex, checks.no_token)
+    expect("AUTH-04", ex, checks.no_db_error_text)
+
+
+@requirement("AUTH-05")
+@pytest.mark.parametrize("body", ["empty-object", "password-only"])
+def test_query_string_credentials_never_log_in(send, account, body):
+    json_body = {} if body == "empty-object" else {"password": account.password}
+    params = [("email", account.email), ("password", account.password)]
+    ex = send(f"credentials in the query string, body {body}", "invalid", json=json_body, params=params)
+    expect("AUTH-05", ex, checks.no_token)
+
+
+def _b64(obj) -> str:
+    return base64.urlsafe_b64encode(json.dumps(obj, separators=(",", ":")).encode()).rstrip(b"=").decode()
+
+
+def _forged_tokens(issued: str | None) -> dict[str, Secret]:
+    claims = {"sub": "00000000-0000-4000-8000-000000000001", "exp": int(time.time()) + 3600}
+    if issued and issued.count(".") == 2:
+        try:
+            padded = issued.split(".")[1] + "=" * (-len(issued.split(".")[1]) % 4)
+            claims = json.loads(base64.urlsafe_b64decode(padded))
+        except ValueError:
+            pass
+    forged = {
+        "alg-none": f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(claims)}.",
+        "garbage": "not-a-token",
+    }
+    if issued and issued.count(".") == 2:
+        head, body, sig = issued.split(".")
+        flipped = ("B" if sig[:1] != "B" else "C") + sig[1:] if sig else "AA"
+        forged["flipped-signature"] = f"{head}.{body}.{flipped}"
+    return {
+        name: Secret(f"Bearer {tok}", f"<forged bearer: {name}>", f'"Bearer $FORGED_TOKEN_{name.upper().replace("-", "_")}"')
+        for name, tok in forged.items()
+    }
+
+
+@requirement("AUTH-06")
+@pytest.mark.parametrize("forgery", ["alg-none", "garbage", "flipped-signature"])
+def test_forged_bearer_never_turns_failure_into_success(suite, send, unknown_email, forgery):
+    acc = suite.settings.account
+    issued = None
+    if acc is not None:
+        issued = suite.client.login(acc, "a login whose token is the forgery's model").token
+    tokens = _forged_tokens(issued)
+    if forgery not in tokens:
+        not_applicable("no issued token to tamper with (no credentials)")
+    if acc is not None:
+        body, real = {"email": acc.email, "password": wrong_password_for(acc.password)}, True
+    else:
+        body, real = {"email": unknown_email, "password": "Unknown-Acc0unt-Passw0rd!"}, False
+    ex = send(f"wrong password with a forged bearer ({forgery})", "failure", json=body,
+              headers={"Authorization": tokens[forgery]}, real_account=real)
+    expect("AUTH-06", ex, checks.not_5xx)
+    expect("AUTH-06", ex, checks.no_token)
+
+
+def fresh_or_already_logged_in(ex):
+    if ex.status is not None and ex.status >= 500:
+        raise Mismatch("a fresh login (201 + token) or the ALREADY_LOGGEDIN error", f"status {ex.status}")
+    if ex.token and ex.status == 201:
+        return
+    if not ex.token and ex.error == "ALREADY_LOGGEDIN":
+        return
+    raise Mismatch("a fresh login (201 + token) or the ALREADY_LOGGEDIN error")
+
+
+@requirement("AUTH-07")
+def test_login_while_presenting_token(send, account, session_login):
+    bearer = Secret(f"Bearer {session_login.token}", "<Bearer issued token>", '"Bearer $LOGIN_TOKEN"')
+    ex = send("login again presenting the token just issued", "any", json=account.body(),
+              headers={"Authorization": bearer}, real_account=True)
+    expect("AUTH-07", ex, fresh_or_already_logged_in)
+
+
+def differs_from(ex, first_token):
+    if not ex.token:
+        raise Mismatch("a second successful login", "no token")
+    if ex.token == first_token:
+        raise Mismatch("a different token for each login", "the same token twice")
+
+
+@requirement("AUTH-08")
+def test_two_logins_give_different_tokens(client, account, session_login):
+    ex = client.login(account, "a second login")
+    expect("AUTH-08", ex, differs_from, session_login.token)

@@ -1,0 +1,27 @@
+"""HTTP semantics (HTTP-01, HTTP-02)."""
+
+import pytest
+
+from contract_tests import checks
+from contract_tests.context import expect, not_applicable, verify
+
+requirement = pytest.mark.requirement
+
+
+@requirement("HTTP-01")
+@pytest.mark.parametrize("method", ["GET", "PUT", "PATCH", "DELETE"])
+def test_other_methods_get_405_with_allow(send, method):
+    ex = send(f"{method} on the login endpoint", "any", method=method)
+    expect("HTTP-01", ex, checks.allows_post)
+
+
+@requirement("HTTP-02")
+def test_401_carries_www_authenticate(request, suite, unknown_account):
+    exchanges = [unknown_account]
+    if suite.settings.account is not None:
+        exchanges.append(request.getfixturevalue("wrong_password"))
+    unauthorized = [ex for ex in exchanges if ex.status == 401]
+    if not unauthorized:
+        not_applicable("the target answers failed logins without 401 (any 401 seen elsewhere is still checked)")
+    for ex in unauthorized:
+        verify("HTTP-02", ex, checks.www_authenticate_on_401)

@@ -1,0 +1,198 @@
+"""Input validation (INPUT-01 .. INPUT-10). No token and no 5xx is MUST everywhere here."""
+
+
+import pytest
+
+from contract_tests import checks
+from contract_tests.checks import Mismatch
+from contract_tests.context import expect, fail, inconclusive, verify
+
+requirement = pytest.mark.requirement
+PASSWORD = "Some-Passw0rd-For-Validation!"
+
+
+@requirement("INPUT-01")
+def test_missing_password_is_rejected(send, unknown_email):
+    ex = send("no password field", "invalid", json={"email": unknown_email})
+    expect("INPUT-01", ex, checks.refused)
+
+
+@requirement("INPUT-01")
+def test_missing_password_does_not_log_in_real_account(send, account):
+    ex = send("the account's email and no password field", "invalid", json={"email": account.email}, real_account=True)
+    expect("INPUT-01", ex, checks.refused)
+
+
+@requirement("INPUT-02")
+def test_no_identifier_is_rejected(send):
+    ex = send("neither email nor username", "invalid", json={"password": PASSWORD})
+    expect("INPUT-02", ex, checks.refused)
+
+
+@requirement("INPUT-02")
+def test_no_identifier_with_real_password_does_not_log_in(send, account):
+    ex = send("the account's password and no identifier", "invalid", json={"password": account.password})
+    expect("INPUT-02", ex, checks.refused)
+
+
+WRONG_TYPES = {"number": 12345, "boolean": True, "null": None, "array": ["a"], "object": {"a": 1}}
+
+
+@requirement("INPUT-03")
+@pytest.mark.parametrize("kind", WRONG_TYPES)
+@pytest.mark.parametrize("field", ["email", "username", "password"])
+def test_wrong_json_type_is_rejected(send, unknown_email, field, kind):
+    body = {"password": PASSWORD} if field == "username" else {"email": unknown_email, "password": PASSWORD}
+    body[field] = WRONG_TYPES[kind]
+    ex = send(f"{field} as a JSON {kind}", "invalid", json=body)
+    expect("INPUT-03", ex, checks.refused)
+
+
+OPERATORS = {
+    "password-$ne-null": lambda a: {"email": a.email, "password": {"$ne": None}},
+    "password-$gt-empty": lambda a: {"email": a.email, "password": {"$gt": ""}},
+    "email-$ne-null": lambda a: {"email": {"$ne": None}, "password": a.password},
+}
+
+
+@requirement("INPUT-03")
+@pytest.mark.parametrize("name", OPERATORS)
+def test_nosql_operators_do_not_log_in(send, account, name):
+    ex = send(f"NoSQL operator ({name})", "invalid", json=OPERATORS[name](account), real_account=name.startswith("password"))
+    expect("INPUT-03", ex, checks.refused)
+
+
+RAW_BODIES = {
+    "malformed-json": b'{"email": "a@example.com", "password": ',
+    "empty-body": b"",
+    "array": b'["a@example.com", "x"]',
+    "string": b'"a@example.com"',
+    "number": b"42",
+    "null": b"null",
+}
+
+
+@requirement("INPUT-04")
+@pytest.mark.parametrize("name", RAW_BODIES)
+def test_unparseable_or_non_object_body_gets_4xx(send, name):
+    ex = send(f"{name} sent as application/json", "invalid", raw=RAW_BODIES[name], content_type="application/json")
+    expect("INPUT-04", ex, checks.is_4xx)
+    expect("INPUT-04", ex, checks.refused)
+
+
+BAD_EMAILS = ["not-an-email", "missing-at.example.com", "user@", "@example.com", "a b@example.com", "user@@example.com"]
+
+
+@requirement("INPUT-05")
+@pytest.mark.parametrize("email", BAD_EMAILS)
+def test_malformed_email_is_a_validation_failure(send, signatures, email):
+    ex = send("email not in email format", "invalid", json={"email": email, "password": PASSWORD})
+    expect("INPUT-05", ex, checks.refused)
+    if not signatures.distinguishable:
+        inconclusive(f"validation and credential failures look alike ({signatures.describe()})")
+    kind = signatures.classify(ex)
+    if kind == "credential":
+        fail("INPUT-05", ex, f"a validation failure ({signatures.describe()})", "a credential failure: " + ex.describe_response(200))
+    if kind != "validation":
+        inconclusive(f"answer matches neither learned signature ({signatures.describe()})")
+
+
+@requirement("INPUT-06")
+def test_schema_invalid_requests_get_4xx(signatures):
+    """Every schema-invalid request gets a 4xx (the run's other invalid requests are held to it too)."""
+    for ex in signatures.validation_probes:
+        verify("INPUT-06", ex, checks.is_4xx)
+
+
+CONTENT_TYPES = ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data", "none"]
+
+
+@requirement("INPUT-07")
+@pytest.mark.parametrize("ctype", CONTENT_TYPES)
+def test_non_json_content_type_is_refused(suite, send, unknown_email, ctype):
+    """Right credentials in a non-JSON body: 415 (400 tolerated), never a login."""
+    acc = suite.settings.account
+    email, password = (acc.email, acc.password) if acc else (unknown_email, PASSWORD)
+    fields: dict = {}
+    if ctype == "text/plain":
+        fields = {"json": {"email": email, "password": password}, "content_type": "text/plain"}
+    elif ctype == "application/x-www-form-urlencoded":
+        fields = {"form": [("email", email), ("password", password)]}
+    elif ctype == "multipart/form-data":
+        fields = {"multipart": [("email", email), ("password", password)]}
+    else:
+        fields = {"json": {"email": email, "password": password}, "content_type": ""}
+    ex = send(f"credentials sent as {ctype}", "any", **fields)
+    expect("INPUT-07", ex, checks.no_token)
+    expect("INPUT-07", ex, checks.status_in, (415, 400), "415 Unsupported Media Type (400 tolerated)")
+
+
+MIB = 1024 * 1024
+
+
+@requirement("INPUT-08")
+def test_oversized_body_is_refused_in_time(send, unknown_email):
+    padding = "a" * MIB
+    ex = send(
+        "a 1 MiB JSON body",
+        "invalid",
+        json={"email": unknown_email, "password": padding},
+        accept_transport_error=True,
+    )
+    if ex.transport_error:
+        if "timed out" in ex.transport_error:
+            fail("INPUT-08", ex, "a 4xx (413 preferred) within the request timeout", ex.transport_error)
+        inconclusive(f"the connection closed before a response: {ex.transport_error}")
+    expect("INPUT-08", ex, checks.is_4xx)
+
+
+NASTY = {
+    "nul": "a\x00b@example.com",
+    "lone-surrogate": "\ud800@example.com",
+    "control-chars": "\x01\x02\x1b[31m\x7f@example.com",
+    "emoji": "\U0001f600\U0001f510\U0001f469\u200d\U0001f4bb@example.com",
+    "right-to-left": "\u202eadmin\u202c\u05e9\u05dc\u05d5\u05dd@example.com",
+    "very-long": "A" * 10000 + "@example.com",
+}
+# Unmistakably not an email address; emoji and RTL addresses are legal internationalized
+# addresses (RFC 6531) a server may accept, so INPUT-06 does not judge those.
+NOT_AN_EMAIL = {"nul", "lone-surrogate", "control-chars", "very-long"}
+
+
+@requirement("INPUT-09")
+@pytest.mark.parametrize("payload", NASTY)
+@pytest.mark.parametrize("field", ["email", "username", "password"])
+def test_hostile_strings_never_cause_5xx(send, unknown_email, field, payload):
+    value = NASTY[payload]
+    body = {"email": unknown_email, "password": PASSWORD}
+    if field == "username":
+        body = {"username": value, "password": PASSWORD}
+    else:
+        body[field] = value
+    invalid = (field == "email" and payload in NOT_AN_EMAIL) or (field == "username" and len(value) > 80)
+    ex = send(f"{payload} string in {field}", "invalid" if invalid else "failure", json=body)
+    expect("INPUT-09", ex, checks.not_5xx)
+    expect("INPUT-09", ex, checks.no_token)
+
+
+def same_account_or_4xx(ex, user_uuid):
+    if ex.status is not None and 400 <= ex.status < 500 and not ex.token:
+        return
+    if not ex.token:
+        raise Mismatch("a login of the same account, or a 4xx rejection", "neither a token nor a 4xx")
+    got = ex.body_object.get("user_uuid")
+    if got != user_uuid:
+        raise Mismatch(f"the same account (user_uuid {user_uuid!r})", f"user_uuid {got!r}")
+
+
+@requirement("INPUT-10")
+def test_extra_properties_never_change_the_outcome(send, account, user_uuid):
+    extra = {
+        "user_uuid": "00000000-0000-4000-8000-000000000001",
+        "role": "admin",
+        "is_admin": True,
+        "token": "conformance-supplied-token",
+        "avatar_url": "https://evil.example/a.png",
+    }
+    ex = send("right credentials plus unknown properties", "any", json=account.body(**extra), real_account=True)
+    expect("INPUT-10", ex, same_account_or_4xx, user_uuid)

@@ -1,0 +1,42 @@
+"""Success and response shape (RESP-01 .. RESP-06)."""
+
+import pytest
+
+from contract_tests import checks
+from contract_tests.context import expect, verify
+
+requirement = pytest.mark.requirement
+
+
+@requirement("RESP-01")
+def test_valid_login_answers_201(good_login):
+    """A login with the configured credentials is answered 201 (check LOGIN_EMAIL/LOGIN_PASSWORD if not)."""
+    expect("RESP-01", good_login, checks.status_is, 201)
+
+
+@requirement("RESP-02")
+def test_success_body_shape(session_login):
+    expect("RESP-02", session_login, checks.success_shape)
+
+
+@requirement("RESP-03")
+def test_success_carries_no_error(session_login):
+    expect("RESP-03", session_login, checks.no_error)
+
+
+FAILURES = {
+    "unknown-account": ("failure", lambda email: {"email": email, "password": "Unknown-Acc0unt-Passw0rd!"}),
+    "empty-object": ("invalid", lambda email: {}),
+    "wrong-types": ("invalid", lambda email: {"email": [email], "password": {"value": 1}}),
+}
+
+
+@requirement("RESP-04", "RESP-05", "RESP-06")
+@pytest.mark.parametrize("name", FAILURES)
+def test_failures_are_json_objects_with_error_and_no_token(send, unknown_email, name):
+    """What the documented client decodes on failure: a JSON object, a non-empty error, no token."""
+    kind, body = FAILURES[name]
+    ex = send(f"a login that must fail ({name})", kind, json=body(unknown_email))
+    verify("RESP-04", ex, checks.is_json_object)
+    verify("RESP-05", ex, checks.has_error)
+    verify("RESP-06", ex, checks.no_token)

@@ -1,0 +1,70 @@
+"""Security hygiene (SEC-01 .. SEC-06)."""
+
+import pytest
+
+from contract_tests import checks
+from contract_tests.context import fail, not_applicable, verify
+
+requirement = pytest.mark.requirement
+
+
+@requirement("SEC-01")
+def test_unknown_account_and_wrong_password_look_alike(wrong_password, unknown_account):
+    """No account enumeration (OWASP WSTG-IDNT-04): compare everything an attacker can see."""
+    a = checks.failure_fingerprint(unknown_account)
+    b = checks.failure_fingerprint(wrong_password)
+    diff = {k: (a[k], b[k]) for k in a if a[k] != b[k]}
+    if diff:
+        fail(
+            "SEC-01",
+            [unknown_account, wrong_password],
+            "identical status, error, body keys and header names for both failures",
+            "; ".join(f"{k}: unknown account {u!r} vs wrong password {w!r}" for k, (u, w) in diff.items()),
+        )
+
+
+@requirement("SEC-02")
+def test_no_password_or_hash_in_responses(request, suite, unknown_account):
+    exchanges = [unknown_account]
+    if suite.settings.account is not None:
+        exchanges += [request.getfixturevalue("wrong_password"), request.getfixturevalue("good_login")]
+    for ex in exchanges:
+        passwords = [suite.settings.account.password.value] if suite.settings.account else []
+        verify("SEC-02", ex, checks.no_password_echo, passwords + ["Unknown-Acc0unt-Passw0rd!"])
+        verify("SEC-02", ex, checks.no_secret_keys)
+        verify("SEC-02", ex, checks.no_hash_strings)
+
+
+@requirement("SEC-03")
+def test_token_response_is_not_cached(session_login):
+    verify("SEC-03", session_login, checks.cache_no_store)
+
+
+@requirement("SEC-04")
+def test_nosniff(request, suite, unknown_account):
+    verify("SEC-04", unknown_account, checks.nosniff)
+    if suite.settings.account is not None:
+        verify("SEC-04", request.getfixturevalue("good_login"), checks.nosniff)
+
+
+@requirement("SEC-05")
+def test_hsts_on_https(suite, unknown_account):
+    if not unknown_account.base_url.lower().startswith("https://"):
+        not_applicable("plain http target: HSTS is only meaningful over https")
+    verify("SEC-05", unknown_account, checks.hsts)
+
+
+@requirement("SEC-06")
+@pytest.mark.parametrize("origin", ["https://evil.example", "null"])
+@pytest.mark.parametrize("method", ["OPTIONS", "POST"])
+def test_cors_never_allows_foreign_origin_with_credentials(send, unknown_email, origin, method):
+    if method == "OPTIONS":
+        ex = send(
+            f"CORS preflight from Origin {origin}", "any", method="OPTIONS",
+            headers={"Origin": origin, "Access-Control-Request-Method": "POST",
+                     "Access-Control-Request-Headers": "content-type, authorization"},
+        )
+    else:
+        ex = send(f"login from Origin {origin}", "failure", headers={"Origin": origin},
+                  json={"email": unknown_email, "password": "Unknown-Acc0unt-Passw0rd!"})
+    verify("SEC-06", ex, checks.cors_safe, origin)
