@@ -77,7 +77,13 @@ def format_failure(
     lines.append(f"  expected:  {expected}")
     if actual is None and exchanges:
         actual = exchanges[-1].describe_response()
-    lines.append(f"  actual:    {actual}")
+    elif exchanges:
+        lines.append(f"  actual:    {actual}")
+        actual = exchanges[-1].describe_response()
+        lines.append(f"  response:  {actual}")
+        actual = None
+    if actual is not None:
+        lines.append(f"  actual:    {actual}")
     for i, ex in enumerate(exchanges[:3]):
         tag = "" if len(exchanges) == 1 else f" #{i + 1}"
         lines.append(f"  reproduce{tag}: {ex.curl()}")

@@ -17,7 +17,7 @@ LOGIN_PATH = "/api/user/login"
 JSON_LIMIT = 64 * 1024  # RESP-04/RESP-05 are MUST below this request size, SHOULD above
 Expect = Literal["success", "failure", "invalid", "any"]
 _MISSING = object()
-_SENTINEL = "\x1eS{}\x1e"
+_SENTINEL = "__h3d_secret_{}__"  # survives JSON encoding unchanged
 _CURL_INLINE_LIMIT = 2000
 
 
@@ -235,9 +235,9 @@ def _py_expr(obj: Any) -> str:
 def _ansi_c(data: bytes) -> str:
     if all(32 <= b < 127 and b not in (39, 92) for b in data):
         return f"'{data.decode()}'"
-    return "$'" + "".join(
-        chr(b) if 32 <= b < 127 and b not in (39, 92) else f"\\x{b:02x}" for b in data
-    ) + "'"
+    # printf writes NUL bytes that no shell string can hold
+    escaped = "".join(chr(b) if 32 <= b < 127 and b not in (37, 39, 92) else f"\\x{b:02x}" for b in data)
+    return f"@<(printf '{escaped}')"
 
 
 def _splice(text: str, sentinels: list[Secret]) -> str:

@@ -303,7 +303,7 @@ def _conclude(ctx: TestContext, report: pytest.TestReport, call: pytest.CallInfo
             others = [o for o in ctx.failed() if o is not exc.observation]
             report.longrepr = exc.observation.message
             if others:
-                report.longrepr += "\n\nalso observed:\n\n" + _joined(others)
+                report.longrepr += "\n\nalso observed in this test:\n" + _brief(others)
         else:
             suite_error = True
             what = call.excinfo.exconly() if call.excinfo else "unknown error"
@@ -313,6 +313,15 @@ def _conclude(ctx: TestContext, report: pytest.TestReport, call: pytest.CallInfo
 
 def _joined(observations: list[Observation]) -> str:
     return "\n\n".join(o.message for o in observations)
+
+
+def _brief(observations: list[Observation]) -> str:
+    """Other requirements the same test saw fail: their headline and expected/actual only."""
+    keep = ("  expected:", "  actual:")
+    return "\n".join(
+        "\n".join([o.message.splitlines()[0], *(l for l in o.message.splitlines() if l.startswith(keep))])
+        for o in observations
+    )
 
 
 def _skip_reason(report: pytest.TestReport) -> str:

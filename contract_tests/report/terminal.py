@@ -24,6 +24,9 @@ def write_summary(tr, state: "SuiteState") -> None:
     results = state.results.by_requirement()
     tr.write_sep("=", "Hyper3D login conformance")
     tr.write_line(f"target: {state.target_label}")
+    if state.could_not_test:
+        tr.write_line(f"COULD NOT TEST: {state.could_not_test}", red=True, bold=True)
+        return
     client = state.client
     if client is not None:
         tr.write_line(

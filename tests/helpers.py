@@ -1,0 +1,34 @@
+"""Canned exchanges for unit tests of checks."""
+
+from __future__ import annotations
+
+import json as _json
+
+import httpx
+
+from contract_tests.exchange import Exchange, LoginRequest
+from contract_tests.secrets import Redactor
+
+
+def exchange(status=401, body=None, headers=None, *, raw=None, request=None, redactor=None) -> Exchange:
+    if raw is None:
+        raw = b"" if body is None else _json.dumps(body).encode()
+    hdrs = {"content-type": "application/json", "x-content-type-options": "nosniff"}
+    hdrs.update(headers or {})
+    return Exchange(
+        request=request or LoginRequest(purpose="canned", expect="failure", json={"email": "a@example.com", "password": "x"}),
+        base_url="http://target.test",
+        redactor=redactor or Redactor(),
+        status=status,
+        headers=httpx.Headers(hdrs),
+        body=raw,
+    )
+
+
+def jwt(header: dict, claims: dict, signature: str = "c2lnbmF0dXJl") -> str:
+    import base64
+
+    def b64(obj):
+        return base64.urlsafe_b64encode(_json.dumps(obj).encode()).rstrip(b"=").decode()
+
+    return f"{b64(header)}.{b64(claims)}.{signature}"

@@ -1,0 +1,111 @@
+"""Each check against a canned good and a canned bad response."""
+
+import time
+
+import pytest
+from helpers import exchange, jwt
+
+from contract_tests import checks
+from contract_tests.checks import Mismatch
+
+GOOD_TOKEN = jwt({"alg": "HS256", "typ": "JWT"}, {"sub": "u1", "exp": int(time.time()) + 3600})
+SUCCESS = {"token": GOOD_TOKEN, "user_uuid": "u1", "username": "demo", "avatar_url": "", "email": "d@x.test"}
+
+
+def holds(check, ex, *args):
+    check(ex, *args)
+
+
+def breaks(check, ex, *args):
+    with pytest.raises(Mismatch) as info:
+        check(ex, *args)
+    assert info.value.expected  # every mismatch says what was expected
+    return info.value
+
+
+CASES = [
+    # check, args, good exchange, bad exchange
+    (checks.status_is, (201,), exchange(201, SUCCESS), exchange(200, SUCCESS)),
+    (checks.status_in, ((415, 400),), exchange(400, {"error": "X"}), exchange(422, {"error": "X"})),
+    (checks.not_5xx, (), exchange(400, {"error": "X"}), exchange(500, {"error": "X"})),
+    (checks.is_4xx, (), exchange(415, {"error": "X"}), exchange(201, {"error": "X"})),
+    (checks.is_json_object, (), exchange(401, {"error": "X"}),
+     exchange(401, raw=b"<html>401</html>", headers={"content-type": "text/html"})),
+    (checks.is_json_object, (), exchange(401, {"error": "X"}, {"content-type": "application/problem+json"}),
+     exchange(401, ["error"])),
+    (checks.has_error, (), exchange(401, {"error": "WRONG_PASSWORD"}), exchange(401, {"error": ""})),
+    (checks.has_error, (), exchange(201, {"error": "ALREADY_LOGGEDIN"}), exchange(401, {"message": "bad"})),
+    (checks.no_error, (), exchange(201, SUCCESS), exchange(201, {**SUCCESS, "error": "OK"})),
+    (checks.no_error, (), exchange(201, {**SUCCESS, "error": None}), exchange(201, {**SUCCESS, "error": ""})),
+    (checks.no_token, (), exchange(401, {"error": "X"}), exchange(401, {"error": "X", "token": "abc"})),
+    (checks.no_token, (), exchange(401, {"error": "X", "token": ""}),
+     exchange(401, {"error": "X"}, {"set-cookie": f"session={GOOD_TOKEN}"})),
+    (checks.refused, (), exchange(201, {"error": "NO_SUCH_USER"}), exchange(401, {})),
+    (checks.success_shape, (), exchange(201, SUCCESS), exchange(201, {**SUCCESS, "username": None})),
+    (checks.success_shape, (), exchange(201, {**SUCCESS, "extra": [1]}), exchange(201, {**SUCCESS, "user_uuid": ""})),
+    (checks.success_shape, (), exchange(201, SUCCESS),
+     exchange(201, SUCCESS, {"content-type": "text/plain"})),
+    (checks.jws_shape, (), exchange(201, SUCCESS),
+     exchange(201, {**SUCCESS, "token": jwt({"alg": "none"}, {"sub": "u1"}, "")})),
+    (checks.jws_shape, (), exchange(201, SUCCESS),
+     exchange(201, {**SUCCESS, "token": jwt({"alg": "HS256"}, {"sub": "u1"}, "")})),
+    (checks.jws_shape, (), exchange(201, SUCCESS), exchange(201, {**SUCCESS, "token": "opaque-session-id"})),
+    (checks.exp_valid, (), exchange(201, {**SUCCESS, "token": jwt({"alg": "HS256"}, {"sub": "u"})}),
+     exchange(201, {**SUCCESS, "token": jwt({"alg": "HS256"}, {"exp": int(time.time()) - 10})})),
+    (checks.exp_valid, (), exchange(201, SUCCESS),
+     exchange(201, {**SUCCESS, "token": jwt({"alg": "HS256"}, {"exp": "tomorrow"})})),
+    (checks.exp_bounded, (30 * 86400,), exchange(201, SUCCESS),
+     exchange(201, {**SUCCESS, "token": jwt({"alg": "HS256"}, {"exp": int(time.time()) + 400 * 86400})})),
+    (checks.exp_bounded, (30 * 86400,), exchange(201, SUCCESS),
+     exchange(201, {**SUCCESS, "token": jwt({"alg": "HS256"}, {"sub": "no expiry"})})),
+    (checks.token_free_of, ("S3cret-Pw!",), exchange(201, SUCCESS),
+     exchange(201, {**SUCCESS, "token": jwt({"alg": "HS256"}, {"pwd": "S3cret-Pw!"})})),
+    (checks.no_password_echo, (["S3cret-Pw!"],), exchange(401, {"error": "X"}),
+     exchange(401, {"error": "X", "detail": "wrong password S3cret-Pw!"})),
+    (checks.no_secret_keys, (), exchange(401, {"error": "X"}), exchange(201, {**SUCCESS, "user": {"password_hash": "x"}})),
+    (checks.no_hash_strings, (), exchange(401, {"error": "X"}),
+     exchange(401, {"error": "X", "debug": "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA"})),
+    (checks.no_hash_strings, (), exchange(401, {"error": "X"}), exchange(401, {"error": "$2b$12$abcdefghijklmnopqrstuv"})),
+    (checks.no_db_error_text, (), exchange(400, {"error": "INVALID_REQUEST"}),
+     exchange(500, {"error": 'sqlite3.OperationalError: near "x": syntax error'})),
+    (checks.cache_no_store, (), exchange(201, SUCCESS, {"cache-control": "private, no-store"}),
+     exchange(201, SUCCESS, {"cache-control": "no-cache"})),
+    (checks.nosniff, (), exchange(401, {"error": "X"}), exchange(401, {"error": "X"}, {"x-content-type-options": ""})),
+    (checks.hsts, (), exchange(401, {}, {"strict-transport-security": "max-age=63072000; includeSubDomains"}),
+     exchange(401, {}, {"strict-transport-security": "max-age=86400"})),
+    (checks.cors_safe, ("https://evil.example",), exchange(403, {}, {"access-control-allow-origin": "https://app.test",
+                                                                    "access-control-allow-credentials": "true"}),
+     exchange(200, {}, {"access-control-allow-origin": "https://evil.example", "access-control-allow-credentials": "true"})),
+    (checks.cors_safe, ("null",), exchange(200, {}, {"access-control-allow-origin": "*"}),
+     exchange(200, {}, {"access-control-allow-origin": "*", "access-control-allow-credentials": "true"})),
+    (checks.allows_post, (), exchange(405, {"error": "X"}, {"allow": "POST, OPTIONS"}),
+     exchange(405, {"error": "X"}, {"allow": "GET"})),
+    (checks.allows_post, (), exchange(405, {"error": "X"}, {"allow": "post"}), exchange(404, {"error": "X"})),
+    (checks.www_authenticate_on_401, (), exchange(401, {"error": "X"}, {"www-authenticate": 'Bearer realm="x"'}),
+     exchange(401, {"error": "X"})),
+]
+
+
+@pytest.mark.parametrize("check, args, good, bad", CASES, ids=[f"{c[0].__name__}-{i}" for i, c in enumerate(CASES)])
+def test_check_accepts_good_and_rejects_bad(check, args, good, bad):
+    holds(check, good, *args)
+    breaks(check, bad, *args)
+
+
+def test_every_public_check_has_a_case():
+    tested = {c[0].__name__ for c in CASES}
+    public = {
+        name for name in checks.__all__
+        if callable(getattr(checks, name)) and name not in {"Mismatch", "failure_fingerprint"}
+    }
+    assert public - tested == set()
+
+
+def test_failure_fingerprint_ignores_volatile_headers_only():
+    a = exchange(401, {"error": "INVALID_CREDENTIALS"}, {"date": "Mon", "x-request-id": "1"})
+    b = exchange(401, {"error": "INVALID_CREDENTIALS"}, {"date": "Tue", "x-request-id": "2"})
+    assert checks.failure_fingerprint(a) == checks.failure_fingerprint(b)
+    c = exchange(404, {"error": "NO_SUCH_USER"})
+    assert checks.failure_fingerprint(a) != checks.failure_fingerprint(c)
+    d = exchange(401, {"error": "INVALID_CREDENTIALS"}, {"x-account-locked": "0"})
+    assert checks.failure_fingerprint(a) != checks.failure_fingerprint(d)

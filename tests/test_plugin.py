@@ -1,0 +1,216 @@
+"""The plugin as users meet it: options, verdicts, exit codes, one-line errors (pytester runs)."""
+
+import json
+import socket
+import threading
+
+import pytest
+
+from contract_tests.reference import DEMO_EMAIL, DEMO_PASSWORD, start_reference_server
+
+SUITE = ("-p", "contract_tests.plugin", "--pyargs", "contract_tests.suite", "-p", "no:cacheprovider")
+
+
+@pytest.fixture
+def run(pytester, monkeypatch):
+    monkeypatch.delenv("LOGIN_EMAIL", raising=False)
+    monkeypatch.delenv("LOGIN_PASSWORD", raising=False)
+    monkeypatch.delenv("PYTEST_BASE_URL", raising=False)
+
+    def _run(*args, env=None):
+        for key, value in (env or {}).items():
+            monkeypatch.setenv(key, value)
+        return pytester.runpytest_inprocess(*SUITE, *args)
+
+    return _run
+
+
+@pytest.fixture(scope="module")
+def reference():
+    with start_reference_server() as server:
+        yield server
+
+
+def _report(pytester) -> dict:
+    return json.loads((pytester.path / "out" / "conformance.json").read_text())
+
+
+def test_default_run_tests_bundled_server_and_passes(run, pytester):
+    result = run("--report-dir=out")
+    assert result.ret == 0
+    text = result.stdout.str()
+    assert "BUNDLED REFERENCE SERVER" in text
+    assert "gate --fail-on=must: CONFORMING" in text
+    report = _report(pytester)
+    verdicts = {r["id"]: r["verdict"] for r in report["requirements"]}
+    assert set(verdicts.values()) <= {"passed", "skipped"}
+    assert verdicts["SEC-05"] == "skipped"  # http target: n/a, never "passed"
+    assert list(verdicts) == [line.split()[0] for line in text.splitlines() if line[:4] in {
+        "RESP", "DEPR", "INPU", "AUTH", "TOKE", "SEC-", "HTTP"}][: len(verdicts)]
+    assert 50 < report["run"]["requests"] <= 400
+    assert report["run"]["reference_server"] is True
+
+
+def test_must_violation_fails_with_id_expected_actual_and_reproduction(run, pytester):
+    result = run("--reference-fault=alg-none-token", "--report-dir=out")
+    assert result.ret == 1
+    text = result.stdout.str()
+    assert "TOKEN-01 [MUST]" in text
+    for part in ("sent:", "expected:", "actual:", "reproduce: curl"):
+        assert part in text
+    assert '"$LOGIN_PASSWORD"' in text
+    assert DEMO_PASSWORD not in text
+    assert _report(pytester)["run"]["verdict"] == "non-conforming"
+
+
+def test_should_violation_gates_only_at_fail_on_should(run):
+    lenient = run("--reference-fault=no-cache-control")
+    assert lenient.ret == 0
+    lenient.assert_outcomes(xfailed=1, passed=lenient.parseoutcomes()["passed"],
+                            skipped=lenient.parseoutcomes().get("skipped", 0))
+    assert "SEC-03" in lenient.stdout.str()
+    strict = run("--reference-fault=no-cache-control", "--fail-on=should")
+    assert strict.ret == 1
+    assert "gate --fail-on=should: NON-CONFORMING: SEC-03" in strict.stdout.str()
+
+
+def test_real_target_without_credentials_skips_credentialed_requirements(run, pytester, reference):
+    result = run(f"--base-url={reference.url}", "--report-dir=out", "-rs")
+    assert result.ret == 0
+    text = result.stdout.str()
+    assert "no credentials: set LOGIN_EMAIL and LOGIN_PASSWORD" in text
+    assert "not checked without credentials:" in text
+    verdicts = {r["id"]: r["verdict"] for r in _report(pytester)["requirements"]}
+    assert verdicts["RESP-01"] == "skipped" and verdicts["TOKEN-01"] == "skipped"
+    assert verdicts["AUTH-02"] == "passed"
+    assert verdicts["INPUT-01"] == "skipped"  # partly credentialed: not "passed" on half a check
+
+
+def test_real_target_with_credentials(run, reference):
+    result = run(f"--base-url={reference.url}", "--fail-on=should",
+                 env={"LOGIN_EMAIL": DEMO_EMAIL, "LOGIN_PASSWORD": DEMO_PASSWORD})
+    assert result.ret == 0, result.stdout.str()[-3000:]
+    assert DEMO_PASSWORD not in result.stdout.str()
+
+
+def test_unreachable_target_is_one_line_and_exit_4(run):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed once the block ends: nothing listens there
+    result = run(f"--base-url=http://127.0.0.1:{port}")
+    assert result.ret == 4
+    text = result.stdout.str() + result.stderr.str()
+    assert "could not test: cannot reach" in text
+    assert "Traceback" not in text
+
+
+def test_base_url_with_api_suffix_gets_a_hint(run, reference):
+    result = run(f"--base-url={reference.url}/api")
+    assert result.ret == 4
+    text = result.stdout.str() + result.stderr.str()
+    assert "drop the trailing /api" in text
+
+
+def test_non_http_target_is_one_line_and_exit_4(run):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+
+    def garbage():
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(65536)
+                conn.sendall(b"\x00\x01garbage that is not HTTP\r\n\r\n")
+
+    threading.Thread(target=garbage, daemon=True).start()
+    try:
+        result = run(f"--base-url=http://127.0.0.1:{port}")
+    finally:
+        listener.close()
+    assert result.ret == 4
+    text = result.stdout.str() + result.stderr.str()
+    assert "did not answer with valid HTTP" in text
+    assert "Traceback" not in text
+
+
+@pytest.mark.parametrize(
+    "args, env, message",
+    [
+        (("--fail-on=maybe",), {}, "invalid choice"),
+        (("--timeout=-1",), {}, "--timeout must be positive"),
+        (("--base-url=ftp://example.com",), {}, "must be an http(s) URL"),
+        (("--base-url=http://127.0.0.1:9",), {"LOGIN_EMAIL": "a@example.com"}, "credentials are incomplete"),
+        (("--base-url=http://127.0.0.1:9", "--reference-fault=x"), {}, "bundled server only"),
+        (("--reference-fault=no-such-fault",), {}, "no-such-fault"),
+        (("--base-url=http://127.0.0.1:9", "--require-credentials"), {}, "--require-credentials"),
+    ],
+)
+def test_bad_configuration_is_one_line_and_exit_4(run, args, env, message):
+    result = run(*args, env=env)
+    assert result.ret == 4
+    text = result.stdout.str() + result.stderr.str()
+    assert message in text
+    assert "Traceback" not in text
+
+
+def test_unknown_requirement_id_fails_collection(pytester):
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.requirement("NOPE-99")
+        def test_x():
+            pass
+        """
+    )
+    result = pytester.runpytest_inprocess("-p", "contract_tests.plugin", "-p", "no:cacheprovider")
+    assert result.ret == 4
+    assert "unknown requirement ID(s) ['NOPE-99']" in result.stderr.str() + result.stdout.str()
+
+
+def test_failed_login_budget_blocks_instead_of_failing(run, pytester):
+    result = run("--max-failed-logins=3", "--report-dir=out")
+    assert result.ret == 0
+    report = _report(pytester)
+    verdicts = {r["id"]: r["verdict"] for r in report["requirements"]}
+    assert "blocked" in verdicts.values()
+    assert report["run"]["failed_logins_on_account"] <= 3
+    assert "failed-login budget exhausted" in result.stdout.str() + json.dumps(report)
+
+
+def test_request_cap_is_never_exceeded(run, pytester):
+    result = run("--max-requests=30", "--report-dir=out")
+    assert result.ret == 0
+    report = _report(pytester)
+    assert report["run"]["requests"] <= 30 + 1  # + the reachability probe
+    assert "blocked" in {r["verdict"] for r in report["requirements"]}
+
+
+def test_secrets_never_reach_output_or_reports(run, pytester):
+    result = run("--reference-fault=echo-password", "-l", "-vv", "--report-dir=out", "--junitxml=out/junit.xml",
+                 "--log-level=DEBUG")
+    assert result.ret == 1
+    assert "SEC-02" in result.stdout.str()
+    artifacts = [result.stdout.str(), result.stderr.str()]
+    artifacts += [p.read_text() for p in (pytester.path / "out").iterdir()]
+    for text in artifacts:
+        assert DEMO_PASSWORD not in text
+        assert json.dumps(DEMO_PASSWORD)[1:-1] not in text
+
+
+@pytest.mark.parametrize(
+    "fault, requirement",
+    [("strip-password", "AUTH-03"), ("sqli-email", "AUTH-04"), ("html-401", "RESP-04"),
+     ("username-length-utf16", "DEPR-03"), ("status-200-on-success", "RESP-01")],
+)
+def test_broken_server_is_flagged_with_the_right_id(run, pytester, fault, requirement):
+    result = run(f"--reference-fault={fault}", "--report-dir=out")
+    assert result.ret == 1
+    failed = {r["id"] for r in _report(pytester)["requirements"] if r["verdict"] == "failed"}
+    assert requirement in failed
+    assert f"{requirement} [MUST]" in result.stdout.str()
