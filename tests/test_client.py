@@ -92,3 +92,23 @@ def test_issued_tokens_are_registered_for_redaction():
     client.send(LoginRequest(purpose="p", expect="success", json=ACCOUNT.body(), real_account=True))
     assert "SIGNATURE-bytes" not in client.redactor(f"Authorization: Bearer {token}")
     assert "Right-Passw0rd!" not in client.redactor("pw=Right-Passw0rd!")
+
+
+@pytest.mark.parametrize(
+    "exc, words",
+    [
+        (httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed"), "TLS failure"),
+        (httpx.ConnectError("[Errno -2] Name or service not known"), "DNS lookup failed"),
+        (httpx.ConnectError("[Errno 111] Connection refused"), "connection failed"),
+        (httpx.RemoteProtocolError("illegal status line"), "did not answer with valid HTTP"),
+    ],
+)
+def test_transport_errors_are_one_readable_line(exc, words):
+    from contract_tests.client import TargetError
+
+    def handler(request):
+        raise exc
+
+    client = _client(handler)
+    with pytest.raises(TargetError, match=words):
+        client.probe()

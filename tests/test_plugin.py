@@ -214,3 +214,17 @@ def test_broken_server_is_flagged_with_the_right_id(run, pytester, fault, requir
     failed = {r["id"] for r in _report(pytester)["requirements"] if r["verdict"] == "failed"}
     assert requirement in failed
     assert f"{requirement} [MUST]" in result.stdout.str()
+
+
+def test_requirement_without_a_test_fails_collection(run, monkeypatch):
+    import dataclasses
+
+    import contract_tests.plugin as plugin
+    from contract_tests.catalog import load_catalog
+
+    catalog = load_catalog()
+    extra = dataclasses.replace(next(iter(catalog.values())), id="RESP-99")
+    monkeypatch.setattr(plugin, "load_catalog", lambda: {**catalog, "RESP-99": extra})
+    result = run("--co")
+    assert result.ret == 4
+    assert "requirements with no test: RESP-99" in result.stdout.str() + result.stderr.str()
