@@ -39,6 +39,8 @@ _PREFIX_AREA = {
     "TOKEN": "token",
     "SEC": "security",
     "HTTP": "http",
+    "ABUSE": "abuse",  # issue 6: opt-in probes
+    "CAPTCHA": "abuse",
 }
 
 

@@ -104,8 +104,14 @@ class ContractClient:
         self.failed_logins = 0
         self._consecutive_failures = 0
         self.observer: Callable[[Exchange], None] | None = None
+        self.captcha_token_uses = 0  # responses to requests that carried LOGIN_CAPTCHA_TOKEN (captcha probe)
+        self.captcha_token_accepted = False  # a well-formed login carrying it got past the captcha at least once
         if captcha_token is not None:
             redactor.add(captcha_token)
+
+    def demands_captcha(self, exchange: Exchange) -> bool:
+        error = exchange.error
+        return isinstance(error, str) and bool(self._captcha_re.search(error))
 
     def close(self) -> None:
         self._http.close()
@@ -182,7 +188,8 @@ class ContractClient:
                 self.redactor.add(value)
         self._register_body_secrets(request)
         kwargs = request.httpx_kwargs()
-        if self.captcha_token is not None and request.method == "POST":
+        with_token = self.captcha_token is not None and request.method == "POST" and request.captcha
+        if with_token:
             kwargs["headers"].setdefault(self.captcha_header, self.captcha_token.value)
         waited = 0.0
         for attempt in range(self.limits.max_retries + 1):
@@ -204,6 +211,11 @@ class ContractClient:
                 if probe:
                     raise TargetError(exchange.transport_error) from None
             exchange.elapsed = time.perf_counter() - started
+            if with_token and exchange.status is not None:
+                self.captcha_token_uses += 1
+                self.captcha_token_accepted |= (  # a well-formed login got past the captcha
+                    request.expect in ("success", "failure") and exchange.status < 500
+                    and not self.demands_captcha(exchange) and not self._rate_limited(exchange))
             if exchange.transport_error and not probe and not request.accept_transport_error:
                 inconclusive(f"no response from the target: {exchange.transport_error}")
             if not self._rate_limited(exchange) or request.raw_rate_limit:

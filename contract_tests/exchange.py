@@ -56,6 +56,7 @@ class LoginRequest:
     requirement: str | None = None  # the requirement a 5xx on this request violates (default: the test's)
     accept_transport_error: bool = False  # the test judges a timeout itself (INPUT-08)
     raw_rate_limit: bool = False  # hand 429s to the test instead of backing off (throttling probe)
+    captcha: bool = True  # add LOGIN_CAPTCHA_TOKEN to this POST; False: the test controls the header (captcha probe)
 
     # -- wire form --------------------------------------------------------------------------
     @property

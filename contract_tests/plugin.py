@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from . import context, invariants
+from . import context, invariants, optin
 from .catalog import Requirement, load_catalog
 from .client import ContractClient, TargetError
 from .context import TestContext, Violation
+from .fuzz.config import fuzz_settings
 from .results import SKIP_PREFIXES, Observation, Results, Verdict, level_gates
 from .secrets import Redactor
 from .settings import ENV_EMAIL, ENV_PASSWORD, Settings, add_options
@@ -38,6 +39,25 @@ class SuiteState:
     started: float = field(default_factory=time.time)
     finished: float | None = None
     contract_items: int = 0
+    workers: dict[str, dict] = field(default_factory=dict)  # xdist controller: what each worker reported
+    unexplained_failures: int = 0  # failed test reports that carry no contract violation (suite errors)
+    outcome: object | None = None  # report.outcome.Outcome, once the run is over
+
+    @property
+    def has_contract_run(self) -> bool:
+        """Contract tests ran here, or (xdist controller) on some worker."""
+        return (bool(self.contract_items) or self.could_not_test is not None
+                or any(w.get("contract_items") for w in self.workers.values()))
+
+    def worker_summary(self) -> dict:
+        """What an xdist worker hands the controller (config.workeroutput)."""
+        return {
+            "contract_items": self.contract_items,
+            "requests": self.client.requests_sent if self.client else 0,
+            "failed_logins": self.client.failed_logins if self.client else 0,
+            "target": self.target_url,
+            "could_not_test": self.could_not_test,
+        }
 
     def __post_init__(self) -> None:
         self.results = Results(self.catalog)
@@ -45,6 +65,17 @@ class SuiteState:
             self.redactor.add(self.settings.account.password)
         if self.settings.captcha_token is not None:
             self.redactor.add(self.settings.captcha_token)
+        if self.settings.base_url:  # https://user:password@host: the password is a secret too
+            import urllib.parse
+
+            self.redactor.add(urllib.parse.urlsplit(self.settings.base_url).password or "", "<url-password>")
+        if self.settings.probes.throwaway is not None:
+            self.redactor.add(self.settings.probes.throwaway.password)
+
+    @property
+    def hypothesis_seed(self) -> int | str:
+        """The hypothesis seed the fuzzing tests use (--hypothesis-seed, else a fixed default): reports carry it."""
+        return fuzz_settings(self.config).seed
 
     @property
     def target_label(self) -> str:
@@ -55,7 +86,7 @@ class SuiteState:
             if self.settings.reference_variant:
                 extra += f", variant {self.settings.reference_variant!r}"
             return f"{self.target_url or 'http://127.0.0.1:<free port>'} (BUNDLED REFERENCE SERVER{extra})"
-        return self.settings.base_url or ""
+        return self.redactor(self.settings.base_url or "")
 
     def open(self) -> None:
         """Start the bundled server or check that the target can be tested at all."""
@@ -66,7 +97,10 @@ class SuiteState:
             from .reference import start_reference_server
 
             try:
-                self.server = start_reference_server(fault=s.reference_fault, variant=s.reference_variant)
+                self.server = start_reference_server(
+                    fault=s.reference_fault, variant=s.reference_variant,
+                    demo_password=s.account.password.value if s.account else None,
+                )
             except ValueError as exc:
                 self._cannot_test(str(exc))
             self.target_url = self.server.url
@@ -106,6 +140,7 @@ class SuiteState:
         return other.status == 404 and (other.body == probe.body or probe.error in (None, other.error))
 
     def _cannot_test(self, reason: str) -> None:
+        reason = self.redactor(reason)
         self.could_not_test = reason
         pytest.exit(f"hyper3d-login: could not test: {reason}", returncode=EXIT_COULD_NOT_TEST)
 
@@ -146,6 +181,7 @@ def pytest_configure(config: pytest.Config) -> None:
     state = SuiteState(config=config, settings=settings, catalog=load_catalog())
     config.stash[_STATE] = state
     config.pluginmanager.register(_Collector(state), "hyper3d-login-collector")
+    config.pluginmanager.register(_WorkerMerge(state), "hyper3d-login-xdist-merge")
     redacting = _RedactingFilter(state.redactor)
     for name in ("httpx", "httpcore", "hypothesis", "schemathesis"):
         logging.getLogger(name).addFilter(redacting)
@@ -165,7 +201,24 @@ class _RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.msg = self._redactor(record.getMessage())
         record.args = None
+        if record.exc_info and not record.exc_text:
+            import traceback
+
+            record.exc_text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
+        if record.exc_text:
+            record.exc_text = self._redactor(record.exc_text)
         return True
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Redact at pytest's log handlers too: records of child loggers (httpcore.http11, ...) skip logger filters."""
+    logging_plugin = session.config.pluginmanager.get_plugin("logging-plugin")
+    redacting = _RedactingFilter(suite_state(session.config).redactor)
+    for name in ("caplog_handler", "report_handler", "log_file_handler", "log_cli_handler"):
+        handler = getattr(logging_plugin, name, None)
+        if isinstance(handler, logging.Handler):
+            handler.addFilter(redacting)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -185,10 +238,15 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
             f"hyper3d-login account: none (set {ENV_EMAIL} and {ENV_PASSWORD}): "
             "credentialed requirements will be skipped"
         )
+    gate = f"--fail-on={s.fail_on}" + (" --fail-on-inconclusive" if s.fail_on_inconclusive else "")
+    if s.waivers_file:
+        gate += f" --waivers={s.waivers_file} ({len(s.waivers)} waiver(s))"
+    lines.append(f"hyper3d-login opt-in probes: {s.probes.describe()}")
     lines.append(
-        f"hyper3d-login gate: --fail-on={s.fail_on}; budget: {s.limits.max_requests} requests, "
+        f"hyper3d-login gate: {gate}; budget: {s.limits.max_requests} requests, "
         f"{s.limits.failed_login_budget} failed logins"
     )
+    lines.append(fuzz_settings(config).describe())  # examples per property and the hypothesis seed in use
     return lines
 
 
@@ -216,6 +274,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             problems.append(f"requirements with no test: {', '.join(missing)}")
     if problems:
         raise pytest.UsageError("requirement coverage is broken:\n  " + "\n  ".join(problems))
+    optin.gate_items(items, _declared, state.catalog, state.settings.probes)  # skipped unless --probe; run last
     for item in contract:
         item.stash[_CTX] = TestContext(item.nodeid, _declared(item))
     state.contract_items = len(contract)
@@ -236,6 +295,16 @@ def pytest_runtestloop(session: pytest.Session) -> None:
     state = suite_state(session.config)
     if state.contract_items and not session.config.option.collectonly:
         state.open()
+    elif _xdist_controller_of_suite(session.config) and state.settings.base_url:
+        state.open()  # an unreachable target: one line and exit 4 here, not a crash in every worker
+
+
+def _xdist_controller_of_suite(config: pytest.Config) -> bool:
+    """The xdist controller (it collects nothing itself) of a run that targets the contract suite."""
+    if hasattr(config, "workerinput") or not config.pluginmanager.has_plugin("dsession") or config.option.collectonly:
+        return False
+    args = [str(a) for a in config.args]
+    return config.args_source == pytest.Config.ArgsSource.TESTPATHS or any("contract_tests" in a for a in args)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -260,7 +329,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         observations, suite_error = _conclude(ctx, report, call)
         report.hyper3d_observations = [o.to_dict() for o in observations]
         if not suite_error:
-            _apply_gate(report, ctx, state.settings.fail_on)
+            _apply_gate(report, ctx, state.settings.fail_on, _active_waivers(state.settings))
     _redact_report(report, state.redactor)
     report.user_properties.extend(
         [("requirement", rid) for rid in ctx.requirements]
@@ -330,18 +399,29 @@ def _skip_reason(report: pytest.TestReport) -> str:
     return reason.removeprefix("Skipped: ")
 
 
-def _apply_gate(report: pytest.TestReport, ctx: TestContext, fail_on: str) -> None:
-    """A violation below the gate level shows as xfail: visible, but it does not fail the run."""
+def _active_waivers(settings: Settings) -> dict[str, object]:
+    return {w.id: w for w in settings.waivers if not w.expired()}
+
+
+def _apply_gate(report: pytest.TestReport, ctx: TestContext, fail_on: str, waived: dict | None = None) -> None:
+    """A violation below the gate level, or of a waived requirement, shows as xfail: visible, not failing."""
     failures = ctx.failed()
     if not report.failed or not failures:
         return
+    waived = waived or {}
     catalog = load_catalog()
-    levels = {o.level or catalog[o.requirement].level for o in failures}
+    levels = {o.level or catalog[o.requirement].level for o in failures if o.requirement not in waived}
     if any(level_gates(level, fail_on) for level in levels):
         return
     first = failures[0].message.splitlines()[0]
     report.outcome = "skipped"
-    report.wasxfail = f"non-gating {'/'.join(sorted(levels))} violation at --fail-on={fail_on}: {first}"
+    why = []
+    if levels:
+        why.append(f"non-gating {'/'.join(sorted(levels))} violation at --fail-on={fail_on}")
+    ids = sorted({o.requirement for o in failures if o.requirement in waived})
+    if ids:
+        why.append("waived " + ", ".join(f"{i} (until {waived[i].expires})" for i in ids))
+    report.wasxfail = f"{'; '.join(why)}: {first}"
 
 
 def _redact_report(report: pytest.TestReport, redactor: Redactor) -> None:
@@ -362,26 +442,50 @@ class _Collector:
         self._state = state
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        for data in getattr(report, "hyper3d_observations", None) or ():
+        observations = getattr(report, "hyper3d_observations", None) or ()
+        for data in observations:
             self._state.results.add(Observation.from_dict(data))
+        if report.failed and not any(data["verdict"] == Verdict.FAILED.value for data in observations):
+            self._state.unexplained_failures += 1  # a suite error, a failing teardown, a non-contract test
+
+
+class _WorkerMerge:
+    """xdist controller: collects what each worker's suite state reported (request counts, target)."""
+
+    def __init__(self, state: SuiteState) -> None:
+        self._state = state
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node, error) -> None:
+        summary = (getattr(node, "workeroutput", None) or {}).get("hyper3d_login")
+        if summary:
+            self._state.workers[str(node.gateway.id)] = dict(summary)
 
 
 # -- reporting and gate ----------------------------------------------------------------------
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = suite_state(session.config)
     state.finished = time.time()
-    if not state.contract_items or hasattr(session.config, "workerinput"):
+    if hasattr(session.config, "workerinput"):  # xdist worker: the controller reports and gates
+        session.config.workeroutput["hyper3d_login"] = state.worker_summary()
         return
-    if state.settings.report_dir is not None:
-        from .report import write_reports
+    if not state.has_contract_run or session.config.option.collectonly:  # nothing was judged: no verdict
+        return
+    from .report import evaluate, write_reports
 
-        write_reports(state, int(session.exitstatus))
+    outcome = state.outcome = evaluate(state)
+    # The gate decides 0 (conforming) / 1 (violations) / 4 (could not test); pytest's own codes for an
+    # interrupted run, an internal error, a usage error or nothing collected stay as they are.
+    if outcome.verdict == "could-not-test" or int(session.exitstatus) in (0, 1):
+        session.exitstatus = outcome.exit_code
+    if state.settings.report_dir is not None:
+        write_reports(state, int(session.exitstatus), outcome)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     state = suite_state(config)
-    if not state.contract_items:
+    if not state.has_contract_run or config.option.collectonly:
         return
     from .report.terminal import write_summary
 
-    write_summary(terminalreporter, state)
+    write_summary(terminalreporter, state, state.outcome)

@@ -70,11 +70,17 @@ class Redactor:
         if not value:
             return
         with self._lock:
-            for form in _variants(value):
-                self._labels.setdefault(form, label or "<secret>")
-            self._pattern = None
+            new = [form for form in _variants(value) if form not in self._labels]
+            for form in new:
+                self._labels[form] = label or "<secret>"
+            if new:  # the client re-registers the same secrets on every request: recompile only when one is new
+                self._pattern = None
 
     def add_token(self, token: str) -> None:
+        if _JWT_RE.fullmatch(token):
+            # __call__'s JWT fallback already gives it exactly this label (its forms are all the same text):
+            # growing the alternation by every issued token made each redaction recompile a larger pattern
+            return
         self.add(token, self.describe_token(token))
 
     @property

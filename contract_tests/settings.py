@@ -10,11 +10,16 @@ from pathlib import Path
 import pytest
 
 from .client import Account, ClientLimits
+from .optin import ProbeSettings, probe_settings_from_config, reference_captcha_token
+from .catalog import load_catalog
 from .secrets import Secret
+from .waivers import Waiver, WaiverError, load_waivers
 
 ENV_EMAIL = "LOGIN_EMAIL"
 ENV_PASSWORD = "LOGIN_PASSWORD"
 ENV_CAPTCHA = "LOGIN_CAPTCHA_TOKEN"
+# bundled reference server only: the demo account's password (self-tests grep outputs for a distinctive one)
+ENV_REFERENCE_PASSWORD = "HYPER3D_REFERENCE_PASSWORD"
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -24,7 +29,12 @@ def add_options(parser: pytest.Parser) -> None:
         help=f"email of the test account (default: ${ENV_EMAIL}); the password is read from ${ENV_PASSWORD} only.")
     add("--fail-on", choices=("must", "should"), default="must",
         help="lowest requirement level whose failure fails the run (default: must).")
-    add("--report-dir", metavar="DIR", default=None, help="write conformance.json (and friends) into DIR.")
+    add("--report-dir", metavar="DIR", default=None,
+        help="write conformance.json, conformance.md and conformance.html into DIR.")
+    add("--fail-on-inconclusive", action="store_true", default=False,
+        help="also fail the run when a requirement is inconclusive or blocked (could not be decided).")
+    add("--waivers", metavar="FILE", default=None,
+        help="YAML file of waived requirements (id, reason, expires); a waived failure does not gate.")
     add("--timeout", type=float, default=10.0, metavar="SECONDS", help="per-request timeout (default: 10).")
     add("--max-requests", type=int, default=400, metavar="N",
         help="hard cap on requests sent in one run (default: 400).")
@@ -49,6 +59,21 @@ def add_options(parser: pytest.Parser) -> None:
         help="bundled reference server only: switch on one named fault (self-testing).")
     add("--reference-variant", default=None, metavar="NAME",
         help="bundled reference server only: run one conforming variant.")
+    # opt-in probes (issue 6; docs/probes.md): off unless named, never part of a default run
+    add("--probe", action="append", default=[], metavar="NAMES",
+        help="run opt-in probes, comma-separated: throttling, timing, captcha (or all). They hammer or time the "
+             "target: for staging, not a production gate (default: none).")
+    add("--timing-samples", type=int, default=30, metavar="N",
+        help="timing probe: requests per group, wrong password and unknown account (default: 30).")
+    add("--timing-threshold", type=float, default=20.0, metavar="MS",
+        help="timing probe: smallest difference that matters; failed needs at least this (default: 20 ms).")
+    add("--timing-alpha", type=float, default=0.01, metavar="P",
+        help="timing probe: significance level of the Mann-Whitney U test (default: 0.01).")
+    add("--throttle-attempts", type=int, default=100, metavar="N",
+        help="throttling probe: failed logins per account before giving up (default: 100, the NIST limit).")
+    add("--fuzz-examples", type=int, default=20, metavar="N",
+        help="examples per fuzzing property (default: 20; 0 switches fuzzing off). Runs are repeatable: "
+             "the seed is fixed unless --hypothesis-seed is given. See docs/fuzzing.md.")
 
 
 @dataclass(frozen=True)
@@ -66,6 +91,10 @@ class Settings:
     require_credentials: bool
     reference_fault: str | None
     reference_variant: str | None
+    fail_on_inconclusive: bool = False
+    probes: ProbeSettings = ProbeSettings()
+    waivers: tuple[Waiver, ...] = ()
+    waivers_file: Path | None = None
 
     @property
     def uses_reference(self) -> bool:
@@ -95,7 +124,7 @@ class Settings:
         if base_url is None:
             from .reference import DEMO_EMAIL, DEMO_PASSWORD
 
-            email, password = DEMO_EMAIL, DEMO_PASSWORD
+            email, password = DEMO_EMAIL, os.environ.get(ENV_REFERENCE_PASSWORD) or DEMO_PASSWORD
         if bool(email) != bool(password):
             missing = ENV_PASSWORD if email else f"{ENV_EMAIL} (or --login-email)"
             raise pytest.UsageError(f"credentials are incomplete: set {missing} too, or neither")
@@ -103,14 +132,22 @@ class Settings:
             raise pytest.UsageError(f"--require-credentials: set {ENV_EMAIL} and {ENV_PASSWORD}")
         account = Account.from_values(email, password) if email else None
         captcha = os.environ.get(ENV_CAPTCHA) or None
+        if base_url is None and captcha is None:  # a captcha-enforcing bundled server: its test token
+            captcha = reference_captcha_token(opt("reference_fault"), opt("reference_variant"))
+        probes = probe_settings_from_config(config, uses_reference=base_url is None, main_email=email)
         report_dir = opt("report_dir")
+        waivers_file = Path(opt("waivers")).resolve() if opt("waivers") else None
+        try:
+            waivers = load_waivers(waivers_file, load_catalog()) if waivers_file else ()
+        except WaiverError as exc:
+            raise pytest.UsageError(f"--waivers: {exc}") from None
         return cls(
             base_url=base_url.rstrip("/") if base_url else None,
             account=account,
             unknown_email=opt("unknown_email"),
             limits=ClientLimits(
                 timeout=opt("timeout"),
-                max_requests=opt("max_requests"),
+                max_requests=opt("max_requests") + probes.request_allowance(),
                 failed_login_budget=opt("max_failed_logins"),
                 pace=opt("request_interval"),
                 max_retry_wait=opt("max_retry_wait"),
@@ -125,4 +162,8 @@ class Settings:
             require_credentials=opt("require_credentials"),
             reference_fault=opt("reference_fault"),
             reference_variant=opt("reference_variant"),
+            fail_on_inconclusive=opt("fail_on_inconclusive"),
+            probes=probes,
+            waivers=waivers,
+            waivers_file=waivers_file,
         )

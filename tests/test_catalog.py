@@ -23,7 +23,9 @@ EXPECTED_LEVELS = {
     "TOKEN-01": "MUST", "TOKEN-02": "MUST", "TOKEN-03": "MUST",
     "SEC-01": "SHOULD", "SEC-02": "MUST", "SEC-03": "SHOULD", "SEC-04": "SHOULD", "SEC-05": "SHOULD", "SEC-06": "MUST",
     "HTTP-01": "SHOULD", "HTTP-02": "SHOULD",
+    "ABUSE-01": "SHOULD", "SEC-07": "SHOULD", "CAPTCHA-01": "MUST",  # issue 6: opt-in probes
 }
+OPT_IN = {"ABUSE-01", "SEC-07", "CAPTCHA-01"}
 SHOULD_CLAUSES = {"TOKEN-02", "RESP-04", "RESP-05"}
 
 
@@ -57,11 +59,11 @@ def test_exact_ids_and_levels():
 
 def test_entries_are_well_formed():
     areas = {"RESP": "response", "DEPR": "deprecated", "INPUT": "input", "AUTH": "auth",
-             "TOKEN": "token", "SEC": "security", "HTTP": "http"}
+             "TOKEN": "token", "SEC": "security", "HTTP": "http", "ABUSE": "abuse", "CAPTCHA": "abuse"}
     for rid, req in load_catalog().items():
         assert isinstance(req, Requirement) and req.id == rid
         assert req.area == areas[rid.split("-")[0]]
-        assert req.opt_in is False
+        assert req.opt_in is (rid in OPT_IN), rid
         assert req.credentials in {"none", "required", "partial"}
         assert "\n" not in req.statement and req.level in req.statement.split(), rid
         assert (req.should_clause is not None) == (rid in SHOULD_CLAUSES), rid

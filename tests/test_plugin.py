@@ -46,7 +46,7 @@ def test_default_run_tests_bundled_server_and_passes(run, pytester):
     assert set(verdicts.values()) <= {"passed", "skipped"}
     assert verdicts["SEC-05"] == "skipped"  # http target: n/a, never "passed"
     assert list(verdicts) == [line.split()[0] for line in text.splitlines() if line[:4] in {
-        "RESP", "DEPR", "INPU", "AUTH", "TOKE", "SEC-", "HTTP"}][: len(verdicts)]
+        "RESP", "DEPR", "INPU", "AUTH", "TOKE", "SEC-", "HTTP", "ABUS", "CAPT"}][: len(verdicts)]
     assert 50 < report["run"]["requests"] <= 400
     assert report["run"]["reference_server"] is True
 

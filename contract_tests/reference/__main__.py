@@ -29,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fault", help="switch one named fault on (see --list)")
     parser.add_argument("--variant", help="switch one conforming variant on (see --list)")
     parser.add_argument("--list", action="store_true", help="list faults and variants, then exit")
+    parser.add_argument("--throttle-after", type=int, metavar="N",
+                        help="switch brute-force throttling on: N failed logins in a row lock an account key (429)")
     args = parser.parse_args(argv)
     if args.list:
         print_catalog()
@@ -37,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
         app = create_app(fault=args.fault, variant=args.variant)
     except (ValueError, RuntimeError) as exc:
         parser.error(str(exc))
+    if args.throttle_after is not None:
+        app.state.service.throttle_after = max(1, args.throttle_after)
     try:
         sock = bind_socket(args.host, args.port)
     except OSError as exc:
@@ -47,6 +51,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Hyper3D login reference server{mode} at {url} (login: POST {url}{LOGIN_PATH})", flush=True)
     print(f"LOGIN_EMAIL={DEMO_EMAIL}", flush=True)
     print(f"LOGIN_PASSWORD={DEMO_PASSWORD}", flush=True)
+    if app.state.service.captcha_required:
+        from .guards import CAPTCHA_TEST_TOKEN
+
+        print(f"LOGIN_CAPTCHA_TOKEN={CAPTCHA_TEST_TOKEN}  (good for one login)", flush=True)
     uvicorn.Server(uvicorn_config(app, timeout_graceful_shutdown=None)).run(sockets=[sock])
     return 0
 

@@ -8,9 +8,15 @@ from starlette.routing import Mount, request_response
 from .registry import service_class
 
 
-def create_app(*, fault: str | None = None, variant: str | None = None) -> Starlette:
-    """A fresh app with its own isolated state (user store, JWT secret). ValueError on unknown names."""
-    service = service_class(fault, variant)()
+def create_app(*, fault: str | None = None, variant: str | None = None, demo_password: str | None = None,
+               service=None) -> Starlette:
+    """A fresh app with its own isolated state (user store, JWT secret). ValueError on unknown names.
+
+    `demo_password` replaces the demo account's password; `service` serves a ready LoginService instance
+    (e.g. a test's own combination of faults) instead of one built from `fault` / `variant`.
+    """
+    if service is None:
+        service = service_class(fault, variant)(demo_password=demo_password)
     # One catch-all route: the service answers every path and method itself (JSON 404/405/500 included).
     app = Starlette(routes=[Mount("/", app=request_response(service.handle))])
     app.state.service = service

@@ -82,9 +82,12 @@ class RunningServer:
 
 
 def start_reference_server(*, fault: str | None = None, variant: str | None = None, host: str = "127.0.0.1",
-                           startup_timeout: float = 10.0) -> RunningServer:
-    """Start a reference server (optionally with one named fault and/or variant) on a free port of `host`."""
-    app = create_app(fault=fault, variant=variant)
+                           startup_timeout: float = 10.0, demo_password: str | None = None,
+                           service=None) -> RunningServer:
+    """Start a reference server (optionally with one named fault and/or variant) on a free port of `host`.
+
+    `demo_password` / `service`: see `create_app`."""
+    app = create_app(fault=fault, variant=variant, demo_password=demo_password, service=service)
     sock = bind_socket(host, 0)
     server = uvicorn.Server(uvicorn_config(app))
     errors: list[BaseException] = []

@@ -8,14 +8,16 @@ secret and its own argon2 hashes.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import math
 import secrets
 import sqlite3
 import time
 import unicodedata
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import jwt
@@ -23,6 +25,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
 from starlette.requests import Request
 from starlette.responses import Response
+
+from .guards import CaptchaVerifier, Throttle
 
 logger = logging.getLogger("contract_tests.reference")
 
@@ -126,12 +130,14 @@ class LoginService:
     # Set by the @fault / @variant registration decorators.
     mutation_name: str | None = None
 
-    def __init__(self, *, database: str = ":memory:") -> None:
+    def __init__(self, *, database: str = ":memory:", demo_password: str | None = None) -> None:
         self.hasher = self.make_hasher()
         self.secret = secrets.token_bytes(32)
         self.db = sqlite3.connect(database, check_same_thread=False, isolation_level=None)
         self.create_schema()
         for seed in SEED_USERS:
+            if demo_password and seed.email == DEMO_EMAIL:
+                seed = replace(seed, password=demo_password)  # e.g. a distinctive password for secret greps
             self.register(seed)
         self.dummy_hash = self.hash_password(secrets.token_urlsafe(18))
         self.setup()
@@ -140,9 +146,13 @@ class LoginService:
     def setup(self) -> None:
         """Hook for subclasses needing extra per-instance state."""
 
+    # argon2 cost: deliberately cheap so the suite is fast (the `slow` variant and the timing-leak fault use a
+    # realistic one).
+    hash_time_cost = 1
+    hash_memory_cost = 1024  # KiB
+
     def make_hasher(self) -> PasswordHasher:
-        # Deliberately cheap so the suite is fast; the `slow` variant uses a realistic cost.
-        return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+        return PasswordHasher(time_cost=self.hash_time_cost, memory_cost=self.hash_memory_cost, parallelism=1)
 
     def create_schema(self) -> None:
         self.db.execute(
@@ -191,7 +201,8 @@ class LoginService:
         self.check_content_type(request)
         data = await self.request_data(request)
         login = self.validate(data)
-        user = self.authenticate(login)
+        self.check_captcha(request, login)
+        user = self.guarded_authenticate(login)
         return self.success(request, user, login)
 
     # ------------------------------------------------------------------ request body
@@ -300,6 +311,57 @@ class LoginService:
         if user is None or not ok:
             raise Reject(self.credential_failure(login, user))
         return user
+
+    # ------------------------------------------------------------------ opt-in guards: throttling, captcha (issue 6)
+    # Off by default so the suite's own runs stay fast and lock nothing. `throttle_after` switches brute-force
+    # throttling on (the suite's --probe=throttling does so on the bundled server right before it probes);
+    # `captcha_required` switches a Turnstile-like captcha on (the `captcha-turnstile` variant). State: guards.py.
+    throttle_after: int | None = None  # consecutive failed logins per account key (known or not) that lock it
+    throttle_lockout_seconds = 30.0
+    captcha_required = False
+    captcha_header = "cf-turnstile-response"
+
+    @functools.cached_property
+    def throttle(self) -> Throttle:
+        return Throttle()
+
+    @functools.cached_property
+    def captcha(self) -> CaptchaVerifier:
+        return CaptchaVerifier()
+
+    def guarded_authenticate(self, login: LoginRequest) -> User:
+        """authenticate() behind the brute-force throttle: a locked account key gets 429, whatever the password."""
+        if self.throttle_after is None:
+            return self.authenticate(login)
+        key = self.throttle_key(login)
+        remaining = self.throttle.locked_for(key)
+        if remaining > 0:
+            raise Reject(self.error_response(429, "RATE_LIMITED", headers={"Retry-After": str(math.ceil(remaining))}))
+        try:
+            user = self.authenticate(login)
+        except Reject:
+            self.throttle.failure(key, self.throttle_after, self.throttle_lockout_seconds)
+            raise
+        self.throttle.success(key)
+        return user
+
+    def throttle_key(self, login: LoginRequest) -> str | None:
+        """Failures are counted per account key, existing or not (else the throttle reveals which accounts exist)."""
+        key = self.account_key(login)
+        return key.lower() if key is not None else None
+
+    def check_captcha(self, request: Request, login: LoginRequest) -> None:
+        """Before any credential is looked at: no token, or one that does not verify, is refused."""
+        if not self.captcha_required:
+            return
+        token = request.headers.get(self.captcha_header, "").strip()
+        if not token:
+            raise Reject(self.error_response(403, "CAPTCHA_REQUIRED"))
+        if not self.verify_captcha(token):
+            raise Reject(self.error_response(403, "CAPTCHA_INVALID"))
+
+    def verify_captcha(self, token: str) -> bool:
+        return self.captcha.siteverify(token)
 
     # ------------------------------------------------------------------ tokens
     def token_claims(self, user: User, login: LoginRequest) -> dict[str, Any]:

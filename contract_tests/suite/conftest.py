@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from contract_tests.catalog import load_catalog
 from contract_tests.client import Account, ContractClient
 from contract_tests.context import blocked
 from contract_tests.exchange import LoginRequest
+from contract_tests.fuzz.config import fuzz_settings, keep_hypothesis_out_of_the_working_tree
 from contract_tests.plugin import SuiteState, suite_state
 from contract_tests.probes import Signatures, wrong_password_for
 from contract_tests.settings import ENV_EMAIL, ENV_PASSWORD
@@ -98,3 +100,29 @@ def signatures(send, unknown_email: str, unknown_account) -> Signatures:
              requirement="INPUT-03"),
     ]
     return Signatures(probes, unknown_account)
+
+
+# -- fuzzing (contract_tests/fuzz, test_fuzz.py) ----------------------------------------------------
+def pytest_configure(config: pytest.Config) -> None:
+    fuzz_settings(config)  # validates --fuzz-examples / --hypothesis-seed early
+    keep_hypothesis_out_of_the_working_tree()
+    config.addinivalue_line(
+        "markers",
+        "fuzz(spends_budget=0): a property-based fuzzing test; it runs after the hand-written tests "
+        "(spends_budget: its weight in sharing what they left of the failed-login budget on the real account).",
+    )
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Fuzzing tests run after the hand-written ones (they spend what those leave of the request and login
+    budgets) and before the opt-in probes, which stay last (docs/probes.md)."""
+    catalog = load_catalog()
+
+    def rank(item: pytest.Item) -> int:
+        ids = [rid for mark in item.iter_markers("requirement") for rid in mark.args]
+        if any(rid in catalog and catalog[rid].opt_in for rid in ids):
+            return 2
+        return 1 if item.get_closest_marker("fuzz") else 0
+
+    items.sort(key=rank)  # stable: the order within each group stays

@@ -25,6 +25,29 @@ def test_unknown_account_is_refused(unknown_account):
     expect("AUTH-02", unknown_account, checks.no_token)
 
 
+def like_pattern_lookalike(email: str) -> str | None:
+    """The account's address with the last character of its local part replaced by ``_``: an address with no
+    account, which a lookup written with SQL ``LIKE`` (``_`` matches any one character) resolves to the account."""
+    local, at, domain = email.rpartition("@")
+    if not at or not local or local.endswith("_"):
+        return None
+    return f"{local[:-1]}_@{domain}"
+
+
+@requirement("AUTH-02")
+def test_like_pattern_lookalike_account_is_refused(suite, send):
+    """An unknown address matching the account only as a LIKE pattern, sent with the account's password."""
+    acc = suite.settings.account
+    if acc is None:
+        not_applicable("needs the account's email and password (no credentials)")
+    address = like_pattern_lookalike(acc.email)
+    if address is None:
+        not_applicable("the account's local part already ends with '_'")
+    ex = send("unknown address that matches the account's email only as a SQL LIKE pattern, account's password",
+              "failure", json={"email": address, "password": acc.password})
+    expect("AUTH-02", ex, checks.no_token)
+
+
 NEAR_MISS_KINDS = ["case-flipped", "char-appended", "last-char-dropped", "surrounding-whitespace", "empty", "prefix"]
 
 
@@ -135,7 +158,8 @@ def fresh_or_already_logged_in(ex):
 @requirement("AUTH-07")
 def test_login_while_presenting_token(send, account, session_login):
     bearer = Secret(f"Bearer {session_login.token}", "<Bearer issued token>", '"Bearer $LOGIN_TOKEN"')
-    ex = send("login again presenting the token just issued", "any", json=account.body(),
+    # right credentials ("success"): an ALREADY_LOGGEDIN answer is not a failed login and spends no budget
+    ex = send("login again presenting the token just issued", "success", json=account.body(),
               headers={"Authorization": bearer}, real_account=True)
     expect("AUTH-07", ex, fresh_or_already_logged_in)
 

@@ -1,0 +1,372 @@
+"""Drives hypothesis inside a contract test, one generated example at a time, through the suite's client.
+
+How a property runs (:meth:`Fuzz.run`):
+
+* Every request goes through :class:`~contract_tests.client.ContractClient` (pacing, 429 back-off, request
+  cap, failed-login budget, redaction, invariants).  An example's checks record observations in the
+  running test's :class:`~contract_tests.context.TestContext`, exactly like a hand-written test.
+* An example that records a (non-repeated) failed observation falsifies the property.  Hypothesis then
+  shrinks it; every example's observations are rolled back, so only the final, shrunk example's failure
+  is reported, with its own curl reproduction.  Its result is kept, so hypothesis's closing replay of
+  the shrunk example re-reports it instead of sending it again (no extra request, no failed login, and
+  no "flaky" verdict from a rate limiter or a spent budget).
+* Requests are bounded: each property gets a fair share of what is left of ``--max-requests`` and at
+  most ``examples + shrink allowance``; when the share is spent, generation ends (the examples run so far
+  count) or shrinking ends (the smallest failing example so far is reported).
+* Credentialed properties draw failed logins on the real account from the client's per-run budget, in
+  shares (weighted by their ``fuzz(spends_budget=N)`` marker) of what is left for the properties still to
+  run; once a property's share is spent, its remaining examples run against an unknown account (never
+  blocked, never failed for that).  A right login, the bug they look for, spends nothing.
+* The examples are repeatable: hypothesis is seeded (``--hypothesis-seed``, default fixed), keeps no
+  example database, and runs no phase that depends on earlier runs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import pytest
+from hypothesis import HealthCheck, Phase, Verbosity, given, reject
+from hypothesis import seed as seeded
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from ..client import Account, ContractClient
+from ..context import TestContext, Violation, current, not_applicable
+from ..exchange import Exchange, LoginRequest
+from ..results import Observation, Verdict
+from .config import FuzzSettings
+
+SHRINK_ALLOWANCE = 40  # requests a property may spend shrinking a failure, beyond its examples
+_SKIPPED = pytest.skip.Exception
+
+
+class _Stop(BaseException):
+    """Ends a hypothesis run early (request share spent, or the client blocked); not a test failure."""
+
+
+class _AlreadyPassed(Exception):
+    """This example's request was sent before in this property and passed."""
+
+
+class Falsified(AssertionError):
+    """The example with this key recorded a contract violation."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _falsify(key: str) -> None:
+    """Every falsification is raised here: hypothesis tells failures apart by where they were raised, and a
+    replayed (cached) failure must look like the first one."""
+    raise Falsified(key)
+
+
+def _fingerprint(request: LoginRequest) -> tuple:
+    """What goes on the wire (secrets by value: this stays in memory): equal fingerprints, equal requests."""
+    kwargs = request.httpx_kwargs()
+    files = kwargs.get("files")
+    return (
+        kwargs["method"], kwargs["url"], tuple(sorted(kwargs["headers"].items())), tuple(kwargs.get("params") or ()),
+        kwargs.get("content"), tuple(sorted(files.items())) if files else None, request.real_account,
+    )
+
+
+def _haystack(ex: Exchange) -> str:
+    return ex.text + "\n" + "\n".join(f"{k}: {v}" for k, v in ex.headers.items())
+
+
+def _is_final() -> bool:
+    """Whether hypothesis is replaying the final (shrunk) example."""
+    try:
+        from hypothesis.control import current_build_context
+
+        return bool(current_build_context().is_final)
+    except Exception:  # noqa: BLE001 - outside a build context, or a hypothesis without the flag
+        return False
+
+
+@dataclass
+class _Outcome:
+    description: str
+    observations: list[Observation]
+
+
+class FuzzSession:
+    """What the fuzz tests of one run share: settings, client, and the split of the request/login budgets."""
+
+    def __init__(self, settings: FuzzSettings, client: ContractClient, account: Account | None, unknown_email: str,
+                 nodeids: list[str], spenders: dict[str, int]) -> None:
+        self.settings = settings
+        self.client = client
+        self.account = account
+        self.unknown_email = unknown_email
+        self._nodeids = list(nodeids)
+        self._spenders = dict(spenders)  # nodeid -> weight of its share of the failed-login budget
+        self._started: set[str] = set()
+
+    def start(self, nodeid: str) -> tuple[int, int]:
+        """(requests, failed logins) this property may spend: shares of what is left, for it and those to come."""
+        c = self.client
+        to_come = [n for n in self._nodeids if n not in self._started and n != nodeid]
+        requests_left = max(0, c.limits.max_requests - c.requests_sent - 2)
+        requests = min(self.settings.examples + SHRINK_ALLOWANCE, requests_left // (len(to_come) + 1))
+        logins = 0
+        weight = self._spenders.get(nodeid, 0)
+        if weight and self.account is not None:
+            logins_left = max(0, c.limits.failed_login_budget - c.failed_logins)
+            weights = weight + sum(self._spenders.get(n, 0) for n in to_come)
+            logins = math.ceil(logins_left * weight / weights)
+        self._started.add(nodeid)
+        return requests, logins
+
+
+class Trial:
+    """One example: sends through the client, knows which account it may use, notes what it checked."""
+
+    def __init__(self, fuzz: "Fuzz", key: str) -> None:
+        self.fuzz = fuzz
+        self.key = key
+        self.exchanges: list[Exchange] = []
+        self.checked: list[tuple[str, Exchange]] = []
+        self.fingerprint: tuple | None = None
+        self._real: bool | None = None
+
+    def real_account(self) -> bool:
+        """Whether this example may name the real account (decided once, from the budget share)."""
+        if self._real is None:
+            f, c = self.fuzz, self.fuzz.client
+            self._real = (
+                f.session.account is not None
+                and f.failed_logins < f.login_share
+                and c.failed_logins < c.limits.failed_login_budget
+            )
+            if self._real:
+                f.real_examples += 1
+            else:
+                f.fallback_examples += 1
+        return self._real
+
+    def unknown_email(self) -> str:
+        """An address with no account: the configured one, plus-tagged per example (no per-account lockout)."""
+        local, _, domain = self.fuzz.session.unknown_email.partition("@")
+        return f"{local}+fuzz{self.fuzz.examples}@{domain}" if domain else self.fuzz.session.unknown_email
+
+    def send(self, request: LoginRequest) -> Exchange:
+        f, c = self.fuzz, self.fuzz.client
+        if c.requests_sent + 2 > c.limits.max_requests:
+            f.stop_reason = f"blocked: request cap of {c.limits.max_requests} reached (--max-requests)"
+            raise _Stop()
+        if f.requests >= f.request_share:
+            f.stop_reason = f"request share of {f.request_share} spent"
+            raise _Stop()
+        fingerprint = _fingerprint(request)
+        if fingerprint in f.outcome_of_request:  # the same request again: judged already, not sent again
+            _falsify(f.outcome_of_request[fingerprint])
+        first = f.passed_requests.get(fingerprint)
+        if first is not None:  # sent before in this property, and it passed
+            if first == self.key:
+                raise _AlreadyPassed()  # hypothesis replays an example: the same verdict, nothing sent
+            reject()  # another example that makes the same request: does not count as an example
+        sent, failed = c.requests_sent, c.failed_logins
+        self.fingerprint = fingerprint
+        try:
+            exchange = c.send(request)
+        finally:
+            f.requests += c.requests_sent - sent
+            f.failed_logins += c.failed_logins - failed
+        self.exchanges.append(exchange)
+        f.discount_static_echo(exchange)
+        return exchange
+
+    def checked_for(self, requirement: str, exchange: Exchange) -> None:
+        """The example's answer was judged under *requirement* (counted in that requirement's evidence)."""
+        self.checked.append((requirement, exchange))
+
+
+class Fuzz:
+    """One property of one contract test."""
+
+    def __init__(self, session: FuzzSession) -> None:
+        ctx = current()
+        if ctx is None:
+            raise RuntimeError("fuzzing runs inside a contract test (marked @pytest.mark.requirement)")
+        self.session = session
+        self.client = session.client
+        self.ctx: TestContext = ctx
+        self.request_share, self.login_share = session.start(ctx.nodeid)
+        self.examples = 0  # examples that ran (sent their requests)
+        self.shrink_steps = 0
+        self.requests = 0
+        self.failed_logins = 0
+        self.real_examples = 0
+        self.fallback_examples = 0
+        self.stop_reason: str | None = None
+        self._outcomes: dict[str, _Outcome] = {}
+        self.outcome_of_request: dict[tuple, str] = {}  # request fingerprint -> key of its failing outcome
+        self.passed_requests: dict[tuple, str] = {}  # fingerprint of a request that passed -> its example's key
+        self._last: str | None = None
+        self._passes: dict[str, list] = {}
+
+    # -- running -----------------------------------------------------------------------------
+    def run(self, strategy: st.SearchStrategy[Any], example: Callable[[Any, Trial], None]) -> None:
+        """Run *example* (which sends and judges one generated value) on up to ``--fuzz-examples`` values."""
+        s = self.session.settings
+        if not s.enabled:
+            not_applicable("fuzzing is off (--fuzz-examples 0)")
+        if self.request_share <= 0:
+            pytest.skip(f"blocked: request cap of {self.client.limits.max_requests} reached (--max-requests) "
+                        "before this fuzzing property could run")
+        ctx, observer = self.ctx, self.client.observer
+        reported = getattr(observer, "_reported", None)
+
+        @hypothesis_settings(
+            max_examples=s.examples,
+            database=None,  # nothing written into the working tree; runs do not depend on earlier runs
+            deadline=None,  # a network round trip, not a unit of code
+            derandomize=False,  # the explicit seed below decides
+            phases=(Phase.explicit, Phase.generate, Phase.shrink),  # no reuse (no database), no explain (re-sends)
+            report_multiple_bugs=False,
+            print_blob=False,
+            verbosity=Verbosity.quiet,  # the suite reports failures itself (redacted, with a curl reproduction)
+            suppress_health_check=list(HealthCheck),
+        )
+        @seeded(s.seed)
+        @given(strategy)
+        def prop(value: Any) -> None:
+            key = repr(value)
+            if _is_final() and key in self._outcomes:
+                _falsify(key)  # the shrunk example: already judged, not sent again
+            if self.stop_reason is not None:
+                raise _Stop()
+            mark = (len(ctx.observations), dict(ctx.seen), set(reported) if reported is not None else None)
+            trial = Trial(self, key)
+            try:
+                example(value, trial)
+            except Violation:
+                pass  # recorded in ctx.observations
+            except _AlreadyPassed:
+                return
+            except _SKIPPED as exc:  # the client blocked (captcha, rate limit) or gave up (no response)
+                self.stop_reason = str(getattr(exc, "msg", exc))
+                self._rollback(mark, reported)
+                raise _Stop() from None
+            except _Stop:
+                self._rollback(mark, reported)
+                raise
+            new = ctx.observations[mark[0]:]
+            self._rollback(mark, reported)
+            if trial.exchanges:
+                self.examples += 1
+                if self._outcomes:
+                    self.shrink_steps += 1
+            if any(o.verdict is Verdict.FAILED and not o.repeat for o in new):
+                self._outcomes[key] = _Outcome(key, new)
+                if trial.fingerprint is not None:
+                    self.outcome_of_request[trial.fingerprint] = key
+                self._last = key
+                _falsify(key)
+            if trial.fingerprint is not None:
+                self.passed_requests.setdefault(trial.fingerprint, key)
+            for requirement, exchange in trial.checked:
+                self._passes.setdefault(requirement, []).append(exchange)
+
+        failed: _Outcome | None = None
+        note = ""
+        try:
+            prop()
+        except Falsified as exc:
+            failed = self._outcomes.get(exc.key) or self._outcomes.get(self._last or "")
+        except _Stop:
+            if self._last is not None:
+                failed = self._outcomes[self._last]
+                note = f"; shrinking stopped early ({self.stop_reason})"
+            elif self.stop_reason and self.stop_reason.split(":")[0] in ("blocked", "inconclusive") and not self.examples:
+                pytest.skip(self.stop_reason)
+        except Exception as exc:  # hypothesis gave up on a flaky failure: report the last one seen
+            from hypothesis.errors import Flaky
+
+            if not isinstance(exc, Flaky) or self._last is None:
+                raise
+            failed = self._outcomes[self._last]
+            note = "; the failure did not reproduce on hypothesis's replay (flaky target)"
+        if failed is not None:
+            self._report(failed, note)
+        self._record_passes()
+
+    def _rollback(self, mark, reported) -> None:
+        count, seen, reported_before = mark
+        del self.ctx.observations[count:]
+        self.ctx.seen.clear()
+        self.ctx.seen.update(seen)
+        if reported is not None:
+            reported.clear()
+            reported.update(reported_before)
+
+    def discount_static_echo(self, ex: Exchange) -> None:
+        """Drop SEC-02's "password echoed" finding when a generated password is merely a word the target says anyway.
+
+        Hand-written cases use distinctive passwords; generated ones can be "INVALID_REQUEST" or "content-ty",
+        which every answer of the target contains.  Such a password counts as echoed only if it is absent from
+        the answers to this run's other requests (which did not carry it).
+        """
+        body = ex.request.json if ex.request.has_json else None
+        password = body.get("password") if isinstance(body, dict) else None
+        if not isinstance(password, str) or len(password.strip()) < 8:
+            return
+        obs = self.ctx.seen.get(("SEC-02", id(ex)))
+        if obs is None or obs.verdict is not Verdict.FAILED or "submitted password" not in obs.message:
+            return
+        others = [e for e in self.ctx.exchanges[-40:] if e is not ex and e.status is not None
+                  and password not in e.request.describe(e.base_url, limit=10**6)]
+        if any(password in _haystack(e) for e in others[-10:]):
+            self.ctx.observations.remove(obs)
+            del self.ctx.seen[("SEC-02", id(ex))]
+
+    # -- reporting ---------------------------------------------------------------------------
+    def _report(self, outcome: _Outcome, note: str) -> None:
+        s = self.session.settings
+        text = self.client.redactor(
+            f"\n  fuzz:      shrunk example {outcome.description[:300]}"
+            f"\n             found with hypothesis seed {s.seed!r}, {s.examples} examples per property "
+            f"({self.examples} sent, {self.shrink_steps} while shrinking{note}); the same seed and options "
+            "generate it again"
+        )
+        own = self.ctx.requirements  # the test's own requirements first, then what the invariants saw
+        for obs in sorted(outcome.observations, key=lambda o: o.requirement not in own):
+            if obs.verdict is Verdict.FAILED:
+                obs.message += text
+            self.ctx.observations.append(obs)
+
+    def _record_passes(self) -> None:
+        s = self.session.settings
+        for requirement, exchanges in self._passes.items():
+            if self.ctx.failed(requirement, repeats=True):
+                continue
+            self.ctx.observations.append(Observation(
+                requirement=requirement,
+                verdict=Verdict.PASSED,
+                test=self.ctx.nodeid,
+                message=f"fuzz: {len(exchanges)} generated request(s) of this kind answered as required "
+                        f"(hypothesis seed {s.seed!r})",
+                evidence=[ex.evidence() for ex in exchanges[:2]],
+            ))
+
+    def require_real_account(self, what: str) -> None:
+        """Not applicable when no example could use the real account (the budget was spent earlier)."""
+        if self.real_examples == 0 and not self.ctx.failed(repeats=True):
+            not_applicable(
+                f"{what}: no failed logins left on the real account for fuzzing "
+                f"({self.client.failed_logins} of --max-failed-logins {self.client.limits.failed_login_budget} "
+                f"spent by earlier checks); {self.fallback_examples} example(s) ran against an unknown account"
+            )
+
+    def summary(self) -> str:
+        return (f"{self.examples} examples, {self.requests} requests, {self.real_examples} on the real account, "
+                f"{self.fallback_examples} on an unknown account")
+
+
+__all__ = ["Falsified", "Fuzz", "FuzzSession", "SHRINK_ALLOWANCE", "Trial"]

@@ -1,0 +1,195 @@
+"""``conformance.md``: the run in Markdown, short enough for a CI job summary or a pull-request comment.
+
+Verdict line first, then the failures (with expected / actual and a curl reproduction), then the
+undecided and waived requirements, then the full table.  Rendered from the conformance.json
+document, so it says exactly what the JSON says.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+ICONS = {
+    "conforming": "✅",
+    "non-conforming": "❌",
+    "inconclusive": "⚠️",
+    "error": "💥",
+    "could-not-test": "⛔",
+}
+VERDICT_ICONS = {
+    "passed": "✅ passed",
+    "failed": "❌ failed",
+    "inconclusive": "❔ inconclusive",
+    "blocked": "🚧 blocked",
+    "skipped": "➖ skipped",
+    "waived": "🏷️ waived",
+}
+MAX_DETAILED_FAILURES = 12
+MAX_FIELD = 300
+MAX_CODE = 1500
+PR_COMMENT_LIMIT = 65536  # GitHub's limit for a comment body; the report stays well below it
+
+
+def _clip(text: str | None, limit: int = MAX_FIELD) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+_CODE_SPAN = re.compile(r"(`+)(.+?)\1")
+
+
+def _escape_plain(value: str) -> str:
+    value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return re.sub(r"([\\`*_\[\]|#~])", r"\\\1", value)
+
+
+def text(value: str | None, limit: int = MAX_FIELD) -> str:
+    """Text safe inside a Markdown paragraph or table cell: no raw HTML, no table breaks; `code` spans kept."""
+    value = _clip(value, limit)
+    out, pos = [], 0
+    for m in _CODE_SPAN.finditer(value):
+        out.append(_escape_plain(value[pos:m.start()]))
+        out.append(m.group(0).replace("|", "\\|"))  # GFM tables honour \| even inside code spans
+        pos = m.end()
+    out.append(_escape_plain(value[pos:]))
+    return "".join(out)
+
+
+def code_block(body: str, lang: str = "") -> str:
+    body = body if len(body) <= MAX_CODE else body[:MAX_CODE] + "\n… (truncated; see conformance.json)"
+    longest = max((len(m) for m in re.findall(r"`+", body)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{lang}\n{body}\n{fence}"
+
+
+def verdict_line(report: dict) -> str:
+    run = report["run"]
+    icon = ICONS.get(run["verdict"], "")
+    gate = f"--fail-on={run['gate']}" + (" --fail-on-inconclusive" if run["fail_on_inconclusive"] else "")
+    return f"# {icon} Hyper3D login API: {run['verdict'].upper()} at {gate} (exit {run['exit_status']})"
+
+
+def render_markdown(report: dict) -> str:
+    run = report["run"]
+    reqs = report["requirements"]
+    counts = report["summary"]
+    lines = [verdict_line(report), ""]
+    for reason in run["verdict_reasons"]:
+        lines.append(f"> {text(reason, 500)}")
+    if run["verdict_reasons"]:
+        lines.append("")
+    target = run["target"] or "(none)"
+    if run["reference_server"]:
+        target += " — the BUNDLED REFERENCE SERVER, not a deployment"
+        if run.get("reference_fault"):
+            target += f" (fault {run['reference_fault']})"
+    lines.append(f"**Target:** {text(target)}  ")
+    lines.append(
+        "**Verdicts:** " + ", ".join(f"{n} {v}" for v, n in counts.items() if n) + "  "
+    )
+    seed = f" · hypothesis seed {run['hypothesis_seed']}" if run.get("hypothesis_seed") is not None else ""
+    lines.append(
+        f"**Run:** {run['requests']} requests · {run['duration_s']:.1f} s · started {run['started']} · "
+        f"suite {text(run['suite_version'])} · spec {run['spec_digest'][:19]}{seed}"
+    )
+    if not run["credentials"]:
+        lines.append("")
+        lines.append("⚠️ No credentials: set LOGIN\\_EMAIL and LOGIN\\_PASSWORD to check the credentialed requirements.")
+    lines.append("")
+
+    failed = [r for r in reqs if r["verdict"] == "failed"]
+    failed.sort(key=lambda r: (not r["gating"], r["id"]))
+    if failed:
+        lines.append(f"## Failures ({len(failed)})")
+        lines.append("")
+        for r in failed[:MAX_DETAILED_FAILURES]:
+            level = r["failed_level"] or r["level"]
+            gate = "**gating**" if r["gating"] else "below the gate"
+            lines.append(f"### {r['id']} [{level}] {text(r['title'])} — {gate}")
+            lines.append("")
+            lines.append(text(r["statement"], 500))
+            lines.append("")
+            failure = r.get("failure") or {}
+            if failure.get("expected"):
+                lines.append(f"- **expected:** {text(failure['expected'])}")
+            if failure.get("actual"):
+                lines.append(f"- **actual:** {text(failure['actual'])}")
+            if failure.get("count", 1) > 1:
+                lines.append(f"- {failure['count'] - 1} more failed observation(s) in conformance.json")
+            if r.get("waiver") and r["waiver"]["status"] == "expired":
+                lines.append(f"- waiver **expired** on {r['waiver']['expires']}: {text(r['waiver']['reason'])}")
+            lines.append(f"- source: {text(r['source']['kind'])} {text(r['source']['ref'])}")
+            if r.get("reproduction"):
+                lines.append("")
+                needs = " (export LOGIN_PASSWORD first)" if "$LOGIN_PASSWORD" in r["reproduction"] else ""
+                lines.append(f"Reproduce{needs}:")
+                lines.append("")
+                lines.append(code_block(r["reproduction"], "sh"))
+            lines.append("")
+        if len(failed) > MAX_DETAILED_FAILURES:
+            lines.append(f"… and {len(failed) - MAX_DETAILED_FAILURES} more failures: see the table and conformance.json.")
+            lines.append("")
+
+    undecided = [r for r in reqs if r["verdict"] in ("inconclusive", "blocked")]
+    if undecided:
+        lines.append(f"## Not decided ({len(undecided)})")
+        lines.append("")
+        for r in undecided:
+            lines.append(f"- **{r['id']}** [{r['level']}] {r['verdict']}: {text(r['reason'])}")
+        lines.append("")
+
+    waived = [r for r in reqs if r["verdict"] == "waived"]
+    expired = [w for w in report["waivers"] if w["status"] == "expired"]
+    if waived or expired:
+        lines.append("## Waivers")
+        lines.append("")
+        for r in waived:
+            w = r["waiver"]
+            lines.append(
+                f"- **{r['id']}** [{r['failed_level'] or r['level']}] waived until {w['expires']}: {text(w['reason'])} "
+                f"(failure: {text(r['reason'], 200)})"
+            )
+        for w in expired:
+            lines.append(f"- **{w['id']}**: waiver EXPIRED on {w['expires']} and no longer protects: {text(w['reason'])}")
+        lines.append("")
+
+    lines.append("## All requirements")
+    lines.append("")
+    lines.append("| ID | Level | Requirement | Verdict | Note |")
+    lines.append("|---|---|---|---|---|")
+    for r in reqs:
+        verdict = VERDICT_ICONS.get(r["verdict"], r["verdict"])
+        if r["verdict"] == "failed" and r["failed_level"] and r["failed_level"] != r["level"]:
+            verdict += f" ({r['failed_level']})"
+        if r["gating"]:
+            verdict = f"**{verdict}**"
+        note = "" if r["verdict"] == "passed" else text(r["reason"], 140)
+        lines.append(f"| {r['id']} | {r['level']} | {text(r['title'], 80)} | {verdict} | {note} |")
+    lines.append("")
+    lines.append(
+        "Full evidence: conformance.json (schema version "
+        f"{report['schema_version']}) and conformance.html in the report directory."
+    )
+    return "\n".join(lines) + "\n"
+
+
+def write_markdown(path: Path, report: dict) -> str:
+    content = render_markdown(report)
+    path.write_text(content, encoding="utf-8")
+    return content
+
+
+def append_step_summary(content: str, env: dict | None = None) -> Path | None:
+    """Append to $GITHUB_STEP_SUMMARY when GitHub Actions provides it."""
+    target = (env if env is not None else os.environ).get("GITHUB_STEP_SUMMARY")
+    if not target:
+        return None
+    path = Path(target)
+    try:
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(content + "\n")
+    except OSError:
+        return None
+    return path

@@ -1,0 +1,94 @@
+"""Property-based fuzzing, driven by the clarified OpenAPI document (contract_tests/fuzz, docs/fuzzing.md).
+
+Each test runs one hypothesis property through the suite's client: ``--fuzz-examples`` examples (default 20)
+with a fixed seed unless ``--hypothesis-seed`` is given.  A violation is reported for the shrunk example,
+under the requirement it breaks, with a curl reproduction.  These tests run after the hand-written ones
+(conftest.py) and spend only what those leave of the request cap and of the failed-login budget.
+"""
+
+import pytest
+
+from contract_tests.fuzz import Fuzz, FuzzSession, fuzz_settings
+from contract_tests.fuzz.passwords import near_miss_passwords
+from contract_tests.fuzz.properties import (
+    credential_misuse_example,
+    extra_properties_example,
+    near_miss_example,
+    schema_invalid_example,
+    schema_valid_example,
+)
+from contract_tests.fuzz.strategies import (
+    contract_mutations,
+    credential_misuses,
+    extra_properties,
+    schema_invalid_requests,
+    schema_valid_requests,
+)
+
+requirement = pytest.mark.requirement
+fuzz = pytest.mark.fuzz
+
+
+@pytest.fixture(scope="session")
+def fuzzing(request: pytest.FixtureRequest, suite) -> FuzzSession:
+    selected = [item for item in request.session.items if item.get_closest_marker("fuzz")]
+    return FuzzSession(
+        fuzz_settings(request.config),
+        suite.client,
+        suite.settings.account,
+        suite.settings.unknown_email,
+        nodeids=[item.nodeid for item in selected],
+        spenders={item.nodeid: int(item.get_closest_marker("fuzz").kwargs.get("spends_budget", 0)) for item in selected},
+    )
+
+
+@fuzz
+@requirement("RESP-04", "RESP-05", "RESP-06", "INPUT-09")
+def test_fuzz_schema_valid_requests(fuzzing):
+    """Schemathesis positive mode (random credentials): never 5xx, never a token; documented answers."""
+    Fuzz(fuzzing).run(schema_valid_requests(), schema_valid_example)
+
+
+@fuzz
+@requirement("INPUT-01", "INPUT-02", "INPUT-03", "INPUT-04", "INPUT-06", "RESP-04", "RESP-05", "RESP-06")
+def test_fuzz_schema_invalid_requests(fuzzing, signatures):
+    """Schemathesis negative mode: never 5xx, never a token, and the answer the requirement of the request's
+    kind asks for (each case judged under that requirement: missing fields, wrong types, malformed bodies...)."""
+    Fuzz(fuzzing).run(schema_invalid_requests(), schema_invalid_example(signatures))
+
+
+@fuzz
+@requirement("INPUT-04", "INPUT-06", "INPUT-07", "RESP-04", "RESP-05", "RESP-06")
+def test_fuzz_contract_invalid_requests(fuzzing, signatures):
+    """The invalid requests the OpenAPI document cannot express: non-UTF-8 and malformed JSON, non-object bodies,
+    non-JSON content types, over-long usernames, unmistakably malformed emails, wrong types, missing fields."""
+    Fuzz(fuzzing).run(contract_mutations(), schema_invalid_example(signatures))
+
+
+@fuzz(spends_budget=True)
+@requirement("INPUT-10")
+def test_fuzz_extra_properties_keep_the_account(fuzzing, account, user_uuid):
+    """The right credentials plus arbitrary unknown properties log in the same account or get a 4xx."""
+    run = Fuzz(fuzzing)
+    run.run(extra_properties(), extra_properties_example(account, user_uuid))
+    run.require_real_account("INPUT-10 fuzzing")
+
+
+@fuzz(spends_budget=True)
+@requirement("RESP-06", "INPUT-03")
+def test_fuzz_right_credentials_in_invalid_requests_never_log_in(fuzzing, account):
+    """The right credentials in schema-invalid requests (wrapped in arrays or operator objects, under renamed
+    fields, next to an invalid username, in non-JSON bodies) never log in and never cause a 5xx."""
+    run = Fuzz(fuzzing)
+    run.run(credential_misuses(), credential_misuse_example(account))
+    run.require_real_account("credential-misuse fuzzing")
+
+
+@fuzz(spends_budget=2)  # twice the share of the others: the property that needs failed logins most
+@requirement("AUTH-03")
+def test_fuzz_near_miss_passwords_never_log_in(fuzzing, account):
+    """Near-misses derived from the real password (case, insertions, deletions, truncations, whitespace,
+    look-alikes, combining marks, NUL and control characters) never log in."""
+    run = Fuzz(fuzzing)
+    run.run(near_miss_passwords(account.password), near_miss_example(account))
+    run.require_real_account("AUTH-03 fuzzing")

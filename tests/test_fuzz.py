@@ -1,0 +1,366 @@
+"""Property-based fuzzing (issue 3): strategies, classification, the hypothesis driver, and the fuzz tests as users
+run them against the bundled reference server, its conforming variants and the faults they must catch."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import unicodedata
+from pathlib import Path
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import strategies as st
+
+from contract_tests import context
+from contract_tests.client import ClientLimits
+from contract_tests.context import TestContext as Ctx  # (not a test class)
+from contract_tests.context import record_failure
+from contract_tests.exchange import LoginRequest
+from contract_tests.fuzz import DEFAULT_SEED, Fuzz, FuzzSession, FuzzSettings
+from contract_tests.fuzz.passwords import near_miss_passwords
+from contract_tests.fuzz.responses import schema_findings
+from contract_tests.fuzz.wire import MISSING, Wire, classify, unmistakably_not_an_email
+from contract_tests.reference import DEMO_EMAIL, DEMO_PASSWORD, start_reference_server
+from contract_tests.results import Verdict
+from contract_tests.secrets import Redactor, password_secret
+from helpers import exchange
+
+ROOT = Path(__file__).resolve().parents[1]
+SUITE = ("-p", "contract_tests.plugin", "--pyargs", "contract_tests.suite", "-p", "no:cacheprovider")
+QUICK = settings(max_examples=40, database=None, deadline=None, suppress_health_check=list(HealthCheck))
+
+
+def _shell_env(password: str) -> dict:
+    """A user's shell: LOGIN_PASSWORD exported, python3 on the PATH (this interpreter's)."""
+    return {**os.environ, "LOGIN_PASSWORD": password,
+            "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")}
+
+
+# ------------------------------------------------------------------------------------------- near-miss passwords
+PASSWORDS = [DEMO_PASSWORD, "pässwörd Ünïcode 😀 \"q\" 'a' \\z", "ab"]
+
+
+@pytest.mark.parametrize("password", PASSWORDS, ids=["demo", "unicode-and-quotes", "short"])
+def test_near_misses_are_near_but_never_the_password(password):
+    secret = password_secret(password)
+    base = unicodedata.normalize("NFKC", password)
+
+    @QUICK
+    @seed(1)
+    @given(near_miss_passwords(secret))
+    def check(miss):
+        assert miss.value != password
+        assert unicodedata.normalize("NFKC", miss.value) != base  # NIST 800-63B lets verifiers normalize
+        derived = miss.secret(secret)
+        for shown in (repr(miss), derived.label, derived.shell, str(derived)):
+            assert password not in shown and json.dumps(password)[1:-1] not in shown
+        assert "LOGIN_PASSWORD" in derived.shell
+
+    check()
+
+
+def test_near_miss_kinds_cover_the_issue_list():
+    kinds = set()
+
+    @settings(max_examples=300, database=None, deadline=None, suppress_health_check=list(HealthCheck))
+    @seed(2)
+    @given(near_miss_passwords(password_secret(DEMO_PASSWORD)))
+    def collect(miss):
+        kinds.add(miss.kind)
+
+    collect()
+    assert kinds == {"surrounding-whitespace", "case-flip", "truncation", "deletion", "inner-whitespace",
+                     "insertion", "lookalike", "normalization", "control-character"}
+
+
+@pytest.mark.skipif(not shutil.which("bash"), reason="needs bash")
+def test_near_miss_shell_form_rebuilds_the_value_from_login_password():
+    password = "pässwörd Ü 😀 \"q\" 'a' \\z"
+    secret = password_secret(password)
+    misses = []
+
+    @settings(max_examples=25, database=None, deadline=None, suppress_health_check=list(HealthCheck))
+    @seed(3)
+    @given(near_miss_passwords(secret))
+    def collect(miss):
+        misses.append(miss)
+
+    collect()
+    script = "".join(f"printf '%s\\n' {m.secret(secret).shell}\n" for m in misses)
+    out = subprocess.run(["bash", "-c", script], env=_shell_env(password), capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    # the shell form prints the JSON-escaped value: it sits between the quotes of a JSON string in the curl
+    assert [json.loads(f'"{line}"') for line in out] == [m.value for m in misses]
+
+
+# ------------------------------------------------------------------------------------------- classification
+@pytest.mark.parametrize("wire, requirement", [
+    (Wire(json={"email": "a@example.com", "password": "x"}), "INPUT-09"),
+    (Wire(json={"username": "a" * 80, "password": "x", "extra": [1]}), "INPUT-09"),
+    (Wire(json={"email": "a@example.com"}), "INPUT-01"),
+    (Wire(json={"password": "x"}), "INPUT-02"),
+    (Wire(json={"email": "a@example.com", "password": ["x"]}), "INPUT-03"),
+    (Wire(json={"email": 7, "password": "x"}), "INPUT-03"),
+    (Wire(json={"username": "😀" * 81, "password": "x"}), "DEPR-03"),
+    (Wire(json={"email": "not-an-email", "password": "x"}), "INPUT-05"),
+    (Wire(json=["a"]), "INPUT-04"),
+    (Wire(raw=b"\xff", content_type="application/json"), "INPUT-04"),
+    (Wire(raw=b'{"a": NaN}', content_type="application/json"), "INPUT-04"),
+    (Wire(), "INPUT-04"),
+    (Wire(json={"email": "a@example.com", "password": "x"}, content_type="text/plain"), "INPUT-07"),
+    (Wire(json={"email": "a@example.com", "password": "x"}, content_type=""), "INPUT-07"),
+    (Wire(form=(("email", "a@example.com"), ("password", "x"))), "INPUT-07"),
+])
+def test_classification_against_the_clarified_schema(wire, requirement):
+    shape = classify(wire)
+    assert shape.requirement == requirement
+    assert shape.valid == (requirement == "INPUT-09")
+
+
+def test_secret_passwords_are_classified_by_value():
+    secret = password_secret("pw")
+    assert classify(Wire(json={"email": "a@example.com", "password": secret})).valid
+    assert classify(Wire(json={"email": "a@example.com", "password": [secret]})).requirement == "INPUT-03"
+    assert Wire(json=MISSING).json is MISSING
+
+
+@pytest.mark.parametrize("value, unmistakable", [
+    ("plainaddress", True), ("a@@b.c", True), ("a b@c.d", True), ("a@b..c", True), ("a@b.c.", True),
+    ("a@b.c", False), ("a@b", False), ('"a b"@c.d', False), (7, False),
+])
+def test_unmistakably_not_an_email(value, unmistakable):
+    assert unmistakably_not_an_email(value) is unmistakable
+
+
+# ------------------------------------------------------------------------------------------- schemathesis checks
+@pytest.mark.parametrize("status, body, headers, expected", [
+    (401, {"error": "INVALID_CREDENTIALS"}, {}, []),
+    (201, {"error": "ALREADY_LOGGEDIN"}, {}, []),
+    (201, {"token": "t", "user_uuid": "u"}, {}, []),
+    (401, {"message": "invalid credentials"}, {}, ["RESP-05"]),
+    (201, {"token": "t", "user_uuid": "u", "username": None}, {}, ["RESP-02"]),
+    (401, None, {"content-type": "text/html"}, ["RESP-04"]),
+    (500, {"error": "INTERNAL_ERROR"}, {}, ["INPUT-09"]),
+])
+def test_schemathesis_response_checks_map_onto_requirements(status, body, headers, expected):
+    raw = b"<html>no</html>" if body is None else None
+    ex = exchange(status, body, headers, raw=raw)
+    assert [f.requirement for f in schema_findings(ex, owner="INPUT-09")] == expected
+
+
+# ------------------------------------------------------------------------------------------- settings
+def test_fuzz_settings_default_to_a_fixed_seed(pytester):
+    config = pytester.parseconfig("-p", "contract_tests.plugin")
+    s = FuzzSettings.from_config(config)
+    assert (s.examples, s.seed, s.seed_given) == (20, DEFAULT_SEED, False)
+    assert "hypothesis seed 0" in s.describe()
+    given_seed = FuzzSettings.from_config(pytester.parseconfig("-p", "contract_tests.plugin", "--hypothesis-seed=42",
+                                                               "--fuzz-examples=3"))
+    assert (given_seed.examples, given_seed.seed, given_seed.seed_given) == (3, 42, True)
+
+
+# ------------------------------------------------------------------------------------------- the driver
+class _StubClient:
+    """Answers every login 401, except bodies whose "n" is over 50: those get a 500."""
+
+    def __init__(self):
+        self.limits = ClientLimits()
+        self.requests_sent = 0
+        self.failed_logins = 0
+        self.observer = None
+        self.redactor = Redactor()
+        self.sent: list[int] = []
+
+    def send(self, request: LoginRequest):
+        self.requests_sent += 1
+        self.sent.append(request.json["n"])
+        status = 500 if request.json["n"] > 50 else 401
+        return exchange(status, {"error": "X"}, request=request)
+
+
+def _run_stub(examples=30):
+    client = _StubClient()
+    session = FuzzSession(FuzzSettings(examples, 0, False), client, None, "u@example.com", ["t"], {})
+    ctx = Ctx("t", ("INPUT-09",))
+    context.begin(ctx)
+    try:
+        def example(n, trial):
+            ex = trial.send(LoginRequest(purpose=f"n={n}", expect="failure", json={"n": n}))
+            if ex.status >= 500:
+                record_failure("INPUT-09", ex, "a status below 500")
+            else:
+                trial.checked_for("INPUT-09", ex)
+
+        run = Fuzz(session)
+        run.run(st.integers(min_value=0, max_value=10_000), example)
+    finally:
+        context.begin(None)
+    return client, ctx, run
+
+
+def test_only_the_shrunk_example_is_reported():
+    client, ctx, run = _run_stub()
+    failures = ctx.failed()
+    assert len(failures) == 1  # not one per falsifying example tried while shrinking
+    assert '{"n": 51}' in failures[0].message  # the minimal failing input, not the first one found
+    assert "shrunk example 51" in failures[0].message
+    assert max(client.sent) > 51 and client.sent.count(51) == 1  # found bigger, shrank; 51 not re-sent on replay
+    assert run.shrink_steps > 0
+
+
+def test_driver_is_deterministic_and_bounded():
+    first, _, _ = _run_stub()
+    second, _, _ = _run_stub()
+    assert first.sent == second.sent
+    from contract_tests.fuzz.runner import SHRINK_ALLOWANCE
+    assert len(first.sent) <= 30 + SHRINK_ALLOWANCE
+
+
+def test_passing_examples_are_recorded_per_requirement():
+    client = _StubClient()
+    session = FuzzSession(FuzzSettings(10, 0, False), client, None, "u@example.com", ["t"], {})
+    ctx = Ctx("t", ("INPUT-09",))
+    context.begin(ctx)
+    try:
+        def example(n, trial):
+            trial.checked_for("INPUT-09", trial.send(LoginRequest(purpose="n", expect="failure", json={"n": n})))
+
+        Fuzz(session).run(st.integers(min_value=0, max_value=50), example)
+    finally:
+        context.begin(None)
+    passed = [o for o in ctx.observations if o.verdict is Verdict.PASSED]
+    assert [o.requirement for o in passed] == ["INPUT-09"]
+    assert passed[0].message.startswith(f"fuzz: {len(client.sent)} generated request(s)")
+    assert len(set(client.sent)) == len(client.sent)  # no request sent twice
+
+
+# ------------------------------------------------------------------------------------------- as users run it
+@pytest.fixture
+def run(pytester, monkeypatch):
+    for name in ("LOGIN_EMAIL", "LOGIN_PASSWORD", "PYTEST_BASE_URL", "PYTEST_ADDOPTS", "HYPER3D_REFERENCE_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+
+    def _run(*args):
+        return pytester.runpytest_inprocess(*SUITE, *args)
+
+    return _run
+
+
+def _section(output: str, test: str) -> str:
+    """The failure report of one test in pytest's output."""
+    match = re.search(rf"_+ {re.escape(test)} _+\n(.*?)(?=\n_{{3,}} |\n={{3,}} )", output, re.S)
+    assert match, f"no failure section for {test}"
+    return match.group(1)
+
+
+def test_default_run_includes_fuzzing_within_budget(run):
+    result = run("-v", "-rs")
+    out = result.stdout.str()
+    assert result.ret == 0
+    assert "hyper3d-login fuzz: 20 examples per property (--fuzz-examples), hypothesis seed 0" in out
+    assert len(re.findall(r"test_fuzz\.py::\S+ (PASSED|SKIPPED)", out)) == 6
+    requests = int(re.search(r"requests sent: (\d+)", out).group(1))
+    assert requests <= 300, requests
+
+
+VARIANTS = ["error-in-201", "validation-422", "reject-unknown-fields", "already-loggedin", "rate-limit-429", "slow",
+            "extra-fields", "rs256-kid"]
+
+
+@pytest.mark.parametrize("variant", [None, *VARIANTS])
+def test_fuzzing_stays_green_on_the_reference_and_its_variants(run, variant):
+    # 10 examples per property keeps this quick (the default 20 run against the reference in the test above);
+    # the slow variant verifies each password for ~100 ms: fewer examples, same properties.
+    args = ["-k", "fuzz", "--fuzz-examples=2" if variant == "slow" else "--fuzz-examples=10"]
+    if variant:
+        args.append(f"--reference-variant={variant}")
+    result = run(*args)
+    assert result.ret == 0, result.stdout.str()[-3000:]
+
+
+@pytest.mark.parametrize("fault, selection, requirement, test", [
+    ("non-utf8-body-crash", "fuzz", "INPUT-04", "test_fuzz_schema_invalid_requests"),
+    ("single-item-list-unwrapped", "fuzz", "RESP-06", "test_fuzz_right_credentials_in_invalid_requests_never_log_in"),
+    ("strip-password", "fuzz_near_miss", "AUTH-03", "test_fuzz_near_miss_passwords_never_log_in"),
+    ("case-insensitive-password", "fuzz_near_miss", "AUTH-03", "test_fuzz_near_miss_passwords_never_log_in"),
+    ("password-prefix-8", "fuzz_near_miss", "AUTH-03", "test_fuzz_near_miss_passwords_never_log_in"),
+])
+def test_fault_is_caught_by_a_fuzz_test(run, fault, selection, requirement, test):
+    result = run(f"--reference-fault={fault}", "-k", selection)
+    out = result.stdout.str()
+    assert result.ret == 1, out[-3000:]
+    section = _section(out, test)
+    assert section.startswith(f"{requirement} [MUST]")  # the test's own requirement first
+    assert "  reproduce: curl " in section and "  fuzz:      shrunk example " in section
+    assert DEMO_PASSWORD not in out
+    if requirement == "AUTH-03":
+        assert 'os.environ["LOGIN_PASSWORD"]' in section
+
+
+def test_hand_written_cases_miss_the_non_utf8_crash(run):
+    """Why the fuzzing fault exists: without the fuzz tests the suite passes against it."""
+    assert run("--reference-fault=non-utf8-body-crash", "-m", "not fuzz").ret == 0
+
+
+@pytest.fixture
+def recorded(monkeypatch):
+    """Every request the suite sends (method, path, query, headers, body), in order."""
+    sent: list[tuple] = []
+    original = httpx.Client.send
+
+    def send(self, request, **kwargs):
+        headers = tuple((k, v) for k, v in request.headers.items() if k.lower() not in ("host", "content-length"))
+        sent.append((request.method, request.url.raw_path, headers, request.content))
+        return original(self, request, **kwargs)
+
+    monkeypatch.setattr(httpx.Client, "send", send)
+    return sent
+
+
+def test_same_seed_same_requests(run, recorded):
+    args = ("-k", "fuzz", "--fuzz-examples=6")
+    assert run(*args).ret == 0
+    first = list(recorded)
+    recorded.clear()
+    assert run(*args).ret == 0
+    assert first == recorded and len(first) > 30
+    recorded.clear()
+    assert run(*args, "--hypothesis-seed=12345").ret == 0
+    assert recorded != first
+
+
+@pytest.mark.skipif(not (shutil.which("curl") and shutil.which("bash")), reason="needs curl and bash")
+def test_reproduction_is_copy_pasteable_with_login_password(run, monkeypatch):
+    """Against a deployment (--base-url, credentials from the environment), the shrunk curl replays the failure."""
+    with start_reference_server(fault="strip-password") as server:
+        monkeypatch.setenv("LOGIN_EMAIL", DEMO_EMAIL)
+        monkeypatch.setenv("LOGIN_PASSWORD", DEMO_PASSWORD)
+        result = run(f"--base-url={server.url}", "-k", "fuzz_near_miss")
+        section = _section(result.stdout.str(), "test_fuzz_near_miss_passwords_never_log_in")
+        curl = re.search(r"  reproduce: (curl .*)", section).group(1)
+        replay = subprocess.run(["bash", "-c", curl], capture_output=True, text=True, check=True,
+                                env=_shell_env(DEMO_PASSWORD))
+        assert "201" in replay.stdout.splitlines()[0] and '"token"' in replay.stdout
+
+
+def test_fuzzing_can_be_switched_off(run):
+    result = run("-k", "fuzz", "--fuzz-examples=0", "-rs")
+    assert result.ret == 0
+    assert result.stdout.str().count("fuzzing is off (--fuzz-examples 0)") >= 1
+    result.assert_outcomes(skipped=6)
+
+
+def test_no_hypothesis_files_in_the_working_tree(run, pytester, monkeypatch):
+    from hypothesis import configuration
+
+    monkeypatch.delenv("HYPOTHESIS_STORAGE_DIRECTORY", raising=False)
+    assert run("-k", "fuzz_schema_valid", "--fuzz-examples=3").ret == 0
+    assert not (pytester.path / ".hypothesis").exists()
+    where = configuration.storage_directory("constants", intent_to_write=False).path
+    assert pytester.path not in where.parents and ROOT not in where.parents

@@ -1,0 +1,284 @@
+"""Units of the report and gate layer: waivers, the gate's verdict and exit code, the JSON schema, Markdown and HTML
+rendering, the step summary and the CI examples (end-to-end runs are in test_gate.py)."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+from html.parser import HTMLParser
+from pathlib import Path
+from types import SimpleNamespace
+
+import jsonschema
+import pytest
+import yaml
+
+from contract_tests.catalog import load_catalog
+from contract_tests.report import SCHEMA_FILE, build_report, evaluate
+from contract_tests.report.html import render_html
+from contract_tests.report.json_report import hypothesis_seed, strip_credentials
+from contract_tests.report.markdown import append_step_summary, render_markdown, text
+from contract_tests.results import Observation, Results, Verdict
+from contract_tests.secrets import Redactor
+from contract_tests.waivers import Waiver, WaiverError, load_waivers, today
+
+ROOT = Path(__file__).resolve().parents[1]
+CATALOG = load_catalog()
+TODAY = today()
+
+
+# ---------------------------------------------------------------------------------------------- waivers
+def _write(tmp_path, content: str) -> Path:
+    path = tmp_path / "waivers.yaml"
+    path.write_text(content, encoding="utf-8")
+    return path
+
+
+def test_waivers_parse_mapping_and_bare_list(tmp_path):
+    mapping = _write(tmp_path, "waivers:\n  - id: SEC-01\n    reason: '  vendor   style  '\n    expires: 2099-01-31\n")
+    assert load_waivers(mapping, CATALOG) == (Waiver("SEC-01", "vendor style", dt.date(2099, 1, 31)),)
+    bare = _write(tmp_path, "- {id: SEC-03, reason: cdn, expires: '2099-02-01'}\n")
+    assert load_waivers(bare, CATALOG)[0].expires == dt.date(2099, 2, 1)
+    assert load_waivers(_write(tmp_path, ""), CATALOG) == ()
+    assert load_waivers(_write(tmp_path, "waivers: []\n"), CATALOG) == ()
+
+
+def test_waiver_protects_through_its_expiry_day():
+    waiver = Waiver("SEC-01", "x", TODAY)
+    assert waiver.status() == "active" and not waiver.expired()
+    assert Waiver("SEC-01", "x", TODAY - dt.timedelta(days=1)).status() == "expired"
+    assert waiver.to_dict() == {"id": "SEC-01", "reason": "x", "expires": TODAY.isoformat(), "status": "active"}
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("- {id: NOPE-01, reason: x, expires: 2099-01-01}\n", "unknown requirement ID 'NOPE-01'"),
+        ("- {id: 7, reason: x, expires: 2099-01-01}\n", "unknown requirement ID 7"),
+        ("- {id: SEC-01, reason: x, expires: 2099-01-01}\n- {id: SEC-01, reason: y, expires: 2099-01-01}\n",
+         "waived twice"),
+        ("- {id: SEC-01, expires: 2099-01-01}\n", "missing reason"),
+        ("- {id: SEC-01, reason: x}\n", "missing expires"),
+        ("- {id: SEC-01, reason: '  ', expires: 2099-01-01}\n", "reason must be a non-empty string"),
+        ("- {id: SEC-01, reason: x, expires: 31/12/2099}\n", "expires must be a date"),
+        ("- {id: SEC-01, reason: x, expires: 2099-01-01, until: 2100-01-01}\n", "unknown key(s) ['until']"),
+        ("- SEC-01\n", "expected a mapping"),
+        ("waiver:\n  - {id: SEC-01, reason: x, expires: 2099-01-01}\n", "unknown top-level key(s) ['waiver']"),
+        ("waivers: {id: SEC-01}\n", "expected a list of waivers"),
+        ("waivers: [\n", "not valid YAML"),
+    ],
+)
+def test_invalid_waiver_files_are_errors(tmp_path, content, message):
+    with pytest.raises(WaiverError, match=None) as info:
+        load_waivers(_write(tmp_path, content), CATALOG)
+    assert message in str(info.value)
+
+
+def test_missing_waiver_file_is_an_error(tmp_path):
+    with pytest.raises(WaiverError, match="cannot read the waiver file"):
+        load_waivers(tmp_path / "nope.yaml", CATALOG)
+
+
+# ---------------------------------------------------------------------------------------------- the gate
+def _state(observations=(), *, fail_on="must", inconclusive=False, waivers=(), could_not_test=None, errors=0,
+           workers=None):
+    results = Results(CATALOG)
+    for rid in CATALOG:
+        results.add(Observation(rid, Verdict.PASSED, f"t::{rid}", "ok"))
+    for obs in observations:
+        results.add(obs)
+    settings = SimpleNamespace(
+        fail_on=fail_on, fail_on_inconclusive=inconclusive, waivers=tuple(waivers), waivers_file=None,
+        uses_reference=False, reference_fault=None, reference_variant=None, account=object(), base_url=None,
+    )
+    config = SimpleNamespace(getoption=lambda name, default=None: default)
+    return SimpleNamespace(
+        settings=settings, results=results, could_not_test=could_not_test, unexplained_failures=errors,
+        workers=workers or {}, redactor=Redactor(), client=None, target_url="https://api.example.test",
+        started=1_700_000_000.0, finished=1_700_000_002.5, config=config,
+    )
+
+
+def _fail(rid, level=None):
+    message = f"{rid} [{level or CATALOG[rid].level}] statement\n  expected:  A\n  actual:    B\n  reproduce: curl x"
+    return Observation(rid, Verdict.FAILED, f"t::{rid}", message, level,
+                       [{"request": "POST /", "response": {"status": 500, "headers": {}, "body": "{}"},
+                         "elapsed_ms": 1.0, "reproduce": "curl x"}])
+
+
+FUTURE = Waiver("SEC-06", "known", dt.date(2099, 1, 1))
+EXPIRED = Waiver("SEC-06", "known", dt.date(2000, 1, 1))
+MUST, SHOULD, UNDECIDED = _fail("SEC-06"), _fail("SEC-03"), Observation("INPUT-05", Verdict.INCONCLUSIVE, "t", "?")
+
+
+@pytest.mark.parametrize(
+    "observations, options, exit_code, verdict",
+    [
+        ((), {}, 0, "conforming"),
+        ((MUST,), {}, 1, "non-conforming"),
+        ((SHOULD,), {}, 0, "conforming"),
+        ((SHOULD,), {"fail_on": "should"}, 1, "non-conforming"),
+        ((_fail("RESP-04", "SHOULD"),), {}, 0, "conforming"),  # a MUST requirement's SHOULD clause
+        ((MUST,), {"waivers": [FUTURE]}, 0, "conforming"),
+        ((MUST,), {"waivers": [EXPIRED]}, 1, "non-conforming"),
+        ((UNDECIDED,), {}, 0, "conforming"),
+        ((UNDECIDED,), {"inconclusive": True}, 1, "inconclusive"),
+        ((Observation("AUTH-01", Verdict.BLOCKED, "t", "rate limited"),), {"inconclusive": True}, 1, "inconclusive"),
+        ((MUST, UNDECIDED), {"inconclusive": True}, 1, "non-conforming"),
+        ((MUST, UNDECIDED), {"inconclusive": True, "waivers": [FUTURE]}, 1, "inconclusive"),
+        ((), {"errors": 2}, 1, "error"),
+        ((MUST,), {"could_not_test": "cannot reach"}, 4, "could-not-test"),
+        ((), {"workers": {"gw0": {"could_not_test": "cannot reach"}}}, 4, "could-not-test"),
+    ],
+)
+def test_gate_verdict_and_exit_code(observations, options, exit_code, verdict):
+    outcome = evaluate(_state(observations, **options))
+    assert (outcome.exit_code, outcome.verdict) == (exit_code, verdict)
+    assert bool(outcome.reasons) == (exit_code != 0)
+
+
+def test_waived_and_expired_waivers_are_reported():
+    outcome = evaluate(_state([MUST], waivers=[FUTURE, Waiver("SEC-01", "unused", dt.date(2099, 1, 1))]))
+    assert outcome.requirements["SEC-06"].verdict is Verdict.WAIVED and not outcome.requirements["SEC-06"].gating
+    assert [w.id for w in outcome.unused_waivers] == ["SEC-01"]
+    expired = evaluate(_state([MUST], waivers=[EXPIRED]))
+    assert expired.requirements["SEC-06"].verdict is Verdict.FAILED and expired.gating == ["SEC-06"]
+    assert expired.expired_waivers == [EXPIRED]
+    assert "expired waiver(s) no longer protect: SEC-06" in expired.reasons
+
+
+# ---------------------------------------------------------------------------------------------- JSON schema
+@pytest.fixture(scope="module")
+def validator():
+    schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+
+
+@pytest.fixture
+def report():
+    return build_report(_state([MUST, SHOULD, UNDECIDED, _fail("RESP-03")],
+                               waivers=[Waiver("RESP-03", "legacy", dt.date(2099, 1, 1))]))
+
+
+def test_built_report_is_valid_and_complete(validator, report):
+    assert not list(validator.iter_errors(report))
+    assert report["summary"]["failed"] == 2 and report["summary"]["waived"] == 1
+    assert report["summary"]["inconclusive"] == 1
+    by_id = {r["id"]: r for r in report["requirements"]}
+    assert by_id["SEC-06"]["failure"]["expected"] == "A" and by_id["SEC-06"]["failure"]["actual"] == "B"
+    assert by_id["SEC-06"]["reason"] == "expected A; actual B"
+    assert by_id["SEC-06"]["reproduction"] == "curl x"
+    assert report["run"]["duration_s"] == 2.5 and report["run"]["hypothesis_seed"] is None
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda r: r["requirements"][0].update(verdict="maybe"),
+        lambda r: r["run"].pop("target"),
+        lambda r: r["run"].update(target="https://user:secret@api.example.test"),
+        lambda r: r["run"].update(verdict="fine"),
+        lambda r: r.update(schema_version="2.0"),
+        lambda r: next(x for x in r["requirements"] if x["id"] == "SEC-06").update(failure=None),
+        lambda r: r["summary"].pop("waived"),
+        lambda r: r.update(extra=True),
+    ],
+)
+def test_schema_rejects_malformed_reports(validator, report, mutate):
+    broken = copy.deepcopy(report)
+    mutate(broken)
+    assert list(validator.iter_errors(broken))
+
+
+def test_target_credentials_and_query_are_stripped():
+    assert strip_credentials("https://u:p@api.example.test:8443/base?x=1#f") == "https://api.example.test:8443/base"
+    assert strip_credentials("http://[::1]:8080") == "http://[::1]:8080"
+
+
+def test_hypothesis_seed_is_read_defensively():
+    state = _state()
+    assert hypothesis_seed(state) is None
+    state.config = SimpleNamespace(getoption=lambda name, default=None: "12345" if name == "hypothesis_seed" else default)
+    assert hypothesis_seed(state) == 12345
+    state.hypothesis_seed = "0xbeef"
+    assert hypothesis_seed(state) == "0xbeef"
+
+    def broken(name, default=None):
+        raise ValueError(name)
+
+    state = _state()
+    state.config = SimpleNamespace(getoption=broken)
+    assert hypothesis_seed(state) is None
+
+
+# ---------------------------------------------------------------------------------------------- Markdown / HTML
+def test_markdown_text_is_inert():
+    assert text("<LOGIN_PASSWORD> a|b *c* [d](e)") == r"&lt;LOGIN\_PASSWORD&gt; a\|b \*c\* \[d\](e)"
+    assert text("set `Cache-Control: no-store` | x") == r"set `Cache-Control: no-store` \| x"
+    assert text("x" * 400).endswith("…") and len(text("x" * 400)) == 300
+
+
+def test_markdown_report_order(report):
+    md = render_markdown(report)
+    assert md.splitlines()[0] == "# ❌ Hyper3D login API: NON-CONFORMING at --fail-on=must (exit 1)"
+    assert md.index("## Failures (2)") < md.index("## Not decided (1)") < md.index("## Waivers") < md.index(
+        "## All requirements")
+    assert md.count("\n| ") == len(CATALOG) + 1  # header + one row per requirement
+
+
+def test_step_summary_is_appended_only_when_set(tmp_path):
+    assert append_step_summary("x", env={}) is None
+    target = tmp_path / "summary.md"
+    target.write_text("before\n")
+    assert append_step_summary("# report", env={"GITHUB_STEP_SUMMARY": str(target)}) == target
+    assert target.read_text() == "before\n# report\n"
+
+
+class _Elements(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+
+def test_html_escapes_hostile_evidence(report):
+    evil = "<script>alert('x')</script><img src=x onerror=alert(1)>"
+    hostile = copy.deepcopy(report)
+    sec06 = next(r for r in hostile["requirements"] if r["id"] == "SEC-06")
+    sec06["evidence"][0]["response"]["body"] = evil
+    sec06["failure"]["actual"] = evil
+    page = render_html(hostile)
+    assert evil not in page and "&lt;script&gt;" in page
+    parser = _Elements()
+    parser.feed(page)
+    assert [t for t, _ in parser.tags].count("script") == 1  # the page's own filter script only
+    assert not [t for t, a in parser.tags if t == "img" or "onerror" in a]
+    assert sum(1 for t, a in parser.tags if t == "tbody" and "req" in a.get("class", "")) == len(CATALOG)
+
+
+# ---------------------------------------------------------------------------------------------- CI examples
+def test_github_actions_example_is_valid_and_uses_real_actions():
+    workflow = yaml.safe_load((ROOT / "examples" / "github-actions.yml").read_text())
+    assert set(workflow.get("on", workflow.get(True))) >= {"workflow_dispatch", "push"}  # YAML 1.1 reads on: as True
+    steps = workflow["jobs"]["conformance"]["steps"]
+    uses = [s["uses"] for s in steps if "uses" in s]
+    assert uses == ["actions/checkout@v4", "actions/setup-python@v5", "actions/upload-artifact@v4"]
+    run = next(s for s in steps if "pytest" in s.get("run", ""))
+    assert "--report-dir=conformance-report" in run["run"] and "--junitxml=conformance-report/junit.xml" in run["run"]
+    assert run["env"]["LOGIN_PASSWORD"] == "${{ secrets.LOGIN_PASSWORD }}"
+    assert run["env"]["PYTEST_BASE_URL"] == "${{ vars.LOGIN_BASE_URL }}"
+    upload = steps[-1]
+    assert upload["if"] == "always()" and upload["with"]["path"] == "conformance-report/"
+
+
+def test_gitlab_ci_example_is_valid_and_reports_junit():
+    config = yaml.safe_load((ROOT / "examples" / "gitlab-ci.yml").read_text())
+    job = config["login-conformance"]
+    script = " ".join(job["script"])
+    assert '--base-url="$LOGIN_BASE_URL"' in script and "--report-dir=conformance-report" in script
+    assert job["artifacts"]["reports"]["junit"] == "conformance-report/junit.xml"
+    assert job["artifacts"]["when"] == "always" and "conformance-report/" in job["artifacts"]["paths"]
