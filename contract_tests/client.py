@@ -51,6 +51,39 @@ class ClientLimits:
     verify_tls: bool = True
 
 
+class SharedTally:
+    """Counters shared by the xdist workers of one run (a JSON file under flock): budgets stay per run."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+
+    def take(self, name: str, limit: int) -> bool:
+        """Count one more *name* unless *limit* is reached; atomic across processes."""
+        import fcntl
+        import json
+
+        with open(self._path, "a+", encoding="utf-8") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            fh.seek(0)
+            counts = json.loads(fh.read() or "{}")
+            if counts.get(name, 0) >= limit:
+                return False
+            counts[name] = counts.get(name, 0) + 1
+            fh.seek(0)
+            fh.truncate()
+            fh.write(json.dumps(counts))
+            return True
+
+    def count(self, name: str) -> int:
+        import json
+
+        try:
+            with open(self._path, encoding="utf-8") as fh:
+                return int(json.loads(fh.read() or "{}").get(name, 0))
+        except FileNotFoundError:
+            return 0
+
+
 class TargetError(Exception):
     """The target cannot be tested at all (unreachable, not HTTP, TLS failure)."""
 
@@ -104,6 +137,7 @@ class ContractClient:
         self.failed_logins = 0
         self._consecutive_failures = 0
         self.observer: Callable[[Exchange], None] | None = None
+        self.shared: SharedTally | None = None  # set on xdist workers: the budgets are per run, not per worker
         self.captcha_token_uses = 0  # responses to requests that carried LOGIN_CAPTCHA_TOKEN (captcha probe)
         self.captcha_token_accepted = False  # a well-formed login carrying it got past the captcha at least once
         if captcha_token is not None:
@@ -116,11 +150,22 @@ class ContractClient:
     def close(self) -> None:
         self._http.close()
 
+    @property
+    def run_requests(self) -> int:
+        """Requests sent in the whole run (all xdist workers)."""
+        return self.shared.count("requests") if self.shared else self.requests_sent
+
+    @property
+    def run_failed_logins(self) -> int:
+        """Failed logins on the account in the whole run (all xdist workers)."""
+        return self.shared.count("failed_logins") if self.shared else self.failed_logins
+
     # -- public ------------------------------------------------------------------------------
     def send(self, request: LoginRequest, *, observe: bool = True) -> Exchange:
         spends = self._spends_budget(request)
         if spends:
-            if self.failed_logins >= self.limits.failed_login_budget:
+            budget = self.limits.failed_login_budget
+            if self.failed_logins >= budget or (self.shared and not self.shared.take("failed_logins", budget)):
                 blocked(
                     f"failed-login budget exhausted ({self.limits.failed_login_budget} failed logins on "
                     "the real account already sent; raise --max-failed-logins to check this)"
@@ -193,8 +238,9 @@ class ContractClient:
             kwargs["headers"].setdefault(self.captcha_header, self.captcha_token.value)
         waited = 0.0
         for attempt in range(self.limits.max_retries + 1):
-            if self.requests_sent >= self.limits.max_requests and not probe:
-                blocked(f"request cap of {self.limits.max_requests} reached (--max-requests)")
+            cap = self.limits.max_requests
+            if not probe and (self.requests_sent >= cap or (self.shared and not self.shared.take("requests", cap))):
+                blocked(f"request cap of {cap} reached (--max-requests)")
             self._pace()
             self.requests_sent += 1
             exchange = Exchange(request=request, base_url=self.base_url, redactor=self.redactor, attempts=attempt + 1)

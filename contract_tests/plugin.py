@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 
@@ -10,7 +12,7 @@ import pytest
 
 from . import context, invariants, optin
 from .catalog import Requirement, load_catalog
-from .client import ContractClient, TargetError
+from .client import ContractClient, SharedTally, TargetError
 from .context import TestContext, Violation
 from .fuzz.config import fuzz_settings
 from .results import SKIP_PREFIXES, Observation, Results, Verdict, level_gates
@@ -116,6 +118,9 @@ class SuiteState:
             account=s.account,
         )
         self.client.observer = invariants.Observer()
+        tally = getattr(self.config, "workerinput", {}).get("hyper3d_tally")
+        if tally:
+            self.client.shared = SharedTally(tally)
         try:
             probe = self.client.probe()
         except TargetError as exc:
@@ -454,6 +459,22 @@ class _WorkerMerge:
 
     def __init__(self, state: SuiteState) -> None:
         self._state = state
+        self._tally: str | None = None
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node) -> None:
+        """Every worker counts requests and failed logins in one file: the budgets are per run."""
+        if self._tally is None:
+            import tempfile
+
+            fd, self._tally = tempfile.mkstemp(prefix="hyper3d-login-tally-", suffix=".json")
+            os.close(fd)
+        node.workerinput["hyper3d_tally"] = self._tally
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        if self._tally:
+            with contextlib.suppress(OSError):
+                os.unlink(self._tally)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node, error) -> None:

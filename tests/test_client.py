@@ -112,3 +112,23 @@ def test_transport_errors_are_one_readable_line(exc, words):
     client = _client(handler)
     with pytest.raises(TargetError, match=words):
         client.probe()
+
+
+def test_shared_tally_keeps_budgets_per_run_across_clients(tmp_path):
+    from contract_tests.client import SharedTally
+
+    path = str(tmp_path / "tally.json")
+    log = []
+    workers = [_client(_login_server(log), failed_login_budget=3, interleave_every=99) for _ in range(2)]
+    for worker in workers:
+        worker.shared = SharedTally(path)
+    sent = 0
+    for n in range(4):
+        for worker in workers:
+            try:
+                worker.send(_wrong(n))
+                sent += 1
+            except Skipped:
+                pass
+    assert sent == 3
+    assert workers[0].run_failed_logins == 3

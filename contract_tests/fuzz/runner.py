@@ -112,12 +112,12 @@ class FuzzSession:
         """(requests, failed logins) this property may spend: shares of what is left, for it and those to come."""
         c = self.client
         to_come = [n for n in self._nodeids if n not in self._started and n != nodeid]
-        requests_left = max(0, c.limits.max_requests - c.requests_sent - 2)
+        requests_left = max(0, c.limits.max_requests - c.run_requests - 2)
         requests = min(self.settings.examples + SHRINK_ALLOWANCE, requests_left // (len(to_come) + 1))
         logins = 0
         weight = self._spenders.get(nodeid, 0)
         if weight and self.account is not None:
-            logins_left = max(0, c.limits.failed_login_budget - c.failed_logins)
+            logins_left = max(0, c.limits.failed_login_budget - c.run_failed_logins)
             weights = weight + sum(self._spenders.get(n, 0) for n in to_come)
             logins = math.ceil(logins_left * weight / weights)
         self._started.add(nodeid)
@@ -142,7 +142,7 @@ class Trial:
             self._real = (
                 f.session.account is not None
                 and f.failed_logins < f.login_share
-                and c.failed_logins < c.limits.failed_login_budget
+                and c.run_failed_logins < c.limits.failed_login_budget
             )
             if self._real:
                 f.real_examples += 1
@@ -157,7 +157,7 @@ class Trial:
 
     def send(self, request: LoginRequest) -> Exchange:
         f, c = self.fuzz, self.fuzz.client
-        if c.requests_sent + 2 > c.limits.max_requests:
+        if c.run_requests + 2 > c.limits.max_requests:
             f.stop_reason = f"blocked: request cap of {c.limits.max_requests} reached (--max-requests)"
             raise _Stop()
         if f.requests >= f.request_share:

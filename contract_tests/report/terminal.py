@@ -48,7 +48,7 @@ def write_summary(tr, state: "SuiteState", outcome: Outcome | None = None) -> No
         return
     facts = run_facts(state)
     limits = state.settings.limits
-    per_worker = f" over {facts['workers']} xdist workers (limits apply per worker)" if facts["workers"] else ""
+    per_worker = f" over {facts['workers']} xdist workers (limits shared by the run)" if facts["workers"] else ""
     tr.write_line(
         f"requests sent: {facts['requests']} (cap {limits.max_requests}); failed logins on the "
         f"account: {facts['failed_logins']} (budget {limits.failed_login_budget}){per_worker}"
