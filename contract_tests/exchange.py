@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import shlex
 import urllib.parse
@@ -331,7 +332,13 @@ class Exchange:
         return self.redactor(self.request.curl(self.base_url))
 
     def evidence(self, limit: int = 2000) -> dict:
-        """A JSON-ready, redacted record for reports."""
+        """A JSON-ready, redacted record for reports (built once per exchange: many observations cite one)."""
+        cache = self.__dict__.setdefault("_evidence_cache", {})
+        if limit not in cache:
+            cache[limit] = self._evidence(limit)
+        return copy.deepcopy(cache[limit])
+
+    def _evidence(self, limit: int) -> dict:
         return {
             "request": self.describe_request(),
             "response": {
