@@ -3,7 +3,7 @@
 Each probe is a plain function of a :class:`ContractClient` that returns a :class:`ProbeOutcome` (verdict, message,
 the exchanges that show it) instead of raising, so the self-tests can run it directly and repeatedly;
 ``contract_tests/suite/test_probes.py`` turns an outcome into the suite's verdicts with :func:`conclude`.
-Every request still goes through the client (pacing, request cap, redaction, invariants).  See README "Opt-in probes".
+Every request still goes through the client (pacing, request cap, redaction, invariants).  See README, section Opt-in probes.
 """
 
 from __future__ import annotations

@@ -59,7 +59,7 @@ def add_options(parser: pytest.Parser) -> None:
         help="bundled reference server only: switch on one named fault (self-testing).")
     add("--reference-variant", default=None, metavar="NAME",
         help="bundled reference server only: run one conforming variant.")
-    # opt-in probes (issue 6; README "Opt-in probes"): off unless named, never part of a default run
+    # opt-in probes (issue 6; README, section Opt-in probes): off unless named, never part of a default run
     add("--probe", action="append", default=[], metavar="NAMES",
         help="run opt-in probes, comma-separated: throttling, timing, captcha (or all). They hammer or time the "
              "target: for staging, not a production gate (default: none).")
@@ -73,7 +73,7 @@ def add_options(parser: pytest.Parser) -> None:
         help="throttling probe: failed logins per account before giving up (default: 100, the NIST limit).")
     add("--fuzz-examples", type=int, default=20, metavar="N",
         help="examples per fuzzing property (default: 20; 0 switches fuzzing off). Runs are repeatable: "
-             "the seed is fixed unless --hypothesis-seed is given. See README "Property-based fuzzing".")
+             "the seed is fixed unless --hypothesis-seed is given. See README, section Property-based fuzzing.")
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Property-based fuzzing of the login endpoint, driven by the clarified OpenAPI document (README "Property-based fuzzing").
+"""Property-based fuzzing of the login endpoint, driven by the clarified OpenAPI document (README, section Property-based fuzzing).
 
 ``strategies`` / ``passwords``: what is generated (schemathesis positive and negative cases, the suite's own
 invalid requests, near-miss passwords, credential misuses, extra properties); ``wire``: how an example is

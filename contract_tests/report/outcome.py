@@ -3,7 +3,7 @@
 Every output (terminal summary, conformance.json/.md/.html, the process exit code) reads the
 same :class:`Outcome`, so they can never disagree.
 
-Exit codes (documented in README "Reports, gate and CI"):
+Exit codes (documented in README, section Reports):
 
 * ``0``: conforming at the chosen gate (waived failures, violations below the gate and, without
   ``--fail-on-inconclusive``, undecided requirements do not count);

@@ -116,7 +116,7 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Fuzzing tests run after the hand-written ones (they spend what those leave of the request and login
-    budgets) and before the opt-in probes, which stay last (README "Opt-in probes")."""
+    budgets) and before the opt-in probes, which stay last (README, section Opt-in probes)."""
     catalog = load_catalog()
 
     def rank(item: pytest.Item) -> int:

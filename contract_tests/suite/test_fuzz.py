@@ -1,4 +1,4 @@
-"""Property-based fuzzing, driven by the clarified OpenAPI document (contract_tests/fuzz, README "Property-based fuzzing").
+"""Property-based fuzzing, driven by the clarified OpenAPI document (contract_tests/fuzz, README, section Property-based fuzzing).
 
 Each test runs one hypothesis property through the suite's client: ``--fuzz-examples`` examples (default 20)
 with a fixed seed unless ``--hypothesis-seed`` is given.  A violation is reported for the shrunk example,

@@ -3,7 +3,7 @@
 Otherwise the plugin marks them skipped ("opt-in, not enabled") at collection, before any fixture runs, so they
 send nothing. Enabled, they run after every other test: captcha, then timing, then throttling (which may get
 the suite's address throttled or the throwaway account locked). The logic is in contract_tests/abuse.py;
-README "Opt-in probes" explains each probe and its request cost.
+README, section Opt-in probes explains each probe and its request cost.
 """
 
 import pytest
