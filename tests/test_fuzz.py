@@ -177,6 +177,14 @@ class _StubClient:
         self.redactor = Redactor()
         self.sent: list[int] = []
 
+    @property
+    def run_requests(self):
+        return self.requests_sent
+
+    @property
+    def run_failed_logins(self):
+        return self.failed_logins
+
     def send(self, request: LoginRequest):
         self.requests_sent += 1
         self.sent.append(request.json["n"])
