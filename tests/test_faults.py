@@ -171,7 +171,8 @@ def split_lanes(cases: list[tuple[str, str, list[str]]]) -> tuple[list, list]:
 
 ALL_CASES = [("fault", name, m.breaks) for name, m in FAULTS.items()] + \
             [("variant", name, m.breaks) for name, m in VARIANTS.items()]
-HERE, LANE = split_lanes(ALL_CASES) if not QUICK else (ALL_CASES, [])
+# quick mode, or under pytest-xdist (which spreads these tests over its own workers): no second lane
+HERE, LANE = (ALL_CASES, []) if QUICK or "PYTEST_XDIST_WORKER" in os.environ else split_lanes(ALL_CASES)
 CASES = HERE + LANE  # this lane's runs first: by the time the second lane's tests come up, their runs are done
 
 
