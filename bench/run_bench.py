@@ -2,7 +2,7 @@
 """Benchmark of the contract suite (issue 5), run by hand -- not a test:
 
     .venv/bin/python bench/run_bench.py                  # prints the table
-    .venv/bin/python bench/run_bench.py --write docs/benchmark.md
+    .venv/bin/python bench/run_bench.py --write README.md
 
 For each target -- the bundled reference server and its `slow` variant (realistic argon2 cost) -- it measures:
 

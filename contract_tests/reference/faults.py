@@ -198,7 +198,7 @@ class No405(LoginService):
 
 # --- issue 5 faults ---
 # One per requirement the faults above left uncovered (plus a few second bugs for well-covered ones). The catalog
-# entries are in faults.yaml under the same comment; docs/faults.md shows which requirements catch each one.
+# entries are in faults.yaml under the same comment; README (fault table) shows which requirements catch each one.
 
 
 @fault("numeric-user-uuid")
