@@ -15,6 +15,8 @@ from .response import (
     no_token,
     not_5xx,
     refused,
+    same_account,
+    same_account_or_4xx,
     status_in,
     status_is,
     success_shape,

@@ -81,3 +81,21 @@ def success_shape(ex: Exchange) -> None:
             "username/avatar_url strings when present)",
             "; ".join(short(p, 160) for p in problems[:4]),
         )
+
+
+def same_account(ex: Exchange, user_uuid: str) -> None:
+    """A successful login (a token) of the account whose ``user_uuid`` is given."""
+    if not ex.token:
+        raise Mismatch("a successful login (a token)", "no token")
+    got = ex.body_object.get("user_uuid")
+    if got != user_uuid:
+        raise Mismatch(f"the same account as the email login (user_uuid {user_uuid!r})", f"user_uuid {got!r}")
+
+
+def same_account_or_4xx(ex: Exchange, user_uuid: str) -> None:
+    """A login of the same account, or a 4xx rejection without a token (INPUT-10)."""
+    if ex.status is not None and 400 <= ex.status < 500 and not ex.token:
+        return
+    if not ex.token:
+        raise Mismatch("a login of the same account, or a 4xx rejection", "neither a token nor a 4xx")
+    same_account(ex, user_uuid)

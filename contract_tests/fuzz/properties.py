@@ -123,16 +123,6 @@ def near_miss_example(account: Account) -> Callable[[NearMiss, Trial], None]:
     return example
 
 
-def same_account_or_4xx(ex: Exchange, user_uuid: str) -> None:
-    if ex.status is not None and 400 <= ex.status < 500 and not ex.token:
-        return
-    if not ex.token:
-        raise Mismatch("a login of the same account, or a 4xx rejection", "neither a token nor a 4xx")
-    got = ex.body_object.get("user_uuid")
-    if got != user_uuid:
-        raise Mismatch(f"the same account (user_uuid {user_uuid!r})", f"user_uuid {got!r}")
-
-
 def extra_properties_example(account: Account, user_uuid: str) -> Callable[[dict, Trial], None]:
     """The right credentials plus arbitrary unknown properties log in the same account or get a 4xx (INPUT-10)."""
 
@@ -142,7 +132,7 @@ def extra_properties_example(account: Account, user_uuid: str) -> Callable[[dict
                 purpose="fuzz: right credentials plus unknown properties", expect="any",
                 json=account.body(**extras), real_account=True, requirement="INPUT-10",
             ))
-            if verify("INPUT-10", ex, same_account_or_4xx, user_uuid):
+            if verify("INPUT-10", ex, checks.same_account_or_4xx, user_uuid):
                 trial.checked_for("INPUT-10", ex)
             judge_response(trial, ex, "INPUT-10")
             return

@@ -3,18 +3,9 @@
 import pytest
 
 from contract_tests import checks
-from contract_tests.checks import Mismatch
 from contract_tests.context import expect, fail, inconclusive
 
 requirement = pytest.mark.requirement
-
-
-def same_account(ex, user_uuid):
-    if not ex.token:
-        raise Mismatch("a successful login (a token)", "no token")
-    got = ex.body_object.get("user_uuid")
-    if got != user_uuid:
-        raise Mismatch(f"the same account as the email login (user_uuid {user_uuid!r})", f"user_uuid {got!r}")
 
 
 @requirement("DEPR-01")
@@ -25,7 +16,7 @@ def test_username_holding_email_logs_in_same_account(send, account, user_uuid):
         json={"username": account.email, "password": account.password},
         real_account=True,
     )
-    expect("DEPR-01", ex, same_account, user_uuid)
+    expect("DEPR-01", ex, checks.same_account, user_uuid)
 
 
 @requirement("DEPR-02")
@@ -36,7 +27,7 @@ def test_email_decides_when_both_present(send, account, user_uuid):
         json={"email": account.email, "username": "conformance-other-user@example.com", "password": account.password},
         real_account=True,
     )
-    expect("DEPR-02", ex, same_account, user_uuid)
+    expect("DEPR-02", ex, checks.same_account, user_uuid)
 
 
 _DOMAIN = "@example.com"
