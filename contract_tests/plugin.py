@@ -183,6 +183,11 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", f"{MARKER}(*ids): the requirement IDs (spec/requirements.yaml) a contract test checks."
     )
     settings = Settings.from_config(config)
+    if settings.base_url and "@" in settings.base_url.split("/")[2]:
+        # pytest-base-url prints --base-url in its header line: show it without the userinfo part
+        from .report.json_report import strip_credentials
+
+        config.option.base_url = strip_credentials(settings.base_url)
     state = SuiteState(config=config, settings=settings, catalog=load_catalog())
     config.stash[_STATE] = state
     config.pluginmanager.register(_Collector(state), "hyper3d-login-collector")
