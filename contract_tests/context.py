@@ -75,15 +75,13 @@ def format_failure(
         tag = "" if len(exchanges) == 1 else f" #{i + 1}"
         lines.append(f"  sent{tag}:{' ' * (6 - len(tag))}{ex.describe_request()}")
     lines.append(f"  expected:  {expected}")
-    if actual is None and exchanges:
-        actual = exchanges[-1].describe_response()
-    elif exchanges:
+    response = exchanges[-1].describe_response() if exchanges else None
+    if actual is None:
+        lines.append(f"  actual:    {response}")
+    else:  # the check's own words first, then the whole response as evidence
         lines.append(f"  actual:    {actual}")
-        actual = exchanges[-1].describe_response()
-        lines.append(f"  response:  {actual}")
-        actual = None
-    if actual is not None:
-        lines.append(f"  actual:    {actual}")
+        if response is not None:
+            lines.append(f"  response:  {response}")
     for i, ex in enumerate(exchanges[:3]):
         tag = "" if len(exchanges) == 1 else f" #{i + 1}"
         lines.append(f"  reproduce{tag}: {ex.curl()}")

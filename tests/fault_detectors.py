@@ -180,13 +180,3 @@ FAULT_PROBES = {
     "AUTH-07": broken_auth_07, "AUTH-08": broken_auth_08, "TOKEN-02": broken_token_02, "SEC-02": broken_sec_02,
     "SEC-04": broken_sec_04, "HTTP-02": broken_http_02,
 }
-
-
-def merge_into(probes: dict) -> None:
-    """Add these detectors to *probes*; where one exists already, a requirement is broken if either says so."""
-    for requirement, detector in FAULT_PROBES.items():
-        existing = probes.get(requirement)
-        if existing is None:
-            probes[requirement] = detector
-        else:
-            probes[requirement] = lambda api, a=existing, b=detector: a(api) or b(api)

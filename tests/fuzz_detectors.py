@@ -28,13 +28,3 @@ def broken_input_03(api) -> bool:
 
 
 FUZZ_PROBES = {"INPUT-04": broken_input_04, "RESP-06": broken_resp_06, "INPUT-03": broken_input_03}
-
-
-def merge_into(probes: dict) -> None:
-    """Add these detectors to *probes*; where one exists already, a requirement is broken if either says so."""
-    for requirement, detector in FUZZ_PROBES.items():
-        existing = probes.get(requirement)
-        if existing is None:
-            probes[requirement] = detector
-        else:
-            probes[requirement] = lambda api, a=existing, b=detector: a(api) or b(api)

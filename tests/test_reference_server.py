@@ -31,8 +31,8 @@ from contract_tests.reference import (
     create_app,
     start_reference_server,
 )
-from fault_detectors import merge_into as merge_fault_probes
-from fuzz_detectors import merge_into as merge_fuzz_probes
+from fault_detectors import FAULT_PROBES
+from fuzz_detectors import FUZZ_PROBES
 from opt_in_detectors import OPT_IN_PROBES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -496,8 +496,17 @@ PROBES = {
     "HTTP-01": broken_http_01,
 }
 PROBES.update(OPT_IN_PROBES)  # issue 6: ABUSE-01, SEC-07, CAPTCHA-01 (tests/opt_in_detectors.py)
-merge_fuzz_probes(PROBES)  # issue 3: INPUT-04, RESP-06, INPUT-03 for the fuzzing faults (tests/fuzz_detectors.py)
-merge_fault_probes(PROBES)  # issue 5: the requirements of the issue-5 faults (tests/fault_detectors.py)
+
+
+def _merge(probes: dict, detectors: dict) -> None:
+    """Add *detectors*; where one exists already, a requirement is broken if either says so."""
+    for requirement, detector in detectors.items():
+        existing = probes.get(requirement)
+        probes[requirement] = detector if existing is None else (lambda api, a=existing, b=detector: a(api) or b(api))
+
+
+_merge(PROBES, FUZZ_PROBES)  # issue 3: INPUT-04, RESP-06, INPUT-03 for the fuzzing faults (tests/fuzz_detectors.py)
+_merge(PROBES, FAULT_PROBES)  # issue 5: the requirements of the issue-5 faults (tests/fault_detectors.py)
 
 
 @pytest.mark.parametrize("requirement", sorted(PROBES))

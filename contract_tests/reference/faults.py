@@ -376,14 +376,7 @@ class BodyLimit500(LoginService):
         if declared.isdigit() and int(declared) > self.max_body_bytes:
             # meant for a 413 handler that was never registered: the framework answers 500
             raise ValueError(f"request body larger than {self.max_body_bytes} bytes")
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > self.max_body_bytes:
-                raise Reject(self.payload_too_large())
-            chunks.append(chunk)
-        return b"".join(chunks)
+        return await super().read_body(request)
 
 
 @fault("detail-only-413")
