@@ -8,6 +8,7 @@ it against the running test and applies the cross-cutting invariants.
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import re
 import threading
@@ -49,6 +50,9 @@ class ClientLimits:
     max_retry_wait: float = 30.0
     max_retries: int = 4
     verify_tls: bool = True
+    max_body: int = 1 << 20  # response bytes kept; the rest is discarded and the truncation noted
+    lost_after: int = 3  # consecutive requests without a complete answer: the target has stopped answering
+    run_deadline: float | None = None  # time.monotonic() after which no request is sent (--run-deadline)
 
 
 class SharedTally:
@@ -88,6 +92,33 @@ class TargetError(Exception):
     """The target cannot be tested at all (unreachable, not HTTP, TLS failure)."""
 
 
+class _EventLoop:
+    """A private asyncio loop on a daemon thread.
+
+    Requests run on it so that each has a hard total deadline (connect, send, headers and the whole
+    body): httpx's own timeouts bound each read, so a server trickling one byte at a time never trips them.
+    """
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="hyper3d-login-http", daemon=True)
+        self._thread.start()
+
+    def run(self, coro):
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        try:
+            return future.result()
+        except BaseException:
+            future.cancel()  # Ctrl-C or pytest.exit in the caller: do not leave the request running
+            raise
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=5)
+        if not self._thread.is_alive():
+            self.loop.close()
+
+
 def _retry_after(response_headers: httpx.Headers, attempt: int) -> float:
     value = response_headers.get("retry-after", "").strip()
     if value.isdigit():
@@ -123,7 +154,8 @@ class ContractClient:
         self.captcha_token = captcha_token
         self._captcha_re = re.compile(captcha_pattern, re.I)
         self._sleep = sleep
-        self._http = httpx.Client(
+        self._loop = _EventLoop()
+        self._http = httpx.AsyncClient(
             base_url=self.base_url,
             timeout=httpx.Timeout(limits.timeout),
             verify=limits.verify_tls,
@@ -131,6 +163,9 @@ class ContractClient:
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
             transport=transport,
         )
+        self._no_answer = 0  # consecutive requests that got no complete answer
+        self.stopped: str | None = None  # why no more requests are sent (target lost, run deadline)
+        self.on_stop: Callable[[str, bool], None] | None = None  # (reason, could_not_test): the run ends
         self._lock = threading.Lock()
         self._last_sent = 0.0
         self.requests_sent = 0
@@ -148,7 +183,10 @@ class ContractClient:
         return isinstance(error, str) and bool(self._captcha_re.search(error))
 
     def close(self) -> None:
-        self._http.close()
+        try:
+            self._loop.run(self._http.aclose())
+        finally:
+            self._loop.close()
 
     @property
     def run_requests(self) -> int:
@@ -178,6 +216,12 @@ class ContractClient:
             self.observer(exchange)
         return exchange
 
+    def observe(self, exchange: Exchange) -> Exchange:
+        """Hand an exchange sent unobserved (the pre-flight login) to the observer, inside the test that judges it."""
+        if self.observer is not None:
+            self.observer(exchange)
+        return exchange
+
     def login(self, account: Account, purpose: str, requirement: str | None = None) -> Exchange:
         return self.send(
             LoginRequest(purpose=purpose, expect="success", json=account.body(), real_account=True,
@@ -191,7 +235,10 @@ class ContractClient:
             expect="failure",
             json={"email": "conformance-probe@example.com", "password": "Probe-Not-A-Password-1"},
         )
-        return self._send(request, probe=True)
+        exchange = self._send(request, probe=True)
+        if exchange.transport_error:
+            raise TargetError(exchange.transport_error)
+        return exchange
 
     # -- internals ---------------------------------------------------------------------------
     def _spends_budget(self, request: LoginRequest) -> bool:
@@ -238,6 +285,7 @@ class ContractClient:
             kwargs["headers"].setdefault(self.captcha_header, self.captcha_token.value)
         waited = 0.0
         for attempt in range(self.limits.max_retries + 1):
+            self._check_not_stopped(probe)
             cap = self.limits.max_requests
             if not probe and (self.requests_sent >= cap or (self.shared and not self.shared.take("requests", cap))):
                 blocked(f"request cap of {cap} reached (--max-requests)")
@@ -246,17 +294,17 @@ class ContractClient:
             exchange = Exchange(request=request, base_url=self.base_url, redactor=self.redactor, attempts=attempt + 1)
             started = time.perf_counter()
             try:
-                response = self._http.request(**kwargs)
-                exchange.body = response.content
-                exchange.status = response.status_code
-                exchange.headers = response.headers
-            except httpx.TimeoutException:
-                exchange.transport_error = f"timed out after {self.limits.timeout:g} s (--timeout)"
+                exchange.status, exchange.headers, exchange.body, exchange.truncated = self._loop.run(
+                    self._transmit(kwargs))
+            except (httpx.TimeoutException, TimeoutError):
+                exchange.transport_error = (
+                    f"no complete answer within {self.limits.timeout:g} s (--timeout bounds the whole request)")
             except httpx.TransportError as exc:
                 exchange.transport_error = _describe_transport_error(exc)
                 if probe:
                     raise TargetError(exchange.transport_error) from None
             exchange.elapsed = time.perf_counter() - started
+            self._count_answer(exchange, probe)
             if with_token and exchange.status is not None:
                 self.captcha_token_uses += 1
                 self.captcha_token_accepted |= (  # a well-formed login got past the captcha
@@ -275,6 +323,48 @@ class ContractClient:
             f"rate limited by the target (429 / RATE_LIMITED) after {attempt + 1} attempts and "
             f"{waited:.0f} s of back-off (--max-retry-wait {self.limits.max_retry_wait:g})"
         )
+
+    async def _transmit(self, kwargs: dict) -> tuple[int, httpx.Headers, bytes, bool]:
+        """Status, headers, at most ``max_body`` bytes of the body, and whether more were discarded."""
+        cap = self.limits.max_body
+        async with asyncio.timeout(self.limits.timeout):
+            response = await self._http.send(self._http.build_request(**kwargs), stream=True)
+            try:
+                chunks: list[bytes] = []
+                size, truncated = 0, False
+                async for chunk in response.aiter_bytes():
+                    if size + len(chunk) > cap:
+                        chunks.append(chunk[: cap - size])
+                        truncated = True
+                        break
+                    chunks.append(chunk)
+                    size += len(chunk)
+                return response.status_code, response.headers, b"".join(chunks), truncated
+            finally:
+                await response.aclose()
+
+    def _check_not_stopped(self, probe: bool) -> None:
+        if self.stopped:
+            blocked(self.stopped)
+        deadline = self.limits.run_deadline
+        if not probe and deadline is not None and time.monotonic() >= deadline:
+            self._stop("the run deadline was reached (--run-deadline); the remaining checks were not run", False)
+
+    def _count_answer(self, exchange: Exchange, probe: bool) -> None:
+        """A few requests in a row without a complete answer: the target has stopped answering; stop the run."""
+        if exchange.transport_error is None:
+            self._no_answer = 0
+            return
+        self._no_answer += 1
+        if not probe and self._no_answer >= self.limits.lost_after:
+            self._stop(f"the target stopped answering: {self._no_answer} requests in a row got no complete "
+                       f"answer (last: {exchange.transport_error})", True)
+
+    def _stop(self, reason: str, could_not_test: bool) -> None:
+        self.stopped = reason
+        if self.on_stop is not None:
+            self.on_stop(reason, could_not_test)
+        blocked(reason)
 
     def _register_body_secrets(self, request: LoginRequest) -> None:
         def walk(obj):

@@ -14,7 +14,7 @@ import pytest
 
 from .catalog import load_catalog
 from .checks import Mismatch
-from .exchange import Exchange
+from .exchange import Exchange, visible
 from .results import Observation, Verdict
 
 
@@ -88,7 +88,7 @@ def format_failure(
     text = "\n".join(lines)
     if exchanges:
         text = exchanges[0].redactor(text)
-    return text
+    return visible(text)
 
 
 def record_failure(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import shlex
 import urllib.parse
 from dataclasses import dataclass, field
@@ -20,6 +21,15 @@ Expect = Literal["success", "failure", "invalid", "any"]
 _MISSING = object()
 _SENTINEL = "__h3d_secret_{}__"  # survives JSON encoding unchanged
 _CURL_INLINE_LIMIT = 2000
+
+
+_INVISIBLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def visible(text: str) -> str:
+    """Control characters (NUL, ESC, bidi overrides, ...) as visible escapes: no rendering may carry them raw."""
+    return _INVISIBLE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                          else f"\\u{ord(m.group()):04x}", text)
 
 
 class NotJSON:
@@ -278,6 +288,7 @@ class Exchange:
     elapsed: float = 0.0
     transport_error: str | None = None
     attempts: int = 1
+    truncated: bool = False  # the body was longer than the client keeps (ClientLimits.max_body); the rest was discarded
 
     @cached_property
     def json(self) -> Any:
@@ -315,7 +326,7 @@ class Exchange:
         return self.body.decode("utf-8", "replace")
 
     def describe_request(self) -> str:
-        return self.redactor(self.request.describe(self.base_url))
+        return visible(self.redactor(self.request.describe(self.base_url)))
 
     def describe_response(self, limit: int = 600) -> str:
         if self.transport_error:
@@ -326,7 +337,9 @@ class Exchange:
             if k.lower() not in {"date", "content-length", "server"}
         ]
         body = _clip(self.text, limit) if self.body else "(empty body)"
-        return self.redactor(f"status {self.status}  [{'; '.join(interesting)}]  {body}")
+        if self.truncated:
+            body += f" (body cut at {len(self.body)} bytes: the rest was not read)"
+        return visible(self.redactor(f"status {self.status}  [{'; '.join(interesting)}]  {body}"))
 
     def curl(self) -> str:
         return self.redactor(self.request.curl(self.base_url))
@@ -343,9 +356,10 @@ class Exchange:
             "request": self.describe_request(),
             "response": {
                 "status": self.status,
-                "headers": {k: self.redactor(v) for k, v in self.headers.items()},
-                "body": self.redactor(_clip(self.text, limit)),
+                "headers": {visible(k): visible(self.redactor(v)) for k, v in self.headers.items()},
+                "body": visible(self.redactor(_clip(self.text, limit))),
                 "transport_error": self.transport_error,
+                "truncated": self.truncated,
             },
             "elapsed_ms": round(self.elapsed * 1000, 1),
             "reproduce": self.curl(),

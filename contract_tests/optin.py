@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import pytest
 
 from .client import Account
+from .option_values import number
 from .secrets import Secret
 
 # probe name -> requirement it checks, in run order (the captcha probe first, the throttling probe last)
@@ -83,14 +84,10 @@ def parse_probe_names(values: list[str] | None) -> frozenset[str]:
 def probe_settings_from_config(config: pytest.Config, *, uses_reference: bool, main_email: str | None) -> ProbeSettings:
     opt = config.getoption
     enabled = parse_probe_names(opt("probe"))
-    if opt("timing_samples") < 5:
-        raise pytest.UsageError("--timing-samples must be at least 5")
-    if opt("timing_threshold") <= 0:
-        raise pytest.UsageError("--timing-threshold must be positive")
-    if not 0 < opt("timing_alpha") < 1:
-        raise pytest.UsageError("--timing-alpha must be between 0 and 1")
-    if opt("throttle_attempts") < 1:
-        raise pytest.UsageError("--throttle-attempts must be at least 1")
+    timing_samples = number(config, "timing_samples", integer=True, minimum=5)
+    timing_threshold = number(config, "timing_threshold", above_minimum=True, unit="milliseconds")
+    timing_alpha = number(config, "timing_alpha", above_minimum=True, maximum=1, below_maximum=True)
+    throttle_attempts = number(config, "throttle_attempts", integer=True, minimum=1)
     email = os.environ.get(ENV_THROWAWAY_EMAIL) or None
     password = os.environ.get(ENV_THROWAWAY_PASSWORD) or None
     if uses_reference:  # the bundled server's second demo account plays the throwaway account
@@ -108,10 +105,10 @@ def probe_settings_from_config(config: pytest.Config, *, uses_reference: bool, m
     return ProbeSettings(
         enabled=enabled,
         throwaway=Account(email, throwaway_secret(password)) if email else None,
-        timing_samples=opt("timing_samples"),
-        timing_threshold=opt("timing_threshold") / 1000.0,
-        timing_alpha=opt("timing_alpha"),
-        throttle_attempts=opt("throttle_attempts"),
+        timing_samples=timing_samples,
+        timing_threshold=timing_threshold / 1000.0,
+        timing_alpha=timing_alpha,
+        throttle_attempts=throttle_attempts,
     )
 
 

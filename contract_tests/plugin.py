@@ -12,10 +12,12 @@ import pytest
 
 from . import context, invariants, optin
 from .catalog import Requirement, load_catalog
-from .client import ContractClient, SharedTally, TargetError
+from .client import ContractClient, SharedTally
 from .context import TestContext, Violation
+from .exchange import Exchange
 from .fuzz.config import fuzz_settings
 from .results import SKIP_PREFIXES, Observation, Results, Verdict, level_gates
+from .run_record import RunRecord
 from .secrets import Redactor
 from .settings import ENV_EMAIL, ENV_PASSWORD, Settings, add_options
 
@@ -23,6 +25,7 @@ EXIT_COULD_NOT_TEST = 4  # same as pytest's usage error: bad configuration or un
 MARKER = "requirement"
 _STATE = pytest.StashKey["SuiteState"]()
 _CTX = pytest.StashKey[TestContext]()
+_RAW_BASE_URL = pytest.StashKey["str | None"]()
 
 
 @dataclass
@@ -38,12 +41,20 @@ class SuiteState:
     server: object | None = None
     target_url: str | None = None
     could_not_test: str | None = None
+    stopped: str | None = None  # the run ended early for another reason (run deadline)
+    preflight_login: Exchange | None = None  # the pre-flight login with the configured credentials (RESP-01's)
+    session: pytest.Session | None = None
     started: float = field(default_factory=time.time)
     finished: float | None = None
     contract_items: int = 0
+    collected_contract: int = 0  # contract tests collected, before any deselection
+    selected: frozenset[str] | None = None  # requirements the selected tests declare (None: the whole catalog)
+    selection_note: str | None = None
+    whole_suite: bool = True  # every test module of contract_tests/suite was collected
     workers: dict[str, dict] = field(default_factory=dict)  # xdist controller: what each worker reported
     unexplained_failures: int = 0  # failed test reports that carry no contract violation (suite errors)
     outcome: object | None = None  # report.outcome.Outcome, once the run is over
+    final_record: RunRecord | None = None  # what the reports were written from
 
     @property
     def has_contract_run(self) -> bool:
@@ -59,7 +70,42 @@ class SuiteState:
             "failed_logins": self.client.failed_logins if self.client else 0,
             "target": self.target_url,
             "could_not_test": self.could_not_test,
+            "stopped": self.stopped,
+            "selected": sorted(self.selected) if self.selected is not None else None,
+            "selection_note": self.selection_note,
         }
+
+    def record(self, exit_status: int | None = None) -> RunRecord:
+        """The run as the gate and the reports see it (xdist: summed over the workers)."""
+        from .report.json_report import strip_credentials
+
+        s = self.settings
+        requests = self.client.requests_sent if self.client else 0
+        failed_logins = self.client.failed_logins if self.client else 0
+        target, selected = self.target_url, self.selected
+        could_not_test, stopped, note = self.could_not_test, self.stopped, self.selection_note
+        for info in self.workers.values():
+            requests += int(info.get("requests") or 0)
+            failed_logins += int(info.get("failed_logins") or 0)
+            target = target or info.get("target")
+            could_not_test = could_not_test or info.get("could_not_test")
+            stopped = stopped or info.get("stopped")
+            note = note or info.get("selection_note")
+            if info.get("selected") is not None:
+                selected = (selected or frozenset()) | frozenset(info["selected"])
+        return RunRecord(
+            catalog=self.catalog, results=self.results, redactor=self.redactor,
+            target=strip_credentials(target or s.base_url), target_label=self.target_label,
+            reference_server=s.uses_reference, reference_fault=s.reference_fault,
+            reference_variant=s.reference_variant, credentials=s.account is not None,
+            fail_on=s.fail_on, fail_on_inconclusive=s.fail_on_inconclusive, waivers=s.waivers,
+            waivers_file=s.waivers_file, probes_enabled=s.probes.enabled,
+            max_requests=s.limits.max_requests, failed_login_budget=s.limits.failed_login_budget,
+            started=self.started, finished=self.finished, requests=requests, failed_logins=failed_logins,
+            workers=len(self.workers), hypothesis_seed=_seed(self.hypothesis_seed), selected=selected,
+            selection_note=note, could_not_test=could_not_test, stopped=stopped,
+            suite_errors=self.unexplained_failures, exit_status=exit_status,
+        )
 
     def __post_init__(self) -> None:
         self.results = Results(self.catalog)
@@ -118,31 +164,25 @@ class SuiteState:
             account=s.account,
         )
         self.client.observer = invariants.Observer()
+        self.client.on_stop = self._on_stop
         tally = getattr(self.config, "workerinput", {}).get("hyper3d_tally")
         if tally:
             self.client.shared = SharedTally(tally)
+        from .preflight import CannotTest, check_target
+
         try:
-            probe = self.client.probe()
-        except TargetError as exc:
-            self._cannot_test(f"cannot reach {self.target_url}: {exc}")
-        if probe.status == 404 and self._endpoint_missing(probe):
-            hint = ""
-            if self.target_url.rstrip("/").endswith("/api"):
-                hint = " --base-url is the server root: drop the trailing /api (the suite appends /api/user/login)."
-            else:
-                hint = " --base-url must be the server root; the suite appends /api/user/login."
-            self._cannot_test(f"{self.target_url}/api/user/login answered 404 Not Found.{hint}")
+            self.preflight_login = check_target(self.client, s.account, judge_anyway=s.judge_anyway)
+        except CannotTest as exc:
+            self._cannot_test(str(exc))
 
-    def _endpoint_missing(self, probe) -> bool:
-        """A 404 that looks like the answer to a path that surely does not exist (not NO_SUCH_USER)."""
-        from .exchange import LoginRequest
-
-        other = self.client._send(
-            LoginRequest(purpose="404 comparison probe", expect="any", json={},
-                         path="/api/user/login-conformance-no-such-path"),
-            probe=True,
-        )
-        return other.status == 404 and (other.body == probe.body or probe.error in (None, other.error))
+    def _on_stop(self, reason: str, could_not_test: bool) -> None:
+        """The client will send nothing more (target lost, run deadline): end the run after the current test."""
+        if could_not_test:
+            self.could_not_test = self.could_not_test or self.redactor(reason)
+        else:
+            self.stopped = self.stopped or reason
+        if self.session is not None:
+            self.session.shouldstop = f"hyper3d-login: {'could not test: ' if could_not_test else ''}{reason}"
 
     def _cannot_test(self, reason: str) -> None:
         reason = self.redactor(reason)
@@ -152,6 +192,7 @@ class SuiteState:
     def close(self) -> None:
         if self.client is not None:
             self.client.close()
+            self.client = None
         if self.server is not None:
             self.server.stop()
             self.server = None
@@ -159,6 +200,13 @@ class SuiteState:
 
 def suite_state(config: pytest.Config) -> SuiteState:
     return config.stash[_STATE]
+
+
+def _seed(seed) -> int | str | None:
+    text = str(seed).strip() if seed is not None else ""
+    if not text:
+        return None
+    return int(text) if text.lstrip("-").isdigit() else text
 
 
 def _declared(item: pytest.Item) -> tuple[str, ...]:
@@ -177,12 +225,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
 
 
-@pytest.hookimpl(trylast=True)
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", f"{MARKER}(*ids): the requirement IDs (spec/requirements.yaml) a contract test checks."
     )
-    settings = Settings.from_config(config)
+    # --base-url as given, before pytest-base-url turns "not given" into "" (an empty value is a usage error)
+    raw = config.getoption("base_url")
+    if raw is None or hasattr(config, "workerinput"):  # xdist workers get the controller's validated value
+        raw = (raw or None) or (config.getini("base_url") or None)
+    config.stash[_RAW_BASE_URL] = raw
+    _configure(config)
+
+
+def _configure(config: pytest.Config) -> None:
+    try:
+        settings = Settings.from_config(config, config.stash[_RAW_BASE_URL])
+    except pytest.UsageError as exc:
+        _report_unusable_configuration(config, str(exc))
+        raise
     if settings.base_url and "@" in settings.base_url.split("/")[2]:
         # pytest-base-url prints --base-url in its header line: show it without the userinfo part
         from .report.json_report import strip_credentials
@@ -195,6 +256,31 @@ def pytest_configure(config: pytest.Config) -> None:
     redacting = _RedactingFilter(state.redactor)
     for name in ("httpx", "httpcore", "hypothesis", "schemathesis"):
         logging.getLogger(name).addFilter(redacting)
+
+
+def _report_unusable_configuration(config: pytest.Config, message: str) -> None:
+    """A configuration error still leaves a report (verdict could-not-test) where --report-dir asks for one."""
+    report_dir = config.getoption("report_dir", None)
+    if not report_dir or hasattr(config, "workerinput"):
+        return
+    from pathlib import Path
+
+    from .report import EXIT_COULD_NOT_TEST as EXIT, evaluate, write_reports
+    from .report.json_report import strip_credentials
+
+    catalog = load_catalog()
+    raw = config.stash.get(_RAW_BASE_URL, None)
+    redactor = Redactor()
+    if raw and "://" in raw:
+        import urllib.parse
+
+        redactor.add(urllib.parse.urlsplit(raw).password or "", "<url-password>")
+    record = RunRecord(catalog=catalog, results=Results(catalog), redactor=redactor,
+                       target=strip_credentials(raw) if raw and "://" in raw else None,
+                       reference_server=raw is None, could_not_test=redactor(message), exit_status=EXIT)
+    record.finished = record.started
+    with contextlib.suppress(OSError):
+        write_reports(record, evaluate(record), Path(report_dir))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -223,8 +309,10 @@ class _RedactingFilter(logging.Filter):
 @pytest.hookimpl(trylast=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Redact at pytest's log handlers too: records of child loggers (httpcore.http11, ...) skip logger filters."""
+    state = suite_state(session.config)
+    state.session = session
     logging_plugin = session.config.pluginmanager.get_plugin("logging-plugin")
-    redacting = _RedactingFilter(suite_state(session.config).redactor)
+    redacting = _RedactingFilter(state.redactor)
     for name in ("caplog_handler", "report_handler", "log_file_handler", "log_cli_handler"):
         handler = getattr(logging_plugin, name, None)
         if isinstance(handler, logging.Handler):
@@ -287,7 +375,28 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     optin.gate_items(items, _declared, state.catalog, state.settings.probes)  # skipped unless --probe; run last
     for item in contract:
         item.stash[_CTX] = TestContext(item.nodeid, _declared(item))
+        item.extra_keyword_matches.update(_declared(item))  # -k AUTH-01 selects the tests of AUTH-01
+    state.collected_contract = len(contract)
+    state.whole_suite = _whole_suite_collected(session, contract)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """What the selection (-k, -m, --deselect, a subset of paths) left of the catalog: the run's scope."""
+    state = suite_state(session.config)
+    contract = [item for item in session.items if item.stash.get(_CTX, None) is not None]
     state.contract_items = len(contract)
+    if not state.collected_contract:
+        return
+    selected = frozenset(rid for item in contract for rid in _declared(item))
+    opt = session.config.option
+    how = [f"-k {opt.keyword!r}" if getattr(opt, "keyword", "") else "",
+           f"-m {opt.markexpr!r}" if getattr(opt, "markexpr", "") else "",
+           "--deselect" if getattr(opt, "deselect", None) else "",
+           "" if state.whole_suite else "a subset of the suite's test files"]
+    if selected >= set(state.catalog) and state.whole_suite:
+        return
+    state.selected = selected
+    state.selection_note = ", ".join(h for h in how if h) or None
 
 
 def _whole_suite_collected(session: pytest.Session, contract: list[pytest.Item]) -> bool:
@@ -489,29 +598,52 @@ class _WorkerMerge:
 
 
 # -- reporting and gate ----------------------------------------------------------------------
+_PYTEST_ENDINGS = {
+    2: "the run was interrupted before all checks ran",
+    3: "pytest stopped with an internal error (see the output above)",
+    5: "no contract test ran: every test was deselected or none was collected",
+}
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = suite_state(session.config)
     state.finished = time.time()
     if hasattr(session.config, "workerinput"):  # xdist worker: the controller reports and gates
         session.config.workeroutput["hyper3d_login"] = state.worker_summary()
         return
-    if not state.has_contract_run or session.config.option.collectonly:  # nothing was judged: no verdict
-        return
-    from .report import evaluate, write_reports
+    if session.config.option.collectonly or not (
+            state.has_contract_run or state.collected_contract
+            or (state.settings.report_dir is not None and _xdist_controller_of_suite(session.config))):
+        return  # not a run of the contract suite (e.g. the suite's own self-tests): no verdict
+    from .report import EXIT_INCONCLUSIVE, evaluate, write_reports
 
-    outcome = state.outcome = evaluate(state)
-    # The gate decides 0 (conforming) / 1 (violations) / 4 (could not test); pytest's own codes for an
-    # interrupted run, an internal error, a usage error or nothing collected stay as they are.
-    if outcome.verdict == "could-not-test" or int(session.exitstatus) in (0, 1):
-        session.exitstatus = outcome.exit_code
+    status = int(session.exitstatus)
+    record = state.record()
+    ending = _PYTEST_ENDINGS.get(status)
+    if ending and not record.could_not_test:
+        record.stopped = record.stopped or ending
+    outcome = evaluate(record)
+    if record.could_not_test:
+        final = EXIT_COULD_NOT_TEST
+    elif status in (0, 1):
+        final = outcome.exit_code
+    else:  # pytest's own ending (interrupted, internal error, nothing ran): the process exits with it
+        final = status
+        if status == 3:
+            outcome.verdict = "error"
+        elif outcome.verdict == "conforming":
+            outcome.verdict, outcome.exit_code = "inconclusive", EXIT_INCONCLUSIVE
+    session.exitstatus = final
+    record.exit_status = final
+    state.outcome, state.final_record = outcome, record
     if state.settings.report_dir is not None:
-        write_reports(state, int(session.exitstatus), outcome)
+        write_reports(record, outcome, state.settings.report_dir)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     state = suite_state(config)
-    if not state.has_contract_run or config.option.collectonly:
+    if state.outcome is None:
         return
     from .report.terminal import write_summary
 
-    write_summary(terminalreporter, state, state.outcome)
+    write_summary(terminalreporter, state.final_record, state.outcome, state.settings.report_dir)

@@ -12,6 +12,7 @@ import pytest
 from .client import Account, ClientLimits
 from .optin import ProbeSettings, probe_settings_from_config, reference_captcha_token
 from .catalog import load_catalog
+from .option_values import number
 from .secrets import Secret
 from .waivers import Waiver, WaiverError, load_waivers
 
@@ -35,17 +36,25 @@ def add_options(parser: pytest.Parser) -> None:
         help="also fail the run when a requirement is inconclusive or blocked (could not be decided).")
     add("--waivers", metavar="FILE", default=None,
         help="YAML file of waived requirements (id, reason, expires); a waived failure does not gate.")
-    add("--timeout", type=float, default=10.0, metavar="SECONDS", help="per-request timeout (default: 10).")
-    add("--max-requests", type=int, default=400, metavar="N",
+    add("--timeout", type=str, default=10.0, metavar="SECONDS",
+        help="hard deadline of each request: connect, send and the whole answer (default: 10). Three requests in a "
+             "row without a complete answer end the run as could-not-test.")
+    add("--run-deadline", type=str, default=1200.0, metavar="SECONDS",
+        help="longest run: past it no request is sent and the checks not reached are reported blocked "
+             "(default: 1200).")
+    add("--max-requests", type=str, default=400, metavar="N",
         help="hard cap on requests sent in one run (default: 400).")
-    add("--max-failed-logins", type=int, default=20, metavar="N",
+    add("--max-failed-logins", type=str, default=20, metavar="N",
         help="budget of failed logins on the real account per run (default: 20).")
-    add("--request-interval", type=float, default=0.0, metavar="SECONDS",
+    add("--request-interval", type=str, default=0.0, metavar="SECONDS",
         help="minimum pause between two requests (default: 0).")
-    add("--max-retry-wait", type=float, default=30.0, metavar="SECONDS",
+    add("--max-retry-wait", type=str, default=30.0, metavar="SECONDS",
         help="longest total back-off on 429 / RATE_LIMITED before a check is reported blocked (default: 30).")
-    add("--max-token-lifetime", type=float, default=30.0, metavar="DAYS",
+    add("--max-token-lifetime", type=str, default=30.0, metavar="DAYS",
         help="longest acceptable token lifetime for TOKEN-02's SHOULD clause (default: 30 days).")
+    add("--judge-anyway", action="store_true", default=False,
+        help="judge a target whose answers do not look like the login API (only HTML pages, redirects or 5xx) "
+             "instead of stopping with could-not-test (default: off).")
     add("--captcha-header", default="cf-turnstile-response", metavar="NAME",
         help=f"header carrying the captcha token from ${ENV_CAPTCHA} (default: cf-turnstile-response).")
     add("--captcha-error", default=r"captcha|turnstile|recaptcha", metavar="REGEX",
@@ -63,15 +72,15 @@ def add_options(parser: pytest.Parser) -> None:
     add("--probe", action="append", default=[], metavar="NAMES",
         help="run opt-in probes, comma-separated: throttling, timing, captcha (or all). They hammer or time the "
              "target: for staging, not a production gate (default: none).")
-    add("--timing-samples", type=int, default=30, metavar="N",
+    add("--timing-samples", type=str, default=30, metavar="N",
         help="timing probe: requests per group, wrong password and unknown account (default: 30).")
-    add("--timing-threshold", type=float, default=20.0, metavar="MS",
+    add("--timing-threshold", type=str, default=20.0, metavar="MS",
         help="timing probe: smallest difference that matters; failed needs at least this (default: 20 ms).")
-    add("--timing-alpha", type=float, default=0.01, metavar="P",
+    add("--timing-alpha", type=str, default=0.01, metavar="P",
         help="timing probe: significance level of the Mann-Whitney U test (default: 0.01).")
-    add("--throttle-attempts", type=int, default=100, metavar="N",
+    add("--throttle-attempts", type=str, default=100, metavar="N",
         help="throttling probe: failed logins per account before giving up (default: 100, the NIST limit).")
-    add("--fuzz-examples", type=int, default=20, metavar="N",
+    add("--fuzz-examples", type=str, default=20, metavar="N",
         help="examples per fuzzing property (default: 20; 0 switches fuzzing off). Runs are repeatable: "
              "the seed is fixed unless --hypothesis-seed is given. See README, section Property-based fuzzing.")
 
@@ -92,6 +101,8 @@ class Settings:
     reference_fault: str | None
     reference_variant: str | None
     fail_on_inconclusive: bool = False
+    judge_anyway: bool = False
+    run_deadline: float = 1200.0
     probes: ProbeSettings = ProbeSettings()
     waivers: tuple[Waiver, ...] = ()
     waivers_file: Path | None = None
@@ -101,17 +112,24 @@ class Settings:
         return self.base_url is None
 
     @classmethod
-    def from_config(cls, config: pytest.Config) -> "Settings":
+    def from_config(cls, config: pytest.Config, raw_base_url: str | None = None) -> "Settings":
+        """*raw_base_url*: --base-url / PYTEST_BASE_URL as given (None: not given), before pytest-base-url's defaults."""
         opt = config.getoption
-        base_url = (opt("base_url") or "").strip() or None
+        if raw_base_url is not None and not raw_base_url.strip():
+            raise pytest.UsageError(
+                "--base-url / PYTEST_BASE_URL is empty: give the server root of the deployment to test "
+                "(leave both unset to test the bundled reference server)"
+            )
+        base_url = (raw_base_url or "").strip() or None
         if base_url is not None and not re.match(r"^https?://[^/\s]+", base_url):
             raise pytest.UsageError(f"--base-url must be an http(s) URL of the server root, got {base_url!r}")
-        for name in ("timeout", "max_retry_wait", "max_token_lifetime"):
-            if opt(name) <= 0:
-                raise pytest.UsageError(f"--{name.replace('_', '-')} must be positive")
-        for name in ("max_requests", "max_failed_logins"):
-            if opt(name) < 0:
-                raise pytest.UsageError(f"--{name.replace('_', '-')} must not be negative")
+        timeout = number(config, "timeout", above_minimum=True, unit="seconds")
+        run_deadline = number(config, "run_deadline", above_minimum=True, unit="seconds")
+        max_requests = number(config, "max_requests", integer=True, minimum=1)
+        max_failed_logins = number(config, "max_failed_logins", integer=True, minimum=0)
+        request_interval = number(config, "request_interval", unit="seconds")
+        max_retry_wait = number(config, "max_retry_wait", unit="seconds")
+        max_token_lifetime = number(config, "max_token_lifetime", above_minimum=True, unit="days")
         try:
             re.compile(opt("captcha_error"))
         except re.error as exc:
@@ -146,16 +164,16 @@ class Settings:
             account=account,
             unknown_email=opt("unknown_email"),
             limits=ClientLimits(
-                timeout=opt("timeout"),
-                max_requests=opt("max_requests") + probes.request_allowance(),
-                failed_login_budget=opt("max_failed_logins"),
-                pace=opt("request_interval"),
-                max_retry_wait=opt("max_retry_wait"),
+                timeout=timeout,
+                max_requests=max_requests + probes.request_allowance(),
+                failed_login_budget=max_failed_logins,
+                pace=request_interval,
+                max_retry_wait=max_retry_wait,
                 verify_tls=not opt("insecure"),
             ),
             fail_on=opt("fail_on"),
             report_dir=Path(report_dir) if report_dir else None,
-            max_token_lifetime=opt("max_token_lifetime") * 86400,
+            max_token_lifetime=max_token_lifetime * 86400,
             captcha_header=opt("captcha_header"),
             captcha_error=opt("captcha_error"),
             captcha_token=Secret(captcha, "<LOGIN_CAPTCHA_TOKEN>", '"$LOGIN_CAPTCHA_TOKEN"') if captcha else None,
@@ -163,6 +181,8 @@ class Settings:
             reference_fault=opt("reference_fault"),
             reference_variant=opt("reference_variant"),
             fail_on_inconclusive=opt("fail_on_inconclusive"),
+            judge_anyway=opt("judge_anyway"),
+            run_deadline=run_deadline,
             probes=probes,
             waivers=waivers,
             waivers_file=waivers_file,

@@ -8,7 +8,6 @@ import datetime as dt
 import json
 from html.parser import HTMLParser
 from pathlib import Path
-from types import SimpleNamespace
 
 import jsonschema
 import pytest
@@ -17,9 +16,10 @@ import yaml
 from contract_tests.catalog import load_catalog
 from contract_tests.report import SCHEMA_FILE, build_report, evaluate
 from contract_tests.report.html import render_html
-from contract_tests.report.json_report import hypothesis_seed, strip_credentials
+from contract_tests.report.json_report import strip_credentials
 from contract_tests.report.markdown import append_step_summary, render_markdown, text
 from contract_tests.results import Observation, Results, Verdict
+from contract_tests.run_record import RunRecord
 from contract_tests.secrets import Redactor
 from contract_tests.waivers import Waiver, WaiverError, load_waivers, today
 
@@ -82,21 +82,18 @@ def test_missing_waiver_file_is_an_error(tmp_path):
 
 # ---------------------------------------------------------------------------------------------- the gate
 def _state(observations=(), *, fail_on="must", inconclusive=False, waivers=(), could_not_test=None, errors=0,
-           workers=None):
+           workers=0, passed=None, credentials=True, selected=None, stopped=None):
+    """A run record where every requirement passed (or those in *passed*), plus *observations*."""
     results = Results(CATALOG)
-    for rid in CATALOG:
+    for rid in CATALOG if passed is None else passed:
         results.add(Observation(rid, Verdict.PASSED, f"t::{rid}", "ok"))
     for obs in observations:
         results.add(obs)
-    settings = SimpleNamespace(
-        fail_on=fail_on, fail_on_inconclusive=inconclusive, waivers=tuple(waivers), waivers_file=None,
-        uses_reference=False, reference_fault=None, reference_variant=None, account=object(), base_url=None,
-    )
-    config = SimpleNamespace(getoption=lambda name, default=None: default)
-    return SimpleNamespace(
-        settings=settings, results=results, could_not_test=could_not_test, unexplained_failures=errors,
-        workers=workers or {}, redactor=Redactor(), client=None, target_url="https://api.example.test",
-        started=1_700_000_000.0, finished=1_700_000_002.5, config=config,
+    return RunRecord(
+        catalog=CATALOG, results=results, target="https://api.example.test", fail_on=fail_on,
+        fail_on_inconclusive=inconclusive, waivers=tuple(waivers), credentials=credentials,
+        could_not_test=could_not_test, suite_errors=errors, workers=workers, selected=selected, stopped=stopped,
+        started=1_700_000_000.0, finished=1_700_000_002.5,
     )
 
 
@@ -110,6 +107,8 @@ def _fail(rid, level=None):
 FUTURE = Waiver("SEC-06", "known", dt.date(2099, 1, 1))
 EXPIRED = Waiver("SEC-06", "known", dt.date(2000, 1, 1))
 MUST, SHOULD, UNDECIDED = _fail("SEC-06"), _fail("SEC-03"), Observation("INPUT-05", Verdict.INCONCLUSIVE, "t", "?")
+BLOCKED_MUST = Observation("AUTH-01", Verdict.BLOCKED, "t", "blocked: captcha")
+ACCEPT_AUTH_01 = Waiver("AUTH-01", "staging enforces a captcha", dt.date(2099, 1, 1))
 
 
 @pytest.mark.parametrize(
@@ -122,19 +121,23 @@ MUST, SHOULD, UNDECIDED = _fail("SEC-06"), _fail("SEC-03"), Observation("INPUT-0
         ((_fail("RESP-04", "SHOULD"),), {}, 0, "conforming"),  # a MUST requirement's SHOULD clause
         ((MUST,), {"waivers": [FUTURE]}, 0, "conforming"),
         ((MUST,), {"waivers": [EXPIRED]}, 1, "non-conforming"),
-        ((UNDECIDED,), {}, 0, "conforming"),
-        ((UNDECIDED,), {"inconclusive": True}, 1, "inconclusive"),
-        ((Observation("AUTH-01", Verdict.BLOCKED, "t", "rate limited"),), {"inconclusive": True}, 1, "inconclusive"),
+        ((UNDECIDED,), {}, 0, "conforming"),  # an undecided SHOULD does not hold the gate...
+        ((UNDECIDED,), {"inconclusive": True}, 6, "inconclusive"),  # ...unless asked
+        ((BLOCKED_MUST,), {}, 6, "inconclusive"),  # an undecided MUST always does
+        ((BLOCKED_MUST,), {"waivers": [ACCEPT_AUTH_01]}, 0, "conforming"),  # accepted as not observable here
         ((MUST, UNDECIDED), {"inconclusive": True}, 1, "non-conforming"),
-        ((MUST, UNDECIDED), {"inconclusive": True, "waivers": [FUTURE]}, 1, "inconclusive"),
+        ((MUST, UNDECIDED), {"inconclusive": True, "waivers": [FUTURE]}, 6, "inconclusive"),
         ((), {"errors": 2}, 1, "error"),
         ((MUST,), {"could_not_test": "cannot reach"}, 4, "could-not-test"),
-        ((), {"workers": {"gw0": {"could_not_test": "cannot reach"}}}, 4, "could-not-test"),
+        ((), {"stopped": "interrupted"}, 6, "inconclusive"),
+        ((), {"passed": [r for r in CATALOG if CATALOG[r].level == "SHOULD"]}, 6, "inconclusive"),  # MUSTs not run
+        ((), {"passed": [], "selected": frozenset()}, 6, "inconclusive"),  # nothing selected: nothing observed
+        ((), {"passed": ["AUTH-02"], "selected": frozenset({"AUTH-02"})}, 0, "conforming"),  # narrowed, stated
     ],
 )
 def test_gate_verdict_and_exit_code(observations, options, exit_code, verdict):
     outcome = evaluate(_state(observations, **options))
-    assert (outcome.exit_code, outcome.verdict) == (exit_code, verdict)
+    assert (outcome.exit_code, outcome.verdict) == (exit_code, verdict), outcome.reasons
     assert bool(outcome.reasons) == (exit_code != 0)
 
 
@@ -158,8 +161,9 @@ def validator():
 
 @pytest.fixture
 def report():
-    return build_report(_state([MUST, SHOULD, UNDECIDED, _fail("RESP-03")],
-                               waivers=[Waiver("RESP-03", "legacy", dt.date(2099, 1, 1))]))
+    record = _state([MUST, SHOULD, UNDECIDED, _fail("RESP-03")],
+                    waivers=[Waiver("RESP-03", "legacy", dt.date(2099, 1, 1))])
+    return build_report(record, evaluate(record))
 
 
 def test_built_report_is_valid_and_complete(validator, report):
@@ -197,20 +201,35 @@ def test_target_credentials_and_query_are_stripped():
     assert strip_credentials("http://[::1]:8080") == "http://[::1]:8080"
 
 
-def test_hypothesis_seed_is_read_defensively():
-    state = _state()
-    assert hypothesis_seed(state) is None
-    state.config = SimpleNamespace(getoption=lambda name, default=None: "12345" if name == "hypothesis_seed" else default)
-    assert hypothesis_seed(state) == 12345
-    state.hypothesis_seed = "0xbeef"
-    assert hypothesis_seed(state) == "0xbeef"
+def test_scope_notes_name_what_was_left_out():
+    narrowed = evaluate(_state(passed=["AUTH-02"], selected=frozenset({"AUTH-02"})))
+    assert narrowed.scope_notes[0].startswith("scope narrowed")
+    assert "RESP-01" in narrowed.scope_notes[0] and "AUTH-02" not in narrowed.scope_notes[0]
+    no_creds = [Observation(r, Verdict.SKIPPED, "t", "no credentials: set LOGIN_EMAIL") for r in CATALOG
+                if CATALOG[r].credentials == "required"]
+    outcome = evaluate(_state(no_creds, passed=[r for r in CATALOG if CATALOG[r].credentials != "required"],
+                              credentials=False))
+    assert outcome.verdict == "conforming" and "no credentials" in outcome.scope_notes[0]
 
-    def broken(name, default=None):
-        raise ValueError(name)
 
-    state = _state()
-    state.config = SimpleNamespace(getoption=broken)
-    assert hypothesis_seed(state) is None
+def test_report_carries_scope_and_accepted(validator):
+    record = _state([BLOCKED_MUST], waivers=[ACCEPT_AUTH_01])
+    report = build_report(record, evaluate(record))
+    assert not list(validator.iter_errors(report))
+    auth01 = next(r for r in report["requirements"] if r["id"] == "AUTH-01")
+    assert auth01["accepted"] is True and auth01["verdict"] == "blocked"
+    assert any("accepted" in note for note in report["run"]["scope"])
+
+
+def test_no_raw_control_characters_in_any_report():
+    dirty = _fail("SEC-06")
+    dirty.message += "\n  actual:    NUL\x00 ESC\x1b[31m RLO\u202e"
+    dirty.evidence[0]["response"]["body"] = "\x00\x07"
+    record = _state([dirty])
+    report = build_report(record, evaluate(record))
+    rendered = json.dumps(report, ensure_ascii=False) + render_markdown(report) + render_html(report)
+    assert not [c for c in rendered if (ord(c) < 32 and c not in "\n\t") or c == "\u202e"]
+    assert "\\x00" in json.dumps(report)
 
 
 # ---------------------------------------------------------------------------------------------- Markdown / HTML

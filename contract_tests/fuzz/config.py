@@ -28,11 +28,12 @@ class FuzzSettings:
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> "FuzzSettings":
-        examples = config.getoption("fuzz_examples", DEFAULT_EXAMPLES)
-        if examples is None:
+        from ..option_values import number
+
+        try:
+            examples = number(config, "fuzz_examples", integer=True, minimum=0)
+        except ValueError:  # the option is not registered (a session without the suite's plugin)
             examples = DEFAULT_EXAMPLES
-        if examples < 0:
-            raise pytest.UsageError("--fuzz-examples must not be negative")
         raw = config.getoption("hypothesis_seed", None)
         if raw is None:
             return cls(examples, DEFAULT_SEED, False)

@@ -11,18 +11,17 @@ import datetime as dt
 import json
 import urllib.parse
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .. import __version__
 from ..catalog import catalog_digest
 from ..results import Observation, Verdict
 from ..spec import spec_digest
-from .outcome import Outcome, RequirementOutcome, evaluate
+from ..run_record import RunRecord
+from ..exchange import visible
+from .outcome import Outcome, RequirementOutcome
 
-if TYPE_CHECKING:
-    from ..plugin import SuiteState
-
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 SCHEMA_FILE = Path(__file__).with_name("conformance.schema.json")
 MAX_EVIDENCE = 3  # exchanges shown per requirement (failing ones first)
 MAX_OBSERVATIONS = 20
@@ -45,43 +44,6 @@ _strip_credentials = strip_credentials  # the name the core issue used
 
 def _iso(ts: float | None) -> str | None:
     return dt.datetime.fromtimestamp(ts, dt.timezone.utc).isoformat(timespec="milliseconds") if ts else None
-
-
-def final_verdict(state: "SuiteState") -> str:
-    return evaluate(state).verdict
-
-
-def hypothesis_seed(state: "SuiteState") -> int | str | None:
-    """The seed the fuzzing tests ran with, when known (``--hypothesis-seed`` or the fuzzing layer's own)."""
-    seed = getattr(state, "hypothesis_seed", None)
-    if seed is None:
-        try:
-            seed = state.config.getoption("hypothesis_seed", None)
-        except (ValueError, AttributeError):
-            seed = None
-    if seed is None:
-        return None
-    text = str(seed).strip()
-    return int(text) if text.lstrip("-").isdigit() else text
-
-
-def run_facts(state: "SuiteState") -> dict[str, Any]:
-    """Request counts and target, summed over xdist workers when the run was distributed."""
-    workers = getattr(state, "workers", {}) or {}
-    client = state.client
-    requests = client.requests_sent if client else 0
-    failed_logins = client.failed_logins if client else 0
-    target = state.target_url
-    for info in workers.values():
-        requests += int(info.get("requests") or 0)
-        failed_logins += int(info.get("failed_logins") or 0)
-        target = target or info.get("target")
-    return {
-        "target": strip_credentials(target or state.settings.base_url),
-        "requests": requests,
-        "failed_logins": failed_logins,
-        "workers": len(workers),
-    }
 
 
 def _split_message(message: str) -> tuple[str | None, str | None]:
@@ -112,10 +74,10 @@ def _evidence(observations: list[Observation]) -> list[dict]:
     return out
 
 
-def _requirement(r: RequirementOutcome, state: "SuiteState") -> dict[str, Any]:
+def _requirement(r: RequirementOutcome, record: RunRecord) -> dict[str, Any]:
     result = r.result
     req = result.requirement
-    redact = state.redactor
+    redact = record.redactor
     failures = [o for o in result.observations if o.verdict is Verdict.FAILED]
     failures.sort(key=lambda o: o.repeat)  # first-hand reports before repeats
     failure = None
@@ -163,48 +125,62 @@ def _requirement(r: RequirementOutcome, state: "SuiteState") -> dict[str, Any]:
             for o in result.observations[:MAX_OBSERVATIONS]
         ],
         "observation_count": len(result.observations),
+        "out_of_scope": r.out_of_scope,
+        "accepted": r.accepted,
     }
 
 
-def build_report(state: "SuiteState", exitstatus: int | None = None, outcome: Outcome | None = None) -> dict:
-    outcome = outcome or evaluate(state)
-    settings = state.settings
-    facts = run_facts(state)
-    finished = state.finished or state.started
+def build_report(record: RunRecord, outcome: Outcome) -> dict:
+    finished = record.finished or record.started
     waivers = [
-        {**w.to_dict(), "used": outcome.requirements[w.id].verdict is Verdict.WAIVED} for w in settings.waivers
+        {**w.to_dict(), "used": outcome.requirements[w.id].verdict is Verdict.WAIVED} for w in record.waivers
     ]
-    return {
+    redact = record.redactor
+    report = {
         "schema_version": SCHEMA_VERSION,
         "run": {
-            "target": facts["target"],
-            "reference_server": settings.uses_reference,
-            "reference_fault": settings.reference_fault,
-            "reference_variant": settings.reference_variant,
+            "target": record.target,
+            "reference_server": record.reference_server,
+            "reference_fault": record.reference_fault,
+            "reference_variant": record.reference_variant,
             "suite_version": __version__,
             "spec_digest": spec_digest(),
             "catalog_digest": catalog_digest(),
-            "started": _iso(state.started),
+            "started": _iso(record.started),
             "finished": _iso(finished),
-            "duration_s": round(finished - state.started, 3),
-            "requests": facts["requests"],
-            "failed_logins_on_account": facts["failed_logins"],
-            "xdist_workers": facts["workers"],
-            "credentials": settings.account is not None,
-            "hypothesis_seed": hypothesis_seed(state),
-            "gate": settings.fail_on,
-            "fail_on_inconclusive": settings.fail_on_inconclusive,
-            "waivers_file": str(settings.waivers_file) if settings.waivers_file else None,
-            "exit_status": outcome.exit_code if exitstatus is None else exitstatus,
+            "duration_s": round(finished - record.started, 3),
+            "requests": record.requests,
+            "failed_logins_on_account": record.failed_logins,
+            "xdist_workers": record.workers,
+            "credentials": record.credentials,
+            "hypothesis_seed": record.hypothesis_seed,
+            "gate": record.fail_on,
+            "fail_on_inconclusive": record.fail_on_inconclusive,
+            "waivers_file": str(record.waivers_file) if record.waivers_file else None,
+            "exit_status": outcome.exit_code if record.exit_status is None else record.exit_status,
             "verdict": outcome.verdict,
-            "verdict_reasons": [state.redactor(r) for r in outcome.reasons],
-            "could_not_test": state.redactor(outcome.reasons[0].removeprefix("could not test: "))
+            "verdict_reasons": [redact(r) for r in outcome.reasons],
+            "could_not_test": redact(outcome.reasons[0].removeprefix("could not test: "))
             if outcome.verdict == "could-not-test" else None,
+            "scope": [redact(n) for n in outcome.scope_notes],
+            "stopped": redact(record.stopped) if record.stopped else None,
         },
         "summary": outcome.counts(),
         "waivers": waivers,
-        "requirements": [_requirement(r, state) for r in outcome.requirements.values()],
+        "requirements": [_requirement(r, record) for r in outcome.requirements.values()],
     }
+    return _visible(report)
+
+
+def _visible(value: Any) -> Any:
+    """No raw control character reaches a report, whatever the target sent."""
+    if isinstance(value, str):
+        return visible(value)
+    if isinstance(value, dict):
+        return {k: _visible(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_visible(v) for v in value]
+    return value
 
 
 def write_json(path: Path, report: dict) -> None:

@@ -68,7 +68,10 @@ def verdict_line(report: dict) -> str:
     run = report["run"]
     icon = ICONS.get(run["verdict"], "")
     gate = f"--fail-on={run['gate']}" + (" --fail-on-inconclusive" if run["fail_on_inconclusive"] else "")
-    return f"# {icon} Hyper3D login API: {run['verdict'].upper()} at {gate} (exit {run['exit_status']})"
+    narrowed = " — narrowed scope" if any(n.startswith("scope narrowed") for n in run.get("scope") or ()) else ""
+    bundled = " — BUNDLED REFERENCE SERVER" if run["reference_server"] else ""
+    return (f"# {icon} Hyper3D login API: {run['verdict'].upper()} at {gate} (exit {run['exit_status']})"
+            f"{narrowed}{bundled}")
 
 
 def render_markdown(report: dict) -> str:
@@ -76,9 +79,15 @@ def render_markdown(report: dict) -> str:
     reqs = report["requirements"]
     counts = report["summary"]
     lines = [verdict_line(report), ""]
+    if run["reference_server"]:
+        lines += ["> ⚠️ **This run tested the bundled reference server, not a deployment** (no --base-url).", ""]
     for reason in run["verdict_reasons"]:
         lines.append(f"> {text(reason, 500)}")
     if run["verdict_reasons"]:
+        lines.append("")
+    for note in run.get("scope") or ():
+        lines.append(f"> ⚠️ {text(note, 800)}")
+    if run.get("scope"):
         lines.append("")
     target = run["target"] or "(none)"
     if run["reference_server"]:
@@ -94,9 +103,6 @@ def render_markdown(report: dict) -> str:
         f"**Run:** {run['requests']} requests · {run['duration_s']:.1f} s · started {run['started']} · "
         f"suite {text(run['suite_version'])} · spec {run['spec_digest'][:19]}{seed}"
     )
-    if not run["credentials"]:
-        lines.append("")
-        lines.append("⚠️ No credentials: set LOGIN\\_EMAIL and LOGIN\\_PASSWORD to check the credentialed requirements.")
     lines.append("")
 
     failed = [r for r in reqs if r["verdict"] == "failed"]

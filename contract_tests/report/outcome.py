@@ -1,34 +1,41 @@
-"""The gate: per-requirement verdicts after waivers, the final verdict of the run and its exit code.
+"""The gate: per-requirement verdicts after waivers, the scope of the run, its final verdict and exit code.
 
 Every output (terminal summary, conformance.json/.md/.html, the process exit code) reads the
 same :class:`Outcome`, so they can never disagree.
 
-Exit codes (documented in README, section Reports):
+A run is CONFORMING only on evidence: every MUST requirement in scope was observed and held (or is
+covered by an active waiver), and at least one did.  Exit codes (README, section Gate and exit codes):
 
-* ``0``: conforming at the chosen gate (waived failures, violations below the gate and, without
-  ``--fail-on-inconclusive``, undecided requirements do not count);
-* ``1``: violations at the gate, an expired waiver's failure, undecided requirements with
-  ``--fail-on-inconclusive``, or a test of the suite that errored (a bug to report, never hidden);
-* ``4``: could not test: unreachable target, TLS/DNS failure, bad configuration (also pytest's
-  usage-error code, which bad options and an invalid ``--waivers`` file produce).
+* ``0``: conforming at the chosen gate;
+* ``1``: violations at the gate (an expired waiver protects nothing), or a test of the suite errored;
+* ``4``: could not test: unreachable or unanswering target, not the login API, credentials that do not log
+  in, bad configuration (also pytest's usage-error code);
+* ``6``: inconclusive: some in-scope MUST requirement (with ``--fail-on-inconclusive``: any in-scope
+  requirement) was not decided, or no MUST requirement was observed to hold.
+pytest's own codes for an interrupted run (2), an internal error (3) and nothing collected (5) are kept
+as the exit status; the verdict then says what the evidence allows.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from ..results import RequirementResult, Verdict, gating
+from ..run_record import RunRecord
 from ..waivers import Waiver, today
-
-if TYPE_CHECKING:
-    from ..plugin import SuiteState
 
 EXIT_CONFORMING = 0
 EXIT_VIOLATIONS = 1
+EXIT_INTERRUPTED = 2
+EXIT_INTERNAL_ERROR = 3
 EXIT_COULD_NOT_TEST = 4
+EXIT_NO_TESTS = 5
+EXIT_INCONCLUSIVE = 6
 
 UNDECIDED = (Verdict.INCONCLUSIVE, Verdict.BLOCKED)
+NO_CREDENTIALS = "no credentials"
+NOT_ENABLED = "opt-in, not enabled"
+NOT_SELECTED = "not selected"
 
 
 @dataclass
@@ -37,10 +44,21 @@ class RequirementOutcome:
     verdict: Verdict  # the reported verdict: WAIVED for a failure an active waiver covers
     waiver: Waiver | None  # the waiver naming this requirement (active or expired), if any
     gating: bool  # this requirement makes the run fail
+    out_of_scope: str | None = None  # why the run does not judge it (no credentials, opt-in, not selected)
+    accepted: bool = False  # undecided, and an active waiver accepts that it cannot be observed here
 
     @property
     def id(self) -> str:
         return self.result.requirement.id
+
+    @property
+    def undecided(self) -> bool:
+        """In scope and not decided: inconclusive, blocked, or never run."""
+        if self.out_of_scope or self.accepted:
+            return False
+        if self.verdict in UNDECIDED:
+            return True
+        return self.verdict is Verdict.SKIPPED and not any(o.not_applicable for o in self.result.observations)
 
 
 @dataclass
@@ -51,6 +69,7 @@ class Outcome:
     reasons: list[str] = field(default_factory=list)  # why the run is not conforming, one line each
     expired_waivers: list[Waiver] = field(default_factory=list)
     unused_waivers: list[Waiver] = field(default_factory=list)  # active, but the requirement did not fail
+    scope_notes: list[str] = field(default_factory=list)  # what the run left out, one line per cause
 
     @property
     def gating(self) -> list[str]:
@@ -58,7 +77,14 @@ class Outcome:
 
     @property
     def undecided(self) -> list[str]:
-        return [r.id for r in self.requirements.values() if r.verdict in UNDECIDED]
+        return [r.id for r in self.requirements.values() if r.undecided]
+
+    @property
+    def accepted(self) -> list[str]:
+        return [r.id for r in self.requirements.values() if r.accepted]
+
+    def out_of_scope(self, why: str | None = None) -> list[str]:
+        return [r.id for r in self.requirements.values() if r.out_of_scope and (why is None or r.out_of_scope == why)]
 
     def counts(self) -> dict[str, int]:
         counts = {v.value: 0 for v in Verdict}
@@ -67,47 +93,110 @@ class Outcome:
         return counts
 
 
-def evaluate(state: "SuiteState") -> Outcome:
-    settings = state.settings
+def _out_of_scope(record: RunRecord, result: RequirementResult) -> str | None:
+    req = result.requirement
+    if req.opt_in and not any(o.verdict is not Verdict.SKIPPED for o in result.observations):
+        if not result.observations or all(o.message.startswith(NOT_ENABLED) for o in result.observations):
+            return NOT_ENABLED
+    if not result.observations:
+        if record.selected is not None and req.id not in record.selected:
+            return NOT_SELECTED
+        return None  # selected, never run: undecided
+    if not record.credentials and result.verdict is Verdict.SKIPPED and any(
+            o.message.startswith(NO_CREDENTIALS) for o in result.observations):
+        return NO_CREDENTIALS
+    return None
+
+
+def _ids(ids: list[str], limit: int = 12) -> str:
+    return ", ".join(ids[:limit]) + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
+
+
+def evaluate(record: RunRecord) -> Outcome:
     on = today()
-    waivers = {w.id: w for w in settings.waivers}
+    waivers = {w.id: w for w in record.waivers}
     requirements: dict[str, RequirementOutcome] = {}
     expired: list[Waiver] = []
     unused: list[Waiver] = []
-    for rid, result in state.results.by_requirement().items():
+    for rid, result in record.results.by_requirement().items():
         waiver = waivers.get(rid)
         verdict = result.verdict
+        scope = _out_of_scope(record, result)
+        accepted = False
         if waiver is not None:
             if waiver.expired(on):
                 expired.append(waiver)
             elif verdict is Verdict.FAILED:
                 verdict = Verdict.WAIVED
+            elif verdict in UNDECIDED or (verdict is Verdict.SKIPPED and not scope):
+                accepted = True  # cannot be observed on this deployment, and the team says so
             else:
                 unused.append(waiver)
-        gates = verdict is Verdict.FAILED and gating(result, settings.fail_on)
-        requirements[rid] = RequirementOutcome(result, verdict, waiver, gates)
+        gates = verdict is Verdict.FAILED and gating(result, record.fail_on)
+        requirements[rid] = RequirementOutcome(result, verdict, waiver, gates, scope, accepted)
 
     outcome = Outcome(requirements, "conforming", EXIT_CONFORMING, expired_waivers=expired, unused_waivers=unused)
-    could_not_test = state.could_not_test or next(
-        (w.get("could_not_test") for w in getattr(state, "workers", {}).values() if w.get("could_not_test")), None
-    )
-    if could_not_test:
+    _note_scope(record, outcome)
+    if record.could_not_test:
         outcome.verdict, outcome.exit_code = "could-not-test", EXIT_COULD_NOT_TEST
-        outcome.reasons.append(f"could not test: {could_not_test}")
+        outcome.reasons.append(f"could not test: {record.could_not_test}")
         return outcome
     if outcome.gating:
         outcome.verdict, outcome.exit_code = "non-conforming", EXIT_VIOLATIONS
-        outcome.reasons.append(f"violations at --fail-on={settings.fail_on}: {', '.join(outcome.gating)}")
+        outcome.reasons.append(f"violations at --fail-on={record.fail_on}: {', '.join(outcome.gating)}")
         protected = [w.id for w in expired if w.id in outcome.gating]
         if protected:
             outcome.reasons.append(f"expired waiver(s) no longer protect: {', '.join(protected)}")
-    if settings.fail_on_inconclusive and outcome.undecided:
-        if outcome.exit_code == EXIT_CONFORMING:
-            outcome.verdict, outcome.exit_code = "inconclusive", EXIT_VIOLATIONS
-        outcome.reasons.append(f"undecided with --fail-on-inconclusive: {', '.join(outcome.undecided)}")
-    errors = getattr(state, "unexplained_failures", 0)
-    if errors:
+    if record.suite_errors:
         if outcome.exit_code == EXIT_CONFORMING:
             outcome.verdict, outcome.exit_code = "error", EXIT_VIOLATIONS
-        outcome.reasons.append(f"{errors} test(s) of the suite errored (not a contract verdict; see the test output)")
+        outcome.reasons.append(
+            f"{record.suite_errors} test(s) of the suite errored (not a contract verdict; see the test output)")
+    _require_evidence(record, outcome)
     return outcome
+
+
+def _note_scope(record: RunRecord, outcome: Outcome) -> None:
+    not_selected = outcome.out_of_scope(NOT_SELECTED)
+    if not_selected:
+        how = f" ({record.selection_note})" if record.selection_note else ""
+        outcome.scope_notes.append(
+            f"scope narrowed{how}: {len(not_selected)} requirement(s) left out: {_ids(not_selected, 50)}")
+    no_credentials = outcome.out_of_scope(NO_CREDENTIALS)
+    if no_credentials:
+        outcome.scope_notes.append(
+            f"no credentials: {len(no_credentials)} requirement(s) not checked (set LOGIN_EMAIL and LOGIN_PASSWORD): "
+            f"{_ids(no_credentials, 50)}")
+    if outcome.accepted:
+        outcome.scope_notes.append(
+            f"accepted as not observable here (active waivers): {', '.join(outcome.accepted)}")
+
+
+def _require_evidence(record: RunRecord, outcome: Outcome) -> None:
+    """CONFORMING needs every in-scope MUST decided and at least one MUST observed to hold."""
+    levels = ("MUST", "SHOULD", "MAY") if record.fail_on_inconclusive else ("MUST",)
+    undecided = [r for r in outcome.requirements.values()
+                 if r.undecided and r.result.requirement.level in levels]
+    must_passed = [r for r in outcome.requirements.values()
+                   if r.result.requirement.level == "MUST" and r.verdict is Verdict.PASSED and not r.out_of_scope]
+    if record.stopped:
+        outcome.reasons.append(f"the run stopped early: {record.stopped}")
+    if undecided:
+        what = "in-scope requirement(s)" if record.fail_on_inconclusive else "in-scope MUST requirement(s)"
+        outcome.reasons.append(
+            f"{len(undecided)} {what} not decided: "
+            + "; ".join(f"{r.id} {r.verdict.value}: {_why(r)}" for r in undecided[:8])
+            + (f"; and {len(undecided) - 8} more" if len(undecided) > 8 else ""))
+    elif not must_passed:
+        outcome.reasons.append("no MUST requirement was observed to hold: nothing supports a CONFORMING verdict")
+    if (undecided or not must_passed or record.stopped) and outcome.exit_code == EXIT_CONFORMING:
+        outcome.verdict, outcome.exit_code = "inconclusive", EXIT_INCONCLUSIVE
+
+
+def _why(r: RequirementOutcome) -> str:
+    if not r.result.observations:
+        return "not run"
+    reason = (r.result.reason or "").splitlines()[0] if r.result.reason else ""
+    for prefix in ("inconclusive: ", "blocked: "):
+        reason = reason.removeprefix(prefix)
+    return reason[:160] + ("…" if len(reason) > 160 else "")

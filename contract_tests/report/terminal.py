@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
 
+from ..exchange import visible
 from ..results import Verdict
-from .json_report import _split_message, run_facts
-from .outcome import Outcome, evaluate
-
-if TYPE_CHECKING:
-    from ..plugin import SuiteState
+from ..run_record import RunRecord
+from .json_report import _split_message
+from .outcome import Outcome
 
 _MARKUP = {
     Verdict.PASSED: {"green": True},
@@ -21,7 +20,7 @@ _MARKUP = {
 }
 
 
-def _note(r, state: "SuiteState") -> str:
+def _note(r, record: RunRecord) -> str:
     result = r.result
     if r.verdict is Verdict.PASSED and not result.requirement.opt_in:  # opt-in probes: show their numbers
         return ""
@@ -32,26 +31,32 @@ def _note(r, state: "SuiteState") -> str:
             note = f"expected {expected}; actual {actual or '(see above)'}"
             if r.verdict is Verdict.WAIVED:
                 note = f"waived until {r.waiver.expires}: {r.waiver.reason} | {note}"
-            return state.redactor(note)
+            return visible(record.redactor(note))
     reason = result.reason.splitlines()[0] if result.reason else ""
     for prefix in ("inconclusive: ", "blocked: "):  # the verdict column already says so
         reason = reason.removeprefix(prefix)
-    return state.redactor(reason)
+    if r.out_of_scope and not reason:
+        reason = f"out of scope: {r.out_of_scope}"
+    if r.accepted:
+        reason = f"accepted (waiver until {r.waiver.expires}: {r.waiver.reason}) | {reason}"
+    return visible(record.redactor(reason))
 
 
-def write_summary(tr, state: "SuiteState", outcome: Outcome | None = None) -> None:
-    outcome = outcome or evaluate(state)
+def write_summary(tr, record: RunRecord, outcome: Outcome, report_dir: Path | None = None) -> None:
     tr.write_sep("=", "Hyper3D login conformance")
-    tr.write_line(f"target: {state.target_label}")
+    tr.write_line(f"target: {record.target_label or record.target}")
+    if record.reference_server:
+        tr.write_line("NOTE: this run tested the BUNDLED REFERENCE SERVER, not a deployment (no --base-url)",
+                      yellow=True, bold=True)
+    status = outcome.exit_code if record.exit_status is None else record.exit_status
     if outcome.verdict == "could-not-test":
         tr.write_line(f"COULD NOT TEST: {outcome.reasons[0].removeprefix('could not test: ')}", red=True, bold=True)
+        _report_line(tr, report_dir, status)
         return
-    facts = run_facts(state)
-    limits = state.settings.limits
-    per_worker = f" over {facts['workers']} xdist workers (limits shared by the run)" if facts["workers"] else ""
+    per_worker = f" over {record.workers} xdist workers (limits shared by the run)" if record.workers else ""
     tr.write_line(
-        f"requests sent: {facts['requests']} (cap {limits.max_requests}); failed logins on the "
-        f"account: {facts['failed_logins']} (budget {limits.failed_login_budget}){per_worker}"
+        f"requests sent: {record.requests} (cap {record.max_requests}); failed logins on the "
+        f"account: {record.failed_logins} (budget {record.failed_login_budget}){per_worker}"
     )
     results = outcome.requirements
     width = max((len(r.result.requirement.title) for r in results.values()), default=10)
@@ -61,18 +66,11 @@ def write_summary(tr, state: "SuiteState", outcome: Outcome | None = None) -> No
         verdict = r.verdict.value + (f" ({failed_level})" if failed_level and failed_level != req.level else "")
         tr.write(f"{req.id:<10} {req.level:<7} {req.title:<{width}}  ")
         tr.write(f"{verdict:<14}", **_MARKUP[r.verdict])
-        tr.write_line(f" {_note(r, state)[:110]}")
+        tr.write_line(f" {_clip(_note(r, record), 110)}")
     counts = {v: n for v, n in outcome.counts().items() if n}
     tr.write_line("verdicts: " + ", ".join(f"{n} {v}" for v, n in counts.items()))
-    if state.settings.account is None:
-        skipped = sum(
-            1 for r in results.values()
-            if r.result.requirement.credentials != "none" and r.verdict is not Verdict.PASSED
-        )
-        tr.write_line(
-            f"not checked without credentials: {skipped} requirement(s); set LOGIN_EMAIL and LOGIN_PASSWORD",
-            yellow=True,
-        )
+    for note in outcome.scope_notes:
+        tr.write_line(note, yellow=True)
     for waiver in outcome.expired_waivers:
         tr.write_line(
             f"waiver for {waiver.id} EXPIRED on {waiver.expires} and no longer protects it: {waiver.reason}",
@@ -80,19 +78,29 @@ def write_summary(tr, state: "SuiteState", outcome: Outcome | None = None) -> No
         )
     for waiver in outcome.unused_waivers:
         tr.write_line(f"waiver for {waiver.id} unused: the requirement did not fail (remove it?)", yellow=True)
-    settings = state.settings
-    gate = f"--fail-on={settings.fail_on}" + (" --fail-on-inconclusive" if settings.fail_on_inconclusive else "")
+    gate = f"--fail-on={record.fail_on}" + (" --fail-on-inconclusive" if record.fail_on_inconclusive else "")
     verdict = outcome.verdict.upper()
     if outcome.gating:
-        tr.write_line(f"gate {gate}: {verdict}: {', '.join(outcome.gating)}", red=True, bold=True)
+        tr.write_line(f"gate {gate}: {verdict}: {', '.join(outcome.gating)} (exit {status})", red=True, bold=True)
     else:
-        tr.write_line(f"gate {gate}: {verdict}", green=outcome.verdict == "conforming", bold=True,
-                      red=outcome.exit_code != 0)
+        tr.write_line(f"gate {gate}: {verdict} (exit {status})", green=outcome.verdict == "conforming", bold=True,
+                      red=status != 0)
     for reason in outcome.reasons:
         if not reason.startswith("violations at"):
-            tr.write_line(f"  {reason}", red=outcome.exit_code != 0)
-    if settings.report_dir:
+            tr.write_line(f"  {visible(record.redactor(reason))}", red=status != 0)
+    _report_line(tr, report_dir, status)
+
+
+def _clip(text: str, limit: int) -> str:
+    """Cut at a word boundary, never mid-token."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0]
+    return cut + "…"
+
+
+def _report_line(tr, report_dir: Path | None, status: int) -> None:
+    if report_dir:
         tr.write_line(
-            f"report: {settings.report_dir / 'conformance.json'} (+ conformance.md, conformance.html); "
-            f"exit {outcome.exit_code}"
+            f"report: {Path(report_dir) / 'conformance.json'} (+ conformance.md, conformance.html); exit {status}"
         )

@@ -1,0 +1,105 @@
+"""Pre-flight: before any check runs or any failed login is spent, is this target testable at all?
+
+Three questions, each answered with one line and could-not-test (exit 4) when the answer is no:
+the target answers (reachable, TLS, HTTP); the endpoint looks like the login API (not only HTML pages,
+redirects or 5xx, unless ``--judge-anyway``); the configured credentials log in.
+"""
+
+from __future__ import annotations
+
+from _pytest.outcomes import Skipped
+
+from .client import Account, ContractClient, TargetError
+from .exchange import NOT_JSON, Exchange, LoginRequest, visible
+
+NO_SUCH_PATH = "/api/user/login-conformance-no-such-path"
+
+
+class CannotTest(Exception):
+    """The target cannot be tested; the message is the one line the user sees."""
+
+
+def check_target(client: ContractClient, account: Account | None, *, judge_anyway: bool = False) -> Exchange | None:
+    """Run the pre-flight; returns the login with the configured credentials (RESP-01 judges it later)."""
+    url = client.base_url
+    try:
+        probe = client.probe()
+    except TargetError as exc:
+        raise CannotTest(f"cannot reach {url}: {exc}") from None
+    if probe.status == 404 and _endpoint_missing(client, probe):
+        hint = (" --base-url is the server root: drop the trailing /api (the suite appends /api/user/login)."
+                if url.rstrip("/").endswith("/api") else
+                " --base-url must be the server root; the suite appends /api/user/login.")
+        raise CannotTest(f"{url}/api/user/login answered 404 Not Found.{hint}")
+    answers = [probe]
+    login = None
+    if account is not None:
+        login = _login(client, account)
+        answers.append(login)
+    else:
+        answers.append(_send_probe(client, LoginRequest(
+            purpose="pre-flight: an empty JSON object", expect="invalid", json={})))
+    if not judge_anyway and not any(looks_like_the_api(ex) for ex in answers):
+        said = "; ".join(f"{ex.request.purpose.removeprefix('pre-flight: ')}: {describe(ex)}" for ex in answers)
+        raise CannotTest(
+            f"{url}/api/user/login does not look like the login API (only HTML pages, redirects or server errors): "
+            f"{said}. Check --base-url; --judge-anyway judges it nonetheless")
+    if login is not None and not login.token and _credentials_refused(client, login):
+        raise CannotTest(
+            f"the configured credentials do not log in ({account.email}): {describe(login)}. "
+            "Check LOGIN_EMAIL / LOGIN_PASSWORD (a locked or disabled account answers this way too); "
+            "no failed login was spent")
+    return login
+
+
+def looks_like_the_api(ex: Exchange) -> bool:
+    """Any answer an API could give: not a redirect, not a 5xx, not an HTML page, not a non-JSON 2xx."""
+    if ex.status is None or ex.status >= 500 or 300 <= ex.status < 400 or is_html(ex):
+        return False
+    return ex.json is not NOT_JSON or ex.status >= 400
+
+
+def is_html(ex: Exchange) -> bool:
+    media = ex.content_type.split(";")[0].strip().lower()
+    head = ex.body[:200].lstrip().lower()
+    return media in ("text/html", "application/xhtml+xml") or head.startswith((b"<!doctype html", b"<html"))
+
+
+def describe(ex: Exchange, limit: int = 80) -> str:
+    """``302 text/html 'hello'``: status, media type and the start of the body, on one line."""
+    if ex.transport_error:
+        return f"no answer ({ex.transport_error})"
+    media = ex.content_type.split(";")[0].strip() or "no content type"
+    text = " ".join(ex.text.split())
+    body = repr(text[:limit] + ("…" if len(text) > limit else "")) if text else "empty body"
+    where = f" to {ex.headers['location']}" if ex.status and 300 <= ex.status < 400 and "location" in ex.headers else ""
+    return ex.redactor(visible(f"status {ex.status}{where}, {media}, {body}"))
+
+
+def _credentials_refused(client: ContractClient, login: Exchange) -> bool:
+    if client.demands_captcha(login):
+        return False  # the credentialed checks will say "blocked: captcha"; not a configuration error
+    return login.error not in (None, "") or login.status in (401, 403)
+
+
+def _login(client: ContractClient, account: Account) -> Exchange:
+    request = LoginRequest(purpose="pre-flight: login with the configured credentials", expect="success",
+                           json=account.body(), real_account=True, requirement="RESP-01", allow_captcha_error=True)
+    try:
+        return client.send(request, observe=False)
+    except Skipped as exc:  # rate limited past --max-retry-wait, no answer, request cap
+        raise CannotTest(f"the login with the configured credentials could not be made: {exc.msg}") from None
+
+
+def _send_probe(client: ContractClient, request: LoginRequest) -> Exchange:
+    exchange = client._send(request, probe=True)
+    if exchange.transport_error:
+        raise CannotTest(f"cannot reach {client.base_url}: {exchange.transport_error}")
+    return exchange
+
+
+def _endpoint_missing(client: ContractClient, probe: Exchange) -> bool:
+    """A 404 that looks like the answer to a path that surely does not exist (not NO_SUCH_USER)."""
+    other = _send_probe(client, LoginRequest(purpose="pre-flight: 404 comparison", expect="any", json={},
+                                             path=NO_SUCH_PATH))
+    return other.status == 404 and (other.body == probe.body or probe.error in (None, other.error))

@@ -1,0 +1,49 @@
+"""One run of the suite as the gate and the reports see it: facts about the run plus every observation.
+
+The pytest plugin fills a :class:`RunRecord`; the gate (``report.outcome``) and every report writer read
+only this, so a run that could not even start (a bad option, an empty ``--base-url``) gets the same
+reports as a complete one.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .catalog import Requirement
+from .results import Results
+from .secrets import Redactor
+
+
+@dataclass
+class RunRecord:
+    catalog: dict[str, Requirement]
+    results: Results
+    redactor: Redactor = field(default_factory=Redactor)
+    target: str | None = None  # the server root, credentials stripped
+    target_label: str = ""
+    reference_server: bool = False
+    reference_fault: str | None = None
+    reference_variant: str | None = None
+    credentials: bool = False
+    fail_on: str = "must"
+    fail_on_inconclusive: bool = False
+    waivers: tuple = ()
+    waivers_file: Path | None = None
+    probes_enabled: frozenset[str] = frozenset()
+    max_requests: int = 0
+    failed_login_budget: int = 0
+    started: float = field(default_factory=time.time)
+    finished: float | None = None
+    requests: int = 0
+    failed_logins: int = 0
+    workers: int = 0
+    hypothesis_seed: int | str | None = None
+    # requirements some selected test declares; None when the whole catalog was selected (or unknown)
+    selected: frozenset[str] | None = None
+    selection_note: str | None = None  # how the user narrowed the selection (-k, --requirement, paths)
+    could_not_test: str | None = None  # the run ended before judging: why (unreachable, bad option, ...)
+    stopped: str | None = None  # the run ended early for another reason (interrupted, run deadline)
+    suite_errors: int = 0  # failed test reports that carry no contract violation (a bug of the suite)
+    exit_status: int | None = None  # the process's real exit status, once known
