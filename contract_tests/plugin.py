@@ -187,7 +187,7 @@ class SuiteState:
     def _cannot_test(self, reason: str) -> None:
         reason = self.redactor(reason)
         self.could_not_test = reason
-        pytest.exit(f"hyper3d-login: could not test: {reason}", returncode=EXIT_COULD_NOT_TEST)
+        pytest.exit("hyper3d-login: could not test (the reason is in the summary above)", returncode=EXIT_COULD_NOT_TEST)
 
     def close(self) -> None:
         if self.client is not None:

@@ -42,7 +42,8 @@ def check_target(client: ContractClient, account: Account | None, *, judge_anywa
     if not judge_anyway and not any(looks_like_the_api(ex) for ex in answers):
         said = "; ".join(f"{ex.request.purpose.removeprefix('pre-flight: ')}: {describe(ex)}" for ex in answers)
         raise CannotTest(
-            f"{url}/api/user/login does not look like the login API (only HTML pages, redirects or server errors): "
+            f"{url}/api/user/login does not look like the login API (it answers only with HTML pages, redirects, "
+            "server errors or non-JSON successes): "
             f"{said}. Check --base-url; --judge-anyway judges it nonetheless")
     if login is not None and not login.token and _credentials_refused(client, login):
         raise CannotTest(
@@ -72,6 +73,8 @@ def describe(ex: Exchange, limit: int = 80) -> str:
     media = ex.content_type.split(";")[0].strip() or "no content type"
     text = " ".join(ex.text.split())
     body = repr(text[:limit] + ("…" if len(text) > limit else "")) if text else "empty body"
+    if ex.truncated:
+        body += f" (body cut at {len(ex.body)} bytes: the rest was not read)"
     where = f" to {ex.headers['location']}" if ex.status and 300 <= ex.status < 400 and "location" in ex.headers else ""
     return ex.redactor(visible(f"status {ex.status}{where}, {media}, {body}"))
 

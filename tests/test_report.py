@@ -12,6 +12,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from contract_tests.catalog import load_catalog
 from contract_tests.report import SCHEMA_FILE, build_report, evaluate
@@ -139,6 +141,33 @@ def test_gate_verdict_and_exit_code(observations, options, exit_code, verdict):
     outcome = evaluate(_state(observations, **options))
     assert (outcome.exit_code, outcome.verdict) == (exit_code, verdict), outcome.reasons
     assert bool(outcome.reasons) == (exit_code != 0)
+
+
+_VERDICTS = [Verdict.PASSED, Verdict.FAILED, Verdict.INCONCLUSIVE, Verdict.BLOCKED, Verdict.SKIPPED]
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(
+    observed=st.dictionaries(st.sampled_from(sorted(CATALOG)), st.lists(st.sampled_from(_VERDICTS), max_size=3)),
+    fail_on=st.sampled_from(["must", "should"]),
+    inconclusive=st.booleans(),
+    credentials=st.booleans(),
+    waived=st.sets(st.sampled_from(sorted(CATALOG)), max_size=3),
+)
+def test_no_observations_make_a_conforming_run_with_an_undecided_must(observed, fail_on, inconclusive, credentials,
+                                                                        waived):
+    observations = [Observation(rid, v, "t", f"{v.value}: x") for rid, vs in observed.items() for v in vs]
+    record = _state(observations, passed=[], fail_on=fail_on, inconclusive=inconclusive, credentials=credentials,
+                    waivers=[Waiver(rid, "accepted", dt.date(2099, 1, 1)) for rid in waived])
+    outcome = evaluate(record)
+    if outcome.verdict != "conforming":
+        return
+    in_scope_must = [r for r in outcome.requirements.values()
+                     if r.result.requirement.level == "MUST" and not r.out_of_scope]
+    assert all(r.verdict in (Verdict.PASSED, Verdict.WAIVED) or r.accepted
+               or (r.verdict is Verdict.SKIPPED and all(o.not_applicable for o in r.result.observations))
+               for r in in_scope_must), outcome.reasons
+    assert any(r.verdict is Verdict.PASSED for r in in_scope_must)
 
 
 def test_waived_and_expired_waivers_are_reported():

@@ -1,0 +1,215 @@
+"""Every way a run can go wrong ends in one clear verdict, the real exit status, and a report saying why.
+
+Each case runs the suite end to end in a subprocess, as CI runs it, at default settings (only what the case is
+about is changed), against a misbehaving target on loopback (tests/misbehaving_targets.py) or the bundled
+reference server. The cases run concurrently; each is bounded in wall time. README's misbehaving-target table
+comes from these cases.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from contract_tests.reference import DEMO_EMAIL, DEMO_PASSWORD, start_reference_server
+from contract_tests.reference.service import LoginService
+from tests.misbehaving_targets import BEHAVIOURS, RawTarget
+
+SUITE = ("-p", "contract_tests.plugin", "--pyargs", "contract_tests.suite", "-p", "no:cacheprovider", "-q")
+CASE_WALL_LIMIT = 60.0  # seconds, at default settings (issue 14)
+CLEAN_ENV = ("GITHUB_STEP_SUMMARY", "PYTEST_BASE_URL", "HYPER3D_REFERENCE_PASSWORD", "PYTEST_ADDOPTS",
+             "LOGIN_CAPTCHA_TOKEN", "LOGIN_EMAIL", "LOGIN_PASSWORD", "PYTEST_CURRENT_TEST", "PYTEST_XDIST_WORKER",
+             "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID")
+CREDENTIALS = {"LOGIN_EMAIL": DEMO_EMAIL, "LOGIN_PASSWORD": DEMO_PASSWORD}
+
+
+@dataclass
+class Case:
+    target: str | None  # a BEHAVIOURS name, "reference", or None (no --base-url)
+    exit: int
+    verdict: str
+    says: str  # what the terminal output must say (one clear line)
+    args: tuple[str, ...] = ()
+    env: dict = field(default_factory=lambda: dict(CREDENTIALS))
+
+
+CASES: dict[str, Case] = {
+    "never-answers": Case("never-answers", 4, "could-not-test", "no complete answer within 10 s"),
+    "slow-endless-stream": Case("slow-endless-stream", 4, "could-not-test", "no complete answer within 10 s"),
+    "resets": Case("resets", 4, "could-not-test", "cannot reach"),
+    "closes": Case("closes", 4, "could-not-test", "did not answer with valid HTTP"),
+    "html-200": Case("html-200", 4, "could-not-test", "does not look like the login API"),
+    "redirect-302": Case("redirect-302", 4, "could-not-test", "does not look like the login API"),
+    "500-for-everything": Case("500-for-everything", 4, "could-not-test", "does not look like the login API"),
+    "10-mb-body": Case("10-mb-body", 4, "could-not-test", "body cut at 1048576 bytes"),
+    "empty-base-url": Case(None, 4, "could-not-test", "--base-url / PYTEST_BASE_URL is empty",
+                           env={**CREDENTIALS, "PYTEST_BASE_URL": ""}),
+    "wrong-password": Case("reference", 4, "could-not-test", "the configured credentials do not log in",
+                           env={"LOGIN_EMAIL": DEMO_EMAIL, "LOGIN_PASSWORD": "Not-The-Password-1"}),
+    "missing-credentials-required": Case("reference", 4, "could-not-test", "--require-credentials",
+                                         args=("--require-credentials",), env={}),
+    "missing-credentials": Case("reference", 0, "conforming", "no credentials: 21 requirement(s) not checked",
+                                env={}),
+    "timeout-nan": Case("reference", 4, "could-not-test", "--timeout must be a number", args=("--timeout=nan",)),
+    "timeout-inf": Case("reference", 4, "could-not-test", "--timeout must be a number", args=("--timeout=inf",)),
+    "max-token-lifetime-nan": Case("reference", 4, "could-not-test", "--max-token-lifetime must be",
+                                   args=("--max-token-lifetime=nan",)),
+    "request-interval-nan": Case("reference", 4, "could-not-test", "--request-interval must be",
+                                 args=("--request-interval=nan",)),
+    "max-retry-wait-nan": Case("reference", 4, "could-not-test", "--max-retry-wait must be",
+                               args=("--max-retry-wait=nan",)),
+    "max-requests-zero": Case("reference", 4, "could-not-test", "--max-requests must be", args=("--max-requests=0",)),
+    "bad-waiver-file": Case("reference", 4, "could-not-test", "--waivers", args=("--waivers=missing.yaml",)),
+    "select-one-requirement": Case("reference", 0, "conforming", "scope narrowed (-k 'AUTH-01')",
+                                   args=("-k", "AUTH-01")),
+    "select-nothing": Case("reference", 5, "inconclusive", "no contract test ran", args=("-k", "no_such_test")),
+}
+
+
+def _env(extra: dict) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in CLEAN_ENV}
+    env.update(extra)
+    return env
+
+
+@dataclass
+class Run:
+    proc: subprocess.CompletedProcess
+    wall: float
+    report: dict | None
+
+    @property
+    def output(self) -> str:
+        return self.proc.stdout + self.proc.stderr
+
+
+def _run_case(case: Case, work: Path, url: str | None) -> Run:
+    work.mkdir(parents=True, exist_ok=True)
+    base = [f"--base-url={url}"] if url else []
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "pytest", *SUITE, *base, "--report-dir=out", *case.args],
+                          cwd=work, env=_env(case.env), capture_output=True, text=True, timeout=CASE_WALL_LIMIT + 30)
+    wall = time.monotonic() - started
+    path = work / "out" / "conformance.json"
+    return Run(proc, wall, json.loads(path.read_text(encoding="utf-8")) if path.exists() else None)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """All cases, four at a time (most of them wait on a silent socket, not on the CPU)."""
+    root = tmp_path_factory.mktemp("misbehaving")
+    targets = {name: RawTarget(behaviour) for name, behaviour in BEHAVIOURS.items()}
+    reference = start_reference_server()
+    try:
+        def one(name: str) -> Run:
+            case = CASES[name]
+            url = reference.url if case.target == "reference" else targets[case.target].url if case.target else None
+            return _run_case(case, root / name, url)
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            results = dict(zip(CASES, pool.map(one, CASES)))
+    finally:
+        reference.stop()
+        for target in targets.values():
+            target.close()
+    _write_table(results)
+    yield results
+
+
+def _write_table(results: dict[str, Run]) -> None:
+    """README's misbehaving-target table: what each case ended as, and how long it took."""
+    lines = ["| target / setup | exit | verdict | wall (s) |", "|---|---|---|---|"]
+    for name, run in results.items():
+        verdict = run.report["run"]["verdict"] if run.report else "(no report)"
+        lines.append(f"| {name} | {run.proc.returncode} | {verdict} | {run.wall:.1f} |")
+    out = Path(__file__).resolve().parents[1] / "reports" / "selftest"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "misbehaving.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_misbehaving_target(runs, name):
+    case, run = CASES[name], runs[name]
+    assert run.proc.returncode == case.exit, run.output[-3000:]
+    assert case.says in run.output, run.output[-3000:]
+    assert "Traceback" not in run.output and "INTERNALERROR" not in run.output
+    assert "\x00" not in run.output
+    assert run.wall < CASE_WALL_LIMIT
+    assert run.report is not None, "a report is written on every path that has --report-dir"
+    assert run.report["run"]["verdict"] == case.verdict
+    assert run.report["run"]["exit_status"] == case.exit
+    if case.verdict == "could-not-test":
+        assert case.says in run.report["run"]["could_not_test"] or case.says.startswith("body cut")
+        assert run.report["run"]["failed_logins_on_account"] == 0  # nothing spent on an untestable target
+
+
+def test_wrong_password_spends_no_failed_login(runs):
+    run = runs["wrong-password"]
+    assert run.report["run"]["requests"] <= 2  # the pre-flight login, nothing else on the account
+    assert "Not-The-Password-1" not in run.output + json.dumps(run.report)
+
+
+def test_memory_stays_bounded_on_a_huge_body(runs):
+    # ru_maxrss of the largest child so far (KiB on Linux): every run of this module, the 10 MB case included
+    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss < 400 * 1024
+
+
+def test_narrowed_scope_is_said_in_every_report(runs, tmp_path):
+    run = runs["select-one-requirement"]
+    assert any(note.startswith("scope narrowed (-k 'AUTH-01')") for note in run.report["run"]["scope"])
+    nothing = runs["select-nothing"]
+    assert "no contract test ran" in " ".join(nothing.report["run"]["verdict_reasons"])
+
+
+# ------------------------------------------------------------------------------------------- interrupted run
+class PausesMidRun(LoginService):
+    """After a few requests the next one hangs until released: the moment to interrupt the run."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.seen = 0
+        self.reached = threading.Event()
+        self.release = threading.Event()
+
+    async def handle(self, request):
+        self.seen += 1
+        if self.seen == 30:
+            self.reached.set()
+            await asyncio.to_thread(self.release.wait, 30)
+        return await super().handle(request)
+
+
+def test_interrupted_run_reports_its_real_exit_status(tmp_path):
+    service = PausesMidRun()
+    with start_reference_server(service=service) as server:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pytest", *SUITE, f"--base-url={server.url}", "--report-dir=out"],
+            cwd=tmp_path, env=_env(CREDENTIALS), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            assert service.reached.wait(60), "the run never reached its 30th request"
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=60)
+        finally:
+            service.release.set()
+            if proc.poll() is None:
+                proc.kill()
+    assert proc.returncode == 2, (out + err)[-3000:]
+    report = json.loads((tmp_path / "out" / "conformance.json").read_text(encoding="utf-8"))
+    assert report["run"]["exit_status"] == 2
+    assert report["run"]["verdict"] in ("inconclusive", "non-conforming")
+    assert "interrupted" in report["run"]["stopped"]
+    md = (tmp_path / "out" / "conformance.md").read_text(encoding="utf-8").splitlines()[0]
+    assert "(exit 2)" in md and "CONFORMING at" not in md.replace("NON-CONFORMING", "")
+    assert "(exit 2)" in out
