@@ -26,6 +26,7 @@ MARKER = "requirement"
 _STATE = pytest.StashKey["SuiteState"]()
 _CTX = pytest.StashKey[TestContext]()
 _RAW_BASE_URL = pytest.StashKey["str | None"]()
+COLLECTED_ORDER = pytest.StashKey[int]()  # definition order: the suite runs in it whatever reorders items
 
 
 @dataclass
@@ -349,6 +350,14 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 # -- collection ------------------------------------------------------------------------------
+def pytest_itemcollected(item: pytest.Item) -> None:
+    item.stash[COLLECTED_ORDER] = len(item.session.stash.setdefault(_COLLECTED, []))
+    item.session.stash[_COLLECTED].append(None)
+
+
+_COLLECTED = pytest.StashKey[list]()
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     """Every contract test declares known requirements; every requirement has a test."""

@@ -28,9 +28,24 @@ from .wire import MISSING, Wire, classify, from_case, unmistakably_not_an_email
 
 
 # ------------------------------------------------------------------------------------- schemathesis
-@cache
 def login_operation():
-    """The login operation of the clarified document, loaded by schemathesis (no config file discovery)."""
+    """The login operation of the clarified document, loaded by schemathesis (no config file discovery).
+
+    Built once per import of schemathesis: when schemathesis's modules are imported anew (pytester restores
+    ``sys.modules`` after an in-process run), an operation built by the old import fails schemathesis's own
+    ``isinstance`` checks and its response checks silently skip themselves, so it is rebuilt.
+    """
+    from schemathesis.specs.openapi.schemas import OpenApiSchema
+
+    operation = _login_operation()
+    if not isinstance(operation.schema, OpenApiSchema):
+        _login_operation.cache_clear()
+        operation = _login_operation()
+    return operation
+
+
+@cache
+def _login_operation():
     import schemathesis
 
     from ..spec import clarified_document

@@ -9,7 +9,8 @@ from contract_tests.client import Account, ContractClient
 from contract_tests.context import blocked
 from contract_tests.exchange import LoginRequest
 from contract_tests.fuzz.config import fuzz_settings, keep_hypothesis_out_of_the_working_tree
-from contract_tests.plugin import SuiteState, suite_state
+from contract_tests.optin import PROBES
+from contract_tests.plugin import COLLECTED_ORDER, SuiteState, suite_state
 from contract_tests.probes import Signatures, wrong_password_for
 from contract_tests.settings import ENV_EMAIL, ENV_PASSWORD
 
@@ -117,14 +118,17 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Fuzzing tests run after the hand-written ones (they spend what those leave of the request and login
-    budgets) and before the opt-in probes, which stay last (README, section Opt-in probes)."""
+    """The suite runs in one fixed order, whatever shuffled the items (pytest-randomly in the user's environment):
+    hand-written tests in definition order, then fuzzing (it spends what they leave of the request and login
+    budgets), then the opt-in probes in their own order, the throttling probe last (README, Opt-in probes)."""
     catalog = load_catalog()
+    probe_order = list(PROBES.values())
 
-    def rank(item: pytest.Item) -> int:
+    def rank(item: pytest.Item) -> tuple[int, int, int]:
         ids = [rid for mark in item.iter_markers("requirement") for rid in mark.args]
-        if any(rid in catalog and catalog[rid].opt_in for rid in ids):
-            return 2
-        return 1 if item.get_closest_marker("fuzz") else 0
+        opt_in = [probe_order.index(rid) if rid in probe_order else len(probe_order)
+                  for rid in ids if rid in catalog and catalog[rid].opt_in]
+        group = 2 + min(opt_in) if opt_in else 1 if item.get_closest_marker("fuzz") else 0
+        return group, 0, item.stash.get(COLLECTED_ORDER, 0)
 
-    items.sort(key=rank)  # stable: the order within each group stays
+    items.sort(key=rank)
