@@ -319,7 +319,7 @@ GATE_CASES = {
                     {"SEC-06": "waived"}),
     "should-gate-should-waived": ({"RESP-03": FUTURE, "SEC-06": FUTURE, "SEC-03": FUTURE}, ("--fail-on=should",),
                                   0, "conforming", {"SEC-06": "waived", "SEC-03": "waived"}),
-    "fail-on-inconclusive": ({"RESP-03": FUTURE, "SEC-06": FUTURE}, ("--fail-on-inconclusive",), 6,
+    "fail-on-inconclusive": ({"RESP-03": FUTURE, "SEC-06": FUTURE}, ("--fail-on-inconclusive",), 10,
                              "inconclusive", {"SEC-06": "waived"}),
     "expired-waiver": ({"RESP-03": PAST, "SEC-06": FUTURE}, (), 1, "non-conforming",
                        {"RESP-03": "failed", "SEC-06": "waived"}),

@@ -175,9 +175,9 @@ def test_unknown_requirement_id_fails_collection(pytester):
 
 def test_failed_login_budget_blocks_instead_of_failing(run, pytester):
     result = run("--max-failed-logins=3", "--report-dir=out")
-    assert result.ret == 6  # MUST requirements left undecided: never CONFORMING
+    assert result.ret == 10  # MUST requirements left undecided: never CONFORMING (exit 10)
     report = _report(pytester)
-    assert report["run"]["verdict"] == "inconclusive" and report["run"]["exit_status"] == 6
+    assert report["run"]["verdict"] == "inconclusive" and report["run"]["exit_status"] == 10
     verdicts = {r["id"]: r["verdict"] for r in report["requirements"]}
     assert "blocked" in verdicts.values()
     assert report["run"]["failed_logins_on_account"] <= 3
@@ -186,7 +186,7 @@ def test_failed_login_budget_blocks_instead_of_failing(run, pytester):
 
 def test_request_cap_is_never_exceeded(run, pytester):
     result = run("--max-requests=30", "--report-dir=out")
-    assert result.ret == 6
+    assert result.ret == 10
     report = _report(pytester)
     assert report["run"]["verdict"] == "inconclusive"
     assert report["run"]["requests"] <= 30 + 1  # + the reachability probe

@@ -10,7 +10,7 @@ covered by an active waiver), and at least one did.  Exit codes (README, section
 * ``1``: violations at the gate (an expired waiver protects nothing), or a test of the suite errored;
 * ``4``: could not test: unreachable or unanswering target, not the login API, credentials that do not log
   in, bad configuration (also pytest's usage-error code);
-* ``6``: inconclusive: some in-scope MUST requirement (with ``--fail-on-inconclusive``: any in-scope
+* ``10``: inconclusive: some in-scope MUST requirement (with ``--fail-on-inconclusive``: any in-scope
   requirement) was not decided, or no MUST requirement was observed to hold.
 pytest's own codes for an interrupted run (2), an internal error (3) and nothing collected (5) are kept
 as the exit status; the verdict then says what the evidence allows.
@@ -30,7 +30,7 @@ EXIT_INTERRUPTED = 2
 EXIT_INTERNAL_ERROR = 3
 EXIT_COULD_NOT_TEST = 4
 EXIT_NO_TESTS = 5
-EXIT_INCONCLUSIVE = 6
+EXIT_INCONCLUSIVE = 10  # clear of pytest's own codes (0-6, 6 being --max-warnings since pytest 9)
 
 UNDECIDED = (Verdict.INCONCLUSIVE, Verdict.BLOCKED)
 NO_CREDENTIALS = "no credentials"
