@@ -256,14 +256,14 @@ class ContractClient:
             self._consecutive_failures += 1
         elif request.real_account and exchange.token:
             self._consecutive_failures = 0
-        error = exchange.error
-        if (
-            isinstance(error, str)
-            and self._captcha_re.search(error)
-            and not request.allow_captcha_error
-        ):
+        if not request.allow_captcha_error:
+            self.block_on_captcha(exchange)
+
+    def block_on_captcha(self, exchange: Exchange) -> None:
+        """A demanded captcha keeps the suite from observing: the check is blocked, never failed."""
+        if self.demands_captcha(exchange):
             hint = "" if self.captcha_token else " (export LOGIN_CAPTCHA_TOKEN with a test token)"
-            blocked(f"the target demands a captcha: error {error!r}{hint}")
+            blocked(f"the target demands a captcha: error {exchange.error!r}{hint}")
 
     def _pace(self) -> None:
         if self.limits.pace <= 0:

@@ -320,14 +320,14 @@ def test_hand_written_cases_miss_the_non_utf8_crash(run):
 def recorded(monkeypatch):
     """Every request the suite sends (method, path, query, headers, body), in order."""
     sent: list[tuple] = []
-    original = httpx.Client.send
+    original = httpx.AsyncClient.send
 
-    def send(self, request, **kwargs):
+    async def send(self, request, **kwargs):
         headers = tuple((k, v) for k, v in request.headers.items() if k.lower() not in ("host", "content-length"))
         sent.append((request.method, request.url.raw_path, headers, request.content))
-        return original(self, request, **kwargs)
+        return await original(self, request, **kwargs)
 
-    monkeypatch.setattr(httpx.Client, "send", send)
+    monkeypatch.setattr(httpx.AsyncClient, "send", send)
     return sent
 
 

@@ -421,7 +421,7 @@ def test_xdist_unreachable_target_is_one_line_and_exit_4(run, pytester, schema):
     assert result.ret == 4
     text = result.stdout.str() + result.stderr.str()
     assert "INTERNALERROR" not in text and "Traceback" not in text
-    assert f"could not test: cannot reach http://127.0.0.1:{port}" in text
+    assert f"COULD NOT TEST: cannot reach http://127.0.0.1:{port}" in text
     assert load_valid_report(pytester.path / "out", schema)["run"]["verdict"] == "could-not-test"
 
 

@@ -37,7 +37,7 @@ CREDENTIALS = {"LOGIN_EMAIL": DEMO_EMAIL, "LOGIN_PASSWORD": DEMO_PASSWORD}
 
 @dataclass
 class Case:
-    target: str | None  # a BEHAVIOURS name, "reference", or None (no --base-url)
+    target: str | None  # a BEHAVIOURS name, "reference", "" (--base-url=""), or None (no --base-url)
     exit: int
     verdict: str
     says: str  # what the terminal output must say (one clear line)
@@ -56,6 +56,10 @@ CASES: dict[str, Case] = {
     "10-mb-body": Case("10-mb-body", 4, "could-not-test", "body cut at 1048576 bytes"),
     "empty-base-url": Case(None, 4, "could-not-test", "--base-url / PYTEST_BASE_URL is empty",
                            env={**CREDENTIALS, "PYTEST_BASE_URL": ""}),
+    "stops-answering-mid-run": Case("goes-silent", 4, "the target stopped answering: 3 requests in a row"),
+    "empty-base-url-option": Case("", 4, "could-not-test", "--base-url / PYTEST_BASE_URL is empty"),
+    "missing-password": Case("reference", 4, "could-not-test", "credentials are incomplete: set LOGIN_PASSWORD",
+                             env={"LOGIN_EMAIL": DEMO_EMAIL}),
     "wrong-password": Case("reference", 4, "could-not-test", "the configured credentials do not log in",
                            env={"LOGIN_EMAIL": DEMO_EMAIL, "LOGIN_PASSWORD": "Not-The-Password-1"}),
     "missing-credentials-required": Case("reference", 4, "could-not-test", "--require-credentials",
@@ -97,7 +101,7 @@ class Run:
 
 def _run_case(case: Case, work: Path, url: str | None) -> Run:
     work.mkdir(parents=True, exist_ok=True)
-    base = [f"--base-url={url}"] if url else []
+    base = [f"--base-url={url}"] if url is not None else []
     started = time.monotonic()
     proc = subprocess.run([sys.executable, "-m", "pytest", *SUITE, *base, "--report-dir=out", *case.args],
                           cwd=work, env=_env(case.env), capture_output=True, text=True, timeout=CASE_WALL_LIMIT + 30)
@@ -112,15 +116,20 @@ def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("misbehaving")
     targets = {name: RawTarget(behaviour) for name, behaviour in BEHAVIOURS.items()}
     reference = start_reference_server()
+    silent_service = GoesSilent()
+    goes_silent = start_reference_server(service=silent_service)
     try:
         def one(name: str) -> Run:
             case = CASES[name]
-            url = reference.url if case.target == "reference" else targets[case.target].url if case.target else None
+            url = (reference.url if case.target == "reference" else goes_silent.url if case.target == "goes-silent"
+                   else targets[case.target].url if case.target else case.target)
             return _run_case(case, root / name, url)
 
         with ThreadPoolExecutor(max_workers=4) as pool:
             results = dict(zip(CASES, pool.map(one, CASES)))
     finally:
+        silent_service.release.set()
+        goes_silent.stop()
         reference.stop()
         for target in targets.values():
             target.close()
@@ -145,7 +154,7 @@ def test_misbehaving_target(runs, name):
     assert run.proc.returncode == case.exit, run.output[-3000:]
     assert case.says in run.output, run.output[-3000:]
     assert "Traceback" not in run.output and "INTERNALERROR" not in run.output
-    assert "\x00" not in run.output
+    assert "\x00" not in run.output and "\x1b[2J" not in run.output  # shown escaped, never raw
     assert run.wall < CASE_WALL_LIMIT
     assert run.report is not None, "a report is written on every path that has --report-dir"
     assert run.report["run"]["verdict"] == case.verdict
@@ -171,6 +180,21 @@ def test_narrowed_scope_is_said_in_every_report(runs, tmp_path):
     assert any(note.startswith("scope narrowed (-k 'AUTH-01')") for note in run.report["run"]["scope"])
     nothing = runs["select-nothing"]
     assert "no contract test ran" in " ".join(nothing.report["run"]["verdict_reasons"])
+
+
+class GoesSilent(LoginService):
+    """Answers like the conforming reference for its first 40 requests, then never again."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.seen = 0
+        self.release = threading.Event()
+
+    async def handle(self, request):
+        self.seen += 1
+        if self.seen > 40:
+            await asyncio.to_thread(self.release.wait, 120)
+        return await super().handle(request)
 
 
 # ------------------------------------------------------------------------------------------- interrupted run

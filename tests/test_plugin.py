@@ -100,7 +100,7 @@ def test_unreachable_target_is_one_line_and_exit_4(run):
     result = run(f"--base-url=http://127.0.0.1:{port}")
     assert result.ret == 4
     text = result.stdout.str() + result.stderr.str()
-    assert "could not test: cannot reach" in text
+    assert "COULD NOT TEST: cannot reach" in text
     assert "Traceback" not in text
 
 

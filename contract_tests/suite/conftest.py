@@ -53,6 +53,7 @@ def send(client: ContractClient):
 def good_login(suite: SuiteState, client: ContractClient, account: Account):
     """The first login with the configured credentials (the pre-flight's; judged by RESP-01)."""
     if suite.preflight_login is not None:
+        client.block_on_captcha(suite.preflight_login)
         return client.observe(suite.preflight_login)
     return client.login(account, "login with the configured credentials", requirement="RESP-01")
 
