@@ -58,7 +58,7 @@ def hmac_key_not_weak(ex: Exchange) -> None:
     if key is not None:
         shown = repr(key) if key else "the empty key ''"
         raise Mismatch(
-            f"a token whose HMAC key is not one of the {len(weak_keys())} well-known weak keys "
-            "(anyone holding the key can forge a token for any account)",
-            f"the token verifies with the well-known key {shown}",
+            "a token not signed with a well-known weak HMAC key",
+            f"well-known key {shown} verifies it (one of the suite's {len(weak_keys())}; anyone can forge a token "
+            "for any account)",
         )
