@@ -90,31 +90,6 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("check, args, good, bad", CASES, ids=[f"{c[0].__name__}-{i}" for i, c in enumerate(CASES)])
-def test_check_accepts_good_and_rejects_bad(check, args, good, bad):
-    holds(check, good, *args)
-    breaks(check, bad, *args)
-
-
-def test_every_public_check_has_a_case():
-    tested = {c[0].__name__ for c in CASES}
-    public = {
-        name for name in checks.__all__
-        if callable(getattr(checks, name)) and name not in {"Mismatch", "failure_fingerprint"}
-    }
-    assert public - tested == set()
-
-
-def test_failure_fingerprint_ignores_volatile_headers_only():
-    a = exchange(401, {"error": "INVALID_CREDENTIALS"}, {"date": "Mon", "x-request-id": "1"})
-    b = exchange(401, {"error": "INVALID_CREDENTIALS"}, {"date": "Tue", "x-request-id": "2"})
-    assert checks.failure_fingerprint(a) == checks.failure_fingerprint(b)
-    c = exchange(404, {"error": "NO_SUCH_USER"})
-    assert checks.failure_fingerprint(a) != checks.failure_fingerprint(c)
-    d = exchange(401, {"error": "INVALID_CREDENTIALS"}, {"x-account-locked": "0"})
-    assert checks.failure_fingerprint(a) != checks.failure_fingerprint(d)
-
-
 # --- issue 11: TOKEN-03 credential material, TOKEN-04 weak HMAC key, SEC-08 internal error details
 def _hs(key: str, alg: str = "HS256", claims: dict | None = None) -> str:
     import base64
@@ -165,10 +140,33 @@ ISSUE_11_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("check", "args", "good", "bad"), ISSUE_11_CASES)
-def test_issue_11_check_holds_on_good_and_breaks_on_bad(check, args, good, bad):
+CASES += ISSUE_11_CASES
+
+
+@pytest.mark.parametrize("check, args, good, bad", CASES, ids=[f"{c[0].__name__}-{i}" for i, c in enumerate(CASES)])
+def test_check_accepts_good_and_rejects_bad(check, args, good, bad):
     holds(check, good, *args)
     breaks(check, bad, *args)
+
+
+def test_every_public_check_has_a_case():
+    tested = {c[0].__name__ for c in CASES}
+    public = {
+        name for name in checks.__all__
+        if callable(getattr(checks, name)) and name not in {"Mismatch", "failure_fingerprint"}
+    }
+    assert public - tested == set()
+
+
+def test_failure_fingerprint_ignores_volatile_headers_only():
+    a = exchange(401, {"error": "INVALID_CREDENTIALS"}, {"date": "Mon", "x-request-id": "1"})
+    b = exchange(401, {"error": "INVALID_CREDENTIALS"}, {"date": "Tue", "x-request-id": "2"})
+    assert checks.failure_fingerprint(a) == checks.failure_fingerprint(b)
+    c = exchange(404, {"error": "NO_SUCH_USER"})
+    assert checks.failure_fingerprint(a) != checks.failure_fingerprint(c)
+    d = exchange(401, {"error": "INVALID_CREDENTIALS"}, {"x-account-locked": "0"})
+    assert checks.failure_fingerprint(a) != checks.failure_fingerprint(d)
+
 
 
 def test_weak_key_names_the_key_but_never_the_token():
