@@ -54,6 +54,7 @@ class Observer:
 
     def __init__(self) -> None:
         self._reported: set[tuple] = set()
+        self._token_headers: set[str] = set()  # TOKEN-04 scans each distinct JOSE header once (about 3 ms each)
 
     def __call__(self, ex: Exchange) -> None:
         ctx = current()
@@ -88,6 +89,10 @@ class Observer:
             run("SEC-02", checks.no_hash_strings)
         run("HTTP-02", checks.www_authenticate_on_401)
         run("SEC-04", checks.nosniff)
+        run("SEC-08", checks.no_internal_error_details)
+        if ex.token and ex.token.split(".")[0] not in self._token_headers:
+            self._token_headers.add(ex.token.split(".")[0])
+            run("TOKEN-04", checks.hmac_key_not_weak)
 
 
 def _not_2xx(ex: Exchange) -> None:

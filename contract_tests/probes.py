@@ -35,8 +35,39 @@ def near_misses(password: Secret) -> dict[str, Secret | str]:
             password, pw[:prefix_len], f"first {prefix_len} characters of LOGIN_PASSWORD",
             f'"$(printf %s "$LOGIN_PASSWORD" | cut -c1-{prefix_len})"',
         ),
+        # a comparison of C strings stops at the NUL (PHP's bcrypt, C bindings)
+        "nul-suffixed": derived(password, pw + "\x00anything", "LOGIN_PASSWORD + NUL + 'anything'",
+                                '"${LOGIN_PASSWORD}\\u0000anything"'),
     }
+    candidates.update(bcrypt_limit_misses(password))
     return candidates
+
+
+BCRYPT_LIMIT = 72  # bytes: bcrypt ignores everything after them
+
+
+def bcrypt_limit_misses(password: Secret) -> dict[str, Secret]:
+    """For a password of 72 bytes or more: its first 72 bytes alone, and with a different tail (bcrypt's limit)."""
+    pw = password.value
+    raw = pw.encode("utf-8", "surrogatepass")
+    if len(raw) < BCRYPT_LIMIT:
+        return {}
+    head = raw[:BCRYPT_LIMIT].decode("utf-8", "ignore")  # never cut inside a character
+    rest = pw[len(head):]
+    tail = "~" * max(1, len(rest)) if set(rest) != {"~"} else "!" * len(rest)
+    head_expr = 'p.encode()[:72].decode("utf-8","ignore")'
+
+    def shell(expr: str) -> str:
+        return ("\"$(python3 -c 'import json,os;p=os.environ[\"LOGIN_PASSWORD\"];"
+                f"print(json.dumps({expr})[1:-1],end=\"\")')\"")
+
+    misses = {"bcrypt-72-tail-changed": derived(
+        password, head + tail, "the first 72 bytes of LOGIN_PASSWORD with a different tail",
+        shell(f'{head_expr}+"{tail[:1]}"*max(1,len(p)-len({head_expr}))'))}
+    if len(raw) > BCRYPT_LIMIT:
+        misses["bcrypt-72-truncated"] = derived(password, head, "the first 72 bytes of LOGIN_PASSWORD",
+                                                shell(head_expr))
+    return misses
 
 
 def _signature(ex: Exchange) -> tuple[int | None, str | None]:

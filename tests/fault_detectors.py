@@ -172,7 +172,46 @@ def broken_http_02(api) -> bool:
     return response.status_code == 401 and not response.headers.get("www-authenticate")
 
 
+# --- issue 11 ---
+def broken_auth_03_nul(api) -> bool:
+    return _logs_in(api.post({"email": DEMO_EMAIL, "password": DEMO_PASSWORD + "\x00anything"}))
+
+
+def broken_auth_05_get(api) -> bool:
+    return bool(_body(api.request("GET", params={"email": DEMO_EMAIL, "password": DEMO_PASSWORD})).get("token"))
+
+
+def broken_auth_09(api) -> bool:
+    bodies = [{"email": DEMO_EMAIL, "password": {"$gte": ""}}, {"email": {"$eq": DEMO_EMAIL}, "password": DEMO_PASSWORD}]
+    responses = [api.post(body) for body in bodies]
+    return any(r.status_code >= 500 or _logs_in(r) for r in responses)
+
+
+def broken_token_03_hash(api) -> bool:
+    return "$argon2" in json.dumps(_claims(_body(_login(api))["token"]))
+
+
+def broken_token_04(api) -> bool:
+    import hashlib
+    import hmac
+
+    head, claims, signature = _body(_login(api))["token"].split(".")
+    digest = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}.get(
+        json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4))).get("alg"))
+    expected = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
+    return digest is not None and any(
+        hmac.new(key.encode(), f"{head}.{claims}".encode(), digest).digest() == expected
+        for key in ("secret", "your-256-bit-secret", "09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7"))
+
+
+def broken_sec_08(api) -> bool:
+    response = api.post(raw=b'{"email": "a@example.com", "password": ')
+    return "Traceback" in response.text or 'File \\"' in response.text
+
+
 FAULT_PROBES = {
+    "AUTH-03": broken_auth_03_nul, "AUTH-05": broken_auth_05_get, "AUTH-09": broken_auth_09,
+    "TOKEN-03": broken_token_03_hash, "TOKEN-04": broken_token_04, "SEC-08": broken_sec_08,
     "RESP-02": broken_resp_02, "RESP-05": broken_resp_05, "RESP-06": broken_resp_06, "DEPR-01": broken_depr_01,
     "DEPR-02": broken_depr_02, "INPUT-01": broken_input_01, "INPUT-02": broken_input_02, "INPUT-04": broken_input_04,
     "INPUT-06": broken_input_06, "INPUT-07": broken_input_07, "INPUT-08": broken_input_08, "INPUT-09": broken_input_09,

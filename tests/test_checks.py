@@ -90,6 +90,59 @@ CASES = [
 ]
 
 
+# --- issue 11: TOKEN-03 credential material, TOKEN-04 weak HMAC key, SEC-08 internal error details
+def _hs(key: str, alg: str = "HS256", claims: dict | None = None) -> str:
+    import base64
+    import hashlib
+    import hmac
+    import json
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    head = b64(json.dumps({"alg": alg, "typ": "JWT"}).encode())
+    body = b64(json.dumps(claims or {"sub": "u1"}).encode())
+    digest = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}[alg]
+    return f"{head}.{body}." + b64(hmac.new(key.encode(), f"{head}.{body}".encode(), digest).digest())
+
+
+ISSUE_11_CASES = [
+    (checks.hmac_key_not_weak, (), exchange(201, {**SUCCESS, "token": _hs("k9$Qz!long-random-key-0f3a9c2e7b11d4")}),
+     exchange(201, {**SUCCESS, "token": _hs("your-256-bit-secret")})),
+    (checks.hmac_key_not_weak, (), exchange(201, {**SUCCESS, "token": _hs("k9$Qz!long-random-key", "HS512")}),
+     exchange(201, {**SUCCESS, "token": _hs("secret", "HS512")})),
+    (checks.hmac_key_not_weak, (), exchange(201, SUCCESS), exchange(201, {**SUCCESS, "token": _hs("")})),
+    (checks.no_credential_material, (["Demo-Passw0rd!"],),
+     exchange(201, {**SUCCESS, "token": jwt({"alg": "HS256"}, {"sub": "u", "at_hash": "x1", "pwd_changed_at": 5})}),
+     exchange(201, {**SUCCESS, "token": jwt({"alg": "HS256"}, {"sub": "u", "pwd_hash": "abc"})})),
+    (checks.no_credential_material, (["Demo-Passw0rd!"],), exchange(201, SUCCESS),
+     exchange(201, {**SUCCESS, "token": jwt({"alg": "HS256"}, {"sub": "u", "v": "$2b$12$" + "a" * 53})})),
+    (checks.no_credential_material, (["Demo-Passw0rd!", "demo-passw0rd!"],), exchange(201, SUCCESS),
+     exchange(201, {**SUCCESS, "token": jwt({"alg": "HS256"}, {"sub": "u", "p": "demo-passw0rd!"})})),
+    (checks.no_credential_material, ([],), exchange(201, SUCCESS),
+     exchange(201, {**SUCCESS, "token": jwt({"alg": "HS256", "kid": {"secret": "k"}}, {"sub": "u"})})),
+    (checks.no_internal_error_details, (), exchange(400, {"error": "WRONG_PASSWORD"}),
+     exchange(500, {"error": "x", "trace": 'Traceback (most recent call last):\n  File "/app/x.py", line 3, in f'})),
+    (checks.no_internal_error_details, (),
+     exchange(400, {"statusCode": 400, "message": ["email must be an email"], "error": "Bad Request"}),
+     exchange(500, {"message": "TypeError: Cannot read properties of undefined (reading 'password')"})),
+    (checks.no_internal_error_details, (),
+     exchange(422, {"detail": [{"type": "missing", "loc": ["body", "password"], "msg": "Field required",
+                                "input": {"email": "a@b.test"}, "url": "https://errors.pydantic.dev/2.5/v/missing"}]}),
+     exchange(500, {"error": "QueryFailedError: duplicate key value violates unique constraint \"users_pkey\""})),
+    (checks.no_internal_error_details, (),
+     exchange(400, {"statusCode": 400, "message": "Unexpected token } in JSON at position 12", "error": "Bad Request"}),
+     exchange(400, raw=b"<pre>SyntaxError: Unexpected token<br> &nbsp;at parse (/app/node_modules/body-parser/lib/"
+                       b"types/json.js:92:19)</pre>", headers={"content-type": "text/html"})),
+    (checks.no_internal_error_details, (),
+     exchange(500, {"timestamp": "2024-01-01T00:00:00Z", "status": 500, "error": "Internal Server Error"}),
+     exchange(500, raw=b"<h1>Whitelabel Error Page</h1>", headers={"content-type": "text/html"})),
+]
+
+
+CASES += ISSUE_11_CASES
+
+
 @pytest.mark.parametrize("check, args, good, bad", CASES, ids=[f"{c[0].__name__}-{i}" for i, c in enumerate(CASES)])
 def test_check_accepts_good_and_rejects_bad(check, args, good, bad):
     holds(check, good, *args)
@@ -113,3 +166,10 @@ def test_failure_fingerprint_ignores_volatile_headers_only():
     assert checks.failure_fingerprint(a) != checks.failure_fingerprint(c)
     d = exchange(401, {"error": "INVALID_CREDENTIALS"}, {"x-account-locked": "0"})
     assert checks.failure_fingerprint(a) != checks.failure_fingerprint(d)
+
+
+
+def test_weak_key_names_the_key_but_never_the_token():
+    token = _hs("changeme")
+    mismatch = breaks(checks.hmac_key_not_weak, exchange(201, {**SUCCESS, "token": token}))
+    assert "'changeme'" in str(mismatch) and token not in str(mismatch)

@@ -32,6 +32,8 @@ from .security import (
     no_secret_keys,
     nosniff,
 )
-from .token import exp_bounded, exp_valid, jws_shape, token_free_of
+from .error_details import no_internal_error_details
+from .token import exp_bounded, exp_valid, jws_shape, no_credential_material, token_free_of
+from .weak_keys import hmac_key_not_weak
 
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -6,16 +6,13 @@ import re
 
 from ..exchange import Exchange
 from .core import Mismatch, walk_keys
+from .error_details import FAMILIES
 
 _SECRET_KEY = re.compile(r"pass(word|wd)|hash|salt", re.I)
-_HASH_STRING = re.compile(r"\$2[abxy]?\$\d\d\$|\$argon2(?:id|i|d)\$|pbkdf2|\$scrypt\$|\$[156]\$[./A-Za-z0-9]{2,}\$")
-_DB_ERROR = re.compile(
-    r"sqlite3?\.|OperationalError|IntegrityError|SQLSTATE|syntax error at or near|"
-    r"unrecognized token|near \"[^\"]*\": syntax error|You have an error in your SQL syntax|"
-    r"ORA-\d{5}|PG::|psycopg|pymysql|MySQLdb|ODBC|SQLException|unterminated quoted string|"
-    r"Traceback \(most recent call last\)",
-    re.I,
-)
+# bcrypt, argon2, pbkdf2 (also Django's pbkdf2_sha256$ and Werkzeug's pbkdf2:sha256:N$), scrypt ($scrypt$, $7$,
+# Werkzeug's scrypt:N:r:p$), crypt(3) MD5/SHA-256/SHA-512
+HASH_SHAPED = re.compile(r"\$2[abxy]?\$\d\d\$|\$argon2(?:id|i|d)\$|pbkdf2|\$scrypt\$|\$7\$[./A-Za-z0-9]{11,}|"
+                         r"\bscrypt:\d+:\d+:\d+\$|\$[156]\$[./A-Za-z0-9]{2,}\$")
 # Headers that differ between any two responses and say nothing about the account.
 VOLATILE_HEADERS = frozenset(
     {
@@ -48,15 +45,18 @@ def no_secret_keys(ex: Exchange) -> None:
 
 
 def no_hash_strings(ex: Exchange) -> None:
-    match = _HASH_STRING.search(_haystack(ex))
+    match = HASH_SHAPED.search(_haystack(ex))
     if match:
         raise Mismatch("no password-hash-looking string ($2b$, $argon2, pbkdf2)", f"found {match.group(0)!r}")
 
 
 def no_db_error_text(ex: Exchange) -> None:
-    match = _DB_ERROR.search(_haystack(ex))
-    if match:
-        raise Mismatch("no database error or stack trace text", f"found {match.group(0)!r}")
+    """No SQL/ORM error text and no stack trace: evidence that injected text reached the database (AUTH-04)."""
+    haystack = _haystack(ex)
+    for family in ("SQL or ORM error text", "a stack trace"):
+        match = FAMILIES[family].search(haystack)
+        if match:
+            raise Mismatch("no database error or stack trace text", f"found {match.group(0)!r}")
 
 
 def cache_no_store(ex: Exchange) -> None:

@@ -79,3 +79,64 @@ def token_free_of(ex: Exchange, *secrets: str) -> None:
     for secret in secrets:
         if secret and (secret in text or secret in escaped or json.dumps(secret)[1:-1] in escaped):
             raise Mismatch("header and claims free of the password", "the password appears in the token")
+
+
+# Claim names that say "credential material": word parts of the name (camelCase, snake_case, kebab-case).
+_SECRET_PARTS = frozenset({"password", "passwd", "pass", "pwd", "pw", "passphrase", "hash", "hashed", "salt", "salted",
+                           "secret", "digest"})
+# Standard claims whose name says hash but whose value is a hash of a token, not of a credential (OpenID Connect
+# Core §3.1.3.6 / §3.3.2.11, FAPI's s_hash); and name parts that make a value metadata, not material.
+_HASH_CLAIMS = frozenset({"at_hash", "c_hash", "s_hash", "rt_hash"})
+_METADATA_PARTS = frozenset({"at", "date", "time", "changed", "updated", "exp", "expires", "expired", "expiry", "age",
+                             "version", "policy", "set", "required", "reset", "alg", "algorithm"})
+
+
+def _name_parts(name: str) -> list[str]:
+    return [p.lower() for p in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+", name)]
+
+
+def secret_named(name: str) -> bool:
+    """A claim name like password / hash / salt / secret (not at_hash, not password_changed_at)."""
+    if name.lower() in _HASH_CLAIMS:
+        return False
+    parts = _name_parts(name)
+    glued = name.lower()
+    named = bool(_SECRET_PARTS.intersection(parts)) or "password" in glued or "passwd" in glued
+    return named and not _METADATA_PARTS.intersection(parts)
+
+
+def _walk(obj, path=""):
+    """(path, key, value) of every member of every object nested in a JSON value, and every string."""
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            yield f"{path}.{key}" if path else str(key), key, value
+            yield from _walk(value, f"{path}.{key}" if path else str(key))
+    elif isinstance(obj, list):
+        for i, value in enumerate(obj):
+            yield f"{path}[{i}]", None, value
+            yield from _walk(value, f"{path}[{i}]")
+
+
+def no_credential_material(ex: Exchange, passwords: list[str] | tuple[str, ...] = ()) -> None:
+    """TOKEN-03: header and claims carry no password (nor its given variants), no password hash, no member named
+    like password / hash / salt / secret."""
+    from .security import HASH_SHAPED
+
+    header, claims = _decode(_token(ex))
+    for part, decoded in (("header", header), ("claims", claims)):
+        for path, key, value in _walk(decoded):
+            if isinstance(key, str) and secret_named(key) and value not in (None, "", [], {}) \
+                    and not isinstance(value, (bool, int, float)):
+                raise Mismatch("no member named like password / hash / salt / secret in the token",
+                               f"{part} member {path!r}")
+            if isinstance(value, str):
+                match = HASH_SHAPED.search(value)
+                if match:
+                    raise Mismatch("no password-hash-shaped value in the token",
+                                   f"{part} member {path!r} holds a {match.group(0)!r}... hash")
+    text = json.dumps([header, claims], ensure_ascii=False)
+    escaped = json.dumps([header, claims])
+    for secret in passwords:
+        if secret and (secret in text or json.dumps(secret)[1:-1] in escaped):
+            raise Mismatch("header and claims free of the password", "the password (or a variant of it) appears "
+                                                                     "in the token")

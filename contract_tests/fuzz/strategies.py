@@ -80,7 +80,13 @@ _JSON_SCALARS = st.one_of(
 _JSON = st.recursive(_JSON_SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=3),
                                                             st.dictionaries(st.text(max_size=8), inner, max_size=3)),
                      max_leaves=6)
-_OPERATORS = st.sampled_from([{"$ne": None}, {"$gt": ""}, {"$regex": ".*"}, {"$exists": True}, {"$in": [""]}])
+# NoSQL operators that match any stored value (AUTH-09's family); only ever sent with an unknown account or as a
+# password (never as the identifier of an account: see _pinned_identifier)
+_OPERATORS = st.sampled_from([
+    {"$ne": None}, {"$gt": ""}, {"$gte": ""}, {"$lt": "\U0010ffff"}, {"$lte": "\U0010ffff"}, {"$regex": ".*"},
+    {"$exists": True}, {"$in": [""]}, {"$nin": [""]}, {"$not": {"$eq": ""}}, {"$where": "1 == 1"},
+    {"$expr": {"$eq": [1, 1]}}, [{"$ne": None}],
+])
 _NON_STRINGS = st.one_of(
     st.integers(), st.floats(allow_nan=False, allow_infinity=False), st.booleans(), st.none(),
     st.lists(_JSON_SCALARS, max_size=3), st.dictionaries(st.text(max_size=8), _JSON_SCALARS, max_size=3), _OPERATORS,
@@ -159,8 +165,28 @@ def _wrong_type(draw) -> Wire:
     name = draw(st.sampled_from(("email", "username", "password")))
     if name == "username":
         body = {"username": body["email"], "password": body["password"]}
-    body[name] = draw(_NON_STRINGS)
+    value = draw(_NON_STRINGS)
+    if name != "password" and _is_operator(value):
+        value = _pinned_identifier(body.get("email", body.get("username")), draw(st.sampled_from(_PINNED)))
+    body[name] = value
     return Wire(json=body, note=f"{name} of the wrong JSON type")
+
+
+def _is_operator(value: Any) -> bool:
+    items = value if isinstance(value, list) else [value]
+    return any(isinstance(v, dict) and any(str(k).startswith("$") for k in v) for v in items)
+
+
+_PINNED = ("$eq", "$in", "$regex", "$gte-$lte", "in-array")
+
+
+def _pinned_identifier(identifier: str, how: str) -> Any:
+    """An operator object that matches *identifier* and nothing else (safety: never another account)."""
+    import re
+
+    return {"$eq": {"$eq": identifier}, "$in": {"$in": [identifier]},
+            "$regex": {"$regex": "^" + re.escape(identifier) + "$"},
+            "$gte-$lte": {"$gte": identifier, "$lte": identifier}, "in-array": [{"$eq": identifier}]}[how]
 
 
 @st.composite
@@ -249,7 +275,12 @@ class CredentialMisuse:
         if k == "email-in-array":
             return Wire(json={"email": [email], "password": password}, note=note)
         if k == "email-in-object":
-            return Wire(json={"email": {d: email}, "password": password}, note=note)
+            return Wire(json={"email": _pinned_identifier(email, d), "password": password}, note=note)
+        if k == "password-operator":
+            operand = [password] if d in ("$in", "$all") else {"$ne": password} if d == "$not" else password
+            return Wire(json={"email": email, "password": {d: operand}}, note=note)
+        if k == "password-operator-in-array":
+            return Wire(json={"email": email, "password": [{"$eq": password}]}, note=note)
         if k == "username-wrong-type":
             return Wire(json={"email": email, "password": password, "username": d}, note=note)
         if k == "username-too-long":
@@ -274,8 +305,10 @@ _MISUSES = st.one_of(
     st.integers(min_value=1, max_value=3).map(lambda n: CredentialMisuse("password-in-array", n)),
     st.sampled_from(("$eq", "$regex", "value", "password", "0")).map(lambda k: CredentialMisuse("password-in-object", k)),
     st.just(CredentialMisuse("email-in-array")),
-    st.sampled_from(("$eq", "$regex", "$in")).map(lambda k: CredentialMisuse("email-in-object", k)),
-    _NON_STRINGS.map(lambda v: CredentialMisuse("username-wrong-type", v)),
+    st.sampled_from(_PINNED).map(lambda k: CredentialMisuse("email-in-object", k)),
+    st.sampled_from(("$in", "$all", "$gte", "$lte", "$not")).map(lambda k: CredentialMisuse("password-operator", k)),
+    st.just(CredentialMisuse("password-operator-in-array")),
+    _NON_STRINGS.filter(lambda v: not _is_operator(v)).map(lambda v: CredentialMisuse("username-wrong-type", v)),
     st.builds(lambda unit, n: CredentialMisuse("username-too-long", unit * n), st.sampled_from(("a", "\U0001f600")),
               st.integers(min_value=81, max_value=200)),
     st.tuples(st.sampled_from(("", " ", "\t", "\n", "\u00a0")), st.sampled_from(("", " ", "\n", "\x00", ".", "\r\n")))

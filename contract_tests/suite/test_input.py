@@ -47,20 +47,6 @@ def test_wrong_json_type_is_rejected(send, unknown_email, field, kind):
     expect("INPUT-03", ex, checks.refused)
 
 
-OPERATORS = {
-    "password-$ne-null": lambda a: {"email": a.email, "password": {"$ne": None}},
-    "password-$gt-empty": lambda a: {"email": a.email, "password": {"$gt": ""}},
-    "email-$ne-null": lambda a: {"email": {"$ne": None}, "password": a.password},
-}
-
-
-@requirement("INPUT-03")
-@pytest.mark.parametrize("name", OPERATORS)
-def test_nosql_operators_do_not_log_in(send, account, name):
-    ex = send(f"NoSQL operator ({name})", "invalid", json=OPERATORS[name](account), real_account=name.startswith("password"))
-    expect("INPUT-03", ex, checks.refused)
-
-
 RAW_BODIES = {
     "malformed-json": b'{"email": "a@example.com", "password": ',
     "empty-body": b"",

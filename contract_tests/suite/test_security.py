@@ -68,3 +68,14 @@ def test_cors_never_allows_foreign_origin_with_credentials(send, unknown_email, 
         ex = send(f"login from Origin {origin}", "failure", headers={"Origin": origin},
                   json={"email": unknown_email, "password": "Unknown-Acc0unt-Passw0rd!"})
     verify("SEC-06", ex, checks.cors_safe, origin)
+
+
+@requirement("SEC-08")
+def test_error_bodies_carry_no_internal_details(request, suite, unknown_account, signatures):
+    """The failures the run provokes first (unknown account, missing password, non-object body, numeric password,
+    wrong password); every other response of the run is held to the same rule (contract_tests/invariants.py)."""
+    exchanges = [unknown_account, *signatures.validation_probes]
+    if suite.settings.account is not None:
+        exchanges.append(request.getfixturevalue("wrong_password"))
+    for ex in exchanges:
+        verify("SEC-08", ex, checks.no_internal_error_details)
