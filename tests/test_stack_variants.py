@@ -137,7 +137,8 @@ class StackRuns:
     # ------------------------------------------------------------------------------------------- the table
     def totals(self) -> list[str]:
         runs = [self.runs[n] for n in STACKS if n in self.runs]
-        agree = sum(1 for (v, rid), e in EXPECTED.items() if v in self.runs and self.runs[v].verdicts.get(rid) == e.expect)
+        agree = sum(1 for (v, rid), e in EXPECTED.items()
+                    if v in self.runs and self.runs[v].verdicts.get(rid) == e.expect)
         known = [e for e in EXPECTED.values() if e.today and e.variant in self.runs
                  and self.runs[e.variant].verdicts.get(e.requirement) == e.today]
         lanes = []

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import html
 import re
-from http import HTTPStatus
 from typing import Any
 
 from starlette.requests import Request
@@ -29,7 +28,8 @@ from starlette.responses import Response
 from ..service import LOGIN_PATH, LoginRequest, LoginService, Reject, User
 from . import stack
 from .nestjs import NodeJSON
-from .node import BodyParserError, JsonWebTokenClaims, js_length, js_utf8, media_type, parse_json_body, read_limited
+from .node import (STATUS_TEXT, BodyParserError, JsonWebTokenClaims, js_length, js_utf8, media_type, parse_json_body,
+                   read_limited)
 
 # zod 3's z.string().email()
 ZOD_EMAIL = re.compile(r"^(?!\.)(?!.*\.\.)([A-Z0-9_'+\-\.]*)[A-Z0-9_+-]@([A-Z0-9][A-Z0-9\-]*\.)+[A-Z]{2,}$",
@@ -97,7 +97,7 @@ class Express(JsonWebTokenClaims, LoginService):
         try:
             return parse_json_body(await read_limited(request))
         except BodyParserError as exc:  # next(err) -> finalhandler
-            raise Reject(finalhandler_page(exc.status, HTTPStatus(exc.status).phrase)) from None
+            raise Reject(finalhandler_page(exc.status, STATUS_TEXT[exc.status])) from None
 
     def validate(self, data: Any) -> LoginRequest:
         data = {} if data is None else data
@@ -108,7 +108,8 @@ class Express(JsonWebTokenClaims, LoginService):
         for name in ("email", "username", "password"):
             if name not in data:  # .optional() accepts undefined only (null is a type error)
                 if name == "password":
-                    issues.append(zod_issue("invalid_type", [name], "Required", expected="string", received="undefined"))
+                    issues.append(zod_issue("invalid_type", [name], "Required", expected="string",
+                                            received="undefined"))
                 continue
             value = data[name]
             if not isinstance(value, str):

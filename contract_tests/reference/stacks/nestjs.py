@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import re
-from http import HTTPStatus
 from typing import Any
 
 from starlette.requests import Request
@@ -29,8 +28,8 @@ from starlette.responses import Response
 
 from ..service import LOGIN_PATH, LoginRequest, LoginService, Reject, User, is_email_address
 from . import stack
-from .node import (BodyParserError, JsonWebTokenClaims, js_utf8, media_type, parse_json_body, parse_urlencoded_body,
-                   read_limited, validator_js_length)
+from .node import (STATUS_TEXT, BodyParserError, JsonWebTokenClaims, js_utf8, media_type, parse_json_body,
+                   parse_urlencoded_body, read_limited, validator_js_length)
 
 _LABEL = re.compile(r"^[a-z\u00a1-\uffff0-9-]{1,63}$", re.IGNORECASE)
 _TLD = re.compile(r"^([a-z\u00a1-\uffff]{2,}|xn[a-z0-9-]{2,})$", re.IGNORECASE)
@@ -43,7 +42,8 @@ def validator_is_email(value: str) -> bool:
     local, domain = value.split("@")
     labels = domain.split(".")
     return (len(local.encode("utf-8", "surrogatepass")) <= 64 and all(_LABEL.match(label) for label in labels)
-            and not any(label.startswith("-") or label.endswith("-") for label in labels) and bool(_TLD.match(labels[-1])))
+            and not any(label.startswith("-") or label.endswith("-") for label in labels)
+            and bool(_TLD.match(labels[-1])))
 
 
 class NodeJSON(Response):
@@ -57,7 +57,7 @@ class NodeJSON(Response):
 
 def nest_error(status: int, message: Any) -> dict[str, Any]:
     """The body of Nest's HttpException subclasses (BadRequestException, NotFoundException, ...)."""
-    return {"message": message, "error": HTTPStatus(status).phrase, "statusCode": status}
+    return {"message": message, "error": STATUS_TEXT[status], "statusCode": status}
 
 
 @stack("nestjs")

@@ -13,6 +13,8 @@ from starlette.requests import Request
 from ..service import LoginRequest, User
 
 BODY_PARSER_LIMIT = 100 * 1024  # body-parser's default `limit: '100kb'`
+# Node's http.STATUS_CODES (the `statuses` package) for the statuses these servers send
+STATUS_TEXT = {400: "Bad Request", 404: "Not Found", 413: "Payload Too Large", 500: "Internal Server Error"}
 
 
 class BodyParserError(Exception):
