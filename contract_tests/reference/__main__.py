@@ -7,17 +7,20 @@ import sys
 
 import uvicorn
 
-from . import DEMO_EMAIL, DEMO_PASSWORD, FAULTS, LOGIN_PATH, VARIANTS, create_app
+from . import DEMO_EMAIL, DEMO_PASSWORD, FAULTS, LOGIN_PATH, STACKS, VARIANTS, create_app
 from .server import bind_socket, socket_url, uvicorn_config
 
 
 def print_catalog() -> None:
-    width = max(len(name) for name in [*FAULTS, *VARIANTS])
+    width = max(len(name) for name in [*FAULTS, *VARIANTS, *STACKS])
     print("faults (each breaks the listed requirements):")
     for m in FAULTS.values():
         print(f"  {m.name:<{width}}  {','.join(m.breaks):<9}  {m.description}")
     print("variants (conforming):")
     for m in VARIANTS.values():
+        print(f"  {m.name:<{width}}  {'':<9}  {m.description}")
+    print("stack variants (--variant too; written as each stack's developers write it, findings expected):")
+    for m in STACKS.values():
         print(f"  {m.name:<{width}}  {'':<9}  {m.description}")
 
 
@@ -27,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080, help="0 picks a free port (default 8080)")
     parser.add_argument("--fault", help="switch one named fault on (see --list)")
-    parser.add_argument("--variant", help="switch one conforming variant on (see --list)")
+    parser.add_argument("--variant", help="switch one conforming or stack variant on (see --list)")
     parser.add_argument("--list", action="store_true", help="list faults and variants, then exit")
     parser.add_argument("--throttle-after", type=int, metavar="N",
                         help="switch brute-force throttling on: N failed logins in a row lock an account key (429)")

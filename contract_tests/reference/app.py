@@ -18,7 +18,7 @@ def create_app(*, fault: str | None = None, variant: str | None = None, demo_pas
     if service is None:
         service = service_class(fault, variant)(demo_password=demo_password)
     # One catch-all route: the service answers every path and method itself (JSON 404/405/500 included).
-    app = Starlette(routes=[Mount("/", app=request_response(service.handle))])
+    app = Starlette(routes=[Mount("/", app=request_response(service.handle))], middleware=service.middleware())
     app.state.service = service
     app.state.fault = fault
     app.state.variant = variant

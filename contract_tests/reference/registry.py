@@ -1,5 +1,6 @@
-"""Catalog of faults and conforming variants: data in faults.yaml / variants.yaml, code in faults.py /
-variants.py. The two sides are checked against each other at import."""
+"""Catalog of faults, conforming variants and stack variants: data in faults.yaml / variants.yaml /
+stacks/stacks.yaml, code in faults.py / variants.py / stacks/. The two sides are checked against each other at
+import."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import yaml
 from . import opt_in  # noqa: F401  (issue 6: registers the opt-in probes' faults and variant)
 from .faults import FAULT_CLASSES
 from .service import LoginService
+from .stacks import STACK_CLASSES
 from .variants import VARIANT_CLASSES
 
 _HERE = Path(__file__).resolve().parent
@@ -24,10 +26,10 @@ class RegistryError(RuntimeError):
 
 @dataclass(frozen=True)
 class Mutation:
-    """One fault or conforming variant of the reference server."""
+    """One fault, conforming variant or stack variant of the reference server."""
 
     name: str
-    kind: str  # "fault" or "variant"
+    kind: str  # "fault", "variant" or "stack" (expected findings: tests/stack_expectations.yaml)
     breaks: list[str] = field(hash=False)
     description: str
     service_class: type[LoginService] = field(repr=False, compare=False)
@@ -35,14 +37,15 @@ class Mutation:
 
 def _load(kind: str, filename: str, classes: dict[str, type[LoginService]]) -> dict[str, Mutation]:
     document = yaml.safe_load((_HERE / filename).read_text(encoding="utf-8")) or {}
+    keys = {"name", "description"} if kind == "stack" else {"name", "breaks", "description"}
     entries = document.get(f"{kind}s")
     if not isinstance(entries, list):
         raise RegistryError(f"{filename}: top-level key '{kind}s' must be a list")
     catalog: dict[str, Mutation] = {}
     for entry in entries:
-        if not isinstance(entry, dict) or set(entry) != {"name", "breaks", "description"}:
-            raise RegistryError(f"{filename}: each entry needs exactly name, breaks, description: {entry!r}")
-        name, breaks, description = entry["name"], entry["breaks"], entry["description"]
+        if not isinstance(entry, dict) or set(entry) != keys:
+            raise RegistryError(f"{filename}: each entry needs exactly {', '.join(sorted(keys))}: {entry!r}")
+        name, breaks, description = entry["name"], entry.get("breaks", []), entry["description"]
         if not isinstance(name, str) or not name or name in catalog:
             raise RegistryError(f"{filename}: missing or duplicate name {name!r}")
         if not isinstance(breaks, list) or not all(isinstance(b, str) and _REQUIREMENT_ID.match(b) for b in breaks):
@@ -54,29 +57,32 @@ def _load(kind: str, filename: str, classes: dict[str, type[LoginService]]) -> d
         if not isinstance(description, str) or not description.strip():
             raise RegistryError(f"{filename}: {name}: empty description")
         if name not in classes:
-            raise RegistryError(f"{filename}: {kind} {name!r} has no class in {kind}s.py")
+            raise RegistryError(f"{filename}: {kind} {name!r} has no registered class")
         catalog[name] = Mutation(name, kind, list(breaks), description.strip(), classes[name])
     missing = sorted(set(classes) - set(catalog))
     if missing:
-        raise RegistryError(f"{kind}s.py defines {kind}s missing from {filename}: {', '.join(missing)}")
+        raise RegistryError(f"{kind} classes missing from {filename}: {', '.join(missing)}")
     return catalog
 
 
 FAULTS: dict[str, Mutation] = _load("fault", "faults.yaml", FAULT_CLASSES)
 VARIANTS: dict[str, Mutation] = _load("variant", "variants.yaml", VARIANT_CLASSES)
+STACKS: dict[str, Mutation] = _load("stack", "stacks/stacks.yaml", STACK_CLASSES)
 
 
 def service_class(fault: str | None = None, variant: str | None = None) -> type[LoginService]:
-    """The LoginService subclass for a fault and/or a variant (both may be combined); ValueError if unknown."""
+    """The LoginService subclass for a fault and/or a variant -- conforming or stack -- (both may be combined);
+    ValueError if unknown."""
     classes: list[type[LoginService]] = []
     if fault is not None:
         if fault not in FAULTS:
             raise ValueError(f"unknown fault {fault!r}; valid faults: {', '.join(FAULTS)}")
         classes.append(FAULTS[fault].service_class)
     if variant is not None:
-        if variant not in VARIANTS:
-            raise ValueError(f"unknown variant {variant!r}; valid variants: {', '.join(VARIANTS)}")
-        classes.append(VARIANTS[variant].service_class)
+        known = {**VARIANTS, **STACKS}
+        if variant not in known:
+            raise ValueError(f"unknown variant {variant!r}; valid variants: {', '.join(known)}")
+        classes.append(known[variant].service_class)
     if not classes:
         return LoginService
     if len(classes) == 1:

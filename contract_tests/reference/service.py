@@ -465,6 +465,10 @@ class LoginService:
         return {"X-Content-Type-Options": "nosniff",
                 "Strict-Transport-Security": "max-age=31536000; includeSubDomains"}
 
+    def middleware(self) -> list:
+        """ASGI middleware (starlette.middleware.Middleware) in front of the service: a proxy, say. None here."""
+        return []
+
     def finalize(self, request: Request, response: Response) -> Response:
         for name, value in {**self.base_headers(), **self.cors_headers(request)}.items():
             response.headers[name] = value
