@@ -7,6 +7,7 @@ so a deployment repository's own pytest settings (addopts, python_files, plugins
 
 from __future__ import annotations
 
+import os
 import sys
 from importlib.resources import as_file, files
 
@@ -24,8 +25,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     import pytest
 
+    plugins = ["-p", "contract_tests.plugin"]
+    if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):  # the entry point's part: options, pytest-base-url
+        plugins = ["-p", "contract_tests.entry", *plugins]
     with as_file(files("contract_tests") / "suite.ini") as ini:
-        code = pytest.main(["-c", str(ini), "-p", "contract_tests.plugin", *args, "--pyargs", "contract_tests.suite"])
+        code = pytest.main(["-c", str(ini), *plugins, *args, "--pyargs", "contract_tests.suite"])
     return int(code)
 
 

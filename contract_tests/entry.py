@@ -13,6 +13,9 @@ import pytest
 
 from .options import add_options, explain_base_url
 
+# --base-url is pytest-base-url's: load it by its entry point name also where plugin autoloading is off
+pytest_plugins = ["base_url"]
+
 PLUGIN = "contract_tests.plugin"
 SUITE_PACKAGE = "contract_tests.suite"
 _SUITE_DIR = Path(__file__).resolve().parent / "suite"

@@ -104,6 +104,11 @@ def signatures(send, unknown_email: str, unknown_account) -> Signatures:
 
 # -- fuzzing (contract_tests/fuzz, test_fuzz.py) ----------------------------------------------------
 def pytest_configure(config: pytest.Config) -> None:
+    if not config.pluginmanager.has_plugin("contract_tests.plugin"):
+        raise pytest.UsageError(
+            "the contract suite runs with its plugin: `pytest --pyargs contract_tests.suite` (the package installed), "
+            "`pytest -p contract_tests.plugin ...` or `python -m contract_tests`"
+        )
     fuzz_settings(config)  # validates --fuzz-examples / --hypothesis-seed early
     keep_hypothesis_out_of_the_working_tree()
     config.addinivalue_line(
