@@ -12,7 +12,6 @@ from types import SimpleNamespace
 
 import jsonschema
 import pytest
-import yaml
 
 from contract_tests.catalog import load_catalog
 from contract_tests.report import SCHEMA_FILE, build_report, evaluate
@@ -23,7 +22,6 @@ from contract_tests.results import Observation, Results, Verdict
 from contract_tests.secrets import Redactor
 from contract_tests.waivers import Waiver, WaiverError, load_waivers, today
 
-ROOT = Path(__file__).resolve().parents[1]
 CATALOG = load_catalog()
 TODAY = today()
 
