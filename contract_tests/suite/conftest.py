@@ -104,11 +104,8 @@ def signatures(send, unknown_email: str, unknown_account) -> Signatures:
 
 # -- fuzzing (contract_tests/fuzz, test_fuzz.py) ----------------------------------------------------
 def pytest_configure(config: pytest.Config) -> None:
-    if not config.pluginmanager.has_plugin("contract_tests.plugin"):
-        raise pytest.UsageError(
-            "the contract suite runs with its plugin: `pytest --pyargs contract_tests.suite` (the package installed), "
-            "`pytest -p contract_tests.plugin ...` or `python -m contract_tests`"
-        )
+    if not _plugin_active(config):
+        return  # reported at collection (below): pytest shows errors raised here as collection errors
     fuzz_settings(config)  # validates --fuzz-examples / --hypothesis-seed early
     keep_hypothesis_out_of_the_working_tree()
     config.addinivalue_line(
@@ -118,10 +115,19 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+def _plugin_active(config: pytest.Config) -> bool:
+    return config.pluginmanager.has_plugin("contract_tests.plugin")
+
+
 @pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Fuzzing tests run after the hand-written ones (they spend what those leave of the request and login
     budgets) and before the opt-in probes, which stay last (README, section Opt-in probes)."""
+    if not _plugin_active(config):  # -p no:contract_tests, or arguments that hid the suite from the entry point
+        raise pytest.UsageError(
+            "hyper3d-login: the contract suite runs with its plugin: `pytest --pyargs contract_tests.suite` (the "
+            "package installed), `pytest -p contract_tests.plugin ...` or `python -m contract_tests`"
+        )
     catalog = load_catalog()
 
     def rank(item: pytest.Item) -> int:
