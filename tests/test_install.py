@@ -124,6 +124,7 @@ def test_both_entry_points_run_the_suite_from_an_empty_directory_with_the_same_v
     for proc in (pyargs, module):
         assert "hyper3d-login suite: hyper3d-login-conformance" in proc.stdout
         assert "gate --fail-on=must: CONFORMING" in proc.stdout
+        assert "warning" not in proc.stdout.splitlines()[-1]
     # the tests collected are the installed ones (test_installed_package_reads_its_resources_from_the_venv)
     assert f"rootdir: {site / 'contract_tests'}" in module.stdout and "configfile: suite.ini" in module.stdout
     assert _verdicts(cwd / "a") == _verdicts(cwd / "b")
