@@ -19,6 +19,7 @@ from .fuzz.config import fuzz_settings
 from .results import SKIP_PREFIXES, Observation, Results, Verdict, level_gates
 from .run_record import RunRecord
 from .secrets import Redactor
+from .selection import RequirementSelection, selection_from_config
 from .settings import ENV_EMAIL, ENV_PASSWORD, Settings, add_options
 
 EXIT_COULD_NOT_TEST = 4  # same as pytest's usage error: bad configuration or untestable target
@@ -56,6 +57,7 @@ class SuiteState:
     unexplained_failures: int = 0  # failed test reports that carry no contract violation (suite errors)
     outcome: object | None = None  # report.outcome.Outcome, once the run is over
     final_record: RunRecord | None = None  # what the reports were written from
+    selection: dict | None = None  # --requirement: {"patterns", "selected", "excluded"} (selection.py); None: all
 
     @property
     def has_contract_run(self) -> bool:
@@ -251,7 +253,9 @@ def _configure(config: pytest.Config) -> None:
 
         config.option.base_url = strip_credentials(settings.base_url)
     state = SuiteState(config=config, settings=settings, catalog=load_catalog())
+    state.selection = selection_from_config(config, list(state.catalog))
     config.stash[_STATE] = state
+    config.pluginmanager.register(RequirementSelection(state), "hyper3d-login-selection")
     config.pluginmanager.register(_Collector(state), "hyper3d-login-collector")
     config.pluginmanager.register(_WorkerMerge(state), "hyper3d-login-xdist-merge")
     redacting = _RedactingFilter(state.redactor)
@@ -321,9 +325,11 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
+    from .about import version_line
+
     state = suite_state(config)
     s = state.settings
-    lines = [f"hyper3d-login target: {state.target_label}"]
+    lines = [f"hyper3d-login suite: {version_line()}", f"hyper3d-login target: {state.target_label}"]
     if s.uses_reference:
         lines.append(
             "hyper3d-login: no --base-url given: testing the BUNDLED REFERENCE SERVER with its demo account, "
@@ -398,7 +404,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         return
     selected = frozenset(rid for item in contract for rid in _declared(item))
     opt = session.config.option
-    how = [f"-k {opt.keyword!r}" if getattr(opt, "keyword", "") else "",
+    how = [f"--requirement {','.join(state.selection['patterns'])}" if state.selection else "",
+           f"-k {opt.keyword!r}" if getattr(opt, "keyword", "") else "",
            f"-m {opt.markexpr!r}" if getattr(opt, "markexpr", "") else "",
            "--deselect" if getattr(opt, "deselect", None) else "",
            "" if state.whole_suite else "a subset of the suite's test files"]

@@ -10,79 +10,13 @@ from pathlib import Path
 import pytest
 
 from .client import Account, ClientLimits
+# the options and their environment variables: options.py (cheap to import: every pytest session adds them)
+from .options import ENV_CAPTCHA, ENV_EMAIL, ENV_PASSWORD, ENV_REFERENCE_PASSWORD, add_options  # noqa: F401
 from .optin import ProbeSettings, probe_settings_from_config, reference_captcha_token
 from .catalog import load_catalog
 from .option_values import number
 from .secrets import Secret
 from .waivers import Waiver, WaiverError, load_waivers
-
-ENV_EMAIL = "LOGIN_EMAIL"
-ENV_PASSWORD = "LOGIN_PASSWORD"
-ENV_CAPTCHA = "LOGIN_CAPTCHA_TOKEN"
-# bundled reference server only: the demo account's password (self-tests grep outputs for a distinctive one)
-ENV_REFERENCE_PASSWORD = "HYPER3D_REFERENCE_PASSWORD"
-
-
-def add_options(parser: pytest.Parser) -> None:
-    group = parser.getgroup("hyper3d-login", "Hyper3D login contract suite")
-    add = group.addoption
-    add("--login-email", metavar="EMAIL", default=None,
-        help=f"email of the test account (default: ${ENV_EMAIL}); the password is read from ${ENV_PASSWORD} only.")
-    add("--fail-on", choices=("must", "should"), default="must",
-        help="lowest requirement level whose failure fails the run (default: must).")
-    add("--report-dir", metavar="DIR", default=None,
-        help="write conformance.json, conformance.md and conformance.html into DIR.")
-    add("--fail-on-inconclusive", action="store_true", default=False,
-        help="also fail the run when a requirement is inconclusive or blocked (could not be decided).")
-    add("--waivers", metavar="FILE", default=None,
-        help="YAML file of waived requirements (id, reason, expires); a waived failure does not gate.")
-    add("--timeout", type=str, default=10.0, metavar="SECONDS",
-        help="hard deadline of each request: connect, send and the whole answer (default: 10). Three requests in a "
-             "row without a complete answer end the run as could-not-test.")
-    add("--run-deadline", type=str, default=1200.0, metavar="SECONDS",
-        help="longest run: past it no request is sent and the checks not reached are reported blocked "
-             "(default: 1200).")
-    add("--max-requests", type=str, default=400, metavar="N",
-        help="hard cap on requests sent in one run (default: 400).")
-    add("--max-failed-logins", type=str, default=20, metavar="N",
-        help="budget of failed logins on the real account per run (default: 20).")
-    add("--request-interval", type=str, default=0.0, metavar="SECONDS",
-        help="minimum pause between two requests (default: 0).")
-    add("--max-retry-wait", type=str, default=30.0, metavar="SECONDS",
-        help="longest total back-off on 429 / RATE_LIMITED before a check is reported blocked (default: 30).")
-    add("--max-token-lifetime", type=str, default=30.0, metavar="DAYS",
-        help="longest acceptable token lifetime for TOKEN-02's SHOULD clause (default: 30 days).")
-    add("--judge-anyway", action="store_true", default=False,
-        help="judge a target whose answers do not look like the login API (only HTML pages, redirects or 5xx) "
-             "instead of stopping with could-not-test (default: off).")
-    add("--captcha-header", default="cf-turnstile-response", metavar="NAME",
-        help=f"header carrying the captcha token from ${ENV_CAPTCHA} (default: cf-turnstile-response).")
-    add("--captcha-error", default=r"captcha|turnstile|recaptcha", metavar="REGEX",
-        help="an error value matching REGEX means the target demands a captcha.")
-    add("--unknown-email", default="conformance-unknown-7f3a9c@example.com", metavar="EMAIL",
-        help="an address with no account on the target.")
-    add("--insecure", action="store_true", default=False, help="do not verify the target's TLS certificate.")
-    add("--require-credentials", action="store_true", default=False,
-        help="treat missing credentials as a configuration error instead of skipping.")
-    add("--reference-fault", default=None, metavar="NAME",
-        help="bundled reference server only: switch on one named fault (self-testing).")
-    add("--reference-variant", default=None, metavar="NAME",
-        help="bundled reference server only: run one conforming variant.")
-    # opt-in probes (issue 6; README, section Opt-in probes): off unless named, never part of a default run
-    add("--probe", action="append", default=[], metavar="NAMES",
-        help="run opt-in probes, comma-separated: throttling, timing, captcha (or all). They hammer or time the "
-             "target: for staging, not a production gate (default: none).")
-    add("--timing-samples", type=str, default=30, metavar="N",
-        help="timing probe: requests per group, wrong password and unknown account (default: 30).")
-    add("--timing-threshold", type=str, default=20.0, metavar="MS",
-        help="timing probe: smallest difference that matters; failed needs at least this (default: 20 ms).")
-    add("--timing-alpha", type=str, default=0.01, metavar="P",
-        help="timing probe: significance level of the Mann-Whitney U test (default: 0.01).")
-    add("--throttle-attempts", type=str, default=100, metavar="N",
-        help="throttling probe: failed logins per account before giving up (default: 100, the NIST limit).")
-    add("--fuzz-examples", type=str, default=20, metavar="N",
-        help="examples per fuzzing property (default: 20; 0 switches fuzzing off). Runs are repeatable: "
-             "the seed is fixed unless --hypothesis-seed is given. See README, section Property-based fuzzing.")
 
 
 @dataclass(frozen=True)

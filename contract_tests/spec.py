@@ -12,9 +12,9 @@ from __future__ import annotations
 import copy
 import functools
 import hashlib
+import importlib.resources
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -37,7 +37,8 @@ __all__ = [
 ]
 
 LOGIN_PATH = "/api/user/login"
-SPEC_DIR = Path(__file__).resolve().parent.parent / "spec"
+# spec/ of the repository, installed as a package: the same files from a checkout, a wheel or an sdist, from any cwd
+SPEC_DIR = importlib.resources.files("contract_tests.spec_files")
 
 _VENDOR_FILE = "login.openapi.json"
 _CLARIFICATIONS_FILE = "clarifications.yaml"

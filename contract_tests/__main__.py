@@ -1,0 +1,37 @@
+"""``python -m contract_tests [pytest options]`` and ``hyper3d-login-conformance [pytest options]``: the contract suite
+as a tool, the same run as ``pytest --pyargs contract_tests.suite [options]``.
+
+It reads its pytest configuration from the package (contract_tests/suite.ini), not from the current directory,
+so a deployment repository's own pytest settings (addopts, python_files, plugins) do not change the run.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from importlib.resources import as_file, files
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    ours = args[: args.index("--")] if "--" in args else args
+    if "--version" in ours or "-V" in ours:
+        import pytest
+
+        from .about import version_line
+
+        print(version_line())
+        print(f"pytest {pytest.__version__}")
+        return 0
+    import pytest
+
+    plugins = ["-p", "contract_tests.plugin"]
+    if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):  # the entry point's part: options, pytest-base-url
+        plugins = ["-p", "contract_tests.entry", *plugins]
+    with as_file(files("contract_tests") / "suite.ini") as ini:
+        code = pytest.main(["-c", str(ini), *plugins, *args, "--pyargs", "contract_tests.suite"])
+    return int(code)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

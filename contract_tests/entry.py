@@ -1,0 +1,68 @@
+"""The pytest11 entry point: what an installed suite does to every pytest session of its environment.
+
+It adds the suite's options and nothing else, unless the session runs the contract suite (its arguments name
+``contract_tests.suite``, or a path in it); then it registers the suite's plugin, ``contract_tests.plugin``.
+Nothing heavy is imported here: unrelated sessions must not pay for the suite.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .options import add_options, explain_base_url
+
+# --base-url is pytest-base-url's: load it by its entry point name also where plugin autoloading is off
+pytest_plugins = ["base_url"]
+
+PLUGIN = "contract_tests.plugin"
+SUITE_PACKAGE = "contract_tests.suite"
+_SUITE_DIR = Path(__file__).resolve().parent / "suite"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(parser)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> int | None:
+    if not config.option.list_requirements:
+        return None
+    from .catalog import load_catalog
+    from .selection import list_requirements, parse_patterns
+
+    print(list_requirements(load_catalog(), parse_patterns(config.option.requirement)), end="")
+    return 0
+
+
+@pytest.hookimpl(trylast=True)  # after pytest-base-url has read its ini value, like the plugin itself
+def pytest_configure(config: pytest.Config) -> None:
+    explain_base_url(config)
+    if runs_the_suite(config) and not config.pluginmanager.is_blocked(PLUGIN):
+        config.pluginmanager.import_plugin(PLUGIN)  # a no-op when -p or a conftest registered it already
+
+
+def runs_the_suite(config: pytest.Config) -> bool:
+    """Whether the session's arguments (or testpaths) name the contract suite or a part of it."""
+    for arg in config.args:
+        spec = str(arg).split("::", 1)[0]
+        if config.option.pyargs and (spec in ("contract_tests", SUITE_PACKAGE) or spec.startswith(SUITE_PACKAGE + ".")):
+            return True
+        if _collects_suite(config.invocation_params.dir / spec):
+            return True
+    return False
+
+
+def _collects_suite(path: Path) -> bool:
+    try:
+        path = path.resolve()
+    except OSError:
+        return False
+    if path == _SUITE_DIR or _SUITE_DIR in path.parents:
+        return True
+    if path not in _SUITE_DIR.parents:
+        return False
+    # an ancestor: pytest recurses into it unless the way passes a virtualenv or a hidden directory
+    between = _SUITE_DIR.relative_to(path).parts
+    return not any(part.startswith(".") or part in ("site-packages", "dist-packages") for part in between)
