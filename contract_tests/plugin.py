@@ -233,10 +233,14 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", f"{MARKER}(*ids): the requirement IDs (spec/requirements.yaml) a contract test checks."
     )
-    # --base-url as given, before pytest-base-url turns "not given" into "" (an empty value is a usage error)
-    raw = config.getoption("base_url")
-    if raw is None or hasattr(config, "workerinput"):  # xdist workers get the controller's validated value
-        raw = (raw or None) or (config.getini("base_url") or None)
+    # --base-url as given: pytest-base-url turns "not given" into "", and an empty value is a usage error, so whether
+    # it was given is read from the command line, PYTEST_ADDOPTS, the environment and the ini file
+    raw = config.getoption("base_url") or ""
+    words = [str(a) for a in config.invocation_params.args] + os.environ.get("PYTEST_ADDOPTS", "").split()
+    given = (any(w == "--base-url" or w.startswith("--base-url=") for w in words)
+             or "PYTEST_BASE_URL" in os.environ or bool(config.getini("base_url")))
+    if not given or hasattr(config, "workerinput"):  # xdist workers get the controller's validated value
+        raw = raw or None
     config.stash[_RAW_BASE_URL] = raw
     _configure(config)
 

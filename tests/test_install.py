@@ -162,7 +162,8 @@ def test_an_unrelated_project_sees_no_difference(venv, work):
 
     def output(*args: str) -> str:
         proc = _ok(_run([python, "-m", "pytest", *args], cwd, env))
-        return re.sub(r"\d+\.\d+s", "<t>s", proc.stdout) + proc.stderr
+        text = re.sub(r"\d+\.\d+s", "<t>s", proc.stdout) + proc.stderr
+        return re.sub(r"Using --randomly-seed=\d+", "<random seed>", text)  # pytest-randomly's header, per run
 
     assert output("-q") == output("-q", "-p", "no:contract_tests")
     # pytest itself lists every installed plugin in its header line; nothing else may differ
