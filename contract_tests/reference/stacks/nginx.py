@@ -62,6 +62,7 @@ class NginxFront:
         headers = dict(scope["headers"])
         declared = headers.get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self.max_body_bytes:  # checked before anything else
+            await self.linger(receive)
             await self.page(send, 413, "Request Entity Too Large")
             return
         if not self.bucket.allow((scope.get("client") or ("?",))[0]):
@@ -74,6 +75,8 @@ class NginxFront:
                 return
             size += len(message.get("body", b""))
             if size > self.max_body_bytes:
+                if message.get("more_body"):
+                    await self.linger(receive)
                 await self.page(send, 413, "Request Entity Too Large")
                 return
             body.append(message.get("body", b""))
@@ -95,6 +98,18 @@ class NginxFront:
             await send(message)
 
         await self.app(scope, replay, send_as_nginx)
+
+    @staticmethod
+    async def linger(receive: Receive, limit: int = 8 * 1024 * 1024) -> None:
+        """nginx's lingering close: read and discard what the client is still sending, so that closing the
+        connection does not reset it before the client has read the 413 (uvicorn stops delivering the body once
+        a response is sent, so the draining comes first)."""
+        drained = 0
+        while drained < limit:
+            message = await receive()
+            if message["type"] == "http.disconnect" or not message.get("more_body"):
+                return
+            drained += len(message.get("body", b""))
 
     @staticmethod
     async def page(send: Send, status: int, reason: str) -> None:
