@@ -228,9 +228,9 @@ class ContractClient:
                          requirement=requirement)
         )
 
-    def probe(self) -> Exchange:
-        """One harmless request at start-up; raises :class:`TargetError` when testing is impossible."""
-        request = LoginRequest(
+    def probe(self, request: LoginRequest | None = None) -> Exchange:
+        """A harmless pre-flight request, outside the budgets; raises :class:`TargetError` when no answer came."""
+        request = request or LoginRequest(
             purpose="reachability probe",
             expect="failure",
             json={"email": "conformance-probe@example.com", "password": "Probe-Not-A-Password-1"},

@@ -1,4 +1,4 @@
-"""Opt-in probes (issue 6): which are enabled, their settings, and how their tests are gated and ordered.
+"""Opt-in probes (issue 6): which are enabled, their settings, and how their tests are gated (their order: suite/conftest.py).
 
 A probe runs only when ``--probe`` names it.  Its test is marked with an opt-in requirement of the catalog
 (``opt_in: true``); when the probe is not enabled, collection adds a skip mark ("opt-in, not enabled"), so the
@@ -16,6 +16,7 @@ import pytest
 
 from .client import Account
 from .option_values import number
+from .results import NOT_ENABLED
 from .secrets import Secret
 
 # probe name -> requirement it checks, in run order (the captcha probe first, the throttling probe last)
@@ -24,7 +25,6 @@ PROBE_OF: dict[str, str] = {rid: name for name, rid in PROBES.items()}
 
 ENV_THROWAWAY_EMAIL = "LOGIN_THROWAWAY_EMAIL"
 ENV_THROWAWAY_PASSWORD = "LOGIN_THROWAWAY_PASSWORD"
-NOT_ENABLED = "opt-in, not enabled"
 
 CAPTCHA_PROBE_REQUESTS = 7  # first use of LOGIN_CAPTCHA_TOKEN + 3 token cases x (right, wrong password)
 
@@ -124,19 +124,9 @@ def reference_captcha_token(fault: str | None, variant: str | None) -> str | Non
 
 
 def gate_items(items: list[pytest.Item], requirements_of, catalog, settings: ProbeSettings) -> None:
-    """Skip the tests of opt-in requirements whose probe is not enabled; move the opt-in tests to the end."""
-    order = list(PROBES)
-    opt_in: list[tuple[int, int, pytest.Item]] = []
-    for index, item in enumerate(items):
+    """Skip the tests of opt-in requirements whose probe is not enabled (the suite's conftest runs them last)."""
+    for item in items:
         ids = [rid for rid in requirements_of(item) if rid in catalog and catalog[rid].opt_in]
-        if not ids:
-            continue
-        names = [PROBE_OF.get(rid, rid) for rid in ids]
-        missing = [name for name in names if name not in settings.enabled]
+        missing = [name for name in (PROBE_OF.get(rid, rid) for rid in ids) if name not in settings.enabled]
         if missing:
             item.add_marker(pytest.mark.skip(reason=f"{NOT_ENABLED} (--probe={','.join(missing)})"))
-        opt_in.append((min(order.index(n) if n in order else len(order) for n in names), index, item))
-    if opt_in:
-        moved = {id(item) for _, _, item in opt_in}
-        last = [item for _, _, item in sorted(opt_in, key=lambda t: t[:2])]
-        items[:] = [item for item in items if id(item) not in moved] + last

@@ -274,7 +274,7 @@ def _report_unusable_configuration(config: pytest.Config, message: str) -> None:
         return
     from pathlib import Path
 
-    from .report import EXIT_COULD_NOT_TEST as EXIT, evaluate, write_reports
+    from .report import evaluate, write_reports
     from .report.json_report import strip_credentials
 
     catalog = load_catalog()
@@ -286,7 +286,8 @@ def _report_unusable_configuration(config: pytest.Config, message: str) -> None:
         redactor.add(urllib.parse.urlsplit(raw).password or "", "<url-password>")
     record = RunRecord(catalog=catalog, results=Results(catalog), redactor=redactor,
                        target=strip_credentials(raw) if raw and "://" in raw else None,
-                       reference_server=raw is None, could_not_test=redactor(message), exit_status=EXIT)
+                       reference_server=raw is None, could_not_test=redactor(message),
+                       exit_status=EXIT_COULD_NOT_TEST)
     record.finished = record.started
     with contextlib.suppress(OSError):
         write_reports(record, evaluate(record), Path(report_dir))
@@ -361,11 +362,11 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 # -- collection ------------------------------------------------------------------------------
 def pytest_itemcollected(item: pytest.Item) -> None:
-    item.stash[COLLECTED_ORDER] = len(item.session.stash.setdefault(_COLLECTED, []))
-    item.session.stash[_COLLECTED].append(None)
+    item.stash[COLLECTED_ORDER] = item.session.stash.get(_COLLECTED, 0)
+    item.session.stash[_COLLECTED] = item.stash[COLLECTED_ORDER] + 1
 
 
-_COLLECTED = pytest.StashKey[list]()
+_COLLECTED = pytest.StashKey[int]()
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -391,7 +392,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             problems.append(f"requirements with no test: {', '.join(missing)}")
     if problems:
         raise pytest.UsageError("requirement coverage is broken:\n  " + "\n  ".join(problems))
-    optin.gate_items(items, _declared, state.catalog, state.settings.probes)  # skipped unless --probe; run last
+    optin.gate_items(items, _declared, state.catalog, state.settings.probes)  # skipped unless --probe
     for item in contract:
         item.stash[_CTX] = TestContext(item.nodeid, _declared(item))
         item.extra_keyword_matches.update(_declared(item))  # -k AUTH-01 selects the tests of AUTH-01

@@ -95,10 +95,10 @@ def _login(client: ContractClient, account: Account) -> Exchange:
 
 
 def _send_probe(client: ContractClient, request: LoginRequest) -> Exchange:
-    exchange = client._send(request, probe=True)
-    if exchange.transport_error:
-        raise CannotTest(f"cannot reach {client.base_url}: {exchange.transport_error}")
-    return exchange
+    try:
+        return client.probe(request)
+    except TargetError as exc:
+        raise CannotTest(f"cannot reach {client.base_url}: {exc}") from None
 
 
 def _endpoint_missing(client: ContractClient, probe: Exchange) -> bool:

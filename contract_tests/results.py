@@ -23,6 +23,9 @@ class Verdict(str, enum.Enum):
 
 # Skip reasons carry the verdict as a prefix, so a plain pytest.skip() inside a fixture or the
 # client maps onto the right verdict, and the reason reads well in pytest's own output.
+NOT_ENABLED = "opt-in, not enabled"  # an opt-in probe's test without its --probe
+NO_CREDENTIALS = "no credentials"  # a credentialed check without LOGIN_EMAIL / LOGIN_PASSWORD
+
 SKIP_PREFIXES = {
     "blocked:": Verdict.BLOCKED,
     "inconclusive:": Verdict.INCONCLUSIVE,

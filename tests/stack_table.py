@@ -4,7 +4,7 @@ requirement" table.
     python tests/stack_table.py            # prints the expected table (the one README shows once issue 12 is done)
 
 `stack_table(expectations, actual)` renders the table; with `actual` (what a self-test run found, see
-`read_verdicts`) each cell shows that and flags where it differs from the expectation. `replace_block` rewrites the
+`read_verdicts`) each cell shows that and flags where it differs from the expectation. test_faults.update_doc rewrites the
 generated block of a Markdown page between STACK_DOC_BEGIN and STACK_DOC_END.
 """
 
@@ -110,16 +110,6 @@ def findings(expectations: dict[tuple[str, str], Expectation]) -> list[str]:
     """One line per expected non-pass, with its why: the legend under the table."""
     return [f"- `{e.variant}` {e.requirement}: {CELL[e.expect]} -- {e.why}"
             for e in expectations.values() if e.expect not in ("passed", "skipped")]
-
-
-def replace_block(path: Path, text: str, begin: str = STACK_DOC_BEGIN, end: str = STACK_DOC_END) -> None:
-    """Rewrite the generated block of a Markdown page (between `begin` and `end`)."""
-    page = path.read_text(encoding="utf-8")
-    head, sep, rest = page.partition(begin)
-    _, sep2, tail = rest.partition(end)
-    if not sep or not sep2:
-        raise ValueError(f"{path}: markers {begin!r} / {end!r} not found")
-    path.write_text(f"{head}{begin}\n{text}{end}{tail}", encoding="utf-8")
 
 
 def expected_markdown() -> str:

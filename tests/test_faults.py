@@ -354,14 +354,30 @@ def _result(run: Run) -> str:
     return "MISSED" if run.kind == "fault" else "FLAGGED"
 
 
-def update_doc(path: Path, table: str) -> None:
-    """Replace the generated block of a Markdown page (between DOC_BEGIN and DOC_END)."""
+def update_doc(path: Path, table: str, begin: str = DOC_BEGIN, end: str = DOC_END) -> None:
+    """Replace the generated block of a Markdown page (between *begin* and *end*)."""
     text = path.read_text(encoding="utf-8")
-    head, sep, rest = text.partition(DOC_BEGIN)
-    _, sep2, tail = rest.partition(DOC_END)
+    head, sep, rest = text.partition(begin)
+    _, sep2, tail = rest.partition(end)
     if not sep or not sep2:
-        raise ValueError(f"{path}: markers {DOC_BEGIN!r} / {DOC_END!r} not found")
-    path.write_text(f"{head}{DOC_BEGIN}\n{table}{DOC_END}{tail}", encoding="utf-8")
+        raise ValueError(f"{path}: markers {begin!r} / {end!r} not found")
+    path.write_text(f"{head}{begin}\n{table}{end}{tail}", encoding="utf-8")
+
+
+def run_in_process(workdir: Path, args: list[str]) -> tuple[int, float]:
+    """The suite with pytest.main in *workdir* (report in workdir/out, output in workdir/output.txt), the run's
+    environment variables set aside meanwhile: (exit code, seconds)."""
+    saved = {k: os.environ.pop(k) for k in CLEAN_ENV if k in os.environ}
+    cwd = os.getcwd()
+    os.chdir(workdir)
+    started = time.perf_counter()
+    try:
+        with open(workdir / "output.txt", "w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
+            code = int(pytest.main([*SUITE, *args, f"--report-dir={workdir / 'out'}"]))
+    finally:
+        os.chdir(cwd)
+        os.environ.update(saved)
+    return code, time.perf_counter() - started
 
 
 # ----------------------------------------------------------------------------------------------- fixtures
@@ -392,18 +408,8 @@ def warm(tmp_path_factory):
     if QUICK:
         return Run("reference", "reference", [], exit_code=0, problem="skipped in quick mode")
     workdir = tmp_path_factory.mktemp("warm-up")
-    saved = {k: os.environ.pop(k) for k in CLEAN_ENV if k in os.environ}
-    cwd = os.getcwd()
-    os.chdir(workdir)
-    started = time.perf_counter()
-    try:
-        with open(workdir / "output.txt", "w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
-            code = int(pytest.main([*SUITE, f"--report-dir={workdir / 'out'}"]))
-    finally:
-        os.chdir(cwd)
-        os.environ.update(saved)
-    run = read_report(Run("reference", "reference", [], exit_code=code, seconds=time.perf_counter() - started),
-                      workdir / "out")
+    code, seconds = run_in_process(workdir, [])
+    run = read_report(Run("reference", "reference", [], exit_code=code, seconds=seconds), workdir / "out")
     if run.problem:
         run.problem += "; output: " + (workdir / "output.txt").read_text(errors="replace")[-1500:]
     return run

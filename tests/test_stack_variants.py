@@ -14,7 +14,6 @@ requirement" (found, with the expectation where they differ) is written to ``rep
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import platform
@@ -25,8 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from stack_table import findings, load_expectations, read_verdicts, replace_block, stack_table
-from test_faults import CLEAN_ENV, LANE_SCRIPT, RUN_TIMEOUT, SUITE, _clean_environ
+from stack_table import STACK_DOC_BEGIN, STACK_DOC_END, findings, load_expectations, read_verdicts, stack_table
+from test_faults import LANE_SCRIPT, RUN_TIMEOUT, SUITE, _clean_environ, run_in_process, update_doc
 
 from contract_tests.catalog import load_catalog
 from contract_tests.reference import STACKS
@@ -96,17 +95,8 @@ class StackRuns:
     def _run_here(self, name: str) -> StackRun:
         workdir = self.base / f"here-{name}"
         workdir.mkdir()
-        saved = {k: os.environ.pop(k) for k in CLEAN_ENV if k in os.environ}
-        cwd = os.getcwd()
-        os.chdir(workdir)
-        started = time.perf_counter()
-        try:
-            with open(workdir / "output.txt", "w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
-                code = int(pytest.main([*SUITE, f"--reference-variant={name}", f"--report-dir={workdir / 'out'}"]))
-        finally:
-            os.chdir(cwd)
-            os.environ.update(saved)
-        run = StackRun(name, exit_code=code, seconds=time.perf_counter() - started)
+        code, seconds = run_in_process(workdir, [f"--reference-variant={name}"])
+        run = StackRun(name, exit_code=code, seconds=seconds)
         return _read(run, workdir / "out", workdir / "output.txt")
 
     def _collect(self, name: str) -> StackRun:
@@ -170,7 +160,7 @@ class StackRuns:
                           "`python -m pytest tests/test_stack_variants.py`.\n\n" + text, encoding="utf-8")
         doc = os.environ.get(DOC_ENV)
         if doc:
-            replace_block(Path(doc) if Path(doc).is_absolute() else rootdir / doc, text)
+            update_doc(Path(doc) if Path(doc).is_absolute() else rootdir / doc, text, STACK_DOC_BEGIN, STACK_DOC_END)
         return target
 
     def pytest_terminal_summary(self, terminalreporter) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..results import RequirementResult, Verdict, gating
+from ..results import NO_CREDENTIALS, NOT_ENABLED, RequirementResult, Verdict, gating
 from ..run_record import RunRecord
 from ..waivers import Waiver, today
 
@@ -33,8 +33,6 @@ EXIT_NO_TESTS = 5
 EXIT_INCONCLUSIVE = 10  # clear of pytest's own codes (0-6, 6 being --max-warnings since pytest 9)
 
 UNDECIDED = (Verdict.INCONCLUSIVE, Verdict.BLOCKED)
-NO_CREDENTIALS = "no credentials"
-NOT_ENABLED = "opt-in, not enabled"
 NOT_SELECTED = "not selected"
 
 
@@ -95,9 +93,9 @@ class Outcome:
 
 def _out_of_scope(record: RunRecord, result: RequirementResult) -> str | None:
     req = result.requirement
-    if req.opt_in and not any(o.verdict is not Verdict.SKIPPED for o in result.observations):
-        if not result.observations or all(o.message.startswith(NOT_ENABLED) for o in result.observations):
-            return NOT_ENABLED
+    if req.opt_in and all(o.verdict is Verdict.SKIPPED and o.message.startswith(NOT_ENABLED)
+                          for o in result.observations):
+        return NOT_ENABLED
     if not result.observations:
         if record.selected is not None and req.id not in record.selected:
             return NOT_SELECTED

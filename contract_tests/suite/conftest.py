@@ -10,6 +10,7 @@ from contract_tests.context import blocked
 from contract_tests.exchange import LoginRequest
 from contract_tests.fuzz.config import fuzz_settings, keep_hypothesis_out_of_the_working_tree
 from contract_tests.optin import PROBES
+from contract_tests.results import NO_CREDENTIALS
 from contract_tests.plugin import COLLECTED_ORDER, SuiteState, suite_state
 from contract_tests.probes import Signatures, wrong_password_for
 from contract_tests.settings import ENV_EMAIL, ENV_PASSWORD
@@ -30,7 +31,7 @@ def client(suite: SuiteState) -> ContractClient:
 @pytest.fixture(scope="session")
 def account(suite: SuiteState) -> Account:
     if suite.settings.account is None:
-        pytest.skip(f"no credentials: set {ENV_EMAIL} and {ENV_PASSWORD} to check this")
+        pytest.skip(f"{NO_CREDENTIALS}: set {ENV_EMAIL} and {ENV_PASSWORD} to check this")
     return suite.settings.account
 
 

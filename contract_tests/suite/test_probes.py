@@ -9,6 +9,7 @@ README, section Opt-in probes explains each probe and its request cost.
 import pytest
 
 from contract_tests import abuse
+from contract_tests.results import NO_CREDENTIALS
 from contract_tests.settings import ENV_EMAIL, ENV_PASSWORD
 
 requirement = pytest.mark.requirement
@@ -29,7 +30,7 @@ def test_captcha_is_checked_before_the_credentials(suite, client):
 def test_response_time_does_not_reveal_accounts(suite, client):
     account = _existing_account(suite)
     if account is None:
-        pytest.skip(f"no credentials: set {ENV_EMAIL} and {ENV_PASSWORD} (or a throwaway account) to time "
+        pytest.skip(f"{NO_CREDENTIALS}: set {ENV_EMAIL} and {ENV_PASSWORD} (or a throwaway account) to time "
                     "wrong-password failures of an existing account")
     probes = suite.settings.probes
     abuse.conclude(abuse.timing_probe(client, account=account, unknown_email=suite.settings.unknown_email,
