@@ -78,7 +78,7 @@ class SuiteState:
             "selection_note": self.selection_note,
         }
 
-    def record(self, exit_status: int | None = None) -> RunRecord:
+    def record(self) -> RunRecord:
         """The run as the gate and the reports see it (xdist: summed over the workers)."""
         from .report.json_report import strip_credentials
 
@@ -105,9 +105,9 @@ class SuiteState:
             waivers_file=s.waivers_file, probes_enabled=s.probes.enabled,
             max_requests=s.limits.max_requests, failed_login_budget=s.limits.failed_login_budget,
             started=self.started, finished=self.finished, requests=requests, failed_logins=failed_logins,
-            workers=len(self.workers), hypothesis_seed=_seed(self.hypothesis_seed), selected=selected,
+            workers=len(self.workers), hypothesis_seed=self.hypothesis_seed, selected=selected,
             selection_note=note, could_not_test=could_not_test, stopped=stopped,
-            suite_errors=self.unexplained_failures, exit_status=exit_status,
+            suite_errors=self.unexplained_failures,
         )
 
     def __post_init__(self) -> None:
@@ -203,13 +203,6 @@ class SuiteState:
 
 def suite_state(config: pytest.Config) -> SuiteState:
     return config.stash[_STATE]
-
-
-def _seed(seed) -> int | str | None:
-    text = str(seed).strip() if seed is not None else ""
-    if not text:
-        return None
-    return int(text) if text.lstrip("-").isdigit() else text
 
 
 def _declared(item: pytest.Item) -> tuple[str, ...]:
