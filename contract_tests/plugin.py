@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import time
@@ -157,10 +158,12 @@ class SuiteState:
             self.target_url = self.server.url
         else:
             self.target_url = s.base_url
+        # --run-deadline counts from the first request; the limits are the settings' own, per client
+        limits = dataclasses.replace(s.limits, run_deadline=time.monotonic() + s.run_deadline)
         self.client = ContractClient(
             self.target_url,
             self.redactor,
-            s.limits,
+            limits,
             captcha_header=s.captcha_header,
             captcha_token=s.captcha_token,
             captcha_pattern=s.captcha_error,
@@ -639,7 +642,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     outcome = evaluate(record)
     if record.could_not_test:
         final = EXIT_COULD_NOT_TEST
-    elif status in (0, 1):
+    elif status in (0, 1) or (status == 2 and state.stopped):  # 2: the suite itself stopped the run (deadline)
         final = outcome.exit_code
     else:  # pytest's own ending (interrupted, internal error, nothing ran): the process exits with it
         final = status

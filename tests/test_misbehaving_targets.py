@@ -77,6 +77,8 @@ CASES: dict[str, Case] = {
                                args=("--max-retry-wait=nan",)),
     "max-requests-zero": Case("reference", 4, "could-not-test", "--max-requests must be", args=("--max-requests=0",)),
     "bad-waiver-file": Case("reference", 4, "could-not-test", "--waivers", args=("--waivers=missing.yaml",)),
+    "run-deadline": Case("reference", 10, "inconclusive", "the run deadline was reached (--run-deadline)",
+                         args=("--run-deadline=0.5",)),
     "select-one-requirement": Case("reference", 0, "conforming", "scope narrowed (-k 'AUTH-01')",
                                    args=("-k", "AUTH-01")),
     "select-nothing": Case("reference", 5, "inconclusive", "no contract test ran", args=("-k", "no_such_test")),
