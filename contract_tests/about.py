@@ -6,7 +6,7 @@ from . import __version__
 
 
 def version_line() -> str:
-    from .catalog import catalog_digest
-    from .spec import spec_digest
+    from .contract.catalog import catalog_digest
+    from .contract.spec import spec_digest
 
     return f"hyper3d-login-conformance {__version__} (catalog {catalog_digest()}, spec {spec_digest()})"

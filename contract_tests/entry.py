@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .options import add_options, explain_base_url
+from .config.options import add_options, explain_base_url
 
 # --base-url is pytest-base-url's: load it by its entry point name also where plugin autoloading is off
 pytest_plugins = ["base_url"]
@@ -29,8 +29,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_cmdline_main(config: pytest.Config) -> int | None:
     if not config.option.list_requirements:
         return None
-    from .catalog import load_catalog
-    from .selection import list_requirements, parse_patterns
+    from .contract.catalog import load_catalog
+    from .config.selection import list_requirements, parse_patterns
 
     print(list_requirements(load_catalog(), parse_patterns(config.option.requirement)), end="")
     return 0

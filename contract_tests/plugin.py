@@ -11,17 +11,19 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from . import context, invariants, optin
-from .catalog import Requirement, load_catalog
-from .client import ContractClient, SharedTally
-from .context import TestContext, Violation
-from .exchange import Exchange
+from .judging import verdicts
+from .judging import invariants
+from .probes import settings as probe_settings
+from .contract.catalog import Requirement, load_catalog
+from .sending.client import ContractClient, NotSent, SharedTally
+from .judging.verdicts import TestContext, Violation
+from .sending.exchange import Exchange
 from .fuzz.config import fuzz_settings
-from .results import SKIP_PREFIXES, Observation, Results, Verdict, level_gates
-from .run_record import RunRecord
-from .secrets import Redactor
-from .selection import RequirementSelection, selection_from_config
-from .settings import ENV_EMAIL, ENV_PASSWORD, Settings, add_options
+from .judging.results import SKIP_PREFIXES, Observation, Results, Verdict, level_gates
+from .judging.run_record import RunRecord
+from .sending.secrets import Redactor
+from .config.selection import RequirementSelection, selection_from_config
+from .config.settings import ENV_EMAIL, ENV_PASSWORD, Settings, add_options
 
 EXIT_COULD_NOT_TEST = 4  # same as pytest's usage error: bad configuration or untestable target
 MARKER = "requirement"
@@ -56,7 +58,7 @@ class SuiteState:
     whole_suite: bool = True  # every test module of contract_tests/suite was collected
     workers: dict[str, dict] = field(default_factory=dict)  # xdist controller: what each worker reported
     unexplained_failures: int = 0  # failed test reports that carry no contract violation (suite errors)
-    outcome: object | None = None  # report.outcome.Outcome, once the run is over
+    outcome: object | None = None  # judging.outcome.Outcome, once the run is over
     final_record: RunRecord | None = None  # what the reports were written from
     selection: dict | None = None  # --requirement: {"patterns", "selected", "excluded"} (selection.py); None: all
 
@@ -146,10 +148,10 @@ class SuiteState:
             return
         s = self.settings
         if s.uses_reference:
-            from .reference import start_reference_server
+            from . import bundled
 
             try:
-                self.server = start_reference_server(
+                self.server = bundled.start(
                     fault=s.reference_fault, variant=s.reference_variant,
                     demo_password=s.account.password.value if s.account else None,
                 )
@@ -174,7 +176,7 @@ class SuiteState:
         tally = getattr(self.config, "workerinput", {}).get("hyper3d_tally")
         if tally:
             self.client.shared = SharedTally(tally)
-        from .preflight import CannotTest, check_target
+        from .sending.preflight import CannotTest, check_target
 
         try:
             self.preflight_login = check_target(self.client, s.account, judge_anyway=s.judge_anyway)
@@ -388,7 +390,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             problems.append(f"requirements with no test: {', '.join(missing)}")
     if problems:
         raise pytest.UsageError("requirement coverage is broken:\n  " + "\n  ".join(problems))
-    optin.gate_items(items, _declared, state.catalog, state.settings.probes)  # skipped unless --probe
+    probe_settings.gate_items(items, _declared, state.catalog, state.settings.probes)  # skipped unless --probe
     for item in contract:
         item.stash[_CTX] = TestContext(item.nodeid, _declared(item))
         item.extra_keyword_matches.update(_declared(item))  # -k AUTH-01 selects the tests of AUTH-01
@@ -446,11 +448,11 @@ def _xdist_controller_of_suite(config: pytest.Config) -> bool:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem):
     ctx = item.stash.get(_CTX, None)
-    context.begin(ctx)
+    verdicts.begin(ctx)
     try:
         return (yield)
     finally:
-        context.begin(None)
+        verdicts.begin(None)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -460,6 +462,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if ctx is None:
         return report
     state = suite_state(item.config)
+    if call.excinfo is not None and isinstance(call.excinfo.value, NotSent):
+        _as_skipped(report, item, verdicts.not_sent_verdict(call.excinfo.value))
     decisive = call.when == "call" or (call.when == "setup" and not report.passed)
     if decisive:
         observations, suite_error = _conclude(ctx, report, call)
@@ -527,6 +531,13 @@ def _brief(observations: list[Observation]) -> str:
         "\n".join([o.message.splitlines()[0], *(l for l in o.message.splitlines() if l.startswith(keep))])
         for o in observations
     )
+
+
+def _as_skipped(report: pytest.TestReport, item: pytest.Item, reason: str) -> None:
+    """The client could not complete the check (budget, rate limit, no answer): a skip carrying its verdict."""
+    path, lineno, _ = item.location
+    report.outcome = "skipped"
+    report.longrepr = (str(path), (lineno or 0) + 1, f"Skipped: {reason}")
 
 
 def _skip_reason(report: pytest.TestReport) -> str:

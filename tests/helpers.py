@@ -6,8 +6,8 @@ import json as _json
 
 import httpx
 
-from contract_tests.exchange import Exchange, LoginRequest
-from contract_tests.secrets import Redactor
+from contract_tests.sending.exchange import Exchange, LoginRequest
+from contract_tests.sending.secrets import Redactor
 
 
 def exchange(status=401, body=None, headers=None, *, raw=None, request=None, redactor=None) -> Exchange:

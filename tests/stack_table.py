@@ -113,7 +113,7 @@ def findings(expectations: dict[tuple[str, str], Expectation]) -> list[str]:
 
 
 def expected_markdown() -> str:
-    from contract_tests.catalog import load_catalog
+    from contract_tests.contract.catalog import load_catalog
     from contract_tests.reference import STACKS
 
     catalog = load_catalog()

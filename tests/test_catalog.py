@@ -10,8 +10,8 @@ import jsonschema
 import pytest
 import yaml
 
-from contract_tests import catalog
-from contract_tests.catalog import CatalogError, Requirement, load_catalog
+from contract_tests.contract import catalog
+from contract_tests.contract.catalog import CatalogError, Requirement, load_catalog
 
 EXPECTED_LEVELS = {
     "RESP-01": "MUST", "RESP-02": "MUST", "RESP-03": "MUST", "RESP-04": "MUST", "RESP-05": "MUST", "RESP-06": "MUST",
@@ -77,7 +77,7 @@ def test_entries_are_well_formed():
 
 
 def test_openapi_pointers_resolve_in_the_vendor_document():
-    from contract_tests import spec
+    from contract_tests.contract import spec
 
     doc = spec.vendor_document()
     for req in load_catalog().values():

@@ -4,9 +4,9 @@ neither the unit tests of the checks nor the fault-injection self-test pinned do
 import pytest
 from helpers import exchange
 
-from contract_tests import checks
-from contract_tests.checks import Mismatch
-from contract_tests.probes import Signatures
+from contract_tests.judging import checks
+from contract_tests.judging.checks import Mismatch
+from contract_tests.judging.classification import Signatures
 
 
 def hsts(value: str | None):

@@ -5,8 +5,8 @@ import time
 import pytest
 from helpers import exchange, jwt
 
-from contract_tests import checks
-from contract_tests.checks import Mismatch
+from contract_tests.judging import checks
+from contract_tests.judging.checks import Mismatch
 
 GOOD_TOKEN = jwt({"alg": "HS256", "typ": "JWT"}, {"sub": "u1", "exp": int(time.time()) + 3600})
 SUCCESS = {"token": GOOD_TOKEN, "user_uuid": "u1", "username": "demo", "avatar_url": "", "email": "d@x.test"}

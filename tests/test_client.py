@@ -2,11 +2,11 @@
 
 import httpx
 import pytest
-from _pytest.outcomes import Skipped
 
-from contract_tests.client import Account, ClientLimits, ContractClient
-from contract_tests.exchange import LoginRequest
-from contract_tests.secrets import Redactor
+from contract_tests.sending.client import (Account, BudgetSpent, CaptchaDemanded, ClientLimits, ContractClient, NotSent,
+                                          RateLimited)
+from contract_tests.sending.exchange import LoginRequest
+from contract_tests.sending.secrets import Redactor
 
 ACCOUNT = Account.from_values("demo@example.com", "Right-Passw0rd!")
 
@@ -52,7 +52,7 @@ def test_429_is_retried_after_retry_after_and_never_a_failure():
 def test_endless_rate_limit_is_blocked_within_the_bound():
     sleeps = []
     client = _client(lambda r: httpx.Response(200, json={"error": "RATE_LIMITED"}), sleeps, max_retry_wait=5)
-    with pytest.raises(Skipped, match="blocked: rate limited"):
+    with pytest.raises(RateLimited, match="rate limited"):
         client.send(LoginRequest(purpose="p", expect="failure", json={}))
     assert sum(sleeps) <= 5
 
@@ -62,7 +62,7 @@ def test_failed_login_budget_and_interleaved_successful_logins():
     client = _client(_login_server(log), failed_login_budget=5, interleave_every=2)
     for n in range(5):
         client.send(_wrong(n))
-    with pytest.raises(Skipped, match="blocked: failed-login budget exhausted"):
+    with pytest.raises(BudgetSpent, match="failed-login budget exhausted"):
         client.send(_wrong(99))
     assert client.failed_logins == 5
     rights = [i for i, body in enumerate(log) if "Right-Passw0rd!" in body]
@@ -75,14 +75,14 @@ def test_request_cap_blocks_before_sending():
     client = _client(_login_server(log), max_requests=3)
     for n in range(3):
         client.send(LoginRequest(purpose="p", expect="failure", json={"n": n}))
-    with pytest.raises(Skipped, match="request cap of 3"):
+    with pytest.raises(BudgetSpent, match="request cap of 3"):
         client.send(LoginRequest(purpose="p", expect="failure", json={}))
     assert len(log) == 3
 
 
 def test_captcha_demand_blocks_credentialed_checks():
     client = _client(lambda r: httpx.Response(403, json={"error": "CAPTCHA_REQUIRED"}))
-    with pytest.raises(Skipped, match="blocked: the target demands a captcha"):
+    with pytest.raises(CaptchaDemanded, match="the target demands a captcha"):
         client.send(LoginRequest(purpose="p", expect="success", json=ACCOUNT.body(), real_account=True))
 
 
@@ -104,7 +104,7 @@ def test_issued_tokens_are_registered_for_redaction():
     ],
 )
 def test_transport_errors_are_one_readable_line(exc, words):
-    from contract_tests.client import TargetError
+    from contract_tests.sending.client import TargetError
 
     def handler(request):
         raise exc
@@ -115,7 +115,7 @@ def test_transport_errors_are_one_readable_line(exc, words):
 
 
 def test_shared_tally_keeps_budgets_per_run_across_clients(tmp_path):
-    from contract_tests.client import SharedTally
+    from contract_tests.sending.client import SharedTally
 
     path = str(tmp_path / "tally.json")
     log = []
@@ -128,7 +128,7 @@ def test_shared_tally_keeps_budgets_per_run_across_clients(tmp_path):
             try:
                 worker.send(_wrong(n))
                 sent += 1
-            except Skipped:
+            except NotSent:
                 pass
     assert sent == 3
     assert workers[0].run_failed_logins == 3

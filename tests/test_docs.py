@@ -3,7 +3,7 @@
 import pathlib
 import re
 
-from contract_tests.docs import END, START, requirements_table
+from contract_tests.contract.docs import END, START, requirements_table
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -11,7 +11,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 def test_readme_requirement_table_matches_catalog():
     readme = (ROOT / "README.md").read_text()
     start, end = readme.index(START), readme.index(END) + len(END)
-    assert readme[start:end] == requirements_table(), "run: python -m contract_tests.docs and paste into README"
+    assert readme[start:end] == requirements_table(), "run: python -m contract_tests.contract.docs and paste into README"
 
 
 def test_ci_runs_readme_test_command():

@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 
 import contract_tests
-from contract_tests import entry, selection
+from contract_tests import entry
+from contract_tests.config import selection
 from contract_tests.__main__ import main
-from contract_tests.catalog import catalog_digest, load_catalog
-from contract_tests.options import GROUP, GROUP_TITLE
+from contract_tests.contract.catalog import catalog_digest, load_catalog
+from contract_tests.config.options import GROUP, GROUP_TITLE
 from contract_tests.plugin import suite_state
-from contract_tests.spec import spec_digest
+from contract_tests.contract.spec import spec_digest
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOG = load_catalog()
@@ -67,7 +68,7 @@ def test_entry_point_is_inert_in_an_unrelated_session(pytester):
                       set((pytester.path / "modules.txt").read_text().split()))
     assert runs["with"][:2] == runs["without"][:2]
     added = runs["with"][2] - runs["without"][2]
-    assert added <= {"contract_tests", "contract_tests.entry", "contract_tests.options"}, sorted(added)
+    assert added <= {"contract_tests", "contract_tests.entry", "contract_tests.config", "contract_tests.config.options"}, sorted(added)
 
 
 def test_entry_point_registers_the_plugin_only_for_the_suite(pytester):

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import pytest
 
-from contract_tests.catalog import load_catalog
+from contract_tests.contract.catalog import load_catalog
 from contract_tests.reference import FAULTS, VARIANTS, LoginService
 
 SUITE = ["-p", "contract_tests.plugin", "--pyargs", "contract_tests.suite", "-p", "no:cacheprovider",
@@ -132,7 +132,7 @@ def probe_options(declared: list[str]) -> list[str]:
     opt_in = [rid for rid in declared if rid in CATALOG and CATALOG[rid].opt_in]
     if not opt_in:
         return []
-    from contract_tests.optin import PROBE_OF
+    from contract_tests.probes.settings import PROBE_OF
 
     return [f"--probe={','.join(sorted({PROBE_OF[rid] for rid in opt_in}))}"]
 

@@ -17,18 +17,18 @@ import pytest
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
-from contract_tests import context
-from contract_tests.client import ClientLimits
-from contract_tests.context import TestContext as Ctx  # (not a test class)
-from contract_tests.context import record_failure
-from contract_tests.exchange import LoginRequest
+from contract_tests.judging import verdicts as context
+from contract_tests.sending.client import ClientLimits
+from contract_tests.judging.verdicts import TestContext as Ctx  # (not a test class)
+from contract_tests.judging.verdicts import record_failure
+from contract_tests.sending.exchange import LoginRequest
 from contract_tests.fuzz import DEFAULT_SEED, Fuzz, FuzzSession, FuzzSettings
 from contract_tests.fuzz.passwords import near_miss_passwords
 from contract_tests.fuzz.responses import schema_findings
 from contract_tests.fuzz.wire import MISSING, Wire, classify, unmistakably_not_an_email
 from contract_tests.reference import DEMO_EMAIL, DEMO_PASSWORD, start_reference_server
-from contract_tests.results import Verdict
-from contract_tests.secrets import Redactor, password_secret
+from contract_tests.judging.results import Verdict
+from contract_tests.sending.secrets import Redactor, password_secret
 from helpers import exchange
 
 ROOT = Path(__file__).resolve().parents[1]

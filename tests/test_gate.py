@@ -20,7 +20,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from contract_tests.catalog import load_catalog
+from contract_tests.contract.catalog import load_catalog
 from contract_tests.reference import DEMO_EMAIL, DEMO_PASSWORD, FAULTS, start_reference_server
 from contract_tests.reference.service import LoginService, Reject, is_email_address
 from contract_tests.report import SCHEMA_FILE

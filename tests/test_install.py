@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 
 import contract_tests
-from contract_tests.catalog import catalog_digest, load_catalog
-from contract_tests.spec import spec_digest
+from contract_tests.contract.catalog import catalog_digest, load_catalog
+from contract_tests.contract.spec import spec_digest
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC_FILES = ("login.openapi.json", "clarifications.yaml", "requirements.yaml", "requirements.schema.json")
@@ -104,7 +104,7 @@ def test_sdist_and_wheel_ship_the_spec_and_every_data_file(dists):
 def test_installed_package_reads_its_resources_from_the_venv(venv, work):
     python, site = venv
     cwd, env = work
-    probe = ("import contract_tests, contract_tests.spec as s, contract_tests.catalog as c; "
+    probe = ("import contract_tests, contract_tests.contract.spec as s, contract_tests.contract.catalog as c; "
              "print(contract_tests.__file__); print(s.SPEC_DIR); print(len(c.load_catalog()))")
     out = _ok(_run([python, "-c", probe], cwd=cwd, env=env)).stdout.split()
     assert Path(out[0]).is_relative_to(site) and Path(out[1]).is_relative_to(site)

@@ -222,7 +222,7 @@ def test_requirement_without_a_test_fails_collection(run, monkeypatch):
     import dataclasses
 
     import contract_tests.plugin as plugin
-    from contract_tests.catalog import load_catalog
+    from contract_tests.contract.catalog import load_catalog
 
     catalog = load_catalog()
     extra = dataclasses.replace(next(iter(catalog.values())), id="RESP-99")

@@ -10,8 +10,11 @@ import random
 import pytest
 from helpers import exchange
 
-from contract_tests import abuse, optin
-from contract_tests.client import Account, ClientLimits, ContractClient
+from contract_tests import bundled
+from contract_tests.probes import captcha, outcome, throttling, timing
+
+from contract_tests.probes import settings as probe_settings
+from contract_tests.sending.client import Account, ClientLimits, ContractClient, NotSent
 from contract_tests.reference import (
     DEMO_EMAIL,
     DEMO_PASSWORD,
@@ -21,12 +24,12 @@ from contract_tests.reference import (
     start_reference_server,
 )
 from contract_tests.reference.guards import CAPTCHA_TEST_TOKEN, CaptchaVerifier, Throttle
-from contract_tests.secrets import Redactor, Secret, password_secret
-from contract_tests.stats import compare_timings, mann_whitney_u, shift_interval
+from contract_tests.sending.secrets import Redactor, Secret, password_secret
+from contract_tests.probes.stats import compare_timings, mann_whitney_u, shift_interval
 
 UNKNOWN = "conformance-unknown-7f3a9c@example.com"
 MAIN = Account(DEMO_EMAIL, password_secret(DEMO_PASSWORD))
-THROWAWAY = Account(OTHER_EMAIL, optin.throwaway_secret(OTHER_PASSWORD))
+THROWAWAY = Account(OTHER_EMAIL, probe_settings.throwaway_secret(OTHER_PASSWORD))
 SUITE = ("-p", "contract_tests.plugin", "--pyargs", "contract_tests.suite", "-p", "no:cacheprovider")
 
 
@@ -122,7 +125,7 @@ def offline_client():
     (403, {"error": "USER_FORBIDDEN"}, None),
 ])
 def test_throttle_signal(offline_client, status, body, signal):
-    assert abuse.throttle_signal(exchange(status, body), offline_client) == signal
+    assert throttling.throttle_signal(exchange(status, body), offline_client) == signal
 
 
 # ---------------------------------------------------------------------------------------------- reference guards
@@ -197,16 +200,16 @@ def connect():
         client.close()
 
 
-def run(probe, *args, **kwargs) -> abuse.ProbeOutcome:
+def run(probe, *args, **kwargs) -> outcome.ProbeOutcome:
     """Run a probe directly; a blocked / inconclusive skip from the client is a test failure here."""
     try:
         return probe(*args, **kwargs)
-    except pytest.skip.Exception as exc:
+    except (NotSent, pytest.skip.Exception) as exc:
         pytest.fail(f"the probe was cut short: {exc}")
 
 
-def throttled(server, after: int = abuse.REFERENCE_THROTTLE_AFTER):
-    assert abuse.switch_on_reference_throttle(server.service)
+def throttled(server, after: int = bundled.THROTTLE_AFTER):
+    assert bundled.switch_on_throttle(server)
     assert server.service.throttle_after == after
     return server
 
@@ -215,7 +218,7 @@ def throttled(server, after: int = abuse.REFERENCE_THROTTLE_AFTER):
 def test_throttling_passes_against_reference_with_its_throttle_on(servers, connect):
     server = throttled(servers())
     client = connect(server)
-    out = run(abuse.throttling_probe, client, unknown_email=UNKNOWN)
+    out = run(throttling.throttling_probe, client, unknown_email=UNKNOWN)
     assert out.verdict == "passed", out.message
     assert out.details["runs"]["an unknown account"] == (11, "429 'RATE_LIMITED'")
     assert "not checked without a throwaway account" in out.message
@@ -223,7 +226,7 @@ def test_throttling_passes_against_reference_with_its_throttle_on(servers, conne
 
     server = throttled(servers())
     client = connect(server)
-    out = run(abuse.throttling_probe, client, unknown_email=UNKNOWN, throwaway=THROWAWAY)
+    out = run(throttling.throttling_probe, client, unknown_email=UNKNOWN, throwaway=THROWAWAY)
     assert out.verdict == "passed", out.message
     assert out.details["runs"]["the throwaway account"] == (11, "429 'RATE_LIMITED'")
     assert out.details["right_password"] == "429 'RATE_LIMITED' (Retry-After 30)"
@@ -232,7 +235,7 @@ def test_throttling_passes_against_reference_with_its_throttle_on(servers, conne
 
 
 def test_throttling_passes_against_rate_limit_variant(servers, connect):
-    out = run(abuse.throttling_probe, connect(servers(variant="rate-limit-429")), unknown_email=UNKNOWN,
+    out = run(throttling.throttling_probe, connect(servers(variant="rate-limit-429")), unknown_email=UNKNOWN,
               throwaway=THROWAWAY)
     assert out.verdict == "passed", out.message
     assert out.details["runs"]["the throwaway account"][0] == 6
@@ -240,34 +243,34 @@ def test_throttling_passes_against_rate_limit_variant(servers, connect):
 
 def test_throttling_fails_without_a_throttle(servers, connect):
     client = connect(servers(shared_ok=True))
-    out = run(abuse.throttling_probe, client, unknown_email=UNKNOWN)
+    out = run(throttling.throttling_probe, client, unknown_email=UNKNOWN)
     assert out.verdict == "failed"
     expected, actual, exchanges = out.failures[0]
     assert "no later than failed login 100" in expected
     assert actual.startswith("100 failed logins for an unknown account, none throttled")
     assert client.requests_sent == 100
-    short = run(abuse.throttling_probe, client, unknown_email=UNKNOWN, attempts=5)
+    short = run(throttling.throttling_probe, client, unknown_email=UNKNOWN, attempts=5)
     assert short.verdict == "inconclusive" and "--throttle-attempts=5" in short.message
 
 
 def test_throttling_fails_when_the_right_password_gets_through(servers, connect):
     server = throttled(servers(fault="throttle-bypass-right-password"))
-    out = run(abuse.throttling_probe, connect(server), unknown_email=UNKNOWN, throwaway=THROWAWAY)
+    out = run(throttling.throttling_probe, connect(server), unknown_email=UNKNOWN, throwaway=THROWAWAY)
     assert out.verdict == "failed" and len(out.failures) == 1
     assert "the right password logged in (201)" in out.failures[0][1]
     # without a throwaway account this fault cannot be seen; the verdict says what was not checked
     server = throttled(servers(fault="throttle-bypass-right-password"))
-    out = run(abuse.throttling_probe, connect(server), unknown_email=UNKNOWN)
+    out = run(throttling.throttling_probe, connect(server), unknown_email=UNKNOWN)
     assert out.verdict == "passed" and "not checked without a throwaway account" in out.message
 
 
 def test_throttling_fails_when_only_known_accounts_are_throttled(servers, connect):
     server = throttled(servers(fault="throttle-known-accounts-only"))
-    out = run(abuse.throttling_probe, connect(server), unknown_email=UNKNOWN, throwaway=THROWAWAY)
+    out = run(throttling.throttling_probe, connect(server), unknown_email=UNKNOWN, throwaway=THROWAWAY)
     assert out.verdict == "failed"
     assert any("reveals which accounts exist" in actual for _, actual, _ in out.failures)
     server = throttled(servers(fault="throttle-known-accounts-only"))
-    assert run(abuse.throttling_probe, connect(server), unknown_email=UNKNOWN).verdict == "failed"
+    assert run(throttling.throttling_probe, connect(server), unknown_email=UNKNOWN).verdict == "failed"
 
 
 class LockAfterFive(LoginService):
@@ -283,7 +286,7 @@ class LockAfterFive(LoginService):
 
 
 def test_throttling_recognises_a_lock(servers, connect):
-    out = run(abuse.throttling_probe, connect(servers(service=LockAfterFive())), unknown_email=UNKNOWN,
+    out = run(throttling.throttling_probe, connect(servers(service=LockAfterFive())), unknown_email=UNKNOWN,
               throwaway=THROWAWAY)
     # the lock error is recognised at attempt 6; but this lock lets the right password in
     assert out.details["runs"]["an unknown account"] == (6, "lock (403 'ACCOUNT_LOCKED')")
@@ -297,13 +300,13 @@ def test_timing_no_false_alarm_in_20_runs_against_reference(servers, connect):
     outcomes, sent = [], 0
     for i in range(20):
         client = connect(server)  # a fresh client (and redactor) per run, like a fresh suite run
-        outcomes.append(run(abuse.timing_probe, client, account=THROWAWAY, unknown_email=UNKNOWN,
+        outcomes.append(run(timing.timing_probe, client, account=THROWAWAY, unknown_email=UNKNOWN,
                             rng=random.Random(i)))
         sent += client.requests_sent
     verdicts = [o.verdict for o in outcomes]
     assert "failed" not in verdicts, [o.message for o in outcomes if o.verdict == "failed"]
     assert verdicts.count("passed") >= 15, verdicts  # loopback is quiet enough to decide, even on a busy machine
-    assert sent == 20 * optin.ProbeSettings().timing_requests()
+    assert sent == 20 * probe_settings.ProbeSettings().timing_requests()
     first = outcomes[0]
     assert len(first.details["wrong"]) == len(first.details["unknown"]) == 30
     assert "median wrong password" in first.message and "p =" in first.message
@@ -311,7 +314,7 @@ def test_timing_no_false_alarm_in_20_runs_against_reference(servers, connect):
 
 def test_timing_fails_against_timing_leak(servers, connect):
     client = connect(servers(fault="timing-leak-unknown-account", shared_ok=True))
-    out = run(abuse.timing_probe, client, account=MAIN, unknown_email=UNKNOWN, samples=10, rng=random.Random(1))
+    out = run(timing.timing_probe, client, account=MAIN, unknown_email=UNKNOWN, samples=10, rng=random.Random(1))
     assert out.verdict == "failed", out.message
     comparison = out.details["comparison"]
     assert comparison.difference >= 0.020 and comparison.test.p < 0.01
@@ -327,22 +330,22 @@ class RealisticCost(LoginService):
 
 def test_timing_passes_with_a_realistic_cost(servers, connect):
     client = connect(servers(service=RealisticCost()))
-    out = run(abuse.timing_probe, client, account=MAIN, unknown_email=UNKNOWN, samples=10, rng=random.Random(2))
+    out = run(timing.timing_probe, client, account=MAIN, unknown_email=UNKNOWN, samples=10, rng=random.Random(2))
     assert out.verdict != "failed", out.message
     assert min(out.details["unknown"]) > 0.005  # the dummy verification costs as much as a real one
 
 
 # -- CAPTCHA-01
 def test_captcha_not_applicable_without_a_captcha(servers, connect):
-    out = run(abuse.captcha_probe, connect(servers(shared_ok=True)), account=MAIN, unknown_email=UNKNOWN)
+    out = run(captcha.captcha_probe, connect(servers(shared_ok=True)), account=MAIN, unknown_email=UNKNOWN)
     assert out.verdict == "not_applicable" and "does not enforce a captcha" in out.message
 
 
 def test_captcha_passes_against_the_captcha_variant(servers, connect):
     client = connect(servers(variant="captcha-turnstile"), captcha_token=CAPTCHA_TEST_TOKEN)
-    out = run(abuse.captcha_probe, client, account=MAIN, unknown_email=UNKNOWN)
+    out = run(captcha.captcha_probe, client, account=MAIN, unknown_email=UNKNOWN)
     assert out.verdict == "passed", out.message
-    assert client.captcha_token_accepted and client.requests_sent == optin.CAPTCHA_PROBE_REQUESTS
+    assert client.captcha_token_accepted and client.requests_sent == probe_settings.CAPTCHA_PROBE_REQUESTS
     assert out.details["answers"] == {
         "no token, right password": "403 'CAPTCHA_REQUIRED'", "no token, wrong password": "403 'CAPTCHA_REQUIRED'",
         "an invalid token, right password": "403 'CAPTCHA_INVALID'",
@@ -358,14 +361,14 @@ def test_captcha_passes_against_the_captcha_variant(servers, connect):
     (CAPTCHA_TEST_TOKEN, None, "does not depend on the password (needs credentials)"),
 ])
 def test_captcha_inconclusive_when_a_leg_cannot_be_checked(servers, connect, token, account, why):
-    out = run(abuse.captcha_probe, connect(servers(variant="captcha-turnstile"), captcha_token=token),
+    out = run(captcha.captcha_probe, connect(servers(variant="captcha-turnstile"), captcha_token=token),
               account=account, unknown_email=UNKNOWN)
     assert out.verdict == "inconclusive" and why in out.message, out.message
 
 
 def test_captcha_fails_when_checked_after_the_password(servers, connect):
     client = connect(servers(fault="captcha-after-password"), captcha_token=CAPTCHA_TEST_TOKEN)
-    out = run(abuse.captcha_probe, client, account=MAIN, unknown_email=UNKNOWN)
+    out = run(captcha.captcha_probe, client, account=MAIN, unknown_email=UNKNOWN)
     assert out.verdict == "failed"
     actual = [a for _, a, _ in out.failures]
     assert "wrong password with no token was answered 401 'INVALID_CREDENTIALS', not with a captcha error" in actual
@@ -374,7 +377,7 @@ def test_captcha_fails_when_checked_after_the_password(servers, connect):
 
 def test_captcha_fails_when_a_spent_token_is_accepted(servers, connect):
     client = connect(servers(fault="captcha-token-reuse"), captcha_token=CAPTCHA_TEST_TOKEN)
-    out = run(abuse.captcha_probe, client, account=MAIN, unknown_email=UNKNOWN)
+    out = run(captcha.captcha_probe, client, account=MAIN, unknown_email=UNKNOWN)
     assert out.verdict == "failed"
     assert out.failures[0][1] == "right password with a reused token logged in (201)"
 
@@ -383,7 +386,7 @@ def test_captcha_fails_when_a_spent_token_is_accepted(servers, connect):
 @pytest.fixture
 def suite_run(pytester, monkeypatch):
     for name in ("LOGIN_EMAIL", "LOGIN_PASSWORD", "PYTEST_BASE_URL", "LOGIN_CAPTCHA_TOKEN",
-                 optin.ENV_THROWAWAY_EMAIL, optin.ENV_THROWAWAY_PASSWORD):
+                 probe_settings.ENV_THROWAWAY_EMAIL, probe_settings.ENV_THROWAWAY_PASSWORD):
         monkeypatch.delenv(name, raising=False)
 
     def _run(*args, env=None):
@@ -465,7 +468,7 @@ def test_each_probe_against_its_variant_or_fault(suite_run, args, rid, verdict, 
 def test_throwaway_account_on_a_real_target(suite_run, servers):
     server = throttled(servers())
     env = {"LOGIN_EMAIL": DEMO_EMAIL, "LOGIN_PASSWORD": DEMO_PASSWORD,
-           optin.ENV_THROWAWAY_EMAIL: OTHER_EMAIL, optin.ENV_THROWAWAY_PASSWORD: OTHER_PASSWORD}
+           probe_settings.ENV_THROWAWAY_EMAIL: OTHER_EMAIL, probe_settings.ENV_THROWAWAY_PASSWORD: OTHER_PASSWORD}
     result, report = suite_run(f"--base-url={server.url}", "--probe=throttling", "-k", "test_probes", "-l", env=env)
     assert result.ret == 10  # only the probes selected: no MUST observed, so never CONFORMING
     assert "refused alike" in _verdicts(report)["ABUSE-01"]["reason"]
@@ -478,11 +481,11 @@ def test_throwaway_account_on_a_real_target(suite_run, servers):
     (("--probe=bogus",), {}, "--probe: unknown probe 'bogus'"),
     (("--probe=timing", "--timing-samples=2"), {}, "--timing-samples must be a whole number at least 5"),
     (("--probe=timing", "--timing-alpha=1.5"), {}, "--timing-alpha must be a number greater than 0 and below 1"),
-    (("--base-url=http://127.0.0.1:9",), {optin.ENV_THROWAWAY_EMAIL: "x@example.com"},
+    (("--base-url=http://127.0.0.1:9",), {probe_settings.ENV_THROWAWAY_EMAIL: "x@example.com"},
      "throwaway account is incomplete"),
     (("--base-url=http://127.0.0.1:9",), {"LOGIN_EMAIL": "a@example.com", "LOGIN_PASSWORD": "p",
-                                          optin.ENV_THROWAWAY_EMAIL: "A@example.com",
-                                          optin.ENV_THROWAWAY_PASSWORD: "q"}, "must name a different account"),
+                                          probe_settings.ENV_THROWAWAY_EMAIL: "A@example.com",
+                                          probe_settings.ENV_THROWAWAY_PASSWORD: "q"}, "must name a different account"),
 ])
 def test_bad_probe_configuration_is_one_line_and_exit_4(suite_run, args, env, message):
     result, _ = suite_run(*args, env=env)
@@ -492,13 +495,13 @@ def test_bad_probe_configuration_is_one_line_and_exit_4(suite_run, args, env, me
 
 
 def test_probe_settings():
-    assert optin.parse_probe_names(["timing", "captcha,THROTTLING"]) == {"timing", "captcha", "throttling"}
-    assert optin.parse_probe_names(["all"]) == set(optin.PROBES) and optin.parse_probe_names([]) == set()
-    settings = optin.ProbeSettings(enabled=frozenset(optin.PROBES), throwaway=THROWAWAY)
+    assert probe_settings.parse_probe_names(["timing", "captcha,THROTTLING"]) == {"timing", "captcha", "throttling"}
+    assert probe_settings.parse_probe_names(["all"]) == set(probe_settings.PROBES) and probe_settings.parse_probe_names([]) == set()
+    settings = probe_settings.ProbeSettings(enabled=frozenset(probe_settings.PROBES), throwaway=THROWAWAY)
     assert settings.timing_requests() == 2 + 60 + 11
     assert settings.throttling_requests() == 201
     assert settings.request_allowance() == 7 + 73 + 201
-    assert optin.ProbeSettings().describe().startswith("none (enable with --probe=captcha,timing,throttling")
-    assert optin.reference_captcha_token(None, "captcha-turnstile") == CAPTCHA_TEST_TOKEN
-    assert optin.reference_captcha_token("captcha-token-reuse", None) == CAPTCHA_TEST_TOKEN
-    assert optin.reference_captcha_token(None, None) is None and optin.reference_captcha_token("nope", None) is None
+    assert probe_settings.ProbeSettings().describe().startswith("none (enable with --probe=captcha,timing,throttling")
+    assert bundled.captcha_token(None, "captcha-turnstile") == CAPTCHA_TEST_TOKEN
+    assert bundled.captcha_token("captcha-token-reuse", None) == CAPTCHA_TEST_TOKEN
+    assert bundled.captcha_token(None, None) is None and bundled.captcha_token("nope", None) is None

@@ -14,15 +14,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from contract_tests.catalog import load_catalog
+from contract_tests.contract.catalog import load_catalog
 from contract_tests.report import SCHEMA_FILE, build_report, evaluate
 from contract_tests.report.html import render_html
 from contract_tests.report.json_report import strip_credentials
 from contract_tests.report.markdown import append_step_summary, render_markdown, text
-from contract_tests.results import Observation, Results, Verdict
-from contract_tests.run_record import RunRecord
-from contract_tests.secrets import Redactor
-from contract_tests.waivers import Waiver, WaiverError, load_waivers, today
+from contract_tests.judging.results import Observation, Results, Verdict
+from contract_tests.judging.run_record import RunRecord
+from contract_tests.sending.secrets import Redactor
+from contract_tests.judging.waivers import Waiver, WaiverError, load_waivers, today
 
 CATALOG = load_catalog()
 TODAY = today()

@@ -8,9 +8,9 @@ import subprocess
 import pytest
 from helpers import jwt
 
-from contract_tests.exchange import LoginRequest
-from contract_tests.probes import near_misses
-from contract_tests.secrets import Redactor, password_secret
+from contract_tests.sending.exchange import LoginRequest
+from contract_tests.inputs.near_misses import near_misses
+from contract_tests.sending.secrets import Redactor, password_secret
 
 PASSWORD = 'Zq9!"pa ss\\wörd'
 

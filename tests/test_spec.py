@@ -1,4 +1,4 @@
-"""Self-tests of contract_tests.spec: vendor document, clarifications overlay, schemas, digest."""
+"""Self-tests of contract_tests.contract.spec: vendor document, clarifications overlay, schemas, digest."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 import schemathesis
 import yaml
 
-from contract_tests import spec
+from contract_tests.contract import spec
 
 MARK = "x-clarification"
 GO_CLIENT_BODY = {"password": "<your password>", "email": "example@example.com"}

@@ -27,7 +27,7 @@ import pytest
 from stack_table import STACK_DOC_BEGIN, STACK_DOC_END, findings, load_expectations, read_verdicts, stack_table
 from test_faults import LANE_SCRIPT, RUN_TIMEOUT, SUITE, _clean_environ, run_in_process, update_doc
 
-from contract_tests.catalog import load_catalog
+from contract_tests.contract.catalog import load_catalog
 from contract_tests.reference import STACKS
 
 CATALOG = load_catalog()

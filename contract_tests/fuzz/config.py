@@ -28,7 +28,7 @@ class FuzzSettings:
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> "FuzzSettings":
-        from ..option_values import number
+        from ..config.option_values import number
 
         try:
             examples = number(config, "fuzz_examples", integer=True, minimum=0)

@@ -5,7 +5,7 @@ surrounding and inner whitespace, Unicode look-alikes, combining marks / normali
 control characters.  One mutation per example keeps every failure readable and lets hypothesis shrink
 towards the simplest mutation kind (the list below is ordered simplest first).
 
-A near-miss is a :class:`~contract_tests.secrets.Secret`: its value is never printed; its label says
+A near-miss is a :class:`~contract_tests.sending.secrets.Secret`: its value is never printed; its label says
 what was done without showing a character of the password ("LOGIN_PASSWORD with U+0020 SPACE
 prepended"), and its shell form rebuilds it from ``$LOGIN_PASSWORD`` in a curl reproduction.  The shell
 form prints the JSON-escaped value (it is spliced between the quotes of a JSON string), so NUL and
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from hypothesis import strategies as st
 
-from ..secrets import Secret, derived
+from ..sending.secrets import Secret, derived
 
 # Whitespace a server might trim or collapse: ASCII, Latin-1, Unicode spaces, line/paragraph separators.
 WHITESPACE = (" ", "\t", "\n", "\r", "\x0b", "\x0c", "\x85", "\u00a0", "\u2003", "\u3000", "\u2028", "\u200b",

@@ -2,7 +2,7 @@
 
 Each ``*_example`` function takes the generated value and a :class:`~contract_tests.fuzz.runner.Trial`,
 sends one request through the suite's client and records violations with
-:func:`contract_tests.context.verify` / :func:`~contract_tests.context.record_failure`, so a fuzzing
+:func:`contract_tests.judging.verdicts.verify` / :func:`~contract_tests.judging.verdicts.record_failure`, so a fuzzing
 failure reads like any other failure of the suite (requirement, sent, expected, actual, reproduce).
 
 On top of the checks below, the client's invariants judge every exchange (RESP-04, RESP-05, RESP-06 for
@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from .. import checks
-from ..checks import Mismatch
-from ..client import Account
-from ..context import record_failure, verify
-from ..exchange import Exchange, LoginRequest
-from ..probes import Signatures
+from ..judging import checks
+from ..judging.checks import Mismatch
+from ..sending.client import Account
+from ..judging.verdicts import record_failure, verify
+from ..sending.exchange import Exchange, LoginRequest
+from ..judging.classification import Signatures
 from .passwords import NearMiss
 from .responses import schema_findings
 from .runner import Trial

@@ -1,7 +1,7 @@
 """Schemathesis's built-in response checks, applied to exchanges the suite's client made.
 
 ``case.validate_response`` runs on an ``httpx.Response`` rebuilt from the recorded
-:class:`~contract_tests.exchange.Exchange` (nothing is sent again), and each schemathesis failure is
+:class:`~contract_tests.sending.exchange.Exchange` (nothing is sent again), and each schemathesis failure is
 mapped onto the catalog requirement it violates.
 
 Which built-in checks fit this contract, decided on purpose:
@@ -45,7 +45,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from ..exchange import Exchange
+from ..sending.exchange import Exchange
 from .strategies import login_operation
 
 

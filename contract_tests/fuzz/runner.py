@@ -2,9 +2,9 @@
 
 How a property runs (:meth:`Fuzz.run`):
 
-* Every request goes through :class:`~contract_tests.client.ContractClient` (pacing, 429 back-off, request
+* Every request goes through :class:`~contract_tests.sending.client.ContractClient` (pacing, 429 back-off, request
   cap, failed-login budget, redaction, invariants).  An example's checks record observations in the
-  running test's :class:`~contract_tests.context.TestContext`, exactly like a hand-written test.
+  running test's :class:`~contract_tests.judging.verdicts.TestContext`, exactly like a hand-written test.
 * An example that records a (non-repeated) failed observation falsifies the property.  Hypothesis then
   shrinks it; every example's observations are rolled back, so only the final, shrunk example's failure
   is reported, with its own curl reproduction.  Its result is kept, so hypothesis's closing replay of
@@ -33,14 +33,13 @@ from hypothesis import seed as seeded
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from ..client import Account, ContractClient
-from ..context import TestContext, Violation, current, not_applicable
-from ..exchange import Exchange, LoginRequest
-from ..results import Observation, Verdict
+from ..sending.client import Account, ContractClient, NotSent
+from ..judging.verdicts import TestContext, Violation, current, not_applicable, not_sent_verdict
+from ..sending.exchange import Exchange, LoginRequest
+from ..judging.results import Observation, Verdict
 from .config import FuzzSettings
 
 SHRINK_ALLOWANCE = 40  # requests a property may spend shrinking a failure, beyond its examples
-_SKIPPED = pytest.skip.Exception
 
 
 class _Stop(BaseException):
@@ -250,8 +249,8 @@ class Fuzz:
                 pass  # recorded in ctx.observations
             except _AlreadyPassed:
                 return
-            except _SKIPPED as exc:  # the client blocked (captcha, rate limit) or gave up (no response)
-                self.stop_reason = str(getattr(exc, "msg", exc))
+            except NotSent as exc:  # the client could not go on (captcha, rate limit, budget, no response)
+                self.stop_reason = not_sent_verdict(exc)
                 self._rollback(mark, reported)
                 raise _Stop() from None
             except _Stop:

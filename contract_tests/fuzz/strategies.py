@@ -22,8 +22,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from ..exchange import LOGIN_PATH
-from ..secrets import Secret
+from ..sending.exchange import LOGIN_PATH
+from ..sending.secrets import Secret
 from .wire import MISSING, Wire, classify, from_case, unmistakably_not_an_email
 
 
@@ -48,7 +48,7 @@ def login_operation():
 def _login_operation():
     import schemathesis
 
-    from ..spec import clarified_document
+    from ..contract.spec import clarified_document
 
     schema = schemathesis.openapi.from_dict(clarified_document(), config=schemathesis.Config())
     return schema[LOGIN_PATH]["POST"]

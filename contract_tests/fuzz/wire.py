@@ -2,7 +2,7 @@
 
 Every generated example, whether schemathesis built it from the OpenAPI document or one of the suite's
 own strategies did, becomes a :class:`Wire`: body, content type, extra headers and query parameters.
-:func:`classify` then decides, against the CLARIFIED request schema (``contract_tests.spec``), whether it
+:func:`classify` then decides, against the CLARIFIED request schema (``contract_tests.contract.spec``), whether it
 is schema-valid and, if not, which catalog requirement its kind of invalidity falls under.  That
 requirement owns a 5xx on the request and decides which checks apply to its answer.
 
@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from ..exchange import LoginRequest
-from ..secrets import Secret
-from ..spec import request_schema, validator
+from ..sending.exchange import LoginRequest
+from ..sending.secrets import Secret
+from ..contract.spec import request_schema, validator
 
 MISSING = object()  # no body at all
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from . import opt_in  # noqa: F401  (issue 6: registers the opt-in probes' faults and variant)
+from . import probe_faults  # noqa: F401  (issue 6: registers the opt-in probes' faults and variant)
 from .faults import FAULT_CLASSES
 from .service import LoginService
 from .stacks import STACK_CLASSES

@@ -2,16 +2,16 @@
 
 ``conformance.json`` is the source document (schema: ``conformance.schema.json``);
 ``conformance.md`` and ``conformance.html`` are rendered from it.  Every writer reads a
-:class:`~contract_tests.run_record.RunRecord` and its :class:`Outcome`, never the pytest plugin.
+:class:`~contract_tests.judging.run_record.RunRecord` and its :class:`Outcome`, never the pytest plugin.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from ..run_record import RunRecord
+from ..judging.run_record import RunRecord
 from .json_report import SCHEMA_FILE, SCHEMA_VERSION, build_report, load_schema, write_json
-from .outcome import EXIT_COULD_NOT_TEST, EXIT_INCONCLUSIVE, Outcome, evaluate
+from ..judging.outcome import EXIT_COULD_NOT_TEST, EXIT_INCONCLUSIVE, Outcome, evaluate
 
 ARTIFACTS = ("conformance.json", "conformance.md", "conformance.html")
 

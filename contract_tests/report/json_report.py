@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..catalog import catalog_digest
-from ..results import Observation, Verdict
-from ..spec import spec_digest
-from ..run_record import RunRecord
-from ..exchange import visible
-from .outcome import Outcome, RequirementOutcome
+from ..contract.catalog import catalog_digest
+from ..judging.results import Observation, Verdict
+from ..contract.spec import spec_digest
+from ..judging.run_record import RunRecord
+from ..sending.exchange import visible
+from ..judging.outcome import Outcome, RequirementOutcome
 
 SCHEMA_VERSION = "1.1"
 SCHEMA_FILE = Path(__file__).with_name("conformance.schema.json")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..exchange import visible
-from ..results import Verdict
-from ..run_record import RunRecord
+from ..sending.exchange import visible
+from ..judging.results import Verdict
+from ..judging.run_record import RunRecord
 from .json_report import _split_message
-from .outcome import Outcome
+from ..judging.outcome import Outcome
 
 _MARKUP = {
     Verdict.PASSED: {"green": True},

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from contract_tests.catalog import load_catalog
-from contract_tests.client import Account, ContractClient
-from contract_tests.context import blocked
-from contract_tests.exchange import LoginRequest
+from contract_tests.contract.catalog import load_catalog
+from contract_tests.sending.client import Account, ContractClient
+from contract_tests.judging.verdicts import blocked
+from contract_tests.sending.exchange import LoginRequest
 from contract_tests.fuzz.config import fuzz_settings, keep_hypothesis_out_of_the_working_tree
-from contract_tests.optin import PROBES
-from contract_tests.results import NO_CREDENTIALS
+from contract_tests.probes.settings import PROBES
+from contract_tests.judging.results import NO_CREDENTIALS
 from contract_tests.plugin import COLLECTED_ORDER, SuiteState, suite_state
-from contract_tests.probes import Signatures, wrong_password_for
-from contract_tests.settings import ENV_EMAIL, ENV_PASSWORD
+from contract_tests.judging.classification import Signatures
+from contract_tests.inputs.near_misses import wrong_password_for
+from contract_tests.config.settings import ENV_EMAIL, ENV_PASSWORD
 
 
 @pytest.fixture(scope="session")

@@ -6,11 +6,11 @@ import time
 
 import pytest
 
-from contract_tests import checks
-from contract_tests.checks import Mismatch
-from contract_tests.context import expect, not_applicable
-from contract_tests.probes import near_misses, wrong_password_for
-from contract_tests.secrets import Secret
+from contract_tests.judging import checks
+from contract_tests.judging.checks import Mismatch
+from contract_tests.judging.verdicts import expect, not_applicable
+from contract_tests.inputs.near_misses import near_misses, wrong_password_for
+from contract_tests.sending.secrets import Secret
 
 requirement = pytest.mark.requirement
 

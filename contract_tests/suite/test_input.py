@@ -3,8 +3,8 @@
 
 import pytest
 
-from contract_tests import checks
-from contract_tests.context import expect, fail, inconclusive, verify
+from contract_tests.judging import checks
+from contract_tests.judging.verdicts import expect, fail, inconclusive, verify
 
 requirement = pytest.mark.requirement
 PASSWORD = "Some-Passw0rd-For-Validation!"

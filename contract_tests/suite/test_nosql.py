@@ -16,8 +16,8 @@ import re
 
 import pytest
 
-from contract_tests import checks
-from contract_tests.context import blocked, expect
+from contract_tests.judging import checks
+from contract_tests.judging.verdicts import blocked, expect
 
 requirement = pytest.mark.requirement
 RESERVE = 4  # failed logins left to the fuzzing and the tests after this module when each operator costs one

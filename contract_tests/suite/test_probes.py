@@ -2,15 +2,19 @@
 
 Otherwise the plugin marks them skipped ("opt-in, not enabled") at collection, before any fixture runs, so they
 send nothing. Enabled, they run after every other test: captcha, then timing, then throttling (which may get
-the suite's address throttled or the throwaway account locked). The logic is in contract_tests/abuse.py;
+the suite's address throttled or the throwaway account locked). The logic is in contract_tests/probes/;
 README, section Opt-in probes explains each probe and its request cost.
 """
 
 import pytest
 
-from contract_tests import abuse
-from contract_tests.results import NO_CREDENTIALS
-from contract_tests.settings import ENV_EMAIL, ENV_PASSWORD
+from contract_tests import bundled
+from contract_tests.probes.captcha import captcha_probe
+from contract_tests.probes.outcome import conclude
+from contract_tests.probes.throttling import throttling_probe
+from contract_tests.probes.timing import timing_probe
+from contract_tests.judging.results import NO_CREDENTIALS
+from contract_tests.config.settings import ENV_EMAIL, ENV_PASSWORD
 
 requirement = pytest.mark.requirement
 
@@ -22,7 +26,7 @@ def _existing_account(suite):
 
 @requirement("CAPTCHA-01")
 def test_captcha_is_checked_before_the_credentials(suite, client):
-    abuse.conclude(abuse.captcha_probe(client, account=_existing_account(suite),
+    conclude(captcha_probe(client, account=_existing_account(suite),
                                        unknown_email=suite.settings.unknown_email))
 
 
@@ -33,7 +37,7 @@ def test_response_time_does_not_reveal_accounts(suite, client):
         pytest.skip(f"{NO_CREDENTIALS}: set {ENV_EMAIL} and {ENV_PASSWORD} (or a throwaway account) to time "
                     "wrong-password failures of an existing account")
     probes = suite.settings.probes
-    abuse.conclude(abuse.timing_probe(client, account=account, unknown_email=suite.settings.unknown_email,
+    conclude(timing_probe(client, account=account, unknown_email=suite.settings.unknown_email,
                                       samples=probes.timing_samples, threshold=probes.timing_threshold,
                                       alpha=probes.timing_alpha))
 
@@ -41,7 +45,7 @@ def test_response_time_does_not_reveal_accounts(suite, client):
 @requirement("ABUSE-01")
 def test_repeated_failed_logins_are_throttled(suite, client):
     if suite.server is not None:
-        abuse.switch_on_reference_throttle(suite.server.service)
+        bundled.switch_on_throttle(suite.server)
     probes = suite.settings.probes
-    abuse.conclude(abuse.throttling_probe(client, unknown_email=suite.settings.unknown_email,
+    conclude(throttling_probe(client, unknown_email=suite.settings.unknown_email,
                                           throwaway=probes.throwaway, attempts=probes.throttle_attempts))

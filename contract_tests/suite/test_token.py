@@ -2,8 +2,8 @@
 
 import pytest
 
-from contract_tests import checks
-from contract_tests.context import expect, verify
+from contract_tests.judging import checks
+from contract_tests.judging.verdicts import expect, verify
 
 requirement = pytest.mark.requirement
 

@@ -1,6 +1,6 @@
 """Tiny single-purpose checks.
 
-Each check takes an :class:`~contract_tests.exchange.Exchange` (plus parameters), knows nothing
+Each check takes an :class:`~contract_tests.sending.exchange.Exchange` (plus parameters), knows nothing
 about requirement IDs, and raises :class:`Mismatch` when its property does not hold.  The
 requirement tag sits at the call site: ``expect("RESP-01", ex, status_is, 201)``.
 """

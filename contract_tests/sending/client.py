@@ -2,8 +2,12 @@
 
 It paces requests, backs off on 429 / ``RATE_LIMITED``, bounds the request count, budgets failed
 logins on the real account (interleaving successful logins so the account does not lock),
-registers issued tokens with the redactor, and hands each exchange to an observer that records
-it against the running test and applies the cross-cutting invariants.
+registers issued tokens with the redactor, and hands each exchange to an observer (the judging side
+sets it: it records the exchange against the running test and applies the cross-cutting invariants).
+
+The client decides no verdict: when it cannot send or gets no answer it raises a :class:`NotSent`
+naming the budget event (request cap, failed-login budget, rate limit, captcha demand, run stopped,
+no answer); ``judging.verdicts.not_sent_verdict`` says what that means for the running check.
 """
 
 from __future__ import annotations
@@ -18,7 +22,6 @@ from typing import Callable
 
 import httpx
 
-from .context import blocked, inconclusive
 from .exchange import Exchange, LoginRequest
 from .secrets import Redactor, Secret, password_secret
 
@@ -86,6 +89,34 @@ class SharedTally:
                 return int(json.loads(fh.read() or "{}").get(name, 0))
         except FileNotFoundError:
             return 0
+
+
+class NotSent(Exception):
+    """No usable answer for this request, and why (a budget event, not a verdict)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class BudgetSpent(NotSent):
+    """The request cap or the failed-login budget is reached."""
+
+
+class RateLimited(NotSent):
+    """Still rate limited after the back-off --max-retry-wait allows."""
+
+
+class CaptchaDemanded(NotSent):
+    """The target demands a captcha the suite cannot solve."""
+
+
+class RunStopped(NotSent):
+    """The client sends nothing more: the target stopped answering, or the run deadline passed."""
+
+
+class NoAnswer(NotSent):
+    """This request got no complete answer (timeout, connection reset, not HTTP)."""
 
 
 class TargetError(Exception):
@@ -204,7 +235,7 @@ class ContractClient:
         if spends:
             budget = self.limits.failed_login_budget
             if self.failed_logins >= budget or (self.shared and not self.shared.take("failed_logins", budget)):
-                blocked(
+                raise BudgetSpent(
                     f"failed-login budget exhausted ({self.limits.failed_login_budget} failed logins on "
                     "the real account already sent; raise --max-failed-logins to check this)"
                 )
@@ -260,10 +291,10 @@ class ContractClient:
             self.block_on_captcha(exchange)
 
     def block_on_captcha(self, exchange: Exchange) -> None:
-        """A demanded captcha keeps the suite from observing: the check is blocked, never failed."""
+        """A demanded captcha keeps the suite from observing (the check is blocked, never failed)."""
         if self.demands_captcha(exchange):
             hint = "" if self.captcha_token else " (export LOGIN_CAPTCHA_TOKEN with a test token)"
-            blocked(f"the target demands a captcha: error {exchange.error!r}{hint}")
+            raise CaptchaDemanded(f"the target demands a captcha: error {exchange.error!r}{hint}")
 
     def _pace(self) -> None:
         if self.limits.pace <= 0:
@@ -288,7 +319,7 @@ class ContractClient:
             self._check_not_stopped(probe)
             cap = self.limits.max_requests
             if not probe and (self.requests_sent >= cap or (self.shared and not self.shared.take("requests", cap))):
-                blocked(f"request cap of {cap} reached (--max-requests)")
+                raise BudgetSpent(f"request cap of {cap} reached (--max-requests)")
             self._pace()
             self.requests_sent += 1
             exchange = Exchange(request=request, base_url=self.base_url, redactor=self.redactor, attempts=attempt + 1)
@@ -311,7 +342,7 @@ class ContractClient:
                     request.expect in ("success", "failure") and exchange.status < 500
                     and not self.demands_captcha(exchange) and not self._rate_limited(exchange))
             if exchange.transport_error and not probe and not request.accept_transport_error:
-                inconclusive(f"no response from the target: {exchange.transport_error}")
+                raise NoAnswer(f"no response from the target: {exchange.transport_error}")
             if not self._rate_limited(exchange) or request.raw_rate_limit:
                 return exchange
             pause = _retry_after(exchange.headers, attempt)
@@ -319,7 +350,7 @@ class ContractClient:
                 break
             self._sleep(pause)
             waited += pause
-        blocked(
+        raise RateLimited(
             f"rate limited by the target (429 / RATE_LIMITED) after {attempt + 1} attempts and "
             f"{waited:.0f} s of back-off (--max-retry-wait {self.limits.max_retry_wait:g})"
         )
@@ -345,7 +376,7 @@ class ContractClient:
 
     def _check_not_stopped(self, probe: bool) -> None:
         if self.stopped:
-            blocked(self.stopped)
+            raise RunStopped(self.stopped)
         deadline = self.limits.run_deadline
         if not probe and deadline is not None and time.monotonic() >= deadline:
             self._stop("the run deadline was reached (--run-deadline); the remaining checks were not run", False)
@@ -364,7 +395,7 @@ class ContractClient:
         self.stopped = reason
         if self.on_stop is not None:
             self.on_stop(reason, could_not_test)
-        blocked(reason)
+        raise RunStopped(reason)
 
     def _register_body_secrets(self, request: LoginRequest) -> None:
         def walk(obj):

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..results import NO_CREDENTIALS, NOT_ENABLED, RequirementResult, Verdict, gating
-from ..run_record import RunRecord
-from ..waivers import Waiver, today
+from .results import NO_CREDENTIALS, NOT_ENABLED, RequirementResult, Verdict, gating
+from .run_record import RunRecord
+from .waivers import Waiver, today
 
 EXIT_CONFORMING = 0
 EXIT_VIOLATIONS = 1

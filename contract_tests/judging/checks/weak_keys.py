@@ -15,8 +15,8 @@ from pathlib import Path
 
 import yaml
 
-from ..exchange import Exchange
-from ..secrets import b64url_decode
+from ...sending.exchange import Exchange
+from ...sending.secrets import b64url_decode
 from .core import Mismatch
 
 KEY_FILE = Path(__file__).with_name("data") / "weak_hmac_keys.yaml"

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from . import checks
 from .checks import Mismatch
-from .context import current, record_failure
-from .exchange import Exchange
-from .secrets import Secret
+from .verdicts import current, record_failure
+from ..sending.exchange import Exchange
+from ..sending.secrets import Secret
 
 
 def _submitted_passwords(ex: Exchange) -> list[str]:

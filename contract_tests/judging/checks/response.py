@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..exchange import Exchange
-from ..spec import success_schema, validator
+from ...sending.exchange import Exchange
+from ...contract.spec import success_schema, validator
 from .core import JWT_SHAPED, Mismatch, short
 
 

@@ -6,7 +6,7 @@ import enum
 from dataclasses import asdict, dataclass, field
 from typing import Iterable
 
-from .catalog import Requirement
+from ..contract.catalog import Requirement
 
 
 class Verdict(str, enum.Enum):

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from .client import Account
-from .option_values import number
-from .results import NOT_ENABLED
-from .secrets import Secret
+from ..sending.client import Account
+from ..config.option_values import number
+from ..judging.results import NOT_ENABLED
+from ..sending.secrets import Secret
 
 # probe name -> requirement it checks, in run order (the captcha probe first, the throttling probe last)
 PROBES: dict[str, str] = {"captcha": "CAPTCHA-01", "timing": "SEC-07", "throttling": "ABUSE-01"}
@@ -91,9 +91,9 @@ def probe_settings_from_config(config: pytest.Config, *, uses_reference: bool, m
     email = os.environ.get(ENV_THROWAWAY_EMAIL) or None
     password = os.environ.get(ENV_THROWAWAY_PASSWORD) or None
     if uses_reference:  # the bundled server's second demo account plays the throwaway account
-        from .reference import OTHER_EMAIL, OTHER_PASSWORD
+        from ..bundled import throwaway_account
 
-        email, password = OTHER_EMAIL, OTHER_PASSWORD
+        email, password = throwaway_account()
     if bool(email) != bool(password):
         missing = ENV_THROWAWAY_PASSWORD if email else ENV_THROWAWAY_EMAIL
         raise pytest.UsageError(f"throwaway account is incomplete: set {missing} too, or neither")
@@ -110,17 +110,6 @@ def probe_settings_from_config(config: pytest.Config, *, uses_reference: bool, m
         timing_alpha=timing_alpha,
         throttle_attempts=throttle_attempts,
     )
-
-
-def reference_captcha_token(fault: str | None, variant: str | None) -> str | None:
-    """The test token, when the bundled server runs a captcha-enforcing fault or variant."""
-    try:
-        from .reference.guards import CAPTCHA_TEST_TOKEN
-        from .reference.registry import service_class
-
-        return CAPTCHA_TEST_TOKEN if service_class(fault, variant).captcha_required else None
-    except ValueError:  # unknown name: reported when the server is started
-        return None
 
 
 def gate_items(items: list[pytest.Item], requirements_of, catalog, settings: ProbeSettings) -> None:

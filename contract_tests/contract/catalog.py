@@ -12,7 +12,7 @@ from typing import Any, Literal
 import jsonschema
 import yaml
 
-from contract_tests.spec import SPEC_DIR
+from contract_tests.contract.spec import SPEC_DIR
 
 __all__ = [
     "CATALOG_FILE",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ..exchange import Exchange
+from ...sending.exchange import Exchange
 from .core import Mismatch, walk_keys
 from .error_details import FAMILIES
 

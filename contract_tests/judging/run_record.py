@@ -1,6 +1,6 @@
 """One run of the suite as the gate and the reports see it: facts about the run plus every observation.
 
-The pytest plugin fills a :class:`RunRecord`; the gate (``report.outcome``) and every report writer read
+The pytest plugin fills a :class:`RunRecord`; the gate (``judging.outcome``) and every report writer read
 only this, so a run that could not even start (a bad option, an empty ``--base-url``) gets the same
 reports as a complete one.
 """
@@ -11,9 +11,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .catalog import Requirement
+from ..contract.catalog import Requirement
 from .results import Results
-from .secrets import Redactor
+from ..sending.secrets import Redactor
 
 
 @dataclass

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from .client import Account, ClientLimits
+from ..sending.client import Account, ClientLimits
 # the options and their environment variables: options.py (cheap to import: every pytest session adds them)
 from .options import ENV_CAPTCHA, ENV_EMAIL, ENV_PASSWORD, ENV_REFERENCE_PASSWORD, add_options  # noqa: F401
-from .optin import ProbeSettings, probe_settings_from_config, reference_captcha_token
-from .catalog import load_catalog
+from ..probes.settings import ProbeSettings, probe_settings_from_config
+from ..contract.catalog import load_catalog
 from .option_values import number
-from .secrets import Secret
-from .waivers import Waiver, WaiverError, load_waivers
+from ..sending.secrets import Secret
+from ..judging.waivers import Waiver, WaiverError, load_waivers
 
 
 @dataclass(frozen=True)
@@ -74,9 +74,10 @@ class Settings:
         email = opt("login_email") or os.environ.get(ENV_EMAIL) or None
         password = os.environ.get(ENV_PASSWORD) or None
         if base_url is None:
-            from .reference import DEMO_EMAIL, DEMO_PASSWORD
+            from ..bundled import demo_account
 
-            email, password = DEMO_EMAIL, os.environ.get(ENV_REFERENCE_PASSWORD) or DEMO_PASSWORD
+            email, password = demo_account()
+            password = os.environ.get(ENV_REFERENCE_PASSWORD) or password
         if bool(email) != bool(password):
             missing = ENV_PASSWORD if email else f"{ENV_EMAIL} (or --login-email)"
             raise pytest.UsageError(f"credentials are incomplete: set {missing} too, or neither")
@@ -85,7 +86,9 @@ class Settings:
         account = Account.from_values(email, password) if email else None
         captcha = os.environ.get(ENV_CAPTCHA) or None
         if base_url is None and captcha is None:  # a captcha-enforcing bundled server: its test token
-            captcha = reference_captcha_token(opt("reference_fault"), opt("reference_variant"))
+            from ..bundled import captcha_token
+
+            captcha = captcha_token(opt("reference_fault"), opt("reference_variant"))
         probes = probe_settings_from_config(config, uses_reference=base_url is None, main_email=email)
         report_dir = opt("report_dir")
         waivers_file = Path(opt("waivers")).resolve() if opt("waivers") else None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..exchange import Exchange
+from ...sending.exchange import Exchange
 from .core import Mismatch
 
 

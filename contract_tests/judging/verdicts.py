@@ -12,9 +12,10 @@ from typing import Any, Callable, NoReturn
 
 import pytest
 
-from .catalog import load_catalog
+from ..contract.catalog import load_catalog
 from .checks import Mismatch
-from .exchange import Exchange, visible
+from ..sending.client import NoAnswer, NotSent
+from ..sending.exchange import Exchange, visible
 from .results import Observation, Verdict
 
 
@@ -191,3 +192,12 @@ def inconclusive(reason: str) -> NoReturn:
 def not_applicable(reason: str) -> NoReturn:
     """The requirement does not apply to this target (e.g. HSTS on plain http)."""
     pytest.skip(f"n/a: {reason}")
+
+
+def not_sent_verdict(exc: NotSent) -> str:
+    """The skip reason (with its verdict prefix) for a check the client could not complete.
+
+    No answer to a request leaves the check undecided (inconclusive); a budget, a rate limit, a captcha or a
+    stopped run kept the suite from observing (blocked).
+    """
+    return f"{'inconclusive' if isinstance(exc, NoAnswer) else 'blocked'}: {exc.reason}"

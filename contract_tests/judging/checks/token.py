@@ -7,8 +7,8 @@ import json
 import re
 import time
 
-from ..exchange import Exchange
-from ..secrets import b64url_decode
+from ...sending.exchange import Exchange
+from ...sending.secrets import b64url_decode
 from .core import Mismatch
 
 _SEGMENT = re.compile(r"^[A-Za-z0-9_-]*$")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import re
 
-from ..exchange import Exchange
+from ...sending.exchange import Exchange
 from .core import Mismatch, short
 
 _SOURCE = r"(?:py|js|mjs|cjs|ts|java|kt|scala|cs|vb|php|go|rb|ex|exs)"

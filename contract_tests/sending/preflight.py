@@ -7,9 +7,8 @@ redirects or 5xx, unless ``--judge-anyway``); the configured credentials log in.
 
 from __future__ import annotations
 
-from _pytest.outcomes import Skipped
 
-from .client import Account, ContractClient, TargetError
+from .client import Account, ContractClient, NotSent, TargetError
 from .exchange import NOT_JSON, Exchange, LoginRequest, visible
 
 NO_SUCH_PATH = "/api/user/login-conformance-no-such-path"
@@ -90,8 +89,8 @@ def _login(client: ContractClient, account: Account) -> Exchange:
                            json=account.body(), real_account=True, requirement="RESP-01", allow_captcha_error=True)
     try:
         return client.send(request, observe=False)
-    except Skipped as exc:  # rate limited past --max-retry-wait, no answer, request cap
-        raise CannotTest(f"the login with the configured credentials could not be made: {exc.msg}") from None
+    except NotSent as exc:  # rate limited past --max-retry-wait, no answer, request cap
+        raise CannotTest(f"the login with the configured credentials could not be made: {exc.reason}") from None
 
 
 def _send_probe(client: ContractClient, request: LoginRequest) -> Exchange:
