@@ -1,24 +1,31 @@
 #!/usr/bin/env python3
-"""Benchmark of the contract suite (issue 5), run by hand -- not a test:
+"""Benchmark of the contract suite (issues 5 and 10), run by hand -- not a test:
 
-    .venv/bin/python bench/run_bench.py                  # prints the table
-    .venv/bin/python bench/run_bench.py --write README.md
+    .venv/bin/python bench/run_bench.py                       # prints the tables
+    .venv/bin/python bench/run_bench.py --write README.md     # and writes them (and bench/latency.png) into README
 
-For each target -- the bundled reference server and its `slow` variant (realistic argon2 cost) -- it measures:
+Start-up (issue 10): `python -m contract_tests --collect-only -q` (the installed suite) and `python -m pytest
+--collect-only -q` (a checkout), each with PYTHONDONTWRITEBYTECODE=1 and no assertion-rewritten module cached (as on
+a fresh CI container), and with bytecode cached.
 
-* the default run (`pytest -q`, which starts the bundled server in-process): wall time, requests, requests/s;
-* the same suite against an external server process (`pytest --base-url=URL` with the demo credentials), whose
-  requests are recorded at the server;
-* the raw floor: exactly those recorded requests replayed back-to-back by a bare `httpx.Client` loop against the
-  same server process;
-* `schemathesis run spec/login.openapi.json --url URL` with default settings (it stops at its first failures), and
-  the same with `--continue-on-failure` to show the cost of its full generation;
-* pytest's start-up: `pytest --collect-only -q` (interpreter, plugins, collection; no request).
+Latency (issue 10): one conforming server process (the bundled reference app) with 0, 20, 50, 100 ms added to every
+request (an asyncio sleep in the server's ASGI wrapper, so concurrent requests wait concurrently, like a network
+round trip); against it:
+
+* the installed suite, `python -m contract_tests -q --base-url=URL` with the demo credentials, at its default
+  (and sequentially, once the suite has an option for the requests in flight);
+* `schemathesis run <clarified document> --url URL` with its default settings;
+* the floor: exactly the requests the suite sent (recorded at the server) replayed back-to-back by a bare
+  `httpx.Client` loop on one keep-alive connection.
+
+Per target (issue 5, `--targets reference,slow`): the default run with the bundled server in-process, the suite
+against a server process and its floor, with and without fuzzing, pytest start-up and schemathesis on the vendor
+document, with and without `--continue-on-failure`.
 
 Requests are counted at the server (an ASGI wrapper in the server process). Each measurement is repeated
-`--repeat` times (median reported). The acceptance criterion of the issue is
-    suite (--base-url, wall) <= 1.5 x floor + pytest start-up.
-The external server runs in its own process, bound with the reference's `bind_socket()` (TCP_NODELAY).
+`--repeat` times, alternating the setups (median reported); the 1-minute load average is noted at the start of
+every run. The external server runs in its own process, bound with the reference's `bind_socket()` (TCP_NODELAY).
+The plot needs matplotlib (`pip install -e ".[bench]"`).
 """
 
 from __future__ import annotations
@@ -46,8 +53,10 @@ CLEAN_ENV = ("LOGIN_EMAIL", "LOGIN_PASSWORD", "LOGIN_CAPTCHA_TOKEN", "PYTEST_BAS
 
 
 # ------------------------------------------------------------------------------------------- server process
-def _serve(variant: str | None, ready: mp.Queue, counter, recording, record_path: str) -> None:
-    """Child process: the reference app behind a counting (and, on demand, recording) ASGI wrapper."""
+def _serve(variant: str | None, ready: mp.Queue, counter, recording, record_path: str, delay) -> None:
+    """Child process: the reference app behind a counting (and, on demand, recording and delaying) ASGI wrapper."""
+    import asyncio
+
     import uvicorn
 
     from contract_tests.reference import create_app
@@ -61,6 +70,8 @@ def _serve(variant: str | None, ready: mp.Queue, counter, recording, record_path
             return await app(scope, receive, send)
         with counter.get_lock():
             counter.value += 1
+        if delay.value:  # the added latency: one round trip's worth before the app sees the request
+            await asyncio.sleep(delay.value)
         if not recording.value:
             return await app(scope, receive, send)
         chunks: list[bytes] = []
@@ -93,15 +104,19 @@ class ServerProcess:
         ctx = mp.get_context("spawn")
         self.counter = ctx.Value("q", 0)
         self.recording = ctx.Value("b", 0)
+        self.delay = ctx.Value("d", 0.0)  # seconds added to every request (issue 10's latency dimension)
         self.record_path = workdir / f"requests-{variant or 'reference'}.jsonl"
         ready = ctx.Queue()
         self.proc = ctx.Process(target=_serve, args=(variant, ready, self.counter, self.recording,
-                                                     str(self.record_path)), daemon=True)
+                                                     str(self.record_path), self.delay), daemon=True)
         self.proc.start()
         self.url = ready.get(timeout=60)
 
     def count(self) -> int:
         return self.counter.value
+
+    def set_latency(self, ms: float) -> None:
+        self.delay.value = ms / 1000.0
 
     def record(self, on: bool) -> None:
         if on:
@@ -126,6 +141,7 @@ class Measure:
     walls: list[float] = field(default_factory=list)
     requests: list[int] = field(default_factory=list)
     inner: list[float] = field(default_factory=list)  # pytest's own session time (conformance.json duration_s)
+    loads: list[float] = field(default_factory=list)  # 1-minute load average when each run started
     note: str = ""
 
     @property
@@ -154,15 +170,21 @@ def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def _timed(cmd: list[str], *, cwd: Path, env: dict[str, str]) -> tuple[float, subprocess.CompletedProcess]:
+def _timed(cmd: list[str], *, cwd: Path, env: dict[str, str], m: Measure | None = None,
+           ) -> tuple[float, subprocess.CompletedProcess]:
+    if m is not None:
+        m.loads.append(os.getloadavg()[0])
     started = time.perf_counter()
     done = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           stdin=subprocess.DEVNULL, check=False)
     return time.perf_counter() - started, done
 
 
+SUITE_ARGS: list[str] = []  # --suite-args: added to every suite run
+
+
 def pytest_cmd(*args: str) -> list[str]:
-    return [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args]
+    return [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args, *SUITE_ARGS]
 
 
 def run_default(variant: str | None, m: Measure, workdir: Path) -> None:
@@ -170,7 +192,7 @@ def run_default(variant: str | None, m: Measure, workdir: Path) -> None:
     out = workdir / "default-report"
     shutil.rmtree(out, ignore_errors=True)
     args = [f"--report-dir={out}"] + ([f"--reference-variant={variant}"] if variant else [])
-    wall, done = _timed(pytest_cmd(*args), cwd=ROOT, env=_env())
+    wall, done = _timed(pytest_cmd(*args), cwd=ROOT, env=_env(), m=m)
     _check(done, "default run")
     report = json.loads((out / "conformance.json").read_text())
     m.walls.append(wall)
@@ -178,14 +200,21 @@ def run_default(variant: str | None, m: Measure, workdir: Path) -> None:
     m.inner.append(report["run"]["duration_s"])
 
 
-def run_suite_external(server: ServerProcess, m: Measure, workdir: Path, record: bool, *extra: str) -> None:
+def tool_cmd(*args: str) -> list[str]:
+    """The installed suite as CI runs it (`hyper3d-login-conformance`: contract_tests/suite.ini, not the checkout's)."""
+    return [sys.executable, "-m", "contract_tests", "-q", *args, *SUITE_ARGS]
+
+
+def run_suite_external(server: ServerProcess, m: Measure, workdir: Path, record: bool, *extra: str,
+                       tool: bool = False) -> None:
     from contract_tests.reference import DEMO_EMAIL, DEMO_PASSWORD
 
     out = workdir / "external-report"
     shutil.rmtree(out, ignore_errors=True)
     before = server.count()
     server.record(record)
-    wall, done = _timed(pytest_cmd(f"--base-url={server.url}", f"--report-dir={out}", *extra), cwd=ROOT,
+    cmd = (tool_cmd if tool else pytest_cmd)(f"--base-url={server.url}", f"--report-dir={out}", *extra)
+    wall, done = _timed(cmd, cwd=workdir if tool else ROOT, m=m,
                         env=_env({"LOGIN_EMAIL": DEMO_EMAIL, "LOGIN_PASSWORD": DEMO_PASSWORD}))
     server.record(False)
     _check(done, "suite --base-url run")
@@ -196,7 +225,7 @@ def run_suite_external(server: ServerProcess, m: Measure, workdir: Path, record:
 
 
 def run_startup(m: Measure) -> None:
-    wall, done = _timed(pytest_cmd("--collect-only"), cwd=ROOT, env=_env())
+    wall, done = _timed(pytest_cmd("--collect-only"), cwd=ROOT, env=_env(), m=m)
     _check(done, "pytest --collect-only")
     m.walls.append(wall)
 
@@ -216,6 +245,7 @@ def run_floor(server: ServerProcess, recorded: list[dict], m: Measure) -> None:
             body += b"a" * (int(declared) - len(body))
         prepared.append((r["method"], url, headers, body))
     before = server.count()
+    m.loads.append(os.getloadavg()[0])
     with httpx.Client(timeout=30) as client:
         started = time.perf_counter()
         for method, url, headers, body in prepared:
@@ -225,13 +255,13 @@ def run_floor(server: ServerProcess, recorded: list[dict], m: Measure) -> None:
     m.requests.append(server.count() - before)
 
 
-def run_schemathesis(server: ServerProcess, m: Measure, workdir: Path, *extra: str) -> None:
+def run_schemathesis(server: ServerProcess, m: Measure, workdir: Path, *extra: str, spec: Path = SPEC) -> None:
     exe = Path(sys.executable).with_name("schemathesis")
-    cmd = [str(exe) if exe.exists() else "schemathesis", "run", str(SPEC), "--url", server.url, *extra]
+    cmd = [str(exe) if exe.exists() else "schemathesis", "run", str(spec), "--url", server.url, *extra]
     cwd = workdir / "schemathesis"
     cwd.mkdir(exist_ok=True)  # no schemathesis.toml here: default settings
     before = server.count()
-    wall, done = _timed(cmd, cwd=cwd, env=_env())
+    wall, done = _timed(cmd, cwd=cwd, env=_env(), m=m)
     if done.returncode not in (0, 1):
         raise SystemExit(f"schemathesis failed to run (exit {done.returncode}):\n{done.stdout.decode()[-2000:]}")
     m.walls.append(wall)
@@ -277,11 +307,7 @@ LOAD = ["?"]
 
 
 def table(results: dict[str, dict[str, Measure]], repeat: int) -> str:
-    now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
-        f"Measured {now} on {machine()}. Median of {repeat} run(s); requests counted at the server; "
-        f"load average before / after: {LOAD[0]} / {_load()}.",
-        "",
         "| target | what | wall s | requests | req/s | note |",
         "|---|---|---:|---:|---:|---|",
     ]
@@ -323,68 +349,249 @@ def write_doc(path: Path, text: str) -> None:
     path.write_text(f"{head}{begin}\n{text}{end}{tail}", encoding="utf-8")
 
 
+# ------------------------------------------------------------------------------------------- start-up (issue 10)
+STARTUP_COMMANDS = {
+    "installed suite": ["-m", "contract_tests", "--collect-only", "-q"],
+    "checkout": ["-m", "pytest", "--collect-only", "-q", "-p", "no:randomly"],
+}
+
+
+def _drop_rewrite_caches() -> None:
+    """What a fresh CI container holds with PYTHONDONTWRITEBYTECODE=1: pip's bytecode of the installed packages, but
+    no assertion-rewritten modules (pytest writes them beside the sources only when it may) and none of the
+    checkout's own bytecode."""
+    site = Path(sys.prefix)
+    for pyc in [*site.rglob("*-pytest-*.pyc"), *(ROOT / "contract_tests").rglob("*.pyc")]:
+        pyc.unlink(missing_ok=True)
+
+
+def run_startup_variant(m: Measure, what: str, bytecode: bool) -> None:
+    cmd = [sys.executable, *STARTUP_COMMANDS[what]]
+    env = {k: v for k, v in _env().items() if k != "PYTHONDONTWRITEBYTECODE"}
+    if bytecode:
+        _timed(cmd, cwd=ROOT, env=env)  # caches written by an unmeasured run first
+    else:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        _drop_rewrite_caches()
+    wall, done = _timed(cmd, cwd=ROOT, env=env, m=m)
+    _check(done, " ".join(STARTUP_COMMANDS[what]))
+    m.walls.append(wall)
+
+
+def startup_table(repeat: int) -> str:
+    ms = {(what, bytecode): Measure(f"`python {' '.join(STARTUP_COMMANDS[what])}`")
+          for what in STARTUP_COMMANDS for bytecode in (False, True)}
+    for _ in range(repeat):  # alternating
+        for (what, bytecode), m in ms.items():
+            run_startup_variant(m, what, bytecode)
+    lines = ["| start-up (no request) | `PYTHONDONTWRITEBYTECODE=1`, no rewritten module cached | bytecode cached |",
+             "|---|---:|---:|"]
+    for what in STARTUP_COMMANDS:
+        cold, warm = ms[(what, False)], ms[(what, True)]
+        lines.append(f"| {what}: {cold.label} | {cold.wall:.2f} s (load {_loads(cold)}) "
+                     f"| {warm.wall:.2f} s (load {_loads(warm)}) |")
+    return "\n".join(lines) + "\n"
+
+
+def _loads(m: Measure) -> str:
+    return f"{statistics.median(m.loads):.1f}" if m.loads else "?"
+
+
+# ------------------------------------------------------------------------------------------- latency (issue 10)
+def _concurrency_option() -> str | None:
+    """The suite's option for requests in flight, once it has one (then `=1` is the sequential run)."""
+    done = subprocess.run(tool_cmd("--help"), cwd=ROOT, env=_env(), capture_output=True, text=True, check=False)
+    return "--in-flight" if "--in-flight" in done.stdout else None
+
+
+def latency_benchmark(latencies: list[int], repeat: int, workdir: Path, schemathesis: bool) -> tuple[str, dict]:
+    """The same conforming server (a separate process, the bundled reference app) with `latency` ms added to every
+    request: the installed suite at its default and sequentially, `schemathesis run` with its defaults on the
+    clarified document, and the floor (the suite's own recorded requests replayed by a bare httpx loop)."""
+    from contract_tests.contract.spec import clarified_document
+
+    clarified = workdir / "login.clarified.openapi.json"
+    clarified.write_text(json.dumps(clarified_document()), encoding="utf-8")
+    option = _concurrency_option()
+    kinds = ["suite", *(["sequential"] if option else []), *(["schemathesis"] if schemathesis else []), "floor"]
+    ms = {(kind, lat): Measure(kind) for kind in kinds for lat in latencies}
+    server = ServerProcess(None, workdir)
+    recorded: list[dict] | None = None
+    try:
+        for i in range(repeat):
+            order = latencies[i % len(latencies):] + latencies[: i % len(latencies)]  # alternate the order
+            for lat in order:
+                server.set_latency(lat)
+                for kind in kinds[i % len(kinds):] + kinds[: i % len(kinds)]:
+                    m = ms[(kind, lat)]
+                    if kind == "suite":
+                        run_suite_external(server, m, workdir, recorded is None, tool=True)
+                        if recorded is None:
+                            recorded = server.recorded()
+                    elif kind == "sequential":
+                        run_suite_external(server, m, workdir, False, f"{option}=1", tool=True)
+                    elif kind == "schemathesis":
+                        run_schemathesis(server, m, workdir, spec=clarified)
+                    elif recorded is not None:
+                        run_floor(server, recorded, m)
+                    else:  # the floor replays what the suite sent: measured after its first run
+                        continue
+                print(f"   round {i + 1}, {lat} ms: " + ", ".join(
+                    f"{k} {ms[(k, lat)].walls[-1]:.2f} s" for k in kinds if ms[(k, lat)].walls), flush=True)
+    finally:
+        server.stop()
+    return latency_table(latencies, kinds, ms, option), ms
+
+
+def latency_table(latencies: list[int], kinds: list[str], ms: dict, option: str | None) -> str:
+    names = {"suite": "suite, default", "sequential": f"suite, `{option}=1`", "schemathesis": "schemathesis",
+             "floor": "floor (bare httpx replay)"}
+    head = "| added latency | " + " | ".join(f"{names[k]}: wall s (requests)" for k in kinds)
+    head += " | suite / schemathesis | load (1 min, median) |"
+    lines = [head, "|---:|" + "---:|" * len(kinds) + "---:|---:|"]
+    for lat in latencies:
+        cells = [f"{ms[(k, lat)].wall:.2f} ({ms[(k, lat)].count})" if ms[(k, lat)].walls else "-" for k in kinds]
+        st = ms.get(("schemathesis", lat))
+        ratio = f"{ms[('suite', lat)].wall / st.wall:.2f}" if st and st.walls else "-"
+        loads = [x for k in kinds for x in ms[(k, lat)].loads]
+        lines.append(f"| {lat} ms | " + " | ".join(cells) + f" | {ratio} | {statistics.median(loads):.1f} |")
+    suite0 = ms[("suite", latencies[0])]
+    lines += ["", "Growth of the suite's wall time with latency against issue 10's bound "
+                  "(start-up + 1.5 x requests x latency / concurrency, start-up taken as the loopback run's wall):", ""]
+    concurrency = "1" if option is None else "the default"
+    for lat in latencies[1:]:
+        m = ms[("suite", lat)]
+        bound = suite0.wall + 1.5 * m.count * lat / 1000.0
+        lines.append(f"* {lat} ms: {m.wall:.2f} s vs {suite0.wall:.2f} + 1.5 x {m.count} x {lat / 1000:.3f} "
+                     f"(concurrency {concurrency}) = {bound:.2f} s: {'within' if m.wall <= bound else 'OVER'}")
+    return "\n".join(lines) + "\n"
+
+
+def plot(latencies: list[int], ms: dict, path: Path) -> bool:
+    """Wall time against added latency (PNG); matplotlib is the optional `bench` extra."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib not installed (pip install -e '.[bench]'): no plot", file=sys.stderr)
+        return False
+    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=100)
+    styles = {"suite": ("suite, default", "o-"), "sequential": ("suite, sequential", "s--"),
+              "schemathesis": ("schemathesis run (defaults)", "^-"), "floor": ("floor: bare httpx replay", "x:")}
+    for kind, (label, style) in styles.items():
+        points = [(lat, ms[(kind, lat)].wall) for lat in latencies if (kind, lat) in ms and ms[(kind, lat)].walls]
+        if points:
+            ax.plot(*zip(*points), style, label=label)
+    ax.set_xlabel("added latency per request (ms)")
+    ax.set_ylabel("wall time (s, median)")
+    ax.set_title("Login conformance suite vs schemathesis, one conforming server")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (median; default 3)")
-    parser.add_argument("--targets", default="reference,slow", help="comma-separated: reference, slow")
+    parser.add_argument("--latencies", default="0,20,50,100",
+                        help="added latencies in ms for the latency benchmark (default 0,20,50,100; '' skips it)")
+    parser.add_argument("--targets", default="",
+                        help="also the per-target breakdown of issue 5, comma-separated: reference, slow")
     parser.add_argument("--no-schemathesis", action="store_true", help="skip the schemathesis runs")
-    parser.add_argument("--write", metavar="FILE", help="also write the table into FILE (between its markers)")
+    parser.add_argument("--no-startup", action="store_true", help="skip the start-up table")
+    parser.add_argument("--suite-args", default="", help="extra options for every suite run (e.g. a smoke run's)")
+    parser.add_argument("--write", metavar="FILE", help="also write the tables into FILE (between its markers)")
+    parser.add_argument("--plot", metavar="PNG", default=None,
+                        help="wall time against latency as a PNG (default with --write: bench/latency.png)")
     parser.add_argument("--keep-env", action="store_true",
-                        help="keep PYTHONDONTWRITEBYTECODE for the measured commands (dropped by default)")
+                        help="keep PYTHONDONTWRITEBYTECODE for the measured suite runs (dropped by default)")
     args = parser.parse_args(argv)
     global KEEP_ENV
     KEEP_ENV = args.keep_env
+    SUITE_ARGS[:] = args.suite_args.split()
     sys.path.insert(0, str(ROOT))
+    latencies = [int(x) for x in args.latencies.split(",") if x.strip()]
+    plot_path = Path(args.plot) if args.plot else (ROOT / "bench" / "latency.png" if args.write else None)
 
-    results: dict[str, dict[str, Measure]] = {}
     LOAD[0] = _load()
+    parts: list[str] = []
     with tempfile.TemporaryDirectory(prefix="hyper3d-bench-") as tmp:
         workdir = Path(tmp)
-        startup = Measure("pytest start-up (`pytest --collect-only -q`)")
-        for _ in range(args.repeat):
-            run_startup(startup)
-        for target in [t.strip() for t in args.targets.split(",") if t.strip()]:
-            variant = None if target == "reference" else target
-            label = "reference server" if variant is None else f"`{variant}` variant"
-            print(f"== {label}", flush=True)
-            ms = {
-                "default": Measure("default run, bundled server in-process (`pytest -q`"
-                                   + (f" `--reference-variant={variant}`" if variant else "") + ")"),
-                "suite": Measure("suite against the server process (`pytest -q --base-url=URL`)"),
-                "floor": Measure("floor: the suite's recorded requests replayed by a bare httpx loop"),
-                "suite-nofuzz": Measure("hand-written tests only (`--base-url=URL --fuzz-examples=0`)"),
-                "floor-nofuzz": Measure("floor for those requests (bare httpx loop)"),
-                "startup": startup,
-                "schemathesis": Measure("`schemathesis run spec/login.openapi.json --url URL` (defaults)"),
-                "schemathesis-all": Measure("same with `--continue-on-failure`"),
-            }
-            server = ServerProcess(variant, workdir)
-            try:
-                for i in range(args.repeat):
-                    run_default(variant, ms["default"], workdir)
-                    run_suite_external(server, ms["suite"], workdir, record=(i == 0))
-                    if i == 0:
-                        recorded = server.recorded()
-                    run_floor(server, recorded, ms["floor"])
-                    run_suite_external(server, ms["suite-nofuzz"], workdir, i == 0, "--fuzz-examples=0")
-                    if i == 0:
-                        recorded_nofuzz = server.recorded()
-                    run_floor(server, recorded_nofuzz, ms["floor-nofuzz"])
-                    if not args.no_schemathesis:
-                        run_schemathesis(server, ms["schemathesis"], workdir)
-                        run_schemathesis(server, ms["schemathesis-all"], workdir, "--continue-on-failure")
-                    print(f"   round {i + 1}: default {ms['default'].walls[-1]:.2f} s, suite "
-                          f"{ms['suite'].walls[-1]:.2f} s, floor {ms['floor'].walls[-1]:.2f} s", flush=True)
-            finally:
-                server.stop()
-            results[label] = ms
-    text = table(results, args.repeat)
+        if not args.no_startup:
+            print("== start-up", flush=True)
+            parts.append(startup_table(args.repeat))
+        if latencies:
+            print("== latency", flush=True)
+            text, ms = latency_benchmark(latencies, args.repeat, workdir, not args.no_schemathesis)
+            parts.append(text)
+            if plot_path and plot(latencies, ms, plot_path):
+                rel = plot_path.resolve().relative_to(ROOT) if plot_path.resolve().is_relative_to(ROOT) else plot_path
+                parts.append(f"![wall time against added latency]({rel})\n")
+        targets = [t.strip() for t in args.targets.split(",") if t.strip()]
+        if targets:
+            parts.append(table(per_target(targets, args, workdir), args.repeat))
+    text = header(args.repeat) + "\n" + "\n".join(parts)
     print()
     print(text)
     if args.write:
         write_doc(Path(args.write), text)
         print(f"written to {args.write}")
     return 0
+
+
+def header(repeat: int) -> str:
+    now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return (f"Measured {now} on {machine()}. Median of {repeat} run(s), alternating; requests counted at the server; "
+            f"load average before / after: {LOAD[0]} / {_load()}.\n")
+
+
+def per_target(targets: list[str], args, workdir: Path) -> dict[str, dict[str, Measure]]:
+    """Issue 5's breakdown per target (the reference server and its `slow` variant)."""
+    results: dict[str, dict[str, Measure]] = {}
+    startup = Measure("pytest start-up (`pytest --collect-only -q`)")
+    for _ in range(args.repeat):
+        run_startup(startup)
+    for target in targets:
+        variant = None if target == "reference" else target
+        label = "reference server" if variant is None else f"`{variant}` variant"
+        print(f"== {label}", flush=True)
+        ms = {
+            "default": Measure("default run, bundled server in-process (`pytest -q`"
+                               + (f" `--reference-variant={variant}`" if variant else "") + ")"),
+            "suite": Measure("suite against the server process (`pytest -q --base-url=URL`)"),
+            "floor": Measure("floor: the suite's recorded requests replayed by a bare httpx loop"),
+            "suite-nofuzz": Measure("hand-written tests only (`--base-url=URL --fuzz-examples=0`)"),
+            "floor-nofuzz": Measure("floor for those requests (bare httpx loop)"),
+            "startup": startup,
+            "schemathesis": Measure("`schemathesis run spec/login.openapi.json --url URL` (defaults)"),
+            "schemathesis-all": Measure("same with `--continue-on-failure`"),
+        }
+        server = ServerProcess(variant, workdir)
+        try:
+            for i in range(args.repeat):
+                run_default(variant, ms["default"], workdir)
+                run_suite_external(server, ms["suite"], workdir, record=(i == 0))
+                if i == 0:
+                    recorded = server.recorded()
+                run_floor(server, recorded, ms["floor"])
+                run_suite_external(server, ms["suite-nofuzz"], workdir, i == 0, "--fuzz-examples=0")
+                if i == 0:
+                    recorded_nofuzz = server.recorded()
+                run_floor(server, recorded_nofuzz, ms["floor-nofuzz"])
+                if not args.no_schemathesis:
+                    run_schemathesis(server, ms["schemathesis"], workdir)
+                    run_schemathesis(server, ms["schemathesis-all"], workdir, "--continue-on-failure")
+                print(f"   round {i + 1}: default {ms['default'].walls[-1]:.2f} s, suite "
+                      f"{ms['suite'].walls[-1]:.2f} s, floor {ms['floor'].walls[-1]:.2f} s", flush=True)
+        finally:
+            server.stop()
+        results[label] = ms
+    return results
 
 
 if __name__ == "__main__":

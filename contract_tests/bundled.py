@@ -24,6 +24,8 @@ def throwaway_account() -> tuple[str, str]:
 
 def captcha_token(fault: str | None, variant: str | None) -> str | None:
     """The test token, when the bundled server runs a captcha-enforcing fault or variant."""
+    if fault is None and variant is None:
+        return None  # the plain reference server asks for none; its fault catalog stays unloaded until it starts
     from .reference.guards import CAPTCHA_TEST_TOKEN
     from .reference.registry import service_class
 

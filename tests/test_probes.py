@@ -505,3 +505,6 @@ def test_probe_settings():
     assert bundled.captcha_token(None, "captcha-turnstile") == CAPTCHA_TEST_TOKEN
     assert bundled.captcha_token("captcha-token-reuse", None) == CAPTCHA_TEST_TOKEN
     assert bundled.captcha_token(None, None) is None and bundled.captcha_token("nope", None) is None
+    from contract_tests.reference.registry import service_class
+
+    assert service_class(None, None).captcha_required is False  # captcha_token(None, None) answers without asking

@@ -9,6 +9,16 @@ checks that fit the contract; ``properties``: what each example sends and how it
 """
 
 from .config import DEFAULT_EXAMPLES, DEFAULT_SEED, FuzzSettings, fuzz_settings
-from .runner import Fuzz, FuzzSession, Trial
+
+
+def __getattr__(name: str):
+    # the runner imports hypothesis (about half a second): loaded when a fuzzing test first needs it, not when the
+    # plugin reads the fuzzing options or the suite is collected
+    if name in ("Fuzz", "FuzzSession", "Trial"):
+        from . import runner
+
+        return getattr(runner, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["DEFAULT_EXAMPLES", "DEFAULT_SEED", "Fuzz", "FuzzSession", "FuzzSettings", "Trial", "fuzz_settings"]

@@ -93,6 +93,7 @@ _NON_STRINGS = st.one_of(
 )
 
 
+@cache  # built once: a strategy built anew at every draw is validated anew by hypothesis
 def _emails() -> st.SearchStrategy[str]:
     return st.emails().filter(lambda e: len(e) <= 254 and classify(Wire(json={"email": e, "password": "x"})).valid)
 
@@ -103,6 +104,9 @@ _PASSWORDS = st.text(max_size=24)
 @st.composite
 def _valid_body(draw) -> dict:
     return {"email": draw(_emails()), "password": draw(_PASSWORDS)}
+
+
+_VALID_BODY = _valid_body()
 
 
 # Bytes that are never valid UTF-8: lone continuation bytes, truncated sequences, overlongs, surrogates, > U+10FFFF.
@@ -118,7 +122,7 @@ def _not_utf8(draw) -> Wire:
     if where == "alone":
         raw = bad
     else:
-        text = json.dumps(draw(_valid_body())).encode()
+        text = json.dumps(draw(_VALID_BODY)).encode()
         if where == "in-a-string":
             i = text.index(b'"password": "') + len(b'"password": "')
         else:
@@ -135,7 +139,7 @@ def _malformed_json(draw) -> Wire:
     elif how == "binary":
         raw = draw(st.binary(min_size=1, max_size=48))
     else:
-        text = json.dumps(draw(_valid_body()))
+        text = json.dumps(draw(_VALID_BODY))
         if how == "truncated":
             raw = text[: draw(st.integers(min_value=1, max_value=len(text) - 1))].encode()
         elif how == "trailing-garbage":
@@ -161,7 +165,7 @@ def _non_object(draw) -> Wire:
 
 @st.composite
 def _wrong_type(draw) -> Wire:
-    body = draw(_valid_body())
+    body = draw(_VALID_BODY)
     name = draw(st.sampled_from(("email", "username", "password")))
     if name == "username":
         body = {"username": body["email"], "password": body["password"]}
@@ -191,7 +195,7 @@ def _pinned_identifier(identifier: str, how: str) -> Any:
 
 @st.composite
 def _missing_field(draw) -> Wire:
-    body = draw(_valid_body())
+    body = draw(_VALID_BODY)
     if draw(st.booleans()):
         del body["password"]
         note = "no password"
@@ -230,7 +234,7 @@ _OTHER_TYPES = ("text/plain", "application/x-www-form-urlencoded", "application/
 
 @st.composite
 def _wrong_content_type(draw) -> Wire:
-    body = draw(_valid_body())
+    body = draw(_VALID_BODY)
     ctype = draw(st.sampled_from(_OTHER_TYPES))
     if ctype == "application/x-www-form-urlencoded":
         return Wire(form=tuple(body.items()), note="form-encoded credentials")

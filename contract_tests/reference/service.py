@@ -26,21 +26,20 @@ from argon2.exceptions import VerificationError
 from starlette.requests import Request
 from starlette.responses import Response
 
+from .accounts import (  # noqa: F401  (re-exported: the service's accounts)
+    DEMO_EMAIL,
+    DEMO_PASSWORD,
+    DEMO_USER_UUID,
+    DEMO_USERNAME,
+    LOGIN_PATH,
+    OTHER_EMAIL,
+    OTHER_PASSWORD,
+    OTHER_USER_UUID,
+    OTHER_USERNAME,
+)
 from .guards import CaptchaVerifier, Throttle
 
 logger = logging.getLogger("contract_tests.reference")
-
-LOGIN_PATH = "/api/user/login"
-
-DEMO_EMAIL = "demo@hyper3d.test"
-DEMO_PASSWORD = "Demo-Passw0rd!2026"
-DEMO_USERNAME = "demo"
-DEMO_USER_UUID = str(uuid.uuid5(uuid.NAMESPACE_URL, "https://hyper3d.test/users/demo"))
-
-OTHER_EMAIL = "other@hyper3d.test"
-OTHER_PASSWORD = "0ther-Secret#4471"
-OTHER_USERNAME = "other"
-OTHER_USER_UUID = str(uuid.uuid5(uuid.NAMESPACE_URL, "https://hyper3d.test/users/other"))
 
 KNOWN_FIELDS = frozenset({"email", "username", "password"})
 

@@ -8,7 +8,7 @@ from contract_tests.contract.catalog import load_catalog
 from contract_tests.sending.client import Account, ContractClient
 from contract_tests.judging.verdicts import blocked
 from contract_tests.sending.exchange import LoginRequest
-from contract_tests.fuzz.config import fuzz_settings, keep_hypothesis_out_of_the_working_tree
+from contract_tests.fuzz.config import fuzz_settings
 from contract_tests.probes.settings import PROBES
 from contract_tests.judging.results import NO_CREDENTIALS
 from contract_tests.plugin import COLLECTED_ORDER, SuiteState, suite_state
@@ -113,7 +113,6 @@ def pytest_configure(config: pytest.Config) -> None:
     if not _plugin_active(config):
         return  # reported at collection (below): pytest shows errors raised here as collection errors
     fuzz_settings(config)  # validates --fuzz-examples / --hypothesis-seed early
-    keep_hypothesis_out_of_the_working_tree()
     config.addinivalue_line(
         "markers",
         "fuzz(spends_budget=0): a property-based fuzzing test; it runs after the hand-written tests "

@@ -8,29 +8,20 @@ under the requirement it breaks, with a curl reproduction.  These tests run afte
 
 import pytest
 
-from contract_tests.fuzz import Fuzz, FuzzSession, fuzz_settings
-from contract_tests.fuzz.passwords import near_miss_passwords
-from contract_tests.fuzz.properties import (
-    credential_misuse_example,
-    extra_properties_example,
-    near_miss_example,
-    schema_invalid_example,
-    schema_valid_example,
-)
-from contract_tests.fuzz.strategies import (
-    contract_mutations,
-    credential_misuses,
-    extra_properties,
-    schema_invalid_requests,
-    schema_valid_requests,
-)
+# hypothesis and schemathesis (about a second to import, more where no bytecode is cached) load when a fuzzing test
+# runs, not when the suite is collected: each test imports what it generates and judges
+from contract_tests.fuzz import fuzz_settings
+from contract_tests.fuzz.config import keep_hypothesis_out_of_the_working_tree
 
 requirement = pytest.mark.requirement
 fuzz = pytest.mark.fuzz
 
 
 @pytest.fixture(scope="session")
-def fuzzing(request: pytest.FixtureRequest, suite) -> FuzzSession:
+def fuzzing(request: pytest.FixtureRequest, suite):
+    from contract_tests.fuzz import FuzzSession
+
+    keep_hypothesis_out_of_the_working_tree()  # before hypothesis generates anything
     selected = [item for item in request.session.items if item.get_closest_marker("fuzz")]
     return FuzzSession(
         fuzz_settings(request.config),
@@ -46,7 +37,9 @@ def fuzzing(request: pytest.FixtureRequest, suite) -> FuzzSession:
 @requirement("RESP-04", "RESP-05", "RESP-06", "INPUT-09")
 def test_fuzz_schema_valid_requests(fuzzing):
     """Schemathesis positive mode (random credentials): never 5xx, never a token; documented answers."""
-    Fuzz(fuzzing).run(schema_valid_requests(), schema_valid_example)
+    from contract_tests.fuzz import Fuzz, properties, strategies
+
+    Fuzz(fuzzing).run(strategies.schema_valid_requests(), properties.schema_valid_example)
 
 
 @fuzz
@@ -54,7 +47,9 @@ def test_fuzz_schema_valid_requests(fuzzing):
 def test_fuzz_schema_invalid_requests(fuzzing, signatures):
     """Schemathesis negative mode: never 5xx, never a token, and the answer the requirement of the request's
     kind asks for (each case judged under that requirement: missing fields, wrong types, malformed bodies...)."""
-    Fuzz(fuzzing).run(schema_invalid_requests(), schema_invalid_example(signatures))
+    from contract_tests.fuzz import Fuzz, properties, strategies
+
+    Fuzz(fuzzing).run(strategies.schema_invalid_requests(), properties.schema_invalid_example(signatures))
 
 
 @fuzz
@@ -62,15 +57,19 @@ def test_fuzz_schema_invalid_requests(fuzzing, signatures):
 def test_fuzz_contract_invalid_requests(fuzzing, signatures):
     """The invalid requests the OpenAPI document cannot express: non-UTF-8 and malformed JSON, non-object bodies,
     non-JSON content types, over-long usernames, unmistakably malformed emails, wrong types, missing fields."""
-    Fuzz(fuzzing).run(contract_mutations(), schema_invalid_example(signatures))
+    from contract_tests.fuzz import Fuzz, properties, strategies
+
+    Fuzz(fuzzing).run(strategies.contract_mutations(), properties.schema_invalid_example(signatures))
 
 
 @fuzz(spends_budget=True)
 @requirement("INPUT-10")
 def test_fuzz_extra_properties_keep_the_account(fuzzing, account, user_uuid):
     """The right credentials plus arbitrary unknown properties log in the same account or get a 4xx."""
+    from contract_tests.fuzz import Fuzz, properties, strategies
+
     run = Fuzz(fuzzing)
-    run.run(extra_properties(), extra_properties_example(account, user_uuid))
+    run.run(strategies.extra_properties(), properties.extra_properties_example(account, user_uuid))
     run.require_real_account("INPUT-10 fuzzing")
 
 
@@ -79,8 +78,10 @@ def test_fuzz_extra_properties_keep_the_account(fuzzing, account, user_uuid):
 def test_fuzz_right_credentials_in_invalid_requests_never_log_in(fuzzing, account):
     """The right credentials in schema-invalid requests (wrapped in arrays or operator objects, under renamed
     fields, next to an invalid username, in non-JSON bodies) never log in and never cause a 5xx."""
+    from contract_tests.fuzz import Fuzz, properties, strategies
+
     run = Fuzz(fuzzing)
-    run.run(credential_misuses(), credential_misuse_example(account))
+    run.run(strategies.credential_misuses(), properties.credential_misuse_example(account))
     run.require_real_account("credential-misuse fuzzing")
 
 
@@ -89,6 +90,8 @@ def test_fuzz_right_credentials_in_invalid_requests_never_log_in(fuzzing, accoun
 def test_fuzz_near_miss_passwords_never_log_in(fuzzing, account):
     """Near-misses derived from the real password (case, insertions, deletions, truncations, whitespace,
     look-alikes, combining marks, NUL and control characters) never log in."""
+    from contract_tests.fuzz import Fuzz, passwords, properties
+
     run = Fuzz(fuzzing)
-    run.run(near_miss_passwords(account.password), near_miss_example(account))
+    run.run(passwords.near_miss_passwords(account.password), properties.near_miss_example(account))
     run.require_real_account("AUTH-03 fuzzing")
