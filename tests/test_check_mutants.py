@@ -28,8 +28,8 @@ def test_signatures_leave_out_server_errors_and_classify_every_kind():
     validation = exchange(400, {"error": "INVALID_REQUEST"})
     crash = exchange(500, {"error": "INTERNAL_ERROR"})
     credential = exchange(401, {"error": "INVALID_CREDENTIALS"})
-    sig = Signatures([validation, crash], credential)
-    assert sig.validation == {(400, "INVALID_REQUEST")}
+    sig = Signatures([validation, crash], [credential])
+    assert sig.refusals == [validation]
     assert sig.distinguishable
     assert sig.classify(exchange(400, {"error": "INVALID_REQUEST"})) == "validation"
     assert sig.classify(exchange(401, {"error": "INVALID_CREDENTIALS"})) == "credential"
@@ -39,6 +39,6 @@ def test_signatures_leave_out_server_errors_and_classify_every_kind():
 
 def test_signatures_alike_are_not_distinguishable():
     same = exchange(401, {"error": "INVALID_CREDENTIALS"})
-    sig = Signatures([exchange(401, {"error": "INVALID_CREDENTIALS"})], same)
+    sig = Signatures([exchange(401, {"error": "INVALID_CREDENTIALS"})], [same])
     assert not sig.distinguishable
     assert sig.classify(same) == "unknown"

@@ -31,12 +31,28 @@ SKIP_FUZZ = ("-k", "not test_fuzz")  # the gate combinations need the verdicts, 
 
 
 class EmailFormatAnsweredAlone(LoginService):
-    """Malformed emails get an answer that matches neither learned failure signature: INPUT-05 is undecidable."""
+    """A missing password and a malformed email are answered exactly like a failed login by email (the handler treats
+    them as bad credentials), so INPUT-05 cannot tell a validation failure from a credential failure: inconclusive.
+    A failed login by the deprecated `username` carries a deprecation notice, so DEPR-03 stays decidable."""
+
+    def like_failed_login(self) -> Reject:
+        return Reject(self.login_failure(401, {"error": "INVALID_CREDENTIALS"}, self.www_authenticate()))
+
+    def validate_password(self, data):
+        if "password" not in data:
+            raise self.like_failed_login()
+        return super().validate_password(data)
 
     def validate_email(self, value):
         if isinstance(value, str) and not is_email_address(value, self.email_max_length):
-            raise Reject(self.login_failure(422, {"error": "EMAIL_FORMAT"}))
+            raise self.like_failed_login()
         return super().validate_email(value)
+
+    def credential_failure(self, login, user):
+        if login.email is not None:
+            return super().credential_failure(login, user)
+        notice = {"error": "INVALID_CREDENTIALS", "notice": "`username` is deprecated: send `email`"}
+        return self.login_failure(401, notice, self.www_authenticate())
 
 
 FourVerdictService = type(

@@ -433,7 +433,8 @@ def broken_depr_03(api):
 
     def validation(username):
         return failure_signature(api, {"username": username, "password": "x"}) != credential
-    return validation("😀" * 80) or validation("a" * 80) or not validation("a" * 81)
+    combining = "e\u0301" * 34 + "u@example.com"  # 81 code points, 47 graphemes
+    return validation("😀" * 80) or validation("a" * 80) or not validation("a" * 81) or not validation(combining)
 
 
 def broken_sec_01(api):
@@ -539,6 +540,10 @@ def test_fault_details(servers):
     assert utf16.post({"username": "a" * 80, "password": "x"}).status_code == 401
     assert utf16.post({"username": "😀" * 80, "password": "x"}).status_code == 400
     assert utf16.post({"username": "\ud800" * 80, "password": "x"}).status_code == 401  # no crash
+
+    graphemes = Api(servers(fault="username-length-graphemes"), strict=False)
+    assert graphemes.post({"username": "\U0001f469\u200d\U0001f4bb" * 27, "password": "x"}).status_code == 401
+    assert graphemes.post({"username": "a" * 81, "password": "x"}).status_code == 400
 
     off = Api(servers(fault="username-off-by-one"), strict=False)
     assert off.post({"username": "a" * 81, "password": "x"}).status_code == 401

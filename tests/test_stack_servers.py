@@ -34,7 +34,8 @@ def post(http, body=None, *, raw: bytes | None = None, content_type: str | None 
 def test_stack_variants_are_registered_apart_from_the_conforming_ones():
     from contract_tests.reference import VARIANTS
 
-    assert set(STACKS) == {"nestjs", "fastapi-contract", "fastapi-defaults", "express", "nginx-front", "lockout"}
+    assert set(STACKS) == {"nestjs", "fastapi-contract", "fastapi-defaults", "express", "nginx-front", "lockout",
+                           "vendor-codes", "validation-as-credentials"}
     assert not set(STACKS) & set(VARIANTS)
     assert all(m.kind == "stack" and m.breaks == [] for m in STACKS.values())
 
@@ -162,3 +163,26 @@ def test_lockout_locks_the_identifier_right_password_included_until_retry_after(
     service = client.service
     service.locked_until = {key: 0.0 for key in service.locked_until}  # the lock has run out
     assert post(client, {"email": DEMO_EMAIL, "password": DEMO_PASSWORD}).status_code == 201
+
+
+# ------------------------------------------------------------------------------------- lab error vocabularies
+@stack("vendor-codes")
+def test_vendor_codes_answer_every_handler_failure_201_with_a_per_field_code(client):
+    unknown = post(client, {"email": UNKNOWN, "password": "x"})
+    assert (unknown.status_code, unknown.json()) == (201, {"error": "INVALID_CREDENTIALS"})
+    too_long = post(client, {"username": "u" * 69 + "@example.com", "password": "x"})
+    assert (too_long.status_code, too_long.json()) == (201, {"error": "USERNAME_TOO_LONG"})
+    assert post(client, {"email": "not-an-email", "password": "x"}).json() == {"error": "EMAIL_INVALID"}
+    assert post(client, {"email": UNKNOWN}).json() == {"error": "PASSWORD_REQUIRED"}
+    assert post(client, raw=b"[1]").status_code == 400  # the body never reaches the handler
+
+
+@stack("validation-as-credentials")
+def test_validation_as_credentials_answers_validation_like_a_wrong_password(client):
+    wrong = post(client, {"email": DEMO_EMAIL, "password": "x"})
+    for body in ({"email": "not-an-email", "password": "x"}, {"username": "u" * 81, "password": "x"}, {"email": UNKNOWN}):
+        answer = post(client, body)
+        assert (answer.status_code, answer.json()) == (wrong.status_code, wrong.json()) == \
+            (401, {"error": "INVALID_CREDENTIALS"})
+        assert answer.headers["www-authenticate"] == wrong.headers["www-authenticate"]
+

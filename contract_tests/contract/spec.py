@@ -15,6 +15,7 @@ import hashlib
 import importlib.resources
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import jsonschema
@@ -29,6 +30,8 @@ __all__ = [
     "clarified_document",
     "error_values",
     "failure_schema",
+    "FieldRule",
+    "request_fields",
     "request_schema",
     "spec_digest",
     "success_schema",
@@ -185,6 +188,30 @@ def clarified_document() -> dict[str, Any]:
 def request_schema() -> dict[str, Any]:
     """The clarified request-body schema (vendor schema + one of email/username required)."""
     return copy.deepcopy(_resolve(_clarified(), _REQUEST_SCHEMA))
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    """What the clarified request schema says about one body property (the boundaries the tests probe)."""
+
+    name: str
+    type: str | None
+    max_length: int | None
+    format: str | None
+    required: bool
+    deprecated: bool
+    length_unit: str | None  # clarification length-in-code-points: what maxLength counts
+
+
+def request_fields() -> dict[str, FieldRule]:
+    """The request body's properties as the shipped document (vendor + clarifications) states them."""
+    schema = _resolve(_clarified(), _REQUEST_SCHEMA)
+    required = set(schema.get("required", []))
+    return {
+        name: FieldRule(name, prop.get("type"), prop.get("maxLength"), prop.get("format"), name in required,
+                        bool(prop.get("deprecated")), (prop.get("x-length") or {}).get("unit"))
+        for name, prop in schema.get("properties", {}).items()
+    }
 
 
 def success_schema() -> dict[str, Any]:

@@ -22,6 +22,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from ..contract.spec import request_fields
 from ..sending.exchange import LOGIN_PATH
 from ..sending.secrets import Secret
 from .wire import MISSING, Wire, classify, from_case, unmistakably_not_an_email
@@ -205,13 +206,16 @@ def _missing_field(draw) -> Wire:
     return Wire(json=body, note=note)
 
 
-_LONG_ALPHABETS = st.sampled_from(("a", "\U0001f600", "\u00e9", "\u4e2d", "e\u0301", "\u05e9"))
+# code points validators miscount among them: astral, combining marks, variation selectors, ZWJ sequences
+_LONG_ALPHABETS = st.sampled_from(("a", "\U0001f600", "\u00e9", "\u4e2d", "e\u0301", "\u05e9", "\u2764\ufe0f",
+                                   "\U0001f469\u200d\U0001f4bb"))
+USERNAME_LIMIT = request_fields()["username"].max_length  # the shipped document's maxLength
 
 
 @st.composite
 def _long_username(draw) -> Wire:
     unit = draw(_LONG_ALPHABETS)
-    count = draw(st.integers(min_value=81, max_value=400))
+    count = draw(st.integers(min_value=USERNAME_LIMIT + 1, max_value=5 * USERNAME_LIMIT))
     username = (unit * count)[:count]  # exactly `count` code points
     return Wire(json={"username": username, "password": draw(_PASSWORDS)}, note=f"username of {len(username)} code points")
 
@@ -314,7 +318,7 @@ _MISUSES = st.one_of(
     st.just(CredentialMisuse("password-operator-in-array")),
     _NON_STRINGS.filter(lambda v: not _is_operator(v)).map(lambda v: CredentialMisuse("username-wrong-type", v)),
     st.builds(lambda unit, n: CredentialMisuse("username-too-long", unit * n), st.sampled_from(("a", "\U0001f600")),
-              st.integers(min_value=81, max_value=200)),
+              st.integers(min_value=USERNAME_LIMIT + 1, max_value=USERNAME_LIMIT + 120)),
     st.tuples(st.sampled_from(("", " ", "\t", "\n", "\u00a0")), st.sampled_from(("", " ", "\n", "\x00", ".", "\r\n")))
     .filter(lambda t: t != ("", "")).map(lambda t: CredentialMisuse("email-malformed", t)),
     st.sampled_from(("Email", "EMAIL", "e-mail", "mail", "login", "user", "userName", "user_name"))

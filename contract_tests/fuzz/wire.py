@@ -152,8 +152,8 @@ def classify(wire: Wire) -> Shape:
     """Schema-valid, or the requirement the request's invalidity falls under (first match wins):
 
     INPUT-07 non-JSON content type; INPUT-04 no body, malformed JSON, non-object JSON; INPUT-03 a field of
-    the wrong JSON type; INPUT-01 no password; INPUT-02 neither email nor username; DEPR-03 username over 80
-    code points; INPUT-05 email not in email format; INPUT-06 anything else the schema rejects.
+    the wrong JSON type; INPUT-01 no password; INPUT-02 neither email nor username; DEPR-03 username over
+    maxLength code points; INPUT-05 email not in email format; INPUT-06 anything else the schema rejects.
     """
     if wire.form is not None:
         return Shape(False, "INPUT-07", "form-encoded body (not JSON)")
@@ -186,7 +186,8 @@ def classify(wire: Wire) -> Shape:
         elif error.validator == "anyOf" and not path:
             found.setdefault("INPUT-02", "neither email nor username")
         elif error.validator == "maxLength" and path == ["username"]:
-            found.setdefault("DEPR-03", f"username of {len(body['username'])} code points (max 80)")
+            found.setdefault("DEPR-03", f"username of {len(body['username'])} code points "
+                                          f"(max {error.validator_value})")
         elif error.validator == "format" and path == ["email"]:
             found.setdefault("INPUT-05", "email not in email format")
         else:

@@ -13,6 +13,7 @@ import re
 import secrets
 import sqlite3
 import time
+import unicodedata
 import uuid
 from typing import Any
 
@@ -119,6 +120,33 @@ class UsernameOffByOne(LoginService):
         if len(value) > self.username_max_length + 1:
             raise self.invalid(f"username must be at most {self.username_max_length} characters")
         return value
+
+
+@fault("username-length-graphemes")
+class UsernameLengthGraphemes(LoginService):
+    """Counted in user-perceived characters, as Elixir's String.length (Ecto's validate_length), Swift's
+    String.count or Intl.Segmenter do: combining marks, variation selectors and ZWJ-joined characters are free."""
+
+    def validate_username(self, value: Any) -> str:
+        if not isinstance(value, str):
+            raise self.invalid("username must be a string")
+        if grapheme_count(value) > self.username_max_length:
+            raise self.invalid(f"username must be at most {self.username_max_length} characters")
+        return value
+
+
+def grapheme_count(value: str) -> int:
+    """Extended grapheme clusters, as far as these usernames go (combining marks, U+FE00..U+FE0F, ZWJ sequences)."""
+    count, joined = 0, False
+    for char in value:
+        if unicodedata.combining(char) or "\ufe00" <= char <= "\ufe0f":
+            continue
+        if char == "\u200d":
+            joined = True
+            continue
+        count += 0 if joined else 1
+        joined = False
+    return count
 
 
 @fault("distinguishable-failures")

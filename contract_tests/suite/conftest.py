@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from contract_tests.contract.catalog import load_catalog
-from contract_tests.sending.client import Account, ContractClient
+from contract_tests.sending.client import Account, ContractClient, NotSent
 from contract_tests.judging.verdicts import blocked
 from contract_tests.sending.exchange import LoginRequest
 from contract_tests.fuzz.config import fuzz_settings
@@ -98,14 +98,29 @@ def unknown_account(send, unknown_email: str):
 
 
 @pytest.fixture(scope="session")
-def signatures(send, unknown_email: str, unknown_account) -> Signatures:
+def signatures(request: pytest.FixtureRequest, suite: SuiteState, send, unknown_email: str,
+               unknown_account) -> Signatures:
+    """How the target answers credential and validation failures (contract_tests/judging/classification.py)."""
     probes = [
         send("validation probe: missing password", "invalid", json={"email": unknown_email}, requirement="INPUT-01"),
         send("validation probe: non-object body", "invalid", json=["not", "an", "object"], requirement="INPUT-04"),
         send("validation probe: numeric password", "invalid", json={"email": unknown_email, "password": 12345},
              requirement="INPUT-03"),
     ]
-    return Signatures(probes, unknown_account)
+    local, _, domain = unknown_email.partition("@")
+    repeated = send("another account that does not exist (what changes per request)", "failure",
+                    json={"email": f"{local}-2@{domain}", "password": "Other-Unknown-Acc0unt-Passw0rd?"},
+                    requirement="AUTH-02")
+    by_username = send("an account that does not exist, named by the deprecated username field", "failure",
+                       json={"username": f"{local}-3@{domain}", "password": "Unknown-Acc0unt-Passw0rd!"},
+                       requirement="AUTH-02")
+    credential = [unknown_account, by_username]
+    if suite.settings.account is not None:
+        try:  # the same exchange AUTH-01 judges; without it the unknown account's answer alone is learned
+            credential.append(request.getfixturevalue("wrong_password"))
+        except (pytest.skip.Exception, NotSent):
+            pass
+    return Signatures(probes, credential, repeated)
 
 
 # -- fuzzing (contract_tests/fuzz, test_fuzz.py) ----------------------------------------------------

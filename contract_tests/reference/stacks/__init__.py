@@ -24,4 +24,4 @@ def stack(name: str):
     return register
 
 
-from . import express, fastapi, lockout, nestjs, nginx  # noqa: E402, F401  (registration)
+from . import express, fastapi, lockout, nestjs, nginx, vocabularies  # noqa: E402, F401  (registration)
