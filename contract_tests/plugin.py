@@ -61,6 +61,7 @@ class SuiteState:
     outcome: object | None = None  # judging.outcome.Outcome, once the run is over
     final_record: RunRecord | None = None  # what the reports were written from
     selection: dict | None = None  # --requirement: {"patterns", "selected", "excluded"} (selection.py); None: all
+    har: object | None = None  # --har: sending.har.HarRecorder of this process
 
     @property
     def has_contract_run(self) -> bool:
@@ -99,7 +100,7 @@ class SuiteState:
             note = note or info.get("selection_note")
             if info.get("selected") is not None:
                 selected = (selected or frozenset()) | frozenset(info["selected"])
-        return RunRecord(
+        record = RunRecord(
             catalog=self.catalog, results=self.results, redactor=self.redactor,
             target=strip_credentials(target or s.base_url), target_label=self.target_label,
             reference_server=s.uses_reference, reference_fault=s.reference_fault,
@@ -112,6 +113,18 @@ class SuiteState:
             selection_note=note, could_not_test=could_not_test, stopped=stopped,
             suite_errors=self.unexplained_failures,
         )
+        self._compare_with_baseline(record)
+        return record
+
+    def _compare_with_baseline(self, record: RunRecord) -> None:
+        if self.settings.baseline is None:
+            return
+        from .history.baseline import compare
+
+        comparison = compare(self.settings.baseline, record.results.by_requirement())
+        record.baseline = comparison
+        if self.settings.fail_on_new:
+            record.known_failures = comparison.known_failures()
 
     def __post_init__(self) -> None:
         self.results = Results(self.catalog)
@@ -172,6 +185,12 @@ class SuiteState:
             account=s.account,
         )
         self.client.observer = invariants.Observer()
+        if s.har_file is not None:
+            from .sending.client import DEFAULT_HEADERS
+            from .sending.har import HarRecorder
+
+            self.har = HarRecorder(DEFAULT_HEADERS, s.captcha_header)
+            self.client.recorder = self.har
         self.client.on_stop = self._on_stop
         tally = getattr(self.config, "workerinput", {}).get("hyper3d_tally")
         if tally:
@@ -257,6 +276,10 @@ def _configure(config: pytest.Config) -> None:
     state = SuiteState(config=config, settings=settings, catalog=load_catalog())
     state.selection = selection_from_config(config, list(state.catalog))
     config.stash[_STATE] = state
+    if settings.har_file is not None and not hasattr(config, "workerinput"):
+        from .sending.har import remove_parts
+
+        remove_parts(settings.har_file)  # parts a crashed earlier run left behind
     config.pluginmanager.register(RequirementSelection(state), "hyper3d-login-selection")
     config.pluginmanager.register(_Collector(state), "hyper3d-login-collector")
     config.pluginmanager.register(_WorkerMerge(state), "hyper3d-login-xdist-merge")
@@ -636,6 +659,7 @@ _PYTEST_ENDINGS = {
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = suite_state(session.config)
     state.finished = time.time()
+    _write_har(session.config, state)
     if hasattr(session.config, "workerinput"):  # xdist worker: the controller reports and gates
         session.config.workeroutput["hyper3d_login"] = state.worker_summary()
         return
@@ -666,6 +690,25 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state.outcome, state.final_record = outcome, record
     if state.settings.report_dir is not None:
         write_reports(record, outcome, state.settings.report_dir)
+
+
+def _write_har(config: pytest.Config, state: SuiteState) -> None:
+    """--har: a worker writes its part, the controller (or a serial run) the file, merging the workers' parts."""
+    path = state.settings.har_file
+    if path is None:
+        return
+    from .sending.har import HarRecorder, merge_parts, part_path
+
+    worker = getattr(config, "workerinput", {}).get("workerid")
+    recorder = state.har if state.har is not None else HarRecorder()
+    try:
+        if worker:
+            recorder.write(part_path(path, worker))
+            return
+        recorder.write(path, comment=f"hyper3d-login-conformance run against {state.target_label}")
+        merge_parts(path)
+    except OSError as exc:
+        state.config.get_terminal_writer().line(f"hyper3d-login: --har {path}: cannot write it ({exc})", red=True)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
