@@ -492,7 +492,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         observations, suite_error = _conclude(ctx, report, call)
         report.hyper3d_observations = [o.to_dict() for o in observations]
         if not suite_error:
-            _apply_gate(report, ctx, state.settings.fail_on, _active_waivers(state.settings))
+            _apply_gate(report, ctx, state.settings.fail_on, _active_waivers(state.settings),
+                        _known_failures(state.settings))
     _redact_report(report, state.redactor)
     report.user_properties.extend(
         [("requirement", rid) for rid in ctx.requirements]
@@ -573,14 +574,30 @@ def _active_waivers(settings: Settings) -> dict[str, object]:
     return {w.id: w for w in settings.waivers if not w.expired()}
 
 
-def _apply_gate(report: pytest.TestReport, ctx: TestContext, fail_on: str, waived: dict | None = None) -> None:
-    """A violation below the gate level, or of a waived requirement, shows as xfail: visible, not failing."""
+def _known_failures(settings: Settings) -> dict[str, str]:
+    """--fail-on-new: requirement -> the level it failed at in the baseline (failures no stricter do not gate)."""
+    if not settings.fail_on_new or settings.baseline is None:
+        return {}
+    return {rid: k.failed_level or "MUST" for rid, k in settings.baseline.requirements.items() if k.verdict == "failed"}
+
+
+def _apply_gate(report: pytest.TestReport, ctx: TestContext, fail_on: str, waived: dict | None = None,
+                known: dict[str, str] | None = None) -> None:
+    """A violation below the gate level, of a waived requirement or (--fail-on-new) one the baseline already had
+    shows as xfail: visible, not failing."""
     failures = ctx.failed()
     if not report.failed or not failures:
         return
-    waived = waived or {}
+    waived, known = waived or {}, known or {}
     catalog = load_catalog()
-    levels = {o.level or catalog[o.requirement].level for o in failures if o.requirement not in waived}
+    order = ["MUST", "SHOULD", "MAY"]
+
+    def is_known(o: Observation) -> bool:
+        before = known.get(o.requirement)
+        return before is not None and order.index(o.level or catalog[o.requirement].level) >= order.index(before)
+
+    levels = {o.level or catalog[o.requirement].level for o in failures
+              if o.requirement not in waived and not is_known(o)}
     if any(level_gates(level, fail_on) for level in levels):
         return
     first = failures[0].message.splitlines()[0]
@@ -591,6 +608,9 @@ def _apply_gate(report: pytest.TestReport, ctx: TestContext, fail_on: str, waive
     ids = sorted({o.requirement for o in failures if o.requirement in waived})
     if ids:
         why.append("waived " + ", ".join(f"{i} (until {waived[i].expires})" for i in ids))
+    ids = sorted({o.requirement for o in failures if o.requirement not in waived and is_known(o)})
+    if ids:
+        why.append(f"known from the baseline (--fail-on-new): {', '.join(ids)}")
     report.wasxfail = f"{'; '.join(why)}: {first}"
 
 

@@ -21,7 +21,7 @@ from ..judging.run_record import RunRecord
 from ..sending.exchange import visible
 from ..judging.outcome import Outcome, RequirementOutcome
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 SCHEMA_FILE = Path(__file__).with_name("conformance.schema.json")
 MAX_EVIDENCE = 3  # exchanges shown per requirement (failing ones first)
 MAX_OBSERVATIONS = 20
@@ -165,11 +165,20 @@ def build_report(record: RunRecord, outcome: Outcome) -> dict:
             "scope": [redact(n) for n in outcome.scope_notes],
             "stopped": redact(record.stopped) if record.stopped else None,
         },
+        "baseline": _baseline(record),
         "summary": outcome.counts(),
         "waivers": waivers,
         "requirements": [_requirement(r, record) for r in outcome.requirements.values()],
     }
     return _visible(report)
+
+
+def _baseline(record: RunRecord) -> dict | None:
+    """--baseline: what changed per requirement since the baseline run (history/baseline.py), else None."""
+    comparison = record.baseline
+    if comparison is None:
+        return None
+    return {**comparison.to_dict(), "fail_on_new": record.known_failures is not None}
 
 
 def _visible(value: Any) -> Any:
