@@ -165,3 +165,36 @@ def compare(baseline: Baseline, results: dict[str, RequirementResult]) -> Compar
         comparison.changes[rid] = Change(rid, change_of(before, result), before, result.verdict.value,
                                          result.failed_level)
     return comparison
+
+
+def record_main(argv: list[str], out=None) -> int:
+    """``python -m contract_tests baseline record conformance.json -o baseline.json``: keep a run as the baseline.
+
+    The file is checked (a conformance.json this suite can compare against) and copied whole, so the baseline also
+    serves ``replay``.  Exit 0, or 4 with one line.
+    """
+    import argparse
+    import shutil
+    import sys
+
+    out = out or sys.stdout
+    parser = argparse.ArgumentParser(prog="python -m contract_tests baseline",
+                                     description="Keep a run's conformance.json as the baseline of later runs "
+                                                 "(--baseline FILE).")
+    parser.add_argument("action", choices=("record",))
+    parser.add_argument("report", help="conformance.json of the run to keep")
+    parser.add_argument("-o", "--output", required=True, help="where to write the baseline")
+    args = parser.parse_args(argv)
+    try:
+        baseline = load_baseline(args.report)
+        if baseline.verdict == "could-not-test":
+            raise BaselineError(f"{args.report}: that run could not test its target, it knows no verdict to keep")
+        if Path(args.output).resolve() != Path(args.report).resolve():
+            shutil.copyfile(args.report, args.output)
+    except (BaselineError, OSError) as exc:
+        print(f"ERROR: baseline: {str(exc).removeprefix('--baseline: ')}", file=out)
+        return 4
+    failed = sorted(rid for rid, k in baseline.requirements.items() if k.verdict == "failed")
+    print(f"baseline recorded: {args.output} ({len(failed)} known failure(s){': ' + ', '.join(failed) if failed else ''}"
+          f"){'; NOTE: ' + baseline.mismatch if baseline.mismatch else ''}", file=out)
+    return 0
