@@ -372,6 +372,14 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     gate = f"--fail-on={s.fail_on}" + (" --fail-on-inconclusive" if s.fail_on_inconclusive else "")
     if s.waivers_file:
         gate += f" --waivers={s.waivers_file} ({len(s.waivers)} waiver(s))"
+    if s.baseline is not None:
+        known = sum(k.verdict == "failed" for k in s.baseline.requirements.values())
+        lines.append(f"hyper3d-login baseline: {s.baseline.path} ({known} known failure(s))"
+                     + ("; --fail-on-new: only new or worse failures gate" if s.fail_on_new else ""))
+        if s.baseline.mismatch:
+            lines.append(f"hyper3d-login baseline NOTE: {s.baseline.mismatch}")
+    if s.har_file is not None:
+        lines.append(f"hyper3d-login exchange log: {s.har_file} (HAR 1.2, secrets as labels)")
     lines.append(f"hyper3d-login opt-in probes: {s.probes.describe()}")
     lines.append(
         f"hyper3d-login gate: {gate}; budget: {s.limits.max_requests} requests, "

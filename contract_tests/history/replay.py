@@ -80,6 +80,23 @@ def _secrets(env: dict[str, str]) -> dict[str, Secret]:
     return known
 
 
+def _password_variants(exchange, password: str) -> list:
+    # the contract test's own list (imported by name like every check: history sits below the suite)
+    return [importlib.import_module("contract_tests.suite.test_token").password_variants(password)]
+
+
+def _echo_candidates(exchange, password: str) -> list:
+    return [[password, *invariants.submitted_passwords(exchange)]]
+
+
+# Checks whose recorded arguments were withheld (derived from the password): rebuilt from LOGIN_PASSWORD and the
+# replayed exchange, as the test and the invariants built them.
+REBUILT_ARGUMENTS: dict[str, Callable] = {
+    "contract_tests.judging.checks.token:no_credential_material": _password_variants,
+    "contract_tests.judging.checks.security:no_password_echo": _echo_candidates,
+}
+
+
 def _resolve(name: str) -> Callable:
     module, _, qualname = name.partition(":")
     if not module.startswith("contract_tests.") or not qualname:
@@ -131,8 +148,11 @@ class Replayer:
         if not check:
             return Entry(UNDECIDED, f"{item.get('test', 'the test')} judged several exchanges itself: "
                                     f"re-run the suite with --requirement {rid}")
-        if check.get("withheld"):
+        rebuild = REBUILT_ARGUMENTS.get(check.get("name", ""))
+        if check.get("withheld") and rebuild is None:
             return Entry(UNDECIDED, f"the check's {check['withheld']}: re-run the suite with --requirement {rid}")
+        if check.get("withheld") and "<LOGIN_PASSWORD>" not in self.secrets:
+            return Entry(UNDECIDED, f"the check's arguments come from the password: export {ENV_PASSWORD}")
         try:
             fn = _resolve(check["name"])
             requests = [from_text(text, self._secret) for text in item.get("requests", [])]
@@ -144,8 +164,10 @@ class Replayer:
         verdicts.begin(ctx)
         try:
             exchange = self.client.send(requests[0])
-            verdicts.verify(rid, exchange, fn, *(check.get("args") or ()), level=item.get("level"),
-                            **(check.get("kwargs") or {}))
+            args, kwargs = check.get("args") or [], check.get("kwargs") or {}
+            if check.get("withheld"):
+                args, kwargs = rebuild(exchange, self.secrets["<LOGIN_PASSWORD>"].value), {}
+            verdicts.verify(rid, exchange, fn, *args, level=item.get("level"), **kwargs)
         except NotSent as exc:
             return Entry(UNDECIDED, verdicts.not_sent_verdict(exc))
         finally:

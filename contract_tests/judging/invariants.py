@@ -13,7 +13,7 @@ from ..sending.exchange import Exchange
 from ..sending.secrets import Secret
 
 
-def _submitted_passwords(ex: Exchange) -> list[str]:
+def submitted_passwords(ex: Exchange) -> list[str]:
     """Passwords this request submitted that are distinctive enough to look for in a response."""
     found: list[str] = []
 
@@ -86,7 +86,7 @@ class Observer:
                 run("RESP-06", checks.no_token)
             if req.expect == "invalid":
                 run("INPUT-06", _not_2xx)
-            run("SEC-02", checks.no_password_echo, _submitted_passwords(ex))
+            run("SEC-02", checks.no_password_echo, submitted_passwords(ex))
             run("SEC-02", checks.no_secret_keys)
             run("SEC-02", checks.no_hash_strings)
         run("HTTP-02", checks.www_authenticate_on_401)
