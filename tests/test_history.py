@@ -355,3 +355,12 @@ def test_har_body_cap_and_labels():
     assert len(entry["response"]["content"]["text"]) == BODY_CAP and "body cut" in entry["response"]["content"]["comment"]
     assert '"<LOGIN_PASSWORD>"' in entry["request"]["postData"]["text"]
     assert {"name": "cf-turnstile-response", "value": "<LOGIN_CAPTCHA_TOKEN>"} in entry["request"]["headers"]
+
+
+def test_har_and_replay_data_of_a_server_that_echoes_the_password_hold_no_secret(run, pytester, har_schema):
+    result = run("--reference-fault=echo-password", "--har=run.har", "--report-dir=out")
+    assert result.ret == 1
+    _har_checks(pytester.path / "run.har", har_schema)
+    report = (pytester.path / "out" / "conformance.json").read_text(encoding="utf-8")
+    assert DEMO_PASSWORD not in report and json.dumps(DEMO_PASSWORD)[1:-1] not in report
+    assert '\\"secret\\": \\"<LOGIN_PASSWORD>\\"' in report  # the replay data holds the label
