@@ -364,3 +364,18 @@ def test_har_and_replay_data_of_a_server_that_echoes_the_password_hold_no_secret
     report = (pytester.path / "out" / "conformance.json").read_text(encoding="utf-8")
     assert DEMO_PASSWORD not in report and json.dumps(DEMO_PASSWORD)[1:-1] not in report
     assert '\\"secret\\": \\"<LOGIN_PASSWORD>\\"' in report  # the replay data holds the label
+
+
+def test_baseline_record_checks_the_file_and_refuses_a_run_that_could_not_test(tmp_path):
+    good = {"schema_version": "1.2", "run": {"verdict": "non-conforming"},
+            "requirements": [{"id": "SEC-06", "verdict": "waived", "observed_verdict": "failed", "failed_level": "MUST"}]}
+    (tmp_path / "good.json").write_text(json.dumps(good))
+    out = io.StringIO()
+    assert hb.record_main(["record", str(tmp_path / "good.json"), "-o", str(tmp_path / "b.json")], out=out) == 0
+    assert "1 known failure(s): SEC-06" in out.getvalue()  # a waived failure is still a known one
+    assert json.loads((tmp_path / "b.json").read_text()) == good
+    bad = {**good, "run": {"verdict": "could-not-test"}}
+    (tmp_path / "bad.json").write_text(json.dumps(bad))
+    out = io.StringIO()
+    assert hb.record_main(["record", str(tmp_path / "bad.json"), "-o", str(tmp_path / "c.json")], out=out) == 4
+    assert "could not test its target" in out.getvalue() and not (tmp_path / "c.json").exists()
