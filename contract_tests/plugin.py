@@ -61,6 +61,7 @@ class SuiteState:
     outcome: object | None = None  # judging.outcome.Outcome, once the run is over
     final_record: RunRecord | None = None  # what the reports were written from
     selection: dict | None = None  # --requirement: {"patterns", "selected", "excluded"} (selection.py); None: all
+    har: object | None = None  # --har: sending.har.HarRecorder of this process
 
     @property
     def has_contract_run(self) -> bool:
@@ -99,7 +100,7 @@ class SuiteState:
             note = note or info.get("selection_note")
             if info.get("selected") is not None:
                 selected = (selected or frozenset()) | frozenset(info["selected"])
-        return RunRecord(
+        record = RunRecord(
             catalog=self.catalog, results=self.results, redactor=self.redactor,
             target=strip_credentials(target or s.base_url), target_label=self.target_label,
             reference_server=s.uses_reference, reference_fault=s.reference_fault,
@@ -112,6 +113,18 @@ class SuiteState:
             selection_note=note, could_not_test=could_not_test, stopped=stopped,
             suite_errors=self.unexplained_failures,
         )
+        self._compare_with_baseline(record)
+        return record
+
+    def _compare_with_baseline(self, record: RunRecord) -> None:
+        if self.settings.baseline is None:
+            return
+        from .history.baseline import compare
+
+        comparison = compare(self.settings.baseline, record.results.by_requirement())
+        record.baseline = comparison
+        if self.settings.fail_on_new:
+            record.known_failures = comparison.known_failures()
 
     def __post_init__(self) -> None:
         self.results = Results(self.catalog)
@@ -172,6 +185,12 @@ class SuiteState:
             account=s.account,
         )
         self.client.observer = invariants.Observer()
+        if s.har_file is not None:
+            from .sending.client import DEFAULT_HEADERS
+            from .sending.har import HarRecorder
+
+            self.har = HarRecorder(DEFAULT_HEADERS, s.captcha_header)
+            self.client.recorder = self.har
         self.client.on_stop = self._on_stop
         tally = getattr(self.config, "workerinput", {}).get("hyper3d_tally")
         if tally:
@@ -257,6 +276,10 @@ def _configure(config: pytest.Config) -> None:
     state = SuiteState(config=config, settings=settings, catalog=load_catalog())
     state.selection = selection_from_config(config, list(state.catalog))
     config.stash[_STATE] = state
+    if settings.har_file is not None and not hasattr(config, "workerinput"):
+        from .sending.har import remove_parts
+
+        remove_parts(settings.har_file)  # parts a crashed earlier run left behind
     config.pluginmanager.register(RequirementSelection(state), "hyper3d-login-selection")
     config.pluginmanager.register(_Collector(state), "hyper3d-login-collector")
     config.pluginmanager.register(_WorkerMerge(state), "hyper3d-login-xdist-merge")
@@ -349,6 +372,14 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     gate = f"--fail-on={s.fail_on}" + (" --fail-on-inconclusive" if s.fail_on_inconclusive else "")
     if s.waivers_file:
         gate += f" --waivers={s.waivers_file} ({len(s.waivers)} waiver(s))"
+    if s.baseline is not None:
+        known = sum(k.verdict == "failed" for k in s.baseline.requirements.values())
+        lines.append(f"hyper3d-login baseline: {s.baseline.path} ({known} known failure(s))"
+                     + ("; --fail-on-new: only new or worse failures gate" if s.fail_on_new else ""))
+        if s.baseline.mismatch:
+            lines.append(f"hyper3d-login baseline NOTE: {s.baseline.mismatch}")
+    if s.har_file is not None:
+        lines.append(f"hyper3d-login exchange log: {s.har_file} (HAR 1.2, secrets as labels)")
     lines.append(f"hyper3d-login opt-in probes: {s.probes.describe()}")
     lines.append(
         f"hyper3d-login gate: {gate}; budget: {s.limits.max_requests} requests, "
@@ -469,7 +500,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         observations, suite_error = _conclude(ctx, report, call)
         report.hyper3d_observations = [o.to_dict() for o in observations]
         if not suite_error:
-            _apply_gate(report, ctx, state.settings.fail_on, _active_waivers(state.settings))
+            _apply_gate(report, ctx, state.settings.fail_on, _active_waivers(state.settings),
+                        _known_failures(state.settings))
     _redact_report(report, state.redactor)
     report.user_properties.extend(
         [("requirement", rid) for rid in ctx.requirements]
@@ -550,14 +582,30 @@ def _active_waivers(settings: Settings) -> dict[str, object]:
     return {w.id: w for w in settings.waivers if not w.expired()}
 
 
-def _apply_gate(report: pytest.TestReport, ctx: TestContext, fail_on: str, waived: dict | None = None) -> None:
-    """A violation below the gate level, or of a waived requirement, shows as xfail: visible, not failing."""
+def _known_failures(settings: Settings) -> dict[str, str]:
+    """--fail-on-new: requirement -> the level it failed at in the baseline (failures no stricter do not gate)."""
+    if not settings.fail_on_new or settings.baseline is None:
+        return {}
+    return {rid: k.failed_level or "MUST" for rid, k in settings.baseline.requirements.items() if k.verdict == "failed"}
+
+
+def _apply_gate(report: pytest.TestReport, ctx: TestContext, fail_on: str, waived: dict | None = None,
+                known: dict[str, str] | None = None) -> None:
+    """A violation below the gate level, of a waived requirement or (--fail-on-new) one the baseline already had
+    shows as xfail: visible, not failing."""
     failures = ctx.failed()
     if not report.failed or not failures:
         return
-    waived = waived or {}
+    waived, known = waived or {}, known or {}
     catalog = load_catalog()
-    levels = {o.level or catalog[o.requirement].level for o in failures if o.requirement not in waived}
+    order = ["MUST", "SHOULD", "MAY"]
+
+    def is_known(o: Observation) -> bool:
+        before = known.get(o.requirement)
+        return before is not None and order.index(o.level or catalog[o.requirement].level) >= order.index(before)
+
+    levels = {o.level or catalog[o.requirement].level for o in failures
+              if o.requirement not in waived and not is_known(o)}
     if any(level_gates(level, fail_on) for level in levels):
         return
     first = failures[0].message.splitlines()[0]
@@ -568,6 +616,9 @@ def _apply_gate(report: pytest.TestReport, ctx: TestContext, fail_on: str, waive
     ids = sorted({o.requirement for o in failures if o.requirement in waived})
     if ids:
         why.append("waived " + ", ".join(f"{i} (until {waived[i].expires})" for i in ids))
+    ids = sorted({o.requirement for o in failures if o.requirement not in waived and is_known(o)})
+    if ids:
+        why.append(f"known from the baseline (--fail-on-new): {', '.join(ids)}")
     report.wasxfail = f"{'; '.join(why)}: {first}"
 
 
@@ -636,6 +687,7 @@ _PYTEST_ENDINGS = {
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = suite_state(session.config)
     state.finished = time.time()
+    _write_har(session.config, state)
     if hasattr(session.config, "workerinput"):  # xdist worker: the controller reports and gates
         session.config.workeroutput["hyper3d_login"] = state.worker_summary()
         return
@@ -666,6 +718,25 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state.outcome, state.final_record = outcome, record
     if state.settings.report_dir is not None:
         write_reports(record, outcome, state.settings.report_dir)
+
+
+def _write_har(config: pytest.Config, state: SuiteState) -> None:
+    """--har: a worker writes its part, the controller (or a serial run) the file, merging the workers' parts."""
+    path = state.settings.har_file
+    if path is None:
+        return
+    from .sending.har import HarRecorder, merge_parts, part_path
+
+    worker = getattr(config, "workerinput", {}).get("workerid")
+    recorder = state.har if state.har is not None else HarRecorder()
+    try:
+        if worker:
+            recorder.write(part_path(path, worker))
+            return
+        recorder.write(path, comment=f"hyper3d-login-conformance run against {state.target_label}")
+        merge_parts(path)
+    except OSError as exc:
+        state.config.get_terminal_writer().line(f"hyper3d-login: --har {path}: cannot write it ({exc})", red=True)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:

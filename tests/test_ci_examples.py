@@ -123,3 +123,29 @@ def test_gitlab_script_gates_a_real_run_and_writes_junit(server, tmp_path):
 def test_gitlab_script_fails_loudly_without_a_base_url(tmp_path):
     proc = _shell(_gitlab_script(), tmp_path, LOGIN_BASE_URL="", LOGIN_EMAIL=DEMO_EMAIL, LOGIN_PASSWORD=DEMO_PASSWORD)
     assert proc.returncode == 4 and "NOT RUN: missing CI/CD variable(s): LOGIN_BASE_URL" in proc.stdout
+
+
+def test_github_run_step_passes_the_last_report_as_the_baseline(server, tmp_path):
+    """Issue 13's CI recipe: the last successful run's conformance.json (fetched into baseline/) is the baseline."""
+    env = dict(LOGIN_BASE_URL=server.url, LOGIN_EMAIL=DEMO_EMAIL, LOGIN_PASSWORD=DEMO_PASSWORD)
+    first = _shell(_github_run_step(), tmp_path, **env)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    assert "since baseline" not in first.stdout  # no baseline yet
+    reports = tmp_path / "conformance-report"
+    assert (reports / "exchanges.har").is_file()
+    (tmp_path / "baseline").mkdir()
+    shutil.copy(reports / "conformance.json", tmp_path / "baseline" / "conformance.json")
+    second = _shell(_github_run_step(), tmp_path, LOGIN_GATE_ON_NEW="true", **env)
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    assert "since baseline conformance.json: no change" in second.stdout
+    assert "--fail-on-new" in second.stdout
+    assert DEMO_PASSWORD not in (reports / "exchanges.har").read_text(encoding="utf-8")
+
+
+def test_github_example_fetches_the_baseline_before_the_run():
+    steps = _github_steps()
+    names = [s.get("name", "") for s in steps]
+    fetch = names.index("Fetch the baseline (the last successful run's conformance.json)")
+    assert fetch < names.index("Run the login contract suite")
+    assert "--name login-conformance-report --dir baseline" in steps[fetch]["run"]
+    assert yaml.safe_load(GITHUB.read_text())["permissions"]["actions"] == "read"

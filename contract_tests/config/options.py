@@ -75,9 +75,19 @@ def add_options(parser: pytest.Parser) -> None:
     add("--require-credentials", action="store_true", default=False,
         help=f"treat missing credentials (${ENV_EMAIL}, ${ENV_PASSWORD}) as a configuration error, exit 4, instead "
              "of skipping the credentialed requirements (default: off).")
+    # issue 13: run-to-run comparison and the exchange log (README, section Baseline, replay and the exchange log)
+    add("--baseline", metavar="FILE", default=None,
+        help="conformance.json of an earlier run (e.g. the last deployment's, kept as a CI artifact): every report "
+             "says per requirement what is new, worse (SHOULD -> MUST), fixed or still failing (default: none).")
+    add("--fail-on-new", action="store_true", default=False,
+        help="with --baseline: only a failure that is new or worse than in the baseline fails the run; known "
+             "failures are reported, not gated (default: off, every failure at --fail-on gates).")
+    add("--har", metavar="FILE", default=None,
+        help="write every exchange of the run to FILE as HAR 1.2 (secrets and issued tokens as labels, bodies cut "
+             "at 16 KiB), loadable by browser devtools (default: none).")
     add("--reference-fault", default=None, metavar="NAME",
-        help="bundled reference server only: switch on one named fault, for self-testing "
-             "(python -m contract_tests.reference --list) (default: none).")
+        help="bundled reference server only: switch on a named fault, or several comma-separated, for "
+             "self-testing (python -m contract_tests.reference --list) (default: none).")
     add("--reference-variant", default=None, metavar="NAME",
         help="bundled reference server only: run one conforming variant (default: none).")
     # opt-in probes (issue 6; README, section Opt-in probes): off unless named, never part of a default run

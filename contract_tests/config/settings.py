@@ -17,6 +17,7 @@ from ..contract.catalog import load_catalog
 from .option_values import number
 from ..sending.secrets import Secret
 from ..judging.waivers import Waiver, WaiverError, load_waivers
+from ..history.baseline import Baseline, BaselineError, load_baseline
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,9 @@ class Settings:
     probes: ProbeSettings = ProbeSettings()
     waivers: tuple[Waiver, ...] = ()
     waivers_file: Path | None = None
+    baseline: Baseline | None = None  # --baseline
+    fail_on_new: bool = False
+    har_file: Path | None = None
 
     @property
     def uses_reference(self) -> bool:
@@ -96,6 +100,12 @@ class Settings:
             waivers = load_waivers(waivers_file, load_catalog()) if waivers_file else ()
         except WaiverError as exc:
             raise pytest.UsageError(f"--waivers: {exc}") from None
+        try:
+            baseline = load_baseline(opt("baseline")) if opt("baseline") else None
+        except BaselineError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        if opt("fail_on_new") and baseline is None:
+            raise pytest.UsageError("--fail-on-new needs --baseline FILE (the conformance.json of an earlier run)")
         return cls(
             base_url=base_url.rstrip("/") if base_url else None,
             account=account,
@@ -123,4 +133,7 @@ class Settings:
             probes=probes,
             waivers=waivers,
             waivers_file=waivers_file,
+            baseline=baseline,
+            fail_on_new=bool(opt("fail_on_new")),
+            har_file=Path(opt("har")).resolve() if opt("har") else None,
         )

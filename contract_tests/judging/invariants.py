@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from . import checks
 from .checks import Mismatch
-from .verdicts import current, record_failure
+from .verdicts import check_record, current, record_failure
 from ..sending.exchange import Exchange
 from ..sending.secrets import Secret
 
 
-def _submitted_passwords(ex: Exchange) -> list[str]:
+def submitted_passwords(ex: Exchange) -> list[str]:
     """Passwords this request submitted that are distinctive enough to look for in a response."""
     found: list[str] = []
 
@@ -70,12 +70,14 @@ class Observer:
                 check(ex, *args)
             except Mismatch as m:
                 key = (requirement, ex.status, media, level, m.expected)
-                record_failure(requirement, ex, m.expected, m.actual, level=level, repeat=key in self._reported)
+                record_failure(requirement, ex, m.expected, m.actual, level=level, repeat=key in self._reported,
+                               check=check_record(check, args, {}, ex.redactor))
                 self._reported.add(key)
 
         owner = req.requirement or (ctx.requirements[0] if ctx is not None and ctx.requirements else None)
         if ex.status >= 500 and owner:
-            record_failure(owner, ex, "a status below 500 (no server error)", None)
+            record_failure(owner, ex, "a status below 500 (no server error)", None,
+                           check=check_record(checks.not_5xx, (), {}, ex.redactor))
         if req.method == "POST":
             run("RESP-04", checks.is_json_object, level=_scoped_level(ex))
             if not ex.token:
@@ -84,7 +86,7 @@ class Observer:
                 run("RESP-06", checks.no_token)
             if req.expect == "invalid":
                 run("INPUT-06", _not_2xx)
-            run("SEC-02", checks.no_password_echo, _submitted_passwords(ex))
+            run("SEC-02", checks.no_password_echo, submitted_passwords(ex))
             run("SEC-02", checks.no_secret_keys)
             run("SEC-02", checks.no_hash_strings)
         run("HTTP-02", checks.www_authenticate_on_401)

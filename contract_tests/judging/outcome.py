@@ -6,7 +6,8 @@ same :class:`Outcome`, so they can never disagree.
 A run is CONFORMING only on evidence: every MUST requirement in scope was observed and held (or is
 covered by an active waiver), and at least one did.  Exit codes (README, section Gate and exit codes):
 
-* ``0``: conforming at the chosen gate;
+* ``0``: conforming at the chosen gate; with ``--baseline --fail-on-new``, also "no new failures": every failure
+  at the gate was already in the baseline at the same level or stricter (verdict ``no-new-failures``);
 * ``1``: violations at the gate (an expired waiver protects nothing), or a test of the suite errored;
 * ``4``: could not test: unreachable or unanswering target, not the login API, credentials that do not log
   in, bad configuration (also pytest's usage-error code);
@@ -33,6 +34,7 @@ EXIT_NO_TESTS = 5
 EXIT_INCONCLUSIVE = 10  # clear of pytest's own codes (0-6, 6 being --max-warnings since pytest 9)
 
 UNDECIDED = (Verdict.INCONCLUSIVE, Verdict.BLOCKED)
+NO_NEW_FAILURES = "no-new-failures"  # --fail-on-new: failures at the gate, all known from the baseline (exit 0)
 NOT_SELECTED = "not selected"
 
 
@@ -62,7 +64,7 @@ class RequirementOutcome:
 @dataclass
 class Outcome:
     requirements: dict[str, RequirementOutcome]
-    verdict: str  # conforming | non-conforming | inconclusive | error | could-not-test
+    verdict: str  # conforming | non-conforming | no-new-failures | inconclusive | error | could-not-test
     exit_code: int
     reasons: list[str] = field(default_factory=list)  # why the run is not conforming, one line each
     expired_waivers: list[Waiver] = field(default_factory=list)
@@ -116,6 +118,7 @@ def evaluate(record: RunRecord) -> Outcome:
     requirements: dict[str, RequirementOutcome] = {}
     expired: list[Waiver] = []
     unused: list[Waiver] = []
+    known: list[str] = []
     for rid, result in record.results.by_requirement().items():
         waiver = waivers.get(rid)
         verdict = result.verdict
@@ -131,6 +134,9 @@ def evaluate(record: RunRecord) -> Outcome:
             else:
                 unused.append(waiver)
         gates = verdict is Verdict.FAILED and gating(result, record.fail_on)
+        if gates and record.known_failures is not None and rid in record.known_failures:
+            gates = False  # --fail-on-new: a failure the baseline already had is reported, not gated
+            known.append(rid)
         requirements[rid] = RequirementOutcome(result, verdict, waiver, gates, scope, accepted)
 
     outcome = Outcome(requirements, "conforming", EXIT_CONFORMING, expired_waivers=expired, unused_waivers=unused)
@@ -145,6 +151,11 @@ def evaluate(record: RunRecord) -> Outcome:
         protected = [w.id for w in expired if w.id in outcome.gating]
         if protected:
             outcome.reasons.append(f"expired waiver(s) no longer protect: {', '.join(protected)}")
+    elif known:
+        outcome.verdict = NO_NEW_FAILURES
+        outcome.reasons.append(
+            f"no failure is new or worse than in the baseline (--fail-on-new); known failures, not gated: "
+            f"{', '.join(known)}")
     if record.suite_errors:
         if outcome.exit_code == EXIT_CONFORMING:
             outcome.verdict, outcome.exit_code = "error", EXIT_VIOLATIONS

@@ -45,6 +45,8 @@ class Observation:
     evidence: list[dict] = field(default_factory=list)
     not_applicable: bool = False
     repeat: bool = False  # same violation, same kind of response, already reported earlier in the run
+    # failed observations: what `replay` needs to send and judge it again ({"check", "requests"}; verdicts.py)
+    replay: dict | None = None
 
     def to_dict(self) -> dict:
         data = asdict(self)

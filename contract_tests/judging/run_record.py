@@ -47,3 +47,7 @@ class RunRecord:
     stopped: str | None = None  # the run ended early for another reason (interrupted, run deadline)
     suite_errors: int = 0  # failed test reports that carry no contract violation (a bug of the suite)
     exit_status: int | None = None  # the process's real exit status, once known
+    # --baseline: a history.baseline.Comparison (typed loosely: history sits above judging); reports show it first
+    baseline: object | None = None
+    # --fail-on-new: failures the baseline already had at the same level or stricter; they do not gate
+    known_failures: frozenset[str] | None = None

@@ -16,6 +16,7 @@ from ..contract.catalog import load_catalog
 from .checks import Mismatch
 from ..sending.client import NoAnswer, NotSent
 from ..sending.exchange import Exchange, visible
+from ..sending.replayable import to_text
 from .results import Observation, Verdict
 
 
@@ -100,8 +101,12 @@ def record_failure(
     *,
     level: str | None = None,
     repeat: bool = False,
+    check: dict | None = None,
 ) -> Observation:
-    """Record a failed observation without stopping the test (used by invariants)."""
+    """Record a failed observation without stopping the test (used by invariants).
+
+    *check*: the check that failed (:func:`check_record`), kept with the requests so ``replay`` can judge again.
+    """
     exchanges = [] if exchange is None else exchange if isinstance(exchange, list) else [exchange]
     if _current is not None:
         for ex in exchanges:
@@ -120,6 +125,7 @@ def record_failure(
         level=level,
         evidence=[ex.evidence() for ex in exchanges[:3]],
         repeat=repeat,
+        replay={"check": check, "requests": [to_text(ex.request, ex.redactor) for ex in exchanges[:3]]},
     )
     if _current is not None:
         _current.observations.append(obs)
@@ -152,7 +158,8 @@ def expect(
     try:
         check(exchange, *args, **kwargs)
     except Mismatch as m:
-        fail(requirement, exchange, m.expected, m.actual, level=level)
+        raise Violation(record_failure(requirement, exchange, m.expected, m.actual, level=level,
+                                       check=check_record(check, args, kwargs, exchange.redactor))) from None
 
 
 def verify(
@@ -168,9 +175,27 @@ def verify(
     try:
         check(exchange, *args, **kwargs)
     except Mismatch as m:
-        record_failure(requirement, exchange, m.expected, m.actual, level=level)
+        record_failure(requirement, exchange, m.expected, m.actual, level=level,
+                       check=check_record(check, args, kwargs, exchange.redactor))
         return False
     return True
+
+
+def check_record(check: Callable[..., Any], args: tuple, kwargs: dict, redactor) -> dict:
+    """The check as ``replay`` finds it again: ``module:qualname`` and its arguments, unless they hold a secret."""
+    import json
+
+    record: dict[str, Any] = {"name": f"{check.__module__}:{check.__qualname__}", "args": None, "kwargs": None}
+    try:
+        text = json.dumps([list(args), kwargs], ensure_ascii=True, allow_nan=False)
+    except (TypeError, ValueError):
+        record["withheld"] = "arguments that are not JSON"
+        return record
+    if redactor(text) != text:
+        record["withheld"] = "arguments derived from a secret (the report never keeps them)"
+        return record
+    record["args"], record["kwargs"] = json.loads(text)
+    return record
 
 
 def _note(exchange: Exchange) -> None:

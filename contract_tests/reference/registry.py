@@ -75,9 +75,7 @@ def service_class(fault: str | None = None, variant: str | None = None) -> type[
     ValueError if unknown."""
     classes: list[type[LoginService]] = []
     if fault is not None:
-        if fault not in FAULTS:
-            raise ValueError(f"unknown fault {fault!r}; valid faults: {', '.join(FAULTS)}")
-        classes.append(FAULTS[fault].service_class)
+        classes.extend(fault_classes(fault))
     if variant is not None:
         known = {**VARIANTS, **STACKS}
         if variant not in known:
@@ -87,4 +85,38 @@ def service_class(fault: str | None = None, variant: str | None = None) -> type[
         return LoginService
     if len(classes) == 1:
         return classes[0]
-    return type(f"{classes[0].__name__}With{classes[1].__name__}", tuple(classes), {})
+    return type("With".join(c.__name__ for c in classes), tuple(classes), {})
+
+
+def fault_classes(names: str) -> list[type[LoginService]]:
+    """One fault, or several comma-separated (the baseline self-test: one known fault plus one new).
+
+    Faults are combined only when each overrides methods no other one does, so every fault still does exactly
+    what its entry in faults.yaml says; ValueError otherwise.
+    """
+    chosen = [n.strip() for n in names.split(",") if n.strip()]
+    if not chosen:
+        raise ValueError(f"no fault named in {names!r}")
+    for name in chosen:
+        if name not in FAULTS:
+            raise ValueError(f"unknown fault {name!r}; valid faults: {', '.join(FAULTS)}")
+    if len(set(chosen)) != len(chosen):
+        raise ValueError(f"fault named twice in {names!r}")
+    owners: dict[str, str] = {}
+    for name in chosen:
+        for method in _overrides(FAULTS[name].service_class):
+            if method in owners:
+                raise ValueError(f"faults {owners[method]!r} and {name!r} both change LoginService.{method}: "
+                                 "they cannot be combined")
+            owners[method] = name
+    return [FAULTS[name].service_class for name in chosen]
+
+
+def _overrides(cls: type[LoginService]) -> set[str]:
+    """What a fault class changes: the attributes it defines itself, up to LoginService."""
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        if klass is LoginService or not issubclass(klass, LoginService):
+            break
+        names |= {k for k in vars(klass) if not k.startswith("__") and k != "mutation_name"}
+    return names

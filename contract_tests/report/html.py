@@ -15,7 +15,9 @@ import jinja2
 from markupsafe import Markup, escape
 
 # Plain symbols every font has (a CI machine has no colour-emoji font).
-ICONS = {"conforming": "✓", "non-conforming": "✗", "inconclusive": "?", "error": "!", "could-not-test": "⊘"}
+ICONS = {"conforming": "✓", "non-conforming": "✗", "inconclusive": "?", "error": "!", "could-not-test": "⊘",
+         "no-new-failures": "✓"}
+CHANGE_ORDER = ("new", "worse", "fixed", "still failing", "not rechecked")
 
 TEMPLATE = "conformance.html.j2"
 _TEMPLATES = Path(__file__).with_name("templates")
@@ -57,7 +59,19 @@ def render_html(report: dict) -> str:
         expired=[w for w in report["waivers"] if w["status"] == "expired"],
         levels=sorted({r["level"] for r in reqs}, key=["MUST", "SHOULD", "MAY"].index),
         icon=ICONS.get(report["run"]["verdict"], ""),
+        baseline=report.get("baseline"),
+        changes=_changes(report),
     )
+
+
+def _changes(report: dict) -> list[tuple[str, dict, dict | None]]:
+    """--baseline: (kind, change, requirement) for every changed requirement, new and worse first."""
+    baseline = report.get("baseline")
+    if not baseline:
+        return []
+    by_id = {r["id"]: r for r in report["requirements"]}
+    return [(kind, c, by_id.get(rid)) for kind in CHANGE_ORDER for rid, c in baseline["changes"].items()
+            if c["change"] == kind]
 
 
 def write_html(path: Path, report: dict) -> None:

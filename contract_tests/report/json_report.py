@@ -21,10 +21,11 @@ from ..judging.run_record import RunRecord
 from ..sending.exchange import visible
 from ..judging.outcome import Outcome, RequirementOutcome
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 SCHEMA_FILE = Path(__file__).with_name("conformance.schema.json")
 MAX_EVIDENCE = 3  # exchanges shown per requirement (failing ones first)
 MAX_OBSERVATIONS = 20
+MAX_REPLAY = 10  # failing requests kept per requirement for `replay`
 
 
 def strip_credentials(url: str | None) -> str | None:
@@ -121,13 +122,33 @@ def _requirement(r: RequirementOutcome, record: RunRecord) -> dict[str, Any]:
         "evidence": redact.scrub(_evidence(result.observations)),
         "reproduction": redact(reproduction) if reproduction else None,
         "observations": [
-            redact.scrub({k: v for k, v in o.to_dict().items() if k != "evidence"})
+            redact.scrub({k: v for k, v in o.to_dict().items() if k not in ("evidence", "replay")})
             for o in result.observations[:MAX_OBSERVATIONS]
         ],
         "observation_count": len(result.observations),
         "out_of_scope": r.out_of_scope,
         "accepted": r.accepted,
+        "replay": _replay(failures),
     }
+
+
+def _replay(failures: list[Observation]) -> list[dict]:
+    """What `python -m contract_tests replay` sends and judges again: each distinct failing request and its check."""
+    out: list[dict] = []
+    seen: set[str] = set()
+    for obs in failures:
+        if not obs.replay:
+            continue
+        entry = {"test": obs.test, "level": obs.level, "check": obs.replay.get("check"),
+                 "requests": list(obs.replay.get("requests") or ())}
+        key = repr((entry["check"], entry["requests"]))
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(entry)
+        if len(out) >= MAX_REPLAY:
+            break
+    return out
 
 
 def build_report(record: RunRecord, outcome: Outcome) -> dict:
@@ -165,11 +186,20 @@ def build_report(record: RunRecord, outcome: Outcome) -> dict:
             "scope": [redact(n) for n in outcome.scope_notes],
             "stopped": redact(record.stopped) if record.stopped else None,
         },
+        "baseline": _baseline(record),
         "summary": outcome.counts(),
         "waivers": waivers,
         "requirements": [_requirement(r, record) for r in outcome.requirements.values()],
     }
     return _visible(report)
+
+
+def _baseline(record: RunRecord) -> dict | None:
+    """--baseline: what changed per requirement since the baseline run (history/baseline.py), else None."""
+    comparison = record.baseline
+    if comparison is None:
+        return None
+    return {**comparison.to_dict(), "fail_on_new": record.known_failures is not None}
 
 
 def _visible(value: Any) -> Any:

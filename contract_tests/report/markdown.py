@@ -17,7 +17,10 @@ ICONS = {
     "inconclusive": "⚠️",
     "error": "💥",
     "could-not-test": "⛔",
+    "no-new-failures": "☑️",
 }
+CHANGE_ORDER = ("new", "worse", "fixed", "still failing", "not rechecked")
+CHANGE_ICONS = {"new": "🆕", "worse": "⬆️", "fixed": "✅", "still failing": "↔️", "not rechecked": "❔"}
 VERDICT_ICONS = {
     "passed": "✅ passed",
     "failed": "❌ failed",
@@ -68,10 +71,41 @@ def verdict_line(report: dict) -> str:
     run = report["run"]
     icon = ICONS.get(run["verdict"], "")
     gate = f"--fail-on={run['gate']}" + (" --fail-on-inconclusive" if run["fail_on_inconclusive"] else "")
+    if (report.get("baseline") or {}).get("fail_on_new"):
+        gate += " --fail-on-new"
     narrowed = " — narrowed scope" if any(n.startswith("scope narrowed") for n in run.get("scope") or ()) else ""
     bundled = " — BUNDLED REFERENCE SERVER" if run["reference_server"] else ""
     return (f"# {icon} Hyper3D login API: {run['verdict'].upper()} at {gate} (exit {run['exit_status']})"
             f"{narrowed}{bundled}")
+
+
+def baseline_section(report: dict) -> list[str]:
+    """--baseline: what changed since the baseline run, per kind of change (new and worse first)."""
+    baseline = report.get("baseline")
+    if not baseline:
+        return []
+    titles = {r["id"]: r for r in report["requirements"]}
+    counts = baseline["counts"]
+    shown = ", ".join(f"{counts.get(k, 0)} {k}" for k in CHANGE_ORDER if counts.get(k))
+    gate = " — only new or worse failures gate (--fail-on-new)" if baseline["fail_on_new"] else ""
+    lines = [f"## Since the baseline: {shown or 'no change'}{gate}", "",
+             f"Baseline: {text(baseline['file'])} (run of {text(baseline.get('started') or 'unknown date')}, "
+             f"verdict {text(baseline.get('verdict') or 'unknown')})", ""]
+    if baseline.get("mismatch"):
+        lines += [f"> ⚠️ {text(baseline['mismatch'], 500)}", ""]
+    for kind in CHANGE_ORDER:
+        for rid, change in baseline["changes"].items():
+            if change["change"] != kind:
+                continue
+            r = titles.get(rid)
+            before = change["before"] or "not in the baseline"
+            if change.get("before_failed_level"):
+                before += f" at {change['before_failed_level']}"
+            now = (r["observed_verdict"] + (f" at {r['failed_level']}" if r.get("failed_level") else "")) if r else "?"
+            title = text(r["title"], 80) if r else ""
+            lines.append(f"- {CHANGE_ICONS[kind]} **{kind}**: **{rid}** {title} — before: {before}; now: {now}")
+    lines.append("")
+    return lines
 
 
 def render_markdown(report: dict) -> str:
@@ -81,6 +115,7 @@ def render_markdown(report: dict) -> str:
     lines = [verdict_line(report), ""]
     if run["reference_server"]:
         lines += ["> ⚠️ **This run tested the bundled reference server, not a deployment** (no --base-url).", ""]
+    lines += baseline_section(report)
     for reason in run["verdict_reasons"]:
         lines.append(f"> {text(reason, 500)}")
     if run["verdict_reasons"]:

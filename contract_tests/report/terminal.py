@@ -58,6 +58,7 @@ def write_summary(tr, record: RunRecord, outcome: Outcome, report_dir: Path | No
         f"requests sent: {record.requests} (cap {record.max_requests}); failed logins on the "
         f"account: {record.failed_logins} (budget {record.failed_login_budget}){per_worker}"
     )
+    _write_baseline(tr, record)
     results = outcome.requirements
     width = max((len(r.result.requirement.title) for r in results.values()), default=10)
     for r in results.values():
@@ -79,6 +80,8 @@ def write_summary(tr, record: RunRecord, outcome: Outcome, report_dir: Path | No
     for waiver in outcome.unused_waivers:
         tr.write_line(f"waiver for {waiver.id} unused: the requirement did not fail (remove it?)", yellow=True)
     gate = f"--fail-on={record.fail_on}" + (" --fail-on-inconclusive" if record.fail_on_inconclusive else "")
+    if record.known_failures is not None:
+        gate += " --fail-on-new"
     verdict = outcome.verdict.upper()
     if outcome.gating:
         tr.write_line(f"gate {gate}: {verdict}: {', '.join(outcome.gating)} (exit {status})", red=True, bold=True)
@@ -89,6 +92,23 @@ def write_summary(tr, record: RunRecord, outcome: Outcome, report_dir: Path | No
         if not reason.startswith("violations at"):
             tr.write_line(f"  {visible(record.redactor(reason))}", red=status != 0)
     _report_line(tr, report_dir, status)
+
+
+def _write_baseline(tr, record: RunRecord) -> None:
+    """--baseline: the changes first (new and worse in red), one line per changed requirement."""
+    comparison = record.baseline
+    if comparison is None:
+        return
+    from ..history.baseline import FIXED, NEW, NOT_RECHECKED, STILL, WORSE
+
+    tr.write_line(comparison.headline(), bold=True)
+    if comparison.baseline.mismatch:
+        tr.write_line(f"  NOTE: {comparison.baseline.mismatch}", yellow=True)
+    colours = {NEW: {"red": True}, WORSE: {"red": True}, FIXED: {"green": True}, STILL: {}, NOT_RECHECKED: {"yellow": True}}
+    for kind, markup in colours.items():
+        for change in comparison.changes.values():
+            if change.change == kind:
+                tr.write_line(f"  {kind:<14} {change.id:<10} {change.describe()}", **markup)
 
 
 def _clip(text: str, limit: int) -> str:

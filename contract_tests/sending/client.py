@@ -26,6 +26,7 @@ from .exchange import Exchange, LoginRequest
 from .secrets import Redactor, Secret, password_secret
 
 USER_AGENT = "hyper3d-login-conformance/0.1 (+contract tests)"
+DEFAULT_HEADERS = {"User-Agent": USER_AGENT, "Accept": "application/json"}
 
 
 @dataclass(frozen=True)
@@ -191,7 +192,7 @@ class ContractClient:
             timeout=httpx.Timeout(limits.timeout),
             verify=limits.verify_tls,
             follow_redirects=False,
-            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+            headers=DEFAULT_HEADERS,
             transport=transport,
         )
         self._no_answer = 0  # consecutive requests that got no complete answer
@@ -203,6 +204,8 @@ class ContractClient:
         self.failed_logins = 0
         self._consecutive_failures = 0
         self.observer: Callable[[Exchange], None] | None = None
+        # --har: (exchange, wall-clock start, carried the captcha token) for every attempt, probes included
+        self.recorder: Callable[[Exchange, float, bool], None] | None = None
         self.shared: SharedTally | None = None  # set on xdist workers: the budgets are per run, not per worker
         self.captcha_token_uses = 0  # responses to requests that carried LOGIN_CAPTCHA_TOKEN (captcha probe)
         self.captcha_token_accepted = False  # a well-formed login carrying it got past the captcha at least once
@@ -323,7 +326,7 @@ class ContractClient:
             self._pace()
             self.requests_sent += 1
             exchange = Exchange(request=request, base_url=self.base_url, redactor=self.redactor, attempts=attempt + 1)
-            started = time.perf_counter()
+            started, wall = time.perf_counter(), time.time()
             try:
                 exchange.status, exchange.headers, exchange.body, exchange.truncated = self._loop.run(
                     self._transmit(kwargs))
@@ -335,6 +338,8 @@ class ContractClient:
                 if probe:
                     raise TargetError(exchange.transport_error) from None
             exchange.elapsed = time.perf_counter() - started
+            if self.recorder is not None:
+                self.recorder(exchange, wall, with_token)
             self._count_answer(exchange, probe)
             if with_token and exchange.status is not None:
                 self.captcha_token_uses += 1

@@ -1,0 +1,291 @@
+"""``python -m contract_tests replay conformance.json --base-url URL``: send the recorded failing requests again.
+
+Each failed requirement's ``replay`` entries (conformance.json schema 1.2) are sent through the same
+:class:`ContractClient` (budgets, back-off, redaction) with the same invariants observing, and the check that failed
+is run again on the answer.  Per requirement: ``fixed`` (no recorded failure recurs), ``still failing``, or
+undecided (not sent: budget, rate limit, a request the report could not keep; not re-judged: the test compared
+several exchanges itself).  Secrets come from the environment (LOGIN_EMAIL, LOGIN_PASSWORD, LOGIN_CAPTCHA_TOKEN),
+never from the report.  Exit codes as a run: 0 all fixed, 1 a failure at the gate recurs, 4 could not test
+(bad report, unreachable target), 10 a failure at the gate could not be rechecked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import math
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from ..contract.catalog import load_catalog
+from ..inputs.near_misses import near_misses
+from ..judging import invariants, verdicts
+from ..judging.outcome import EXIT_CONFORMING, EXIT_COULD_NOT_TEST, EXIT_INCONCLUSIVE, EXIT_VIOLATIONS
+from ..judging.results import level_gates
+from ..sending.client import Account, ClientLimits, ContractClient, NotSent, TargetError
+from ..sending.exchange import visible
+from ..sending.replayable import Unavailable, from_text
+from ..sending.secrets import Redactor, Secret, password_secret
+
+ENV_EMAIL, ENV_PASSWORD, ENV_CAPTCHA = "LOGIN_EMAIL", "LOGIN_PASSWORD", "LOGIN_CAPTCHA_TOKEN"
+FIXED, STILL_FAILING, UNDECIDED = "fixed", "still failing", "not rechecked"
+
+
+class ReplayError(Exception):
+    """Replay cannot start; one line, exit 4."""
+
+
+@dataclass
+class Entry:
+    outcome: str  # fixed | still failing | not rechecked
+    note: str
+
+
+@dataclass
+class RequirementReplay:
+    id: str
+    title: str
+    level: str  # the level the recorded failure was at
+    entries: list[Entry] = field(default_factory=list)
+
+    @property
+    def outcome(self) -> str:
+        kinds = {e.outcome for e in self.entries}
+        if STILL_FAILING in kinds:
+            return STILL_FAILING
+        if not kinds or UNDECIDED in kinds:
+            return UNDECIDED
+        return FIXED
+
+    def note(self) -> str:
+        first = next((e for e in self.entries if e.outcome == self.outcome), None)
+        counts = ", ".join(f"{sum(e.outcome == k for e in self.entries)} {k}" for k in (STILL_FAILING, FIXED, UNDECIDED)
+                           if any(e.outcome == k for e in self.entries))
+        return f"{counts or 'nothing recorded to replay'}" + (f": {first.note}" if first and first.note else "")
+
+
+def _secrets(env: dict[str, str]) -> dict[str, Secret]:
+    """Labels the report may hold, with their values from the environment (never from the report)."""
+    known: dict[str, Secret] = {}
+    if env.get(ENV_PASSWORD):
+        password = password_secret(env[ENV_PASSWORD])
+        known[password.label] = password
+        known.update({s.label: s for s in near_misses(password).values() if isinstance(s, Secret)})
+    if env.get(ENV_CAPTCHA):
+        known["<LOGIN_CAPTCHA_TOKEN>"] = Secret(env[ENV_CAPTCHA], "<LOGIN_CAPTCHA_TOKEN>", '"$LOGIN_CAPTCHA_TOKEN"')
+    return known
+
+
+def _password_variants(exchange, password: str) -> list:
+    # the contract test's own list (imported by name like every check: history sits below the suite)
+    return [importlib.import_module("contract_tests.suite.test_token").password_variants(password)]
+
+
+def _echo_candidates(exchange, password: str) -> list:
+    return [[password, *invariants.submitted_passwords(exchange)]]
+
+
+# Checks whose recorded arguments were withheld (derived from the password): rebuilt from LOGIN_PASSWORD and the
+# replayed exchange, as the test and the invariants built them.
+REBUILT_ARGUMENTS: dict[str, Callable] = {
+    "contract_tests.judging.checks.token:no_credential_material": _password_variants,
+    "contract_tests.judging.checks.security:no_password_echo": _echo_candidates,
+}
+
+
+def _resolve(name: str) -> Callable:
+    module, _, qualname = name.partition(":")
+    if not module.startswith("contract_tests.") or not qualname:
+        raise Unavailable(f"unknown check {name!r}")
+    obj = importlib.import_module(module)
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def load_report(path: Path) -> dict:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ReplayError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise ReplayError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ReplayError(f"{path} is not JSON ({str(exc).splitlines()[0]})") from None
+    if not isinstance(document, dict) or not isinstance(document.get("requirements"), list):
+        raise ReplayError(f"{path} is not a conformance.json (no 'requirements')")
+    return document
+
+
+def failed_requirements(document: dict, only: set[str] | None = None) -> list[dict]:
+    return [r for r in document["requirements"]
+            if (r.get("observed_verdict") or r.get("verdict")) == "failed" and (not only or r.get("id") in only)]
+
+
+class Replayer:
+    def __init__(self, client: ContractClient, secrets: dict[str, Secret]) -> None:
+        self.client = client
+        self.client.observer = invariants.Observer()
+        self.secrets = secrets
+
+    def requirement(self, entry: dict) -> RequirementReplay:
+        rid = entry["id"]
+        result = RequirementReplay(rid, entry.get("title", ""), entry.get("failed_level") or entry.get("level", "MUST"))
+        recorded = entry.get("replay")
+        if recorded is None:
+            result.entries.append(Entry(UNDECIDED, "the report holds no replayable requests (written before "
+                                                   "schema 1.2): re-run the suite"))
+        for item in recorded or ():
+            result.entries.append(self._one(rid, item))
+        return result
+
+    def _one(self, rid: str, item: dict) -> Entry:
+        check = item.get("check")
+        if not check:
+            return Entry(UNDECIDED, f"{item.get('test', 'the test')} judged several exchanges itself: "
+                                    f"re-run the suite with --requirement {rid}")
+        rebuild = REBUILT_ARGUMENTS.get(check.get("name", ""))
+        if check.get("withheld") and rebuild is None:
+            return Entry(UNDECIDED, f"the check's {check['withheld']}: re-run the suite with --requirement {rid}")
+        if check.get("withheld") and "<LOGIN_PASSWORD>" not in self.secrets:
+            return Entry(UNDECIDED, f"the check's arguments come from the password: export {ENV_PASSWORD}")
+        try:
+            fn = _resolve(check["name"])
+            requests = [from_text(text, self._secret) for text in item.get("requests", [])]
+        except (Unavailable, ImportError, AttributeError, ValueError, KeyError) as exc:
+            return Entry(UNDECIDED, f"cannot be sent again: {exc}")
+        if len(requests) != 1:
+            return Entry(UNDECIDED, f"{len(requests)} recorded requests for one check: re-run the suite")
+        ctx = verdicts.TestContext(f"replay::{item.get('test', rid)}", (rid,))
+        verdicts.begin(ctx)
+        try:
+            exchange = self.client.send(requests[0])
+            args, kwargs = check.get("args") or [], check.get("kwargs") or {}
+            if check.get("withheld"):
+                args, kwargs = rebuild(exchange, self.secrets["<LOGIN_PASSWORD>"].value), {}
+            verdicts.verify(rid, exchange, fn, *args, level=item.get("level"), **kwargs)
+        except NotSent as exc:
+            return Entry(UNDECIDED, verdicts.not_sent_verdict(exc))
+        finally:
+            verdicts.begin(None)
+        failures = ctx.failed(rid, repeats=True)
+        if failures:
+            first = failures[0].message.splitlines()
+            detail = next((line.strip() for line in first if line.strip().startswith("actual:")), first[0])
+            return Entry(STILL_FAILING, detail)
+        return Entry(FIXED, "")
+
+    def _secret(self, label: str) -> Secret:
+        secret = self.secrets.get(label)
+        if secret is None:
+            hint = f" (export {ENV_PASSWORD})" if "LOGIN_PASSWORD" in label else (
+                f" (export {ENV_CAPTCHA})" if "CAPTCHA" in label else ": it only existed during the recorded run")
+            raise Unavailable(f"it needs {label}{hint}")
+        return secret
+
+
+def _number(text: str, name: str, integer: bool = False) -> float:
+    try:
+        value = int(text) if integer else float(text)
+    except ValueError:
+        raise ReplayError(f"{name} must be a number, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise ReplayError(f"{name} must be a finite number >= 0, got {text!r}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m contract_tests replay",
+        description="Send the failing requests recorded in a conformance.json again and judge them with the same "
+                    "checks: per requirement fixed / still failing. Secrets come from LOGIN_EMAIL, LOGIN_PASSWORD, "
+                    "LOGIN_CAPTCHA_TOKEN. Exit: 0 fixed, 1 still failing at the gate, 4 could not test, "
+                    "10 not rechecked at the gate.")
+    p.add_argument("report", help="conformance.json of the run whose failures to replay")
+    p.add_argument("--base-url", required=True, help="server root to send them to (the same target or another)")
+    p.add_argument("--requirement", action="append", default=[], metavar="IDS",
+                   help="replay only these requirement IDs (comma-separated, repeatable)")
+    p.add_argument("--fail-on", choices=("must", "should"), default=None,
+                   help="gate level (default: the recorded run's)")
+    p.add_argument("--timeout", default="10", help="hard deadline of each request, seconds (default: 10)")
+    p.add_argument("--max-requests", default="100", help="request cap (default: 100)")
+    p.add_argument("--max-failed-logins", default="20", help="failed-login budget on the account (default: 20)")
+    p.add_argument("--max-retry-wait", default="30", help="longest back-off on 429, seconds (default: 30)")
+    p.add_argument("--captcha-header", default="cf-turnstile-response")
+    p.add_argument("--insecure", action="store_true", help="do not verify the TLS certificate")
+    return p
+
+
+def main(argv: list[str], env: dict[str, str] | None = None, out=None) -> int:
+    out = out or sys.stdout
+    env = dict(os.environ if env is None else env)
+    args = _parser().parse_args(argv)
+    redactor = Redactor()
+    try:
+        if not str(args.base_url).startswith(("http://", "https://")):
+            raise ReplayError(f"--base-url must be an http(s) URL of the server root, got {args.base_url!r}")
+        limits = ClientLimits(timeout=_number(args.timeout, "--timeout") or 10.0,
+                              max_requests=int(_number(args.max_requests, "--max-requests", True)),
+                              failed_login_budget=int(_number(args.max_failed_logins, "--max-failed-logins", True)),
+                              max_retry_wait=_number(args.max_retry_wait, "--max-retry-wait"),
+                              verify_tls=not args.insecure)
+        document = load_report(Path(args.report))
+        only = {i.strip() for chunk in args.requirement for i in chunk.split(",") if i.strip()}
+        unknown = sorted(only - set(load_catalog()))
+        if unknown:
+            raise ReplayError(f"--requirement: unknown requirement ID(s) {', '.join(unknown)}")
+        failed = failed_requirements(document, only)
+        email, password = env.get(ENV_EMAIL), env.get(ENV_PASSWORD)
+        if bool(email) != bool(password):
+            raise ReplayError(f"credentials are incomplete: set {ENV_PASSWORD if email else ENV_EMAIL} too, or neither")
+        secrets = _secrets(env)
+        for secret in secrets.values():
+            redactor.add(secret)
+        account = Account.from_values(email, password) if email else None
+        client = ContractClient(args.base_url, redactor, limits, captcha_header=args.captcha_header,
+                                captcha_token=secrets.get("<LOGIN_CAPTCHA_TOKEN>"), account=account)
+    except ReplayError as exc:
+        print(f"ERROR: replay: {visible(redactor(str(exc)))}", file=out)
+        return EXIT_COULD_NOT_TEST
+    fail_on = args.fail_on or (document.get("run") or {}).get("gate") or "must"
+    try:
+        if not failed:
+            print(f"replay: {args.report} records no failed requirement{' among ' + ', '.join(sorted(only)) if only else ''}: "
+                  "nothing to replay (exit 0)", file=out)
+            return EXIT_CONFORMING
+        try:
+            client.probe()
+        except TargetError as exc:
+            print(f"ERROR: replay: could not test {args.base_url}: {visible(redactor(str(exc)))}", file=out)
+            return EXIT_COULD_NOT_TEST
+        replayer = Replayer(client, secrets)
+        results = [replayer.requirement(entry) for entry in failed]
+    finally:
+        client.close()
+    return report(results, args, fail_on, client, redactor, out)
+
+
+def report(results: list[RequirementReplay], args, fail_on: str, client: ContractClient, redactor: Redactor,
+           out) -> int:
+    print(f"replay of {args.report} against {args.base_url}: {client.requests_sent} request(s) sent", file=out)
+    for r in results:
+        line = f"{r.id:<10} {r.level:<7} {r.title:<40} {r.outcome.upper():<14} {r.note()}"
+        print(visible(redactor(line))[:400], file=out)
+    still = [r.id for r in results if r.outcome == STILL_FAILING and level_gates(r.level, fail_on)]
+    undecided = [r.id for r in results if r.outcome == UNDECIDED and level_gates(r.level, fail_on)]
+    fixed = [r.id for r in results if r.outcome == FIXED]
+    if still:
+        verdict, code = f"STILL FAILING: {', '.join(still)}", EXIT_VIOLATIONS
+    elif undecided:
+        verdict, code = f"INCONCLUSIVE: not rechecked: {', '.join(undecided)}", EXIT_INCONCLUSIVE
+    else:
+        verdict, code = "FIXED" if fixed else "nothing at the gate", EXIT_CONFORMING
+    print(f"replay --fail-on={fail_on}: {verdict}; fixed: {', '.join(fixed) or 'none'} (exit {code})", file=out)
+    return code
+
+
+__all__ = ["main", "Replayer", "RequirementReplay", "ReplayError"]
