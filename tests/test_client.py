@@ -98,7 +98,9 @@ def test_issued_tokens_are_registered_for_redaction():
 @pytest.mark.parametrize(
     "exc, words",
     [
-        (httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed"), "TLS failure"),
+        (httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate "
+                            "(_ssl.c:1006)"), "TLS certificate verify failed: the certificate is not trusted"),
+        (httpx.ConnectTimeout("_ssl.c:989: The handshake operation timed out"), "TLS handshake did not complete"),
         (httpx.ConnectError("[Errno -2] Name or service not known"), "DNS lookup failed"),
         (httpx.ConnectError("[Errno 111] Connection refused"), "connection failed"),
         (httpx.RemoteProtocolError("illegal status line"), "did not answer with valid HTTP"),
@@ -113,6 +115,49 @@ def test_transport_errors_are_one_readable_line(exc, words):
     client = _client(handler)
     with pytest.raises(TargetError, match=words):
         client.probe()
+
+
+VERIFY = "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: {} (_ssl.c:1006)"
+
+
+@pytest.mark.parametrize("openssl, says, insecure, ssl_cert_file", [
+    (VERIFY.format("unable to get local issuer certificate"),
+     "TLS certificate verify failed: the certificate is not trusted (unable to get local issuer certificate)", 1, 1),
+    (VERIFY.format("self-signed certificate in certificate chain"), "not trusted (self-signed certificate in", 1, 1),
+    (VERIFY.format("Hostname mismatch, certificate is not valid for 'api.example.test'."),
+     "host name mismatch (Hostname mismatch, certificate is not valid for 'api.example.test')", 1, 0),
+    (VERIFY.format("IP address mismatch, certificate is not valid for '127.0.0.1'."), "host name mismatch", 1, 0),
+    (VERIFY.format("certificate has expired"), "TLS certificate verify failed: certificate has expired", 1, 0),
+    ("[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)",
+     "TLS handshake failed (wrong version number): that port answers in plain HTTP, not TLS; use http://", 0, 0),
+    ("[SSL: RECORD_LAYER_FAILURE] record layer failure (_ssl.c:1006)", "answers in plain HTTP", 0, 0),
+    ("[SSL: SSLV3_ALERT_HANDSHAKE_FAILURE] sslv3 alert handshake failure (_ssl.c:1006)",
+     "TLS handshake failure (sslv3 alert handshake failure): the server refused the handshake", 0, 0),
+    ("[SSL: TLSV1_ALERT_PROTOCOL_VERSION] tlsv1 alert protocol version (_ssl.c:1006)", "share no TLS version", 0, 0),
+])
+def test_tls_failures_say_which_with_the_fix_that_fits(openssl, says, insecure, ssl_cert_file):
+    from contract_tests.sending.client import TargetError
+
+    def handler(request):
+        raise httpx.ConnectError(openssl)
+
+    with pytest.raises(TargetError) as info:
+        _client(handler).probe()
+    message = str(info.value)
+    assert says in message and info.value.reached  # a TLS failure: the host was reached
+    assert message.count("--insecure") == insecure and message.count("SSL_CERT_FILE") == ssl_cert_file
+    assert "_ssl.c" not in message and message.count("certificate verify failed") <= 1  # said once
+    assert not message.startswith("cannot reach")
+
+
+def test_only_a_failed_connection_is_cannot_reach():
+    from contract_tests.sending.client import TargetError
+    from contract_tests.sending.preflight import unreachable
+
+    assert unreachable("http://x.test", TargetError("connection failed: refused")) == (
+        "cannot reach http://x.test: connection failed: refused")
+    assert unreachable("https://x.test", TargetError("TLS handshake failed (...)", reached=True)) == (
+        "https://x.test was reached, but TLS handshake failed (...)")
 
 
 def test_shared_tally_keeps_budgets_per_run_across_clients(tmp_path):

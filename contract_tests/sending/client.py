@@ -148,7 +148,13 @@ def backoff_kind(exchange: Exchange, *, locked_after_failures: bool = False) -> 
 
 
 class TargetError(Exception):
-    """The target cannot be tested at all (unreachable, not HTTP, TLS failure)."""
+    """The target cannot be tested at all (unreachable, not HTTP, TLS failure).
+
+    ``reached``: a connection was made (a TLS or HTTP problem), as opposed to no connection at all."""
+
+    def __init__(self, message: str, reached: bool = False) -> None:
+        super().__init__(message)
+        self.reached = reached
 
 
 class _EventLoop:
@@ -312,7 +318,7 @@ class ContractClient:
         )
         exchange = self._send(request, probe=True)
         if exchange.transport_error:
-            raise TargetError(exchange.transport_error)
+            raise TargetError(exchange.transport_error, reached=exchange.transport_error.startswith("TLS"))
         return exchange
 
     # -- internals ---------------------------------------------------------------------------
@@ -374,13 +380,14 @@ class ContractClient:
             try:
                 exchange.status, exchange.headers, exchange.body, exchange.truncated = self._loop.run(
                     self._transmit(kwargs))
-            except (httpx.TimeoutException, TimeoutError):
+            except (httpx.TimeoutException, TimeoutError) as exc:
                 exchange.transport_error = (
+                    tls_handshake_timeout(self.limits.timeout) if "handshake" in str(exc).lower() else
                     f"no complete answer within {self.limits.timeout:g} s (--timeout bounds the whole request)")
             except httpx.TransportError as exc:
-                exchange.transport_error = _describe_transport_error(exc)
+                exchange.transport_error, reached = _describe_transport_error(exc)
                 if probe:
-                    raise TargetError(exchange.transport_error) from None
+                    raise TargetError(exchange.transport_error, reached) from None
             exchange.elapsed = time.perf_counter() - started
             self._count_answer(exchange, probe)
             if with_token and exchange.status is not None:
@@ -503,15 +510,50 @@ class ContractClient:
         return backoff_kind(exchange, locked_after_failures=after_failures)
 
 
-def _describe_transport_error(exc: httpx.TransportError) -> str:
+def _describe_transport_error(exc: httpx.TransportError) -> tuple[str, bool]:
+    """One line saying what failed, and whether the host was reached (a TLS or HTTP problem, not the network)."""
     text = str(exc) or type(exc).__name__
     if isinstance(exc, httpx.ConnectError):
         lowered = text.lower()
-        if "certificate" in lowered or "ssl" in lowered or "tls" in lowered:
-            return f"TLS failure: {text} (use --insecure for a staging certificate you trust)"
+        if "[ssl" in lowered or "certificate" in lowered or "tls" in lowered:
+            return describe_tls_error(text), True
         if "name or service not known" in lowered or "nodename nor servname" in lowered or "getaddrinfo" in lowered:
-            return f"DNS lookup failed: {text}"
-        return f"connection failed: {text}"
+            return f"DNS lookup failed: {text}", False
+        return f"connection failed: {text}", False
     if isinstance(exc, (httpx.RemoteProtocolError, httpx.LocalProtocolError)):
-        return f"the target did not answer with valid HTTP: {text}"
-    return f"{type(exc).__name__}: {text}"
+        return f"the target did not answer with valid HTTP: {text}", True
+    return f"{type(exc).__name__}: {text}", False
+
+
+_SSL_ERROR = re.compile(r"\[SSL(?:: (?P<code>[A-Z0-9_]+))?\]\s*(?P<text>.*?)\s*(?:\(_ssl\.c:\d+\))?$", re.S)
+TRUST_A_PRIVATE_CA = ("to trust a private CA, export SSL_CERT_FILE=/path/to/ca-bundle.pem (or SSL_CERT_DIR; httpx "
+                      "honours both)")
+INSECURE = "--insecure skips certificate verification altogether (only for a staging server you trust)"
+
+
+def describe_tls_error(text: str) -> str:
+    """Which TLS failure it was (certificate not trusted, host name mismatch, expired, plain HTTP on that port,
+    handshake failure), said once, with the fix that fits it: SSL_CERT_FILE and --insecure only for a certificate."""
+    match = _SSL_ERROR.search(text)
+    code = (match.group("code") or "") if match else ""
+    detail = (match.group("text") if match else text).strip() or code.lower().replace("_", " ")
+    lowered = f"{code} {detail}".lower()
+    if code == "CERTIFICATE_VERIFY_FAILED" or "certificate verify failed" in lowered:
+        reason = detail.split("certificate verify failed", 1)[-1].lstrip(": ").rstrip(".") or "no reason given"
+        if "mismatch" in lowered:
+            return (f"TLS certificate verify failed: host name mismatch ({reason}); put a host name the certificate "
+                    f"names in --base-url. {INSECURE}")
+        if "expired" in lowered or "not yet valid" in lowered:
+            return f"TLS certificate verify failed: {reason}; the server needs a valid certificate. {INSECURE}"
+        return (f"TLS certificate verify failed: the certificate is not trusted ({reason}); {TRUST_A_PRIVATE_CA}. "
+                f"{INSECURE}")
+    if "wrong version number" in lowered or "http request" in lowered or "record layer failure" in lowered:
+        return (f"TLS handshake failed ({detail}): that port answers in plain HTTP, not TLS; use http:// for it, or "
+                "the port that serves HTTPS, in --base-url")
+    return (f"TLS handshake failure ({detail}): the server refused the handshake, or it and this Python's OpenSSL "
+            "share no TLS version or cipher suite")
+
+
+def tls_handshake_timeout(timeout: float) -> str:
+    return (f"TLS handshake did not complete within {timeout:g} s: the port accepted the connection but did not "
+            "answer the handshake; is it a TLS port (https://)?")
