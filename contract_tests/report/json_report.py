@@ -183,7 +183,7 @@ def backoff_line(run: dict) -> str | None:
     met = [f"{limited} rate limit{'s' if limited != 1 else ''} (429 / RATE_LIMITED)" if limited else "",
            f"{locked} lockout{'s' if locked != 1 else ''} (423 / lock error)" if locked else ""]
     return (f"{' and '.join(m for m in met if m)} met, {run.get('backoff_s') or 0:g} s of back-off in total (never a "
-            "failure: a check they kept from being observed is blocked)")
+            "failure by itself: a check they kept from being observed is blocked)")
 
 
 def _visible(value: Any) -> Any:

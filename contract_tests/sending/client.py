@@ -408,13 +408,21 @@ class ContractClient:
                 exchange.retried = answers
                 return exchange
             answers.append(exchange)
-            pause = _retry_after(exchange.headers, attempt)
-            if waited + pause > self.limits.max_retry_wait or attempt == self.limits.max_retries:
+            pause = None if attempt == self.limits.max_retries else self.back_off(exchange, attempt, waited)
+            if pause is None:
                 break
-            self._sleep(pause)
             waited += pause
-            self.backoff_seconds += pause
         raise self._still_backing_off(request, kind, answers, waited)
+
+    def back_off(self, answer: Exchange, attempt: int, waited: float = 0.0) -> float | None:
+        """Wait as a rate-limit or lockout *answer* asks (Retry-After, else 1, 2, 4, 8 s for the *attempt*-th
+        retry), counted in the run's back-off; None (no wait) when that would take *waited* past --max-retry-wait."""
+        pause = _retry_after(answer.headers, attempt)
+        if waited + pause > self.limits.max_retry_wait:
+            return None
+        self._sleep(pause)
+        self.backoff_seconds += pause
+        return pause
 
     def _still_backing_off(self, request: LoginRequest, kind: str, answers: list[Exchange], waited: float) -> NotSent:
         last = answers[-1]
