@@ -396,7 +396,9 @@ class ContractClient:
                     request.expect in ("success", "failure") and exchange.status < 500
                     and not self.demands_captcha(exchange) and backoff_kind(exchange) is None)
             if exchange.transport_error and not probe and not request.accept_transport_error:
-                raise NoAnswer(f"no response from the target: {exchange.transport_error}")
+                lost = NoAnswer(f"no response from the target: {exchange.transport_error}")
+                lost.answers = answers
+                raise lost
             kind = self._backoff_kind(exchange)
             if kind is not None:
                 exchange.backoff = kind
