@@ -269,7 +269,7 @@ def test_lockout_without_retry_after_stops_sending_to_the_account_for_the_run():
         client.send(_wrong())
 
 
-def test_user_forbidden_after_failures_is_a_lockout_only_on_an_account_that_logged_in():
+def test_user_forbidden_after_failures_is_a_lockout_only_on_an_account_that_logged_in(tmp_path):
     state = {"failures": 0}
 
     def handler(request):
@@ -290,6 +290,17 @@ def test_user_forbidden_after_failures_is_a_lockout_only_on_an_account_that_logg
     client.send(_wrong(2))
     with pytest.raises(AccountLocked, match="USER_FORBIDDEN"):
         client.login(ACCOUNT, "after two failures")
+    # the failures may have been spent by another xdist worker: the run's count decides
+    from contract_tests.sending.client import SharedTally
+
+    tally = tmp_path / "tally.json"
+    tally.write_text('{"failed_logins": 2}')
+    state["failures"] = 2
+    other = _client(handler, [], max_retry_wait=0)
+    other.shared = SharedTally(str(tally))
+    other._account_logged_in = True  # its own pre-flight login got in before the lock
+    with pytest.raises(AccountLocked):
+        other.login(ACCOUNT, "a worker that spent no failed login itself")
     # never logged in: the same answer is a disabled account, handed to the caller (the pre-flight explains it)
     fresh = _client(lambda r: _answer(403, {"error": "USER_FORBIDDEN"}))
     assert fresh.login(ACCOUNT, "first login").error == "USER_FORBIDDEN" and fresh.locked_out == 0

@@ -516,7 +516,8 @@ class ContractClient:
             walk(list(pairs or ()))
 
     def _backoff_kind(self, exchange: Exchange) -> str | None:
-        after_failures = exchange.request.real_account and self._account_logged_in and self.failed_logins > 0
+        after_failures = (exchange.error == "USER_FORBIDDEN" and exchange.request.real_account
+                          and self._account_logged_in and self.run_failed_logins > 0)  # any xdist worker's failures
         return backoff_kind(exchange, locked_after_failures=after_failures)
 
 
