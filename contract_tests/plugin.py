@@ -75,12 +75,19 @@ class SuiteState:
             "contract_items": self.contract_items,
             "requests": self.client.requests_sent if self.client else 0,
             "failed_logins": self.client.failed_logins if self.client else 0,
+            **self._backoff(),
             "target": self.target_url,
             "could_not_test": self.could_not_test,
             "stopped": self.stopped,
             "selected": sorted(self.selected) if self.selected is not None else None,
             "selection_note": self.selection_note,
         }
+
+    def _backoff(self) -> dict:
+        """The rate limits and lockouts this process's client met, and the time it waited on them."""
+        client = self.client
+        return {"rate_limited": client.rate_limited if client else 0, "locked_out": client.locked_out if client else 0,
+                "backoff_seconds": client.backoff_seconds if client else 0.0}
 
     def record(self) -> RunRecord:
         """The run as the gate and the reports see it (xdist: summed over the workers)."""
@@ -89,11 +96,14 @@ class SuiteState:
         s = self.settings
         requests = self.client.requests_sent if self.client else 0
         failed_logins = self.client.failed_logins if self.client else 0
+        backoff = self._backoff()
         target, selected = self.target_url, self.selected
         could_not_test, stopped, note = self.could_not_test, self.stopped, self.selection_note
         for info in self.workers.values():
             requests += int(info.get("requests") or 0)
             failed_logins += int(info.get("failed_logins") or 0)
+            for name in backoff:
+                backoff[name] += info.get(name) or 0
             target = target or info.get("target")
             could_not_test = could_not_test or info.get("could_not_test")
             stopped = stopped or info.get("stopped")
@@ -108,7 +118,7 @@ class SuiteState:
             fail_on=s.fail_on, fail_on_inconclusive=s.fail_on_inconclusive, waivers=s.waivers,
             waivers_file=s.waivers_file, probes_enabled=s.probes.enabled,
             max_requests=s.limits.max_requests, failed_login_budget=s.limits.failed_login_budget,
-            started=self.started, finished=self.finished, requests=requests, failed_logins=failed_logins,
+            started=self.started, finished=self.finished, requests=requests, failed_logins=failed_logins, **backoff,
             workers=len(self.workers), hypothesis_seed=self.hypothesis_seed, selected=selected,
             selection_note=note, could_not_test=could_not_test, stopped=stopped,
             suite_errors=self.unexplained_failures,

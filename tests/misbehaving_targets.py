@@ -7,6 +7,7 @@ named misbehaviour does. ``stop`` is set when the target closes, so no behaviour
 from __future__ import annotations
 
 import socket
+import ssl
 import struct
 import threading
 from typing import Callable
@@ -86,16 +87,17 @@ BEHAVIOURS: dict[str, Behaviour] = {
 
 
 class RawTarget:
-    """A misbehaving target; a context manager, with ``.url``."""
+    """A misbehaving target; a context manager, with ``.url``. With *tls* (a server context) it speaks HTTPS."""
 
-    def __init__(self, behaviour: Behaviour) -> None:
+    def __init__(self, behaviour: Behaviour, tls: ssl.SSLContext | None = None) -> None:
         self._behaviour = behaviour
+        self._tls = tls
         self._stop = threading.Event()
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind(("127.0.0.1", 0))
         self._sock.listen(64)
-        self.url = "http://127.0.0.1:%d" % self._sock.getsockname()[1]
+        self.url = "%s://127.0.0.1:%d" % ("https" if tls else "http", self._sock.getsockname()[1])
         self.connections = 0
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -110,6 +112,8 @@ class RawTarget:
 
     def _serve(self, conn: socket.socket) -> None:
         try:
+            if self._tls is not None:
+                conn = self._tls.wrap_socket(conn, server_side=True)  # a failed handshake is an OSError too
             self._behaviour(conn, self._stop)
         except OSError:
             pass  # the suite gave up on this connection: that is the point

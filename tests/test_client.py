@@ -2,6 +2,7 @@
 
 import httpx
 import pytest
+from helpers import exchange
 
 from contract_tests.sending.client import (Account, BudgetSpent, CaptchaDemanded, ClientLimits, ContractClient, NotSent,
                                           RateLimited)
@@ -97,7 +98,9 @@ def test_issued_tokens_are_registered_for_redaction():
 @pytest.mark.parametrize(
     "exc, words",
     [
-        (httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed"), "TLS failure"),
+        (httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate "
+                            "(_ssl.c:1006)"), "TLS certificate verify failed: the certificate is not trusted"),
+        (httpx.ConnectTimeout("_ssl.c:989: The handshake operation timed out"), "TLS handshake did not complete"),
         (httpx.ConnectError("[Errno -2] Name or service not known"), "DNS lookup failed"),
         (httpx.ConnectError("[Errno 111] Connection refused"), "connection failed"),
         (httpx.RemoteProtocolError("illegal status line"), "did not answer with valid HTTP"),
@@ -112,6 +115,49 @@ def test_transport_errors_are_one_readable_line(exc, words):
     client = _client(handler)
     with pytest.raises(TargetError, match=words):
         client.probe()
+
+
+VERIFY = "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: {} (_ssl.c:1006)"
+
+
+@pytest.mark.parametrize("openssl, says, insecure, ssl_cert_file", [
+    (VERIFY.format("unable to get local issuer certificate"),
+     "TLS certificate verify failed: the certificate is not trusted (unable to get local issuer certificate)", 1, 1),
+    (VERIFY.format("self-signed certificate in certificate chain"), "not trusted (self-signed certificate in", 1, 1),
+    (VERIFY.format("Hostname mismatch, certificate is not valid for 'api.example.test'."),
+     "host name mismatch (Hostname mismatch, certificate is not valid for 'api.example.test')", 1, 0),
+    (VERIFY.format("IP address mismatch, certificate is not valid for '127.0.0.1'."), "host name mismatch", 1, 0),
+    (VERIFY.format("certificate has expired"), "TLS certificate verify failed: certificate has expired", 1, 0),
+    ("[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)",
+     "TLS handshake failed (wrong version number): that port answers in plain HTTP, not TLS; use http://", 0, 0),
+    ("[SSL: RECORD_LAYER_FAILURE] record layer failure (_ssl.c:1006)", "answers in plain HTTP", 0, 0),
+    ("[SSL: SSLV3_ALERT_HANDSHAKE_FAILURE] sslv3 alert handshake failure (_ssl.c:1006)",
+     "TLS handshake failure (sslv3 alert handshake failure): the server refused the handshake", 0, 0),
+    ("[SSL: TLSV1_ALERT_PROTOCOL_VERSION] tlsv1 alert protocol version (_ssl.c:1006)", "share no TLS version", 0, 0),
+])
+def test_tls_failures_say_which_with_the_fix_that_fits(openssl, says, insecure, ssl_cert_file):
+    from contract_tests.sending.client import TargetError
+
+    def handler(request):
+        raise httpx.ConnectError(openssl)
+
+    with pytest.raises(TargetError) as info:
+        _client(handler).probe()
+    message = str(info.value)
+    assert says in message and info.value.reached  # a TLS failure: the host was reached
+    assert message.count("--insecure") == insecure and message.count("SSL_CERT_FILE") == ssl_cert_file
+    assert "_ssl.c" not in message and message.count("certificate verify failed") <= 1  # said once
+    assert not message.startswith("cannot reach")
+
+
+def test_only_a_failed_connection_is_cannot_reach():
+    from contract_tests.sending.client import TargetError
+    from contract_tests.sending.preflight import unreachable
+
+    assert unreachable("http://x.test", TargetError("connection failed: refused")) == (
+        "cannot reach http://x.test: connection failed: refused")
+    assert unreachable("https://x.test", TargetError("TLS handshake failed (...)", reached=True)) == (
+        "https://x.test was reached, but TLS handshake failed (...)")
 
 
 def test_shared_tally_keeps_budgets_per_run_across_clients(tmp_path):
@@ -132,3 +178,175 @@ def test_shared_tally_keeps_budgets_per_run_across_clients(tmp_path):
                 pass
     assert sent == 3
     assert workers[0].run_failed_logins == 3
+
+
+# -- lockouts and rate limits: recognised, waited out within --max-retry-wait, counted; never a verdict
+def _answer(status, body=None, headers=None, html=False):
+    headers = {"X-Content-Type-Options": "nosniff", **(headers or {})}
+    if html:
+        return httpx.Response(status, headers={"Content-Type": "text/html", **headers},
+                              content=b"<html><body><h1>429 Too Many Requests</h1></body></html>")
+    return httpx.Response(status, json=body if body is not None else {}, headers=headers)
+
+
+@pytest.mark.parametrize("status, error, after_failures, kind", [
+    (429, None, False, "rate limit"),
+    (200, "RATE_LIMITED", False, "rate limit"),
+    (423, None, False, "lockout"),
+    (403, "ACCOUNT_LOCKED", False, "lockout"),
+    (201, "LOCKED", False, "lockout"),
+    (401, "TOO_MANY_ATTEMPTS", False, "lockout"),
+    (401, "too_many_failed_login_attempts", False, "lockout"),
+    (403, "USER_FORBIDDEN", True, "lockout"),  # after failed logins, on an account that logged in before
+    # not a lockout
+    (403, "USER_FORBIDDEN", False, None),  # a disabled account: the pre-flight says the credentials do not log in
+    (401, "WRONG_PASSWORD", True, None),
+    (401, "UNLOCKED_FEATURE", True, None),
+    (403, "NOT_LOCKED_BUT_FORBIDDEN", True, None),
+    (400, None, True, None),
+])
+def test_backoff_kind(status, error, after_failures, kind):
+    from contract_tests.sending.client import backoff_kind
+
+    body = {"error": error} if error else {"detail": "x"}
+    assert backoff_kind(exchange(status, body), locked_after_failures=after_failures) == kind
+
+
+def test_lockout_is_waited_out_and_retried_then_counted():
+    answers = iter([_answer(423, {"error": "ACCOUNT_LOCKED"}, {"Retry-After": "2"}),
+                    _answer(201, {"token": "t.t.t", "user_uuid": "u"})])
+    sleeps, seen = [], []
+    client = _client(lambda r: next(answers), sleeps)
+    client.observer = seen.append
+    ex = client.login(ACCOUNT, "a login")
+    assert ex.token == "t.t.t" and ex.attempts == 2 and sleeps == [2.0]
+    assert (client.locked_out, client.rate_limited, client.backoff_seconds) == (1, 0, 2.0)
+    assert [e.status for e in seen] == [423, 201] and seen[0].backoff == "lockout"  # the lock is judged too
+
+
+def test_lockout_beyond_max_retry_wait_is_blocked_and_not_extended():
+    from contract_tests.judging.verdicts import not_sent_verdict
+    from contract_tests.sending.client import AccountLocked
+
+    log, sleeps = [], []
+
+    def handler(request):
+        log.append(request)
+        return _answer(423, {"error": "ACCOUNT_LOCKED"}, {"Retry-After": "900"})
+
+    client = _client(handler, sleeps, max_retry_wait=30)
+    with pytest.raises(AccountLocked, match=r"configured account is locked out .*Retry-After 900") as exc:
+        client.send(_wrong())
+    assert sleeps == [] and len(log) == 1  # 900 s is beyond --max-retry-wait: no pointless wait
+    assert not_sent_verdict(exc.value).startswith("blocked: ")
+    with pytest.raises(AccountLocked, match="nothing more is sent to it meanwhile"):
+        client.login(ACCOUNT, "a login")  # a request while locked would restart many locks: not sent
+    assert len(log) == 1 and client.locked_out == 1
+    # another identifier is not the account: its lockout is waited out on its own
+    other = LoginRequest(purpose="p", expect="failure", json={"email": "x@example.com", "password": "p"})
+    with pytest.raises(AccountLocked, match="this identifier is locked out"):
+        client.send(other)
+    client._account_locked_until = 0.0  # the lock ended
+    with pytest.raises(AccountLocked):
+        client.send(_wrong())
+    assert len(log) == 3
+
+
+def test_lockout_without_retry_after_stops_sending_to_the_account_for_the_run():
+    from contract_tests.sending.client import AccountLocked
+
+    log, sleeps = [], []
+
+    def handler(request):
+        log.append(request)
+        return _answer(403, {"error": "TOO_MANY_ATTEMPTS"})
+
+    client = _client(handler, sleeps, max_retry_wait=5)
+    with pytest.raises(AccountLocked, match="no Retry-After"):
+        client.send(_wrong())
+    assert sum(sleeps) <= 5 and client.backoff_seconds == sum(sleeps) and client.locked_out == len(log)
+    with pytest.raises(AccountLocked, match="for the rest of the run"):
+        client.send(_wrong())
+
+
+def test_user_forbidden_after_failures_is_a_lockout_only_on_an_account_that_logged_in(tmp_path):
+    state = {"failures": 0}
+
+    def handler(request):
+        body = request.read().decode()
+        if state["failures"] >= 2:
+            return _answer(403, {"error": "USER_FORBIDDEN"})
+        if "Right-Passw0rd!" in body:
+            return _answer(201, {"token": "t.t.t", "user_uuid": "u"})
+        state["failures"] += 1
+        return _answer(401, {"error": "WRONG_PASSWORD"})
+
+    sleeps = []
+    client = _client(handler, sleeps, interleave_every=99, max_retry_wait=3)
+    from contract_tests.sending.client import AccountLocked
+
+    assert client.login(ACCOUNT, "first login").token
+    client.send(_wrong(1))
+    client.send(_wrong(2))
+    with pytest.raises(AccountLocked, match="USER_FORBIDDEN"):
+        client.login(ACCOUNT, "after two failures")
+    # the failures may have been spent by another xdist worker: the run's count decides
+    from contract_tests.sending.client import SharedTally
+
+    tally = tmp_path / "tally.json"
+    tally.write_text('{"failed_logins": 2}')
+    state["failures"] = 2
+    other = _client(handler, [], max_retry_wait=0)
+    other.shared = SharedTally(str(tally))
+    other._account_logged_in = True  # its own pre-flight login got in before the lock
+    with pytest.raises(AccountLocked):
+        other.login(ACCOUNT, "a worker that spent no failed login itself")
+    # never logged in: the same answer is a disabled account, handed to the caller (the pre-flight explains it)
+    fresh = _client(lambda r: _answer(403, {"error": "USER_FORBIDDEN"}))
+    assert fresh.login(ACCOUNT, "first login").error == "USER_FORBIDDEN" and fresh.locked_out == 0
+
+
+def test_html_429_without_retry_after_is_counted_backed_off_and_observed():
+    answers = iter([_answer(429, html=True), _answer(429, html=True), _answer(401, {"error": "WRONG_PASSWORD"})])
+    sleeps, seen = [], []
+    client = _client(lambda r: next(answers), sleeps)
+    client.observer = seen.append
+    client.send(LoginRequest(purpose="p", expect="failure", json={"email": "x@example.com", "password": "p"}))
+    assert sleeps == [1.0, 2.0] and client.rate_limited == 2 and client.backoff_seconds == 3.0
+    assert [e.backoff for e in seen] == ["rate limit", "rate limit", None]
+
+
+def test_raw_rate_limit_hands_the_lock_to_the_caller_and_counts_it():
+    client = _client(lambda r: _answer(423, {"error": "ACCOUNT_LOCKED"}, {"Retry-After": "5"}))
+    ex = client.send(LoginRequest(purpose="p", expect="failure", json={}, raw_rate_limit=True))
+    assert ex.status == 423 and ex.backoff == "lockout" and client.locked_out == 1 and client.backoff_seconds == 0
+
+
+def test_rate_limit_answers_are_observed_when_the_back_off_runs_out():
+    sleeps, seen = [], []
+    client = _client(lambda r: _answer(429, html=True), sleeps, max_retry_wait=2)
+    client.observer = seen.append
+    with pytest.raises(RateLimited):
+        client.send(LoginRequest(purpose="p", expect="failure", json={}))
+    assert len(seen) == client.rate_limited == 2 and sleeps == [1.0]
+
+
+@pytest.mark.parametrize("answer, failures", [
+    (_answer(429, html=True), {("RESP-04", "SHOULD"), ("RESP-05", "SHOULD")}),  # nginx's page: SHOULD, not MUST
+    (_answer(429, {"message": "slow down"}), {("RESP-05", "SHOULD")}),
+    (_answer(429, {"error": "RATE_LIMITED"}), set()),
+    (_answer(200, {"error": "RATE_LIMITED"}), set()),  # a rate limiter answered, not validation: no INPUT-06
+])
+def test_rate_limit_answers_are_judged_at_should(answer, failures):
+    from contract_tests.judging import invariants, verdicts
+
+    answers = iter([answer, _answer(400, {"error": "INVALID_INPUT"})])
+    client = _client(lambda r: next(answers))
+    client.observer = invariants.Observer()
+    ctx = verdicts.TestContext("t", ("INPUT-01",))
+    verdicts.begin(ctx)
+    try:
+        client.send(LoginRequest(purpose="p", expect="invalid", json={"email": "x@example.com"}))
+    finally:
+        verdicts.begin(None)
+    assert {(o.requirement, o.level) for o in ctx.failed()} == failures

@@ -9,10 +9,12 @@ comes from these cases.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import resource
 import signal
+import ssl
 import subprocess
 import sys
 import threading
@@ -22,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import trustme
 
 from contract_tests.reference import DEMO_EMAIL, DEMO_PASSWORD, start_reference_server
 from contract_tests.reference.service import LoginService
@@ -31,7 +34,7 @@ SUITE = ("-p", "contract_tests.plugin", "--pyargs", "contract_tests.suite", "-p"
 CASE_WALL_LIMIT = 60.0  # seconds, at default settings (issue 14)
 CLEAN_ENV = ("GITHUB_STEP_SUMMARY", "PYTEST_BASE_URL", "HYPER3D_REFERENCE_PASSWORD", "PYTEST_ADDOPTS",
              "LOGIN_CAPTCHA_TOKEN", "LOGIN_EMAIL", "LOGIN_PASSWORD", "PYTEST_CURRENT_TEST", "PYTEST_XDIST_WORKER",
-             "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID")
+             "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID", "SSL_CERT_FILE", "SSL_CERT_DIR")
 CREDENTIALS = {"LOGIN_EMAIL": DEMO_EMAIL, "LOGIN_PASSWORD": DEMO_PASSWORD}
 
 
@@ -43,6 +46,8 @@ class Case:
     says: str  # what the terminal output must say (one clear line)
     args: tuple[str, ...] = ()
     env: dict = field(default_factory=lambda: dict(CREDENTIALS))
+    https: bool = False  # https:// to the target's port (the TLS targets are https:// already)
+    trust_ca: bool = False  # SSL_CERT_FILE names the CA that issued the TLS targets' certificates
 
 
 CASES: dict[str, Case] = {
@@ -82,6 +87,16 @@ CASES: dict[str, Case] = {
     "select-one-requirement": Case("reference", 0, "conforming", "scope narrowed (-k 'AUTH-01')",
                                    args=("-k", "AUTH-01")),
     "select-nothing": Case("reference", 5, "inconclusive", "no contract test ran", args=("-k", "no_such_test")),
+    # TLS (issue 12 item 6): which failure it was, said once, with the fix that fits it
+    "tls-untrusted-certificate": Case("tls", 4, "could-not-test", "was reached, but TLS certificate verify failed: "
+                                      "the certificate is not trusted (unable to get local issuer certificate); to "
+                                      "trust a private CA, export SSL_CERT_FILE="),
+    "tls-private-ca-in-ssl-cert-file": Case("tls", 4, "could-not-test", "does not look like the login API",
+                                            trust_ca=True),  # the handshake succeeds: the HTML page is judged
+    "tls-host-name-mismatch": Case("tls-other-host", 4, "could-not-test",
+                                   "TLS certificate verify failed: host name mismatch (IP address mismatch", trust_ca=True),
+    "https-to-a-plain-http-port": Case("reference", 4, "could-not-test", "that port answers in plain HTTP, not TLS; "
+                                       "use http:// for it", https=True),
 }
 
 
@@ -118,6 +133,13 @@ def runs(tmp_path_factory):
     """All cases, four at a time (most of them wait on a silent socket, not on the CPU)."""
     root = tmp_path_factory.mktemp("misbehaving")
     targets = {name: RawTarget(behaviour) for name, behaviour in BEHAVIOURS.items()}
+    ca = trustme.CA()
+    ca_file = root / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    for name, hosts in (("tls", ("127.0.0.1", "localhost")), ("tls-other-host", ("other.example",))):
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ca.issue_cert(*hosts).configure_cert(context)
+        targets[name] = RawTarget(BEHAVIOURS["html-200"], tls=context)
     reference = start_reference_server()
     silent_service = GoesSilent()
     goes_silent = start_reference_server(service=silent_service)
@@ -126,6 +148,10 @@ def runs(tmp_path_factory):
             case = CASES[name]
             url = (reference.url if case.target == "reference" else goes_silent.url if case.target == "goes-silent"
                    else targets[case.target].url if case.target else case.target)
+            if case.https:
+                url = url.replace("http://", "https://")
+            if case.trust_ca:
+                case = dataclasses.replace(case, env={**case.env, "SSL_CERT_FILE": str(ca_file)})
             return _run_case(case, root / name, url)
 
         with ThreadPoolExecutor(max_workers=4) as pool:
@@ -166,6 +192,18 @@ def test_misbehaving_target(runs, name):
         assert case.says in run.report["run"]["could_not_test"] or case.says.startswith("body cut")
         if case.target != "goes-silent":  # stopped before any check: nothing spent on an untestable target
             assert run.report["run"]["failed_logins_on_account"] == 0
+
+
+@pytest.mark.parametrize("name", [name for name in CASES if "tls" in name or "https" in name])
+def test_tls_failures_say_which_once_with_the_fix_that_fits(runs, name):
+    run = runs[name]
+    said = run.report["run"]["could_not_test"]
+    assert run.output.count(said) == 1, run.output[-3000:]  # once: in the summary, not again as an error
+    assert "cannot reach" not in run.output  # the host was reached
+    if name == "https-to-a-plain-http-port":  # no certificate problem: neither --insecure nor SSL_CERT_FILE helps
+        assert "wrong version number" in said and "--insecure" not in said and "SSL_CERT_FILE" not in said
+    elif name != "tls-private-ca-in-ssl-cert-file":
+        assert "--insecure skips certificate verification" in said
 
 
 def test_wrong_password_spends_no_failed_login(runs):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import time
 
 import pytest
 from helpers import exchange
@@ -222,7 +223,8 @@ def test_throttling_passes_against_reference_with_its_throttle_on(servers, conne
     assert out.verdict == "passed", out.message
     assert out.details["runs"]["an unknown account"] == (11, "429 'RATE_LIMITED'")
     assert "not checked without a throwaway account" in out.message
-    assert client.requests_sent == 11
+    assert "per account: another identifier got through right after" in out.message
+    assert client.requests_sent == 11 + 1  # + the control for another identifier
 
     server = throttled(servers())
     client = connect(server)
@@ -231,7 +233,7 @@ def test_throttling_passes_against_reference_with_its_throttle_on(servers, conne
     assert out.details["runs"]["the throwaway account"] == (11, "429 'RATE_LIMITED'")
     assert out.details["right_password"] == "429 'RATE_LIMITED' (Retry-After 30)"
     assert "look the same" in out.message and "refused alike" in out.message
-    assert client.requests_sent == 11 + 11 + 1
+    assert client.requests_sent == (11 + 1) + (11 + 1) + 1
 
 
 def test_throttling_passes_against_rate_limit_variant(servers, connect):
@@ -239,6 +241,46 @@ def test_throttling_passes_against_rate_limit_variant(servers, connect):
               throwaway=THROWAWAY)
     assert out.verdict == "passed", out.message
     assert out.details["runs"]["the throwaway account"][0] == 6
+
+
+def test_throttling_fails_a_request_rate_limit_that_lets_guessing_go_on(servers, connect):
+    """An address-wide limiter (50 requests, then 429 for 2 s): the control is throttled alike, the probe pauses as
+    told and goes on; the account's failed logins reach 100. Not throttling the account: failed, saying which."""
+    server = throttled(servers(fault="throttle-request-rate-only"))
+    sleeps = []
+    client = connect(server)
+    client._sleep = lambda seconds: (sleeps.append(seconds), time.sleep(seconds))  # the server's cooldown is real
+    out = run(throttling.throttling_probe, client, unknown_email=UNKNOWN)
+    assert out.verdict == "failed" and len(out.failures) == 1, out.message
+    expected, actual, exchanges = out.failures[0]
+    assert "not only the request rate of the whole address" in expected
+    assert actual.startswith("only a request-rate limit: every identifier was throttled alike at failed login 51 "
+                             "(429 'RATE_LIMITED', paused 2 s)")
+    assert "100 evaluated in" in actual and "a day; nothing limits the failed logins per account" in actual
+    assert sleeps == [2.0] and client.backoff_seconds == 2.0  # the pause is the run's back-off too
+    assert [ex.status for ex in exchanges][:2] == [429, 429]  # the throttled answer and the throttled control
+    assert client.requests_sent == 100 + 2
+
+
+def test_address_wide_throttle_kinds_are_told_apart():
+    """The verdict of one account's run from what the probe saw (no server: the runs are built by hand)."""
+    rate = throttling.Hammering("an unknown account", "u@example.com", attempts=100, seconds=4.0,
+                                scope=throttling.ADDRESS_RATE, signal="429",
+                                address_wide=[(51, "429", 2.0)])
+    assert "about 2,160,000 a day" in throttling.request_rate_only(rate)
+    slow = throttling.Hammering("an unknown account", "u@example.com", attempts=30, seconds=3600.0,
+                                scope=throttling.ADDRESS_RATE, signal="429", address_wide=[(11, "429", 8.0)] * 8)
+    assert throttling.request_rate_only(slow) is None  # 30 an hour: a slow limit does protect
+    assert "about 30 an hour" in throttling._describe(slow)
+    fast_but_short = throttling.Hammering("a", "u@example.com", attempts=20, seconds=10.0,
+                                          scope=throttling.ADDRESS_RATE, signal="429", address_wide=[(11, "429", 1.0)])
+    assert throttling.request_rate_only(fast_but_short)  # 7,200 an hour: the pauses ran out, the rate decides
+    held = throttling.Hammering("a", "u@example.com", attempts=3, seconds=1.0, scope=throttling.ADDRESS_HELD,
+                                signal="429", signal_at=4, address_wide=[(4, "429", 8.0)])
+    assert throttling.request_rate_only(held) is None and "an address-wide lock" in throttling._describe(held)
+    per_account = throttling.Hammering("a", "u@example.com", attempts=10, seconds=1.0, scope=throttling.PER_ACCOUNT,
+                                       signal="429", signal_at=11)
+    assert throttling.request_rate_only(per_account) is None and "per account" in throttling._describe(per_account)
 
 
 def test_throttling_fails_without_a_throttle(servers, connect):
@@ -455,6 +497,7 @@ def test_probes_enabled_against_the_bundled_server(suite_run):
     (("--probe=captcha", "--reference-fault=captcha-token-reuse"), "CAPTCHA-01", "failed", "MUST"),
     (("--probe=throttling", "--reference-fault=throttle-bypass-right-password"), "ABUSE-01", "failed", "SHOULD"),
     (("--probe=throttling", "--reference-fault=throttle-known-accounts-only"), "ABUSE-01", "failed", "SHOULD"),
+    (("--probe=throttling", "--reference-fault=throttle-request-rate-only"), "ABUSE-01", "failed", "SHOULD"),
     (("--probe=timing", "--reference-fault=timing-leak-unknown-account"), "SEC-07", "failed", "SHOULD"),
 ])
 def test_each_probe_against_its_variant_or_fault(suite_run, args, rid, verdict, level):
@@ -499,8 +542,9 @@ def test_probe_settings():
     assert probe_settings.parse_probe_names(["all"]) == set(probe_settings.PROBES) and probe_settings.parse_probe_names([]) == set()
     settings = probe_settings.ProbeSettings(enabled=frozenset(probe_settings.PROBES), throwaway=THROWAWAY)
     assert settings.timing_requests() == 2 + 60 + 11
-    assert settings.throttling_requests() == 201
-    assert settings.request_allowance() == 7 + 73 + 201
+    # per account: 100 failed logins + 9 throttled attempts and their controls; + the throwaway's right password
+    assert settings.throttling_requests() == 118 + 118 + 1
+    assert settings.request_allowance() == 7 + 73 + 237
     assert probe_settings.ProbeSettings().describe().startswith("none (enable with --probe=captcha,timing,throttling")
     assert bundled.captcha_token(None, "captcha-turnstile") == CAPTCHA_TEST_TOKEN
     assert bundled.captcha_token("captcha-token-reuse", None) == CAPTCHA_TEST_TOKEN

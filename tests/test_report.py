@@ -223,6 +223,23 @@ def test_schema_rejects_malformed_reports(validator, report, mutate):
     assert list(validator.iter_errors(broken))
 
 
+def test_rate_limits_and_lockouts_are_shown_in_every_report(validator, report):
+    assert (report["run"]["rate_limited"], report["run"]["locked_out"], report["run"]["backoff_s"]) == (0, 0, 0)
+    assert "Rate limits" not in render_markdown(report) and "rate limits and lockouts" not in render_html(report)
+    record = _state()
+    record.rate_limited, record.locked_out, record.backoff_seconds = 16, 1, 18.04
+    met = build_report(record, evaluate(record))
+    assert not list(validator.iter_errors(met))
+    assert (met["run"]["rate_limited"], met["run"]["locked_out"], met["run"]["backoff_s"]) == (16, 1, 18.0)
+    line = "16 rate limits (429 / RATE_LIMITED) and 1 lockout (423 / lock error) met, 18 s of back-off in total"
+    assert f"**Rate limits and lockouts:** {line}" in render_markdown(met)
+    assert line in render_html(met)
+    assert met["summary"]["failed"] == 0  # counted and shown, never a failure
+    broken = copy.deepcopy(met)
+    broken["run"]["backoff_s"] = -1
+    assert list(validator.iter_errors(broken))
+
+
 def test_target_credentials_and_query_are_stripped():
     assert strip_credentials("https://u:p@api.example.test:8443/base?x=1#f") == "https://api.example.test:8443/base"
     assert strip_credentials("http://[::1]:8080") == "http://[::1]:8080"

@@ -38,6 +38,9 @@ class RunRecord:
     finished: float | None = None
     requests: int = 0
     failed_logins: int = 0
+    rate_limited: int = 0  # rate-limit answers (429 / RATE_LIMITED) the client met
+    locked_out: int = 0  # lockout answers (423, lock errors) the client met
+    backoff_seconds: float = 0.0  # time the client waited on them
     workers: int = 0
     hypothesis_seed: int | str | None = None
     # requirements some selected test declares; None when the whole catalog was selected (or unknown)

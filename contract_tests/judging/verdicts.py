@@ -222,7 +222,7 @@ def not_applicable(reason: str) -> NoReturn:
 def not_sent_verdict(exc: NotSent) -> str:
     """The skip reason (with its verdict prefix) for a check the client could not complete.
 
-    No answer to a request leaves the check undecided (inconclusive); a budget, a rate limit, a captcha or a
-    stopped run kept the suite from observing (blocked).
+    No answer to a request leaves the check undecided (inconclusive); a budget, a rate limit, a lockout, a captcha
+    or a stopped run kept the suite from observing (blocked).
     """
     return f"{'inconclusive' if isinstance(exc, NoAnswer) else 'blocked'}: {exc.reason}"

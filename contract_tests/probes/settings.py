@@ -27,6 +27,9 @@ ENV_THROWAWAY_EMAIL = "LOGIN_THROWAWAY_EMAIL"
 ENV_THROWAWAY_PASSWORD = "LOGIN_THROWAWAY_PASSWORD"
 
 CAPTCHA_PROBE_REQUESTS = 7  # first use of LOGIN_CAPTCHA_TOKEN + 3 token cases x (right, wrong password)
+# address-wide throttle episodes (every identifier throttled alike) the throttling probe waits out per account, each
+# costing the throttled request and a control for another identifier
+THROTTLE_MAX_PAUSES = 8
 
 
 def throwaway_secret(password: str) -> Secret:
@@ -49,8 +52,10 @@ class ProbeSettings:
         return 2 + 2 * self.timing_samples + math.ceil((self.timing_samples + 1) / 3)
 
     def throttling_requests(self) -> int:
-        """An unknown account, then the throwaway account (if any) and its right password."""
-        return self.throttle_attempts + (self.throttle_attempts + 1 if self.throwaway else 0)
+        """An unknown account, then the throwaway account (if any) and its right password; for each account, the
+        throttled attempts and the control after each (the last one ends the run)."""
+        per_account = self.throttle_attempts + 2 * (THROTTLE_MAX_PAUSES + 1)
+        return per_account + (per_account + 1 if self.throwaway else 0)
 
     def request_allowance(self) -> int:
         """Requests the enabled probes may send on top of --max-requests."""

@@ -2,18 +2,28 @@
 
 Failed logins for an unknown account, then for a throwaway account, until the first throttle signal; NIST SP
 800-63B §5.2.2 allows at most 100 consecutive failed attempts on one account.
+
+A throttle signal is followed at once by a failed login for a fresh identifier (the control). Throttled alike, the
+signal came from a limit on the whole address (a request-rate limiter, often drained by the checks before): the
+probe pauses as told (Retry-After, else 1, 2, 4 ... s, within --max-retry-wait) and goes on with the same account.
+A request-rate limit that keeps lifting lets guessing go on at its rate, so it does not count as throttling the
+account: failed, when the account's failed logins reach attempt 100, or the rate it lets through would within an
+hour. Only the control getting through while the account is throttled shows a per-account throttle.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 
 from ..sending.client import Account, ContractClient
 from ..sending.exchange import Exchange, LoginRequest
+from .settings import THROTTLE_MAX_PAUSES as MAX_PAUSES
 from .outcome import ProbeOutcome, derived_email, fingerprint_diff, outcome_of, show
 
 NIST_LIMIT = 100  # NIST SP 800-63B §5.2.2: at most 100 consecutive failed attempts on one account
+GUESSING_WINDOW = 3600.0  # seconds: an address-wide rate that lets 100 failures through within it does not protect
 # An `error` naming a lock (not a rate limit or captcha demand, which are recognised on their own).
 LOCK_ERROR = re.compile(r"lock|suspend|too.?many|throttl|rate.?limit|blocked", re.I)
 
@@ -40,34 +50,84 @@ def throttle_signal(ex: Exchange, client: ContractClient) -> str | None:
 class Hammering:
     label: str
     email: str
-    attempts: int = 0
+    attempts: int = 0  # failed logins the target evaluated (throttled answers not counted)
     signal: str | None = None
     signal_at: int | None = None
     throttled: Exchange | None = None
+    scope: str | None = None  # PER_ACCOUNT, ADDRESS_HELD or ADDRESS_RATE once a throttle signal was seen
     last: Exchange | None = None
     logged_in: Exchange | None = None
     exchanges: list[Exchange] = field(default_factory=list)
+    address_wide: list[tuple[int, str, float]] = field(default_factory=list)  # (at attempt, signal, paused s)
+    control: Exchange | None = None  # the last control answer
+    seconds: float = 0.0  # from the first failed login to the last
+
+    @property
+    def rate(self) -> float:
+        """Failed logins evaluated per second, pauses included."""
+        return self.attempts / self.seconds if self.seconds > 0 else float("inf")
 
 
-def _hammer(client: ContractClient, email: str, label: str, limit: int) -> Hammering:
+PER_ACCOUNT = "per account"  # the control got through while the account was throttled
+ADDRESS_HELD = "address-wide, held"  # every identifier throttled alike, past every pause --max-retry-wait allows
+ADDRESS_RATE = "address-wide, lifting"  # every identifier throttled alike, lifted after each pause
+
+
+def _failed_login(client: ContractClient, email: str, purpose: str, password: str) -> Exchange:
+    return client.send(LoginRequest(
+        purpose=purpose, expect="failure", json={"email": email, "password": password},
+        raw_rate_limit=True, allow_captcha_error=True, captcha=False, requirement="ABUSE-01",
+    ))
+
+
+def _hammer(client: ContractClient, email: str, label: str, limit: int, control_email: str) -> Hammering:
     run = Hammering(label, email)
-    for i in range(1, limit + 1):
-        ex = client.send(LoginRequest(
-            purpose=f"throttling probe: failed login {i} for {label}", expect="failure",
-            json={"email": email, "password": f"Wrong-Guess-{i:03d}-Throttling-Probe!"},
-            raw_rate_limit=True, allow_captcha_error=True, captcha=False, requirement="ABUSE-01",
-        ))
-        run.attempts, run.last = i, ex
-        if i == 1:
+    started = time.monotonic()
+    sent, waited = 0, 0.0
+    while run.attempts < limit:
+        sent += 1
+        ex = _failed_login(client, email, f"throttling probe: failed login {run.attempts + 1} for {label}",
+                           f"Wrong-Guess-{sent:03d}-Throttling-Probe!")
+        run.last, run.seconds = ex, time.monotonic() - started
+        if sent == 1:
             run.exchanges.append(ex)
         if ex.token:
             run.logged_in = ex
             return run
         signal = throttle_signal(ex, client)
-        if signal:
-            run.signal, run.signal_at, run.throttled = signal, i, ex
+        if not signal:
+            run.attempts += 1
+            waited = 0.0  # the throttle lifted: a new episode may start
+            continue
+        run.signal, run.signal_at, run.throttled = signal, run.attempts + 1, ex
+        run.control = _failed_login(client, control_email, f"throttling probe: control, a failed login for another "
+                                    f"identifier right after {label} was throttled", "Wrong-Guess-Control-Probe!")
+        if throttle_signal(run.control, client) is None:
+            run.scope = PER_ACCOUNT
             return run
+        if len(run.address_wide) == MAX_PAUSES:
+            run.scope = ADDRESS_RATE
+            return run
+        pause = client.back_off(ex, len(run.address_wide), waited)  # the whole address is throttled: wait, go on
+        if pause is None:
+            run.scope = ADDRESS_HELD
+            return run
+        waited += pause
+        run.address_wide.append((run.attempts + 1, signal, pause))
+    if run.address_wide:
+        run.scope = ADDRESS_RATE
     return run
+
+
+def request_rate_only(run: Hammering) -> str | None:
+    """The only throttle seen limits the request rate of the whole address and keeps lifting, at a rate that lets
+    more than 100 failed logins for one account through within an hour: what is wrong with it (else None)."""
+    if run.scope != ADDRESS_RATE or (run.attempts < NIST_LIMIT and run.rate * GUESSING_WINDOW <= NIST_LIMIT):
+        return None
+    at = "; ".join(f"at failed login {n} ({signal}, paused {pause:g} s)" for n, signal, pause in run.address_wide)
+    return (f"only a request-rate limit: every identifier was throttled alike {at}, and after each pause the failed "
+            f"logins for {run.label} went on: {run.attempts} evaluated in {run.seconds:.1f} s, about "
+            f"{run.rate * 86400:,.0f} a day; nothing limits the failed logins per account")
 
 
 def throttling_probe(
@@ -82,15 +142,22 @@ def throttling_probe(
     failures: list[tuple[str, str, list[Exchange]]] = []
     unverified: list[str] = []  # the core of the requirement could not be decided: inconclusive
     notes: list[str] = []  # extra clauses this configuration cannot check: said in the verdict
-    runs = [_hammer(client, derived_email(unknown_email, "throttle"), "an unknown account", attempts)]
+    runs = [_hammer(client, derived_email(unknown_email, "throttle"), "an unknown account", attempts,
+                    derived_email(unknown_email, "control"))]
     if throwaway is not None:
-        runs.append(_hammer(client, throwaway.email, "the throwaway account", attempts))
+        runs.append(_hammer(client, throwaway.email, "the throwaway account", attempts,
+                            derived_email(unknown_email, "control")))
     expect_signal = (f"a throttle signal (429, RATE_LIMITED, a lock error or a captcha demand) no later than "
                      f"failed login {NIST_LIMIT}")
     for run in runs:
+        rate_only = request_rate_only(run)
         if run.logged_in is not None:
             failures.append((f"failed logins for {run.label} with wrong passwords",
                              f"failed login {run.attempts} for {run.label} issued a token", [run.logged_in]))
+        elif rate_only:
+            failures.append((f"failed logins for one account throttled no later than failed login {NIST_LIMIT}, "
+                             "not only the request rate of the whole address", rate_only,
+                             [e for e in (run.throttled, run.control, run.last) if e is not None]))
         elif run.signal is None:
             actual = (f"{run.attempts} failed logins for {run.label}, none throttled; the last was answered "
                       f"{show(run.last)}")
@@ -101,10 +168,7 @@ def throttling_probe(
         elif run.signal_at > NIST_LIMIT:
             failures.append((expect_signal, f"{run.label} was throttled only at failed login {run.signal_at}",
                              [run.throttled]))
-    done = [f"throttled at failed login {run.signal_at} for {run.label} ({run.signal})"
-            + (" -- already at the first: left over from an earlier run, or throttled per address"
-               if run.signal_at == 1 else "")
-            for run in runs if run.signal is not None]
+    done = [_describe(run) for run in runs if run.signal is not None and not request_rate_only(run)]
     # evidence: the throttled answers (and the right password's) first, then each run's first answer
     exchanges = [run.throttled for run in runs if run.throttled is not None]
     right = None
@@ -153,3 +217,19 @@ def throttling_probe(
     details = {"runs": {run.label: (run.signal_at, run.signal) for run in runs},
                "right_password": show(right) if right is not None else None}
     return outcome_of(rid, failures, unverified, "; ".join(done + notes) or "no throttle signal", exchanges, **details)
+
+
+def _describe(run: Hammering) -> str:
+    """What throttled the failed logins of *run*, and whether it was shown to be per account."""
+    before = (f" (after {len(run.address_wide)} address-wide rate limit(s) waited out)" if run.address_wide
+              and run.scope != ADDRESS_RATE else "")
+    if run.scope == PER_ACCOUNT:
+        return (f"throttled at failed login {run.signal_at} for {run.label} ({run.signal}), per account: another "
+                f"identifier got through right after{before}")
+    if run.scope == ADDRESS_HELD:
+        return (f"throttled at failed login {run.signal_at} for {run.label} ({run.signal}) for every identifier from "
+                f"this address, still after the pauses --max-retry-wait allows{before}: an address-wide lock, not "
+                "shown to be per account")
+    return (f"only an address-wide rate limit ({run.signal}), slow enough: {run.attempts} failed logins for "
+            f"{run.label} in {run.seconds:.0f} s, about {run.rate * GUESSING_WINDOW:.0f} an hour")
+

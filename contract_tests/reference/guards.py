@@ -65,6 +65,30 @@ class Throttle:
             self._locked_until.pop(key, None)
 
 
+class RequestRate:
+    """A request-rate limiter for the whole address, as a reverse proxy or a rate-limit middleware keeps one: every
+    ``burst`` requests open a ``cooldown`` during which every request is refused, whatever account it names.
+
+    Counted in requests rather than per second, so the moment it refuses does not depend on the machine's speed."""
+
+    def __init__(self, burst: int, cooldown: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.burst, self.cooldown, self._clock = burst, cooldown, clock
+        self._lock = threading.Lock()
+        self._count = 0
+        self._refused_until = 0.0
+
+    def refused_for(self) -> float:
+        """Seconds this request is refused for (0: it passes, and counts)."""
+        with self._lock:
+            now = self._clock()
+            if now < self._refused_until:
+                return self._refused_until - now
+            self._count += 1
+            if self._count >= self.burst:
+                self._count, self._refused_until = 0, now + self.cooldown
+            return 0.0
+
+
 class CaptchaVerifier:
     """A simulated Turnstile ``siteverify``: tokens are ``<nonce>.<hmac>`` signed by this server's widget (the test
     token counts as signed), and verifying a token spends it, so each token is good for one login attempt."""

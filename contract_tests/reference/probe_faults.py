@@ -5,17 +5,20 @@ their catalog entries are at the end of ``faults.yaml`` / ``variants.yaml``.  Li
 overrides exactly one ``LoginService`` method (class attributes such as a hashing cost are settings, not
 behaviour).
 
-The two throttling faults break the reference server's brute-force throttle, so they only show where that throttle
+The three throttling faults break the reference server's brute-force throttle, so they only show where that throttle
 is on: the suite's ``--probe=throttling`` switches it on in the bundled server right before it probes (a default run
 against these faults is as green as against the reference itself).
 """
 
 from __future__ import annotations
 
+import math
+
 from starlette.requests import Request
 from starlette.responses import Response
 
 from .faults import fault
+from .guards import RequestRate
 from .service import LoginRequest, LoginService, Reject, User
 from .variants import variant
 
@@ -41,6 +44,23 @@ class ThrottleKnownAccountsOnly(LoginService):
         key = self.account_key(login)
         user = self.find_user(key) if key is not None else None
         return user.email.lower() if user else None  # failed_attempts lives on the users row
+
+
+@fault("throttle-request-rate-only")
+class ThrottleRequestRateOnly(LoginService):
+    # "rate limiting is done at the edge": 50 requests per address, then 429 for 2 s -- no per-account count
+    request_rate_burst = 50
+    request_rate_cooldown = 2.0
+
+    def guarded_authenticate(self, login: LoginRequest) -> User:
+        if self.throttle_after is None:
+            return self.authenticate(login)
+        limiter = self.__dict__.setdefault("request_rate", RequestRate(self.request_rate_burst,
+                                                                        self.request_rate_cooldown))
+        refused = limiter.refused_for()
+        if refused > 0:
+            raise Reject(self.error_response(429, "RATE_LIMITED", headers={"Retry-After": str(math.ceil(refused))}))
+        return self.authenticate(login)
 
 
 @fault("timing-leak-unknown-account")

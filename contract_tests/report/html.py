@@ -14,6 +14,8 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup, escape
 
+from .json_report import backoff_line
+
 # Plain symbols every font has (a CI machine has no colour-emoji font).
 ICONS = {"conforming": "✓", "non-conforming": "✗", "inconclusive": "?", "error": "!", "could-not-test": "⊘",
          "no-new-failures": "✓"}
@@ -50,6 +52,7 @@ def render_html(report: dict) -> str:
     return _environment().get_template(TEMPLATE).render(
         report=report,
         run=report["run"],
+        backoff=backoff_line(report["run"]),
         counts=report["summary"],
         total=len(reqs),
         verdict_order=[v for v in VERDICT_ORDER if v in report["summary"]],

@@ -172,6 +172,9 @@ def build_report(record: RunRecord, outcome: Outcome) -> dict:
             "duration_s": round(finished - record.started, 3),
             "requests": record.requests,
             "failed_logins_on_account": record.failed_logins,
+            "rate_limited": record.rate_limited,
+            "locked_out": record.locked_out,
+            "backoff_s": round(record.backoff_seconds, 1),
             "xdist_workers": record.workers,
             "credentials": record.credentials,
             "hypothesis_seed": record.hypothesis_seed,
@@ -200,6 +203,17 @@ def _baseline(record: RunRecord) -> dict | None:
     if comparison is None:
         return None
     return {**comparison.to_dict(), "fail_on_new": record.known_failures is not None}
+
+
+def backoff_line(run: dict) -> str | None:
+    """The rate limits and lockouts the run met and the time it waited on them (None: it met none)."""
+    limited, locked = run.get("rate_limited") or 0, run.get("locked_out") or 0
+    if not (limited or locked):
+        return None
+    met = [f"{limited} rate limit{'s' if limited != 1 else ''} (429 / RATE_LIMITED)" if limited else "",
+           f"{locked} lockout{'s' if locked != 1 else ''} (423 / lock error)" if locked else ""]
+    return (f"{' and '.join(m for m in met if m)} met, {run.get('backoff_s') or 0:g} s of back-off in total (never a "
+            "failure by itself: a check they kept from being observed is blocked)")
 
 
 def _visible(value: Any) -> Any:

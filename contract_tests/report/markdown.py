@@ -11,6 +11,8 @@ import os
 import re
 from pathlib import Path
 
+from .json_report import backoff_line
+
 ICONS = {
     "conforming": "✅",
     "non-conforming": "❌",
@@ -138,6 +140,9 @@ def render_markdown(report: dict) -> str:
         f"**Run:** {run['requests']} requests · {run['duration_s']:.1f} s · started {run['started']} · "
         f"suite {text(run['suite_version'])} · spec {run['spec_digest'][:19]}{seed}"
     )
+    if backoff_line(run):
+        lines[-1] += "  "
+        lines.append(f"**Rate limits and lockouts:** {backoff_line(run)}")
     lines.append("")
 
     failed = [r for r in reqs if r["verdict"] == "failed"]

@@ -7,7 +7,7 @@ from pathlib import Path
 from ..sending.exchange import visible
 from ..judging.results import Verdict
 from ..judging.run_record import RunRecord
-from .json_report import _split_message
+from .json_report import _split_message, backoff_line
 from ..judging.outcome import Outcome
 
 _MARKUP = {
@@ -58,6 +58,10 @@ def write_summary(tr, record: RunRecord, outcome: Outcome, report_dir: Path | No
         f"requests sent: {record.requests} (cap {record.max_requests}); failed logins on the "
         f"account: {record.failed_logins} (budget {record.failed_login_budget}){per_worker}"
     )
+    backoff = backoff_line({"rate_limited": record.rate_limited, "locked_out": record.locked_out,
+                            "backoff_s": round(record.backoff_seconds, 1)})
+    if backoff:
+        tr.write_line(f"rate limits and lockouts: {backoff}", yellow=True)
     _write_baseline(tr, record)
     results = outcome.requirements
     width = max((len(r.result.requirement.title) for r in results.values()), default=10)

@@ -1,13 +1,15 @@
 """The one HTTP client every request of the suite goes through.
 
-It paces requests, backs off on 429 / ``RATE_LIMITED``, bounds the request count, budgets failed
-logins on the real account (interleaving successful logins so the account does not lock),
+It paces requests, backs off on 429 / ``RATE_LIMITED`` and on account lockouts (423, lock errors; see
+:func:`backoff_kind`), counts each of them and the time spent waiting, bounds the request count, budgets failed
+logins on the real account (interleaving successful logins so a policy that resets on success does not lock it,
+and sending nothing to an account it knows is locked, so the suite never extends a lock),
 registers issued tokens with the redactor, and hands each exchange to an observer (the judging side
 sets it: it records the exchange against the running test and applies the cross-cutting invariants).
 
 The client decides no verdict: when it cannot send or gets no answer it raises a :class:`NotSent`
-naming the budget event (request cap, failed-login budget, rate limit, captcha demand, run stopped,
-no answer); ``judging.verdicts.not_sent_verdict`` says what that means for the running check.
+naming the budget event (request cap, failed-login budget, rate limit, lockout, captcha demand, run
+stopped, no answer); ``judging.verdicts.not_sent_verdict`` says what that means for the running check.
 """
 
 from __future__ import annotations
@@ -98,6 +100,7 @@ class NotSent(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.answers: list[Exchange] = []  # the rate-limit / lockout answers backed off from (judged like any other)
 
 
 class BudgetSpent(NotSent):
@@ -106,6 +109,10 @@ class BudgetSpent(NotSent):
 
 class RateLimited(NotSent):
     """Still rate limited after the back-off --max-retry-wait allows."""
+
+
+class AccountLocked(NotSent):
+    """The account (or identifier) is still locked out after the wait --max-retry-wait allows."""
 
 
 class CaptchaDemanded(NotSent):
@@ -120,8 +127,35 @@ class NoAnswer(NotSent):
     """This request got no complete answer (timeout, connection reset, not HTTP)."""
 
 
+# `error` values that say the identifier is locked out (a lockout policy), whatever the status
+LOCKOUT_ERROR = re.compile(
+    r"(ACCOUNT_|USER_)?(TEMPORARILY_)?LOCKED(_OUT)?|ACCOUNT_LOCKOUT|TOO_MANY_(FAILED_)?(LOGIN_)?ATTEMPTS", re.I)
+
+
+def backoff_kind(exchange: Exchange, *, locked_after_failures: bool = False) -> str | None:
+    """``"rate limit"`` (429, ``RATE_LIMITED``), ``"lockout"`` (423, a lock error) or None.
+
+    *locked_after_failures*: the request names the configured account, which logged in earlier in this run and has
+    had failed logins since: a ``USER_FORBIDDEN`` there is the account locking, not a disabled account.
+    """
+    error = exchange.error if isinstance(exchange.error, str) else None
+    if exchange.status == 429 or error == "RATE_LIMITED":
+        return "rate limit"
+    if exchange.status == 423 or (error is not None and LOCKOUT_ERROR.fullmatch(error)):
+        return "lockout"
+    if locked_after_failures and error == "USER_FORBIDDEN":
+        return "lockout"
+    return None
+
+
 class TargetError(Exception):
-    """The target cannot be tested at all (unreachable, not HTTP, TLS failure)."""
+    """The target cannot be tested at all (unreachable, not HTTP, TLS failure).
+
+    ``reached``: a connection was made (a TLS or HTTP problem), as opposed to no connection at all."""
+
+    def __init__(self, message: str, reached: bool = False) -> None:
+        super().__init__(message)
+        self.reached = reached
 
 
 class _EventLoop:
@@ -203,6 +237,11 @@ class ContractClient:
         self.requests_sent = 0
         self.failed_logins = 0
         self._consecutive_failures = 0
+        self._account_logged_in = False  # a request naming the account got a token in this run
+        self._account_locked_until: float | None = None  # time.monotonic(); inf: locked for the rest of the run
+        self.rate_limited = 0  # answers that were rate limits (429 / RATE_LIMITED), waited out or not
+        self.locked_out = 0  # answers that were lockouts (423, lock errors)
+        self.backoff_seconds = 0.0  # time spent waiting on them
         self.observer: Callable[[Exchange], None] | None = None
         # --har: (exchange, wall-clock start, carried the captcha token) for every attempt, probes included
         self.recorder: Callable[[Exchange, float, bool], None] | None = None
@@ -234,6 +273,8 @@ class ContractClient:
 
     # -- public ------------------------------------------------------------------------------
     def send(self, request: LoginRequest, *, observe: bool = True) -> Exchange:
+        if request.real_account:
+            self._check_account_not_locked()
         spends = self._spends_budget(request)
         if spends:
             budget = self.limits.failed_login_budget
@@ -244,15 +285,24 @@ class ContractClient:
                 )
             if self._consecutive_failures >= self.limits.interleave_every and self.account:
                 self._interleave()
-        exchange = self._send(request)
+        try:
+            exchange = self._send(request)
+        except NotSent as exc:
+            if observe:  # the rate-limit and lockout answers are the target's too: the invariants judge them
+                for answer in exc.answers:
+                    self.observe(answer)
+            raise
         self._account_for(request, exchange, spends)
-        if observe and self.observer is not None:
-            self.observer(exchange)
+        if observe:
+            self.observe(exchange)
         return exchange
 
     def observe(self, exchange: Exchange) -> Exchange:
-        """Hand an exchange sent unobserved (the pre-flight login) to the observer, inside the test that judges it."""
+        """Hand an exchange (and the answers it was retried after) to the observer; for an exchange sent unobserved
+        (the pre-flight login), inside the test that judges it."""
         if self.observer is not None:
+            for answer in exchange.retried:
+                self.observer(answer)
             self.observer(exchange)
         return exchange
 
@@ -271,7 +321,7 @@ class ContractClient:
         )
         exchange = self._send(request, probe=True)
         if exchange.transport_error:
-            raise TargetError(exchange.transport_error)
+            raise TargetError(exchange.transport_error, reached=exchange.transport_error.startswith("TLS"))
         return exchange
 
     # -- internals ---------------------------------------------------------------------------
@@ -290,6 +340,7 @@ class ContractClient:
             self._consecutive_failures += 1
         elif request.real_account and exchange.token:
             self._consecutive_failures = 0
+            self._account_logged_in = True
         if not request.allow_captcha_error:
             self.block_on_captcha(exchange)
 
@@ -318,6 +369,8 @@ class ContractClient:
         if with_token:
             kwargs["headers"].setdefault(self.captcha_header, self.captcha_token.value)
         waited = 0.0
+        answers: list[Exchange] = []  # rate-limit and lockout answers backed off from
+        kind = None
         for attempt in range(self.limits.max_retries + 1):
             self._check_not_stopped(probe)
             cap = self.limits.max_requests
@@ -330,13 +383,14 @@ class ContractClient:
             try:
                 exchange.status, exchange.headers, exchange.body, exchange.truncated = self._loop.run(
                     self._transmit(kwargs))
-            except (httpx.TimeoutException, TimeoutError):
+            except (httpx.TimeoutException, TimeoutError) as exc:
                 exchange.transport_error = (
+                    tls_handshake_timeout(self.limits.timeout) if "handshake" in str(exc).lower() else
                     f"no complete answer within {self.limits.timeout:g} s (--timeout bounds the whole request)")
             except httpx.TransportError as exc:
-                exchange.transport_error = _describe_transport_error(exc)
+                exchange.transport_error, reached = _describe_transport_error(exc)
                 if probe:
-                    raise TargetError(exchange.transport_error) from None
+                    raise TargetError(exchange.transport_error, reached) from None
             exchange.elapsed = time.perf_counter() - started
             if self.recorder is not None:
                 self.recorder(exchange, wall, with_token)
@@ -345,20 +399,68 @@ class ContractClient:
                 self.captcha_token_uses += 1
                 self.captcha_token_accepted |= (  # a well-formed login got past the captcha
                     request.expect in ("success", "failure") and exchange.status < 500
-                    and not self.demands_captcha(exchange) and not self._rate_limited(exchange))
+                    and not self.demands_captcha(exchange) and backoff_kind(exchange) is None)
             if exchange.transport_error and not probe and not request.accept_transport_error:
-                raise NoAnswer(f"no response from the target: {exchange.transport_error}")
-            if not self._rate_limited(exchange) or request.raw_rate_limit:
+                lost = NoAnswer(f"no response from the target: {exchange.transport_error}")
+                lost.answers = answers
+                raise lost
+            kind = self._backoff_kind(exchange)
+            if kind is not None:
+                exchange.backoff = kind
+                if kind == "lockout":
+                    self.locked_out += 1
+                else:
+                    self.rate_limited += 1
+            if kind is None or request.raw_rate_limit:
+                exchange.retried = answers
                 return exchange
-            pause = _retry_after(exchange.headers, attempt)
-            if waited + pause > self.limits.max_retry_wait or attempt == self.limits.max_retries:
+            answers.append(exchange)
+            pause = None if attempt == self.limits.max_retries else self.back_off(exchange, attempt, waited)
+            if pause is None:
                 break
-            self._sleep(pause)
             waited += pause
-        raise RateLimited(
-            f"rate limited by the target (429 / RATE_LIMITED) after {attempt + 1} attempts and "
-            f"{waited:.0f} s of back-off (--max-retry-wait {self.limits.max_retry_wait:g})"
-        )
+        raise self._still_backing_off(request, kind, answers, waited)
+
+    def back_off(self, answer: Exchange, attempt: int, waited: float = 0.0) -> float | None:
+        """Wait as a rate-limit or lockout *answer* asks (Retry-After, else 1, 2, 4, 8 s for the *attempt*-th
+        retry), counted in the run's back-off; None (no wait) when that would take *waited* past --max-retry-wait."""
+        pause = _retry_after(answer.headers, attempt)
+        if waited + pause > self.limits.max_retry_wait:
+            return None
+        self._sleep(pause)
+        self.backoff_seconds += pause
+        return pause
+
+    def _still_backing_off(self, request: LoginRequest, kind: str, answers: list[Exchange], waited: float) -> NotSent:
+        last = answers[-1]
+        tried = (f"after {len(answers)} attempt(s) and {waited:.0f} s of back-off "
+                 f"(--max-retry-wait {self.limits.max_retry_wait:g})")
+        if kind == "rate limit":
+            exc: NotSent = RateLimited(f"rate limited by the target (429 / RATE_LIMITED) {tried}")
+        else:
+            retry_after = last.headers.get("retry-after")
+            said = f"status {last.status}" + (f", error {last.error!r}" if last.error is not None else "")
+            until = f"; Retry-After {retry_after.strip()}" if retry_after else "; no Retry-After"
+            if request.real_account:
+                # send nothing more to it until the lock ends: an attempt while locked often restarts the lock
+                self._account_locked_until = (time.monotonic() + _retry_after(last.headers, 0) if retry_after
+                                              else float("inf"))
+            who = "the configured account" if request.real_account else "this identifier"
+            exc = AccountLocked(f"{who} is locked out by the target ({said}{until}) {tried}")
+        exc.answers = answers
+        return exc
+
+    def _check_account_not_locked(self) -> None:
+        until = self._account_locked_until
+        if until is None:
+            return
+        left = until - time.monotonic()
+        if left <= 0:
+            self._account_locked_until = None
+            return
+        when = "for the rest of the run" if left == float("inf") else f"for about {left:.0f} s more"
+        raise AccountLocked(f"the configured account is locked out by the target {when}; nothing more is sent to it "
+                            "meanwhile, so as not to extend the lock (raise --max-retry-wait to wait it out)")
 
     async def _transmit(self, kwargs: dict) -> tuple[int, httpx.Headers, bytes, bool]:
         """Status, headers, at most ``max_body`` bytes of the body, and whether more were discarded."""
@@ -418,20 +520,56 @@ class ContractClient:
         for pairs in (request.form, request.multipart):
             walk(list(pairs or ()))
 
-    @staticmethod
-    def _rate_limited(exchange: Exchange) -> bool:
-        return exchange.status == 429 or exchange.error == "RATE_LIMITED"
+    def _backoff_kind(self, exchange: Exchange) -> str | None:
+        after_failures = (exchange.error == "USER_FORBIDDEN" and exchange.request.real_account
+                          and self._account_logged_in and self.run_failed_logins > 0)  # any xdist worker's failures
+        return backoff_kind(exchange, locked_after_failures=after_failures)
 
 
-def _describe_transport_error(exc: httpx.TransportError) -> str:
+def _describe_transport_error(exc: httpx.TransportError) -> tuple[str, bool]:
+    """One line saying what failed, and whether the host was reached (a TLS or HTTP problem, not the network)."""
     text = str(exc) or type(exc).__name__
     if isinstance(exc, httpx.ConnectError):
         lowered = text.lower()
-        if "certificate" in lowered or "ssl" in lowered or "tls" in lowered:
-            return f"TLS failure: {text} (use --insecure for a staging certificate you trust)"
+        if "[ssl" in lowered or "certificate" in lowered or "tls" in lowered:
+            return describe_tls_error(text), True
         if "name or service not known" in lowered or "nodename nor servname" in lowered or "getaddrinfo" in lowered:
-            return f"DNS lookup failed: {text}"
-        return f"connection failed: {text}"
+            return f"DNS lookup failed: {text}", False
+        return f"connection failed: {text}", False
     if isinstance(exc, (httpx.RemoteProtocolError, httpx.LocalProtocolError)):
-        return f"the target did not answer with valid HTTP: {text}"
-    return f"{type(exc).__name__}: {text}"
+        return f"the target did not answer with valid HTTP: {text}", True
+    return f"{type(exc).__name__}: {text}", False
+
+
+_SSL_ERROR = re.compile(r"\[SSL(?:: (?P<code>[A-Z0-9_]+))?\]\s*(?P<text>.*?)\s*(?:\(_ssl\.c:\d+\))?$", re.S)
+TRUST_A_PRIVATE_CA = ("to trust a private CA, export SSL_CERT_FILE=/path/to/ca-bundle.pem (or SSL_CERT_DIR; httpx "
+                      "honours both)")
+INSECURE = "--insecure skips certificate verification altogether (only for a staging server you trust)"
+
+
+def describe_tls_error(text: str) -> str:
+    """Which TLS failure it was (certificate not trusted, host name mismatch, expired, plain HTTP on that port,
+    handshake failure), said once, with the fix that fits it: SSL_CERT_FILE and --insecure only for a certificate."""
+    match = _SSL_ERROR.search(text)
+    code = (match.group("code") or "") if match else ""
+    detail = (match.group("text") if match else text).strip() or code.lower().replace("_", " ")
+    lowered = f"{code} {detail}".lower()
+    if code == "CERTIFICATE_VERIFY_FAILED" or "certificate verify failed" in lowered:
+        reason = detail.split("certificate verify failed", 1)[-1].lstrip(": ").rstrip(".") or "no reason given"
+        if "mismatch" in lowered:
+            return (f"TLS certificate verify failed: host name mismatch ({reason}); put a host name the certificate "
+                    f"names in --base-url. {INSECURE}")
+        if "expired" in lowered or "not yet valid" in lowered:
+            return f"TLS certificate verify failed: {reason}; the server needs a valid certificate. {INSECURE}"
+        return (f"TLS certificate verify failed: the certificate is not trusted ({reason}); {TRUST_A_PRIVATE_CA}. "
+                f"{INSECURE}")
+    if "wrong version number" in lowered or "http request" in lowered or "record layer failure" in lowered:
+        return (f"TLS handshake failed ({detail}): that port answers in plain HTTP, not TLS; use http:// for it, or "
+                "the port that serves HTTPS, in --base-url")
+    return (f"TLS handshake failure ({detail}): the server refused the handshake, or it and this Python's OpenSSL "
+            "share no TLS version or cipher suite")
+
+
+def tls_handshake_timeout(timeout: float) -> str:
+    return (f"TLS handshake did not complete within {timeout:g} s: the port accepted the connection but did not "
+            "answer the handshake; is it a TLS port (https://)?")

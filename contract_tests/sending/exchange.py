@@ -66,7 +66,7 @@ class LoginRequest:
     allow_captcha_error: bool = False
     requirement: str | None = None  # the requirement a 5xx on this request violates (default: the test's)
     accept_transport_error: bool = False  # the test judges a timeout itself (INPUT-08)
-    raw_rate_limit: bool = False  # hand 429s to the test instead of backing off (throttling probe)
+    raw_rate_limit: bool = False  # hand 429s and lockouts to the test instead of backing off (throttling probe)
     captcha: bool = True  # add LOGIN_CAPTCHA_TOKEN to this POST; False: the test controls the header (captcha probe)
 
     # -- wire form --------------------------------------------------------------------------
@@ -289,6 +289,8 @@ class Exchange:
     transport_error: str | None = None
     attempts: int = 1
     truncated: bool = False  # the body was longer than the client keeps (ClientLimits.max_body); the rest was discarded
+    backoff: str | None = None  # the client met a rate limit or a lockout here and backed off ("rate limit" / "lockout")
+    retried: list["Exchange"] = field(default_factory=list)  # the answers the client backed off from before this one
 
     @cached_property
     def json(self) -> Any:

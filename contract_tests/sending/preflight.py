@@ -24,7 +24,7 @@ def check_target(client: ContractClient, account: Account | None, *, judge_anywa
     try:
         probe = client.probe()
     except TargetError as exc:
-        raise CannotTest(f"cannot reach {url}: {exc}") from None
+        raise CannotTest(unreachable(url, exc)) from None
     if probe.status == 404 and _endpoint_missing(client, probe):
         hint = (" --base-url is the server root: drop the trailing /api (the suite appends /api/user/login)."
                 if url.rstrip("/").endswith("/api") else
@@ -97,7 +97,12 @@ def _send_probe(client: ContractClient, request: LoginRequest) -> Exchange:
     try:
         return client.probe(request)
     except TargetError as exc:
-        raise CannotTest(f"cannot reach {client.base_url}: {exc}") from None
+        raise CannotTest(unreachable(client.base_url, exc)) from None
+
+
+def unreachable(url: str, exc: TargetError) -> str:
+    """The one line for a target that cannot be talked to: "cannot reach" only when no connection was made."""
+    return f"{url} was reached, but {exc}" if exc.reached else f"cannot reach {url}: {exc}"
 
 
 def _endpoint_missing(client: ContractClient, probe: Exchange) -> bool:

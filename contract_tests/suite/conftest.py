@@ -133,6 +133,11 @@ def pytest_configure(config: pytest.Config) -> None:
         "fuzz(spends_budget=0): a property-based fuzzing test; it runs after the hand-written tests "
         "(spends_budget: its weight in sharing what they left of the failed-login budget on the real account).",
     )
+    config.addinivalue_line(
+        "markers",
+        "success_path(spends_failed_logins=False): the test logs in with the right credentials; it runs before the "
+        "failed logins are spent on the account, so a lockout policy the suite's own failures trigger cannot reach it.",
+    )
 
 
 def _plugin_active(config: pytest.Config) -> bool:
@@ -142,8 +147,10 @@ def _plugin_active(config: pytest.Config) -> bool:
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The suite runs in one fixed order, whatever shuffled the items (pytest-randomly in the user's environment):
-    hand-written tests in definition order, then fuzzing (it spends what they leave of the request and login
-    budgets), then the opt-in probes in their own order, the throttling probe last (README, Opt-in probes)."""
+    hand-written tests in definition order -- those that log in with the right credentials (success_path) first, so
+    the account's failed logins, which may lock it, come after them -- then fuzzing (it spends what they leave of the
+    request and login budgets), then the opt-in probes in their own order, the throttling probe last (README,
+    Opt-in probes)."""
     if not _plugin_active(config):  # -p no:contract_tests, or arguments that hid the suite from the entry point
         raise pytest.UsageError(
             "hyper3d-login: the contract suite runs with its plugin: `pytest --pyargs contract_tests.suite` (the "
@@ -157,6 +164,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         opt_in = [probe_order.index(rid) if rid in probe_order else len(probe_order)
                   for rid in ids if rid in catalog and catalog[rid].opt_in]
         group = 2 + min(opt_in) if opt_in else 1 if item.get_closest_marker("fuzz") else 0
-        return group, 0, item.stash.get(COLLECTED_ORDER, 0)
+        return group, success_first(item), item.stash.get(COLLECTED_ORDER, 0)
 
     items.sort(key=rank)
+
+
+def success_first(item: pytest.Item) -> int:
+    """0: only successful logins on the account; 1: a login, then failed logins; 2: the rest."""
+    mark = item.get_closest_marker("success_path")
+    if mark is None:
+        return 2
+    return 1 if mark.kwargs.get("spends_failed_logins") else 0

@@ -139,6 +139,7 @@ def _forged_tokens(issued: str | None) -> dict[str, Secret]:
     }
 
 
+@pytest.mark.success_path(spends_failed_logins=True)  # its model token comes from a fresh login
 @requirement("AUTH-06")
 @pytest.mark.parametrize("forgery", ["alg-none", "garbage", "flipped-signature"])
 def test_forged_bearer_never_turns_failure_into_success(suite, send, unknown_email, forgery):
@@ -169,6 +170,7 @@ def fresh_or_already_logged_in(ex):
     raise Mismatch("a fresh login (201 + token) or the ALREADY_LOGGEDIN error")
 
 
+@pytest.mark.success_path
 @requirement("AUTH-07")
 def test_login_while_presenting_token(send, account, session_login):
     bearer = Secret(f"Bearer {session_login.token}", "<Bearer issued token>", '"Bearer $LOGIN_TOKEN"')
@@ -185,6 +187,7 @@ def differs_from(ex, first_token):
         raise Mismatch("a different token for each login", "the same token twice")
 
 
+@pytest.mark.success_path
 @requirement("AUTH-08")
 def test_two_logins_give_different_tokens(client, account, session_login):
     ex = client.login(account, "a second login")

@@ -9,6 +9,7 @@ from contract_tests.judging.verdicts import expect, fail, inconclusive
 requirement = pytest.mark.requirement
 
 
+@pytest.mark.success_path
 @requirement("DEPR-01")
 def test_username_holding_email_logs_in_same_account(send, account, user_uuid):
     ex = send(
@@ -20,6 +21,7 @@ def test_username_holding_email_logs_in_same_account(send, account, user_uuid):
     expect("DEPR-01", ex, checks.same_account, user_uuid)
 
 
+@pytest.mark.success_path
 @requirement("DEPR-02")
 def test_email_decides_when_both_present(send, account, user_uuid):
     ex = send(

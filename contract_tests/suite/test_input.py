@@ -163,6 +163,7 @@ def test_hostile_strings_never_cause_5xx(send, unknown_email, field, payload):
     expect("INPUT-09", ex, checks.no_token)
 
 
+@pytest.mark.success_path
 @requirement("INPUT-10")
 def test_extra_properties_never_change_the_outcome(send, account, user_uuid):
     extra = {
