@@ -43,6 +43,7 @@ class SuiteState:
     redactor: Redactor = field(default_factory=Redactor)
     results: Results | None = None
     client: ContractClient | None = None
+    observer: invariants.Observer | None = None  # the cross-cutting invariants of this process (judging/invariants.py)
     server: object | None = None
     target_url: str | None = None
     could_not_test: str | None = None
@@ -79,7 +80,12 @@ class SuiteState:
             "stopped": self.stopped,
             "selected": sorted(self.selected) if self.selected is not None else None,
             "selection_note": self.selection_note,
+            "held": self.unreported_invariant_failures(),
         }
+
+    def unreported_invariant_failures(self) -> list[dict]:
+        """Invariant failures no item reported (their item was deselected or ran earlier on this worker)."""
+        return [o.to_dict() for o in self.observer.take_all()] if self.observer is not None else []
 
     def record(self) -> RunRecord:
         """The run as the gate and the reports see it (xdist: summed over the workers)."""
@@ -171,7 +177,8 @@ class SuiteState:
             captcha_pattern=s.captcha_error,
             account=s.account,
         )
-        self.client.observer = invariants.Observer()
+        self.observer = invariants.Observer()
+        self.client.observer = self.observer
         self.client.on_stop = self._on_stop
         tally = getattr(self.config, "workerinput", {}).get("hyper3d_tally")
         if tally:
@@ -471,17 +478,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         if not suite_error:
             _apply_gate(report, ctx, state.settings.fail_on, _active_waivers(state.settings))
     _redact_report(report, state.redactor)
-    report.user_properties.extend(
-        [("requirement", rid) for rid in ctx.requirements]
-        + [("level", state.catalog[rid].level) for rid in ctx.requirements if rid in state.catalog]
-    )
+    # one property per requirement, named by its ID, valued by its level: unambiguous for name -> value readers
+    report.user_properties.extend((rid, state.catalog[rid].level) for rid in ctx.requirements if rid in state.catalog)
     return report
 
 
 def _conclude(ctx: TestContext, report: pytest.TestReport, call: pytest.CallInfo) -> tuple[list[Observation], bool]:
     """One observation per declared requirement (plus the recorded ones); True if the suite itself erred."""
     observations = list(ctx.observations)
-    observed = {o.requirement for o in observations if o.verdict is Verdict.FAILED}
+    observed = {o.requirement for o in observations}  # recorded failures, or an invariant item's own verdict
     evidence = [ex.evidence() for ex in ctx.exchanges[:2]]
     suite_error = False
 
@@ -513,6 +518,10 @@ def _conclude(ctx: TestContext, report: pytest.TestReport, call: pytest.CallInfo
             report.longrepr = exc.observation.message
             if others:
                 report.longrepr += "\n\nalso observed in this test:\n" + _brief(others)
+            repeats = sum(o.repeat and o is not exc.observation for o in ctx.observations)
+            if repeats:
+                report.longrepr += (f"\n\n(+{repeats} more response(s) like one reported above: counted in "
+                                    "conformance.json)")
         else:
             suite_error = True
             what = call.excinfo.exconly() if call.excinfo else "unknown error"
@@ -525,12 +534,13 @@ def _joined(observations: list[Observation]) -> str:
 
 
 def _brief(observations: list[Observation]) -> str:
-    """Other requirements the same test saw fail: their headline and expected/actual only."""
+    """Other failures the same test saw: headline and expected/actual only, each distinct one once, counted."""
     keep = ("  expected:", "  actual:")
-    return "\n".join(
-        "\n".join([o.message.splitlines()[0], *(l for l in o.message.splitlines() if l.startswith(keep))])
-        for o in observations
-    )
+    briefs: dict[str, int] = {}
+    for o in observations:
+        brief = "\n".join([o.message.splitlines()[0], *(l for l in o.message.splitlines() if l.startswith(keep))])
+        briefs[brief] = briefs.get(brief, 0) + 1
+    return "\n".join(brief + (f"\n  ({n} responses)" if n > 1 else "") for brief, n in briefs.items())
 
 
 def _as_skipped(report: pytest.TestReport, item: pytest.Item, reason: str) -> None:
@@ -552,7 +562,7 @@ def _active_waivers(settings: Settings) -> dict[str, object]:
 
 def _apply_gate(report: pytest.TestReport, ctx: TestContext, fail_on: str, waived: dict | None = None) -> None:
     """A violation below the gate level, or of a waived requirement, shows as xfail: visible, not failing."""
-    failures = ctx.failed()
+    failures = ctx.failed() or ctx.failed(repeats=True)
     if not report.failed or not failures:
         return
     waived = waived or {}
@@ -620,9 +630,11 @@ class _WorkerMerge:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node, error) -> None:
-        summary = (getattr(node, "workeroutput", None) or {}).get("hyper3d_login")
+        summary = dict((getattr(node, "workeroutput", None) or {}).get("hyper3d_login") or {})
+        for data in summary.pop("held", None) or ():  # each worker judged its own exchanges
+            self._state.results.add(Observation.from_dict(data))
         if summary:
-            self._state.workers[str(node.gateway.id)] = dict(summary)
+            self._state.workers[str(node.gateway.id)] = summary
 
 
 # -- reporting and gate ----------------------------------------------------------------------
@@ -646,6 +658,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     from .report import EXIT_INCONCLUSIVE, evaluate, write_reports
 
     status = int(session.exitstatus)
+    for data in state.unreported_invariant_failures():
+        state.results.add(Observation.from_dict(data))
     record = state.record()
     ending = _PYTEST_ENDINGS.get(status)
     if ending and not record.could_not_test:

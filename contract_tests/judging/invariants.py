@@ -1,14 +1,20 @@
 """Cross-cutting requirements checked on every exchange of the run, whatever test sent it.
 
-A violation is recorded against its own requirement (RESP-05, SEC-02, ...) and makes the test
-that observed it fail, while that test's own requirement keeps its own verdict.
+A violation is charged to its own requirement (RESP-05, SEC-02, ...), never to the test that happened to send
+the request: when the running test checks that requirement itself, it is that test's failure; otherwise it is
+held (:attr:`Observer.deferred`) until the requirement's own item (contract_tests/suite/test_invariants.py)
+reports it, after every test that sends requests.  What no item took (an item deselected, an xdist worker whose
+item ran earlier, a 5xx charged to a request's own requirement) still reaches the results at the end of the run.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+
 from . import checks
 from .checks import Mismatch
-from .verdicts import current, record_failure
+from .results import Observation
+from .verdicts import current, failure_observation, record_failure
 from ..sending.exchange import Exchange
 from ..sending.secrets import Secret
 
@@ -44,8 +50,15 @@ def _scoped_level(ex: Exchange) -> str:
     return "MUST" if ex.request.is_small_json_post else "SHOULD"
 
 
+# The requirements the invariants judge, in the order their items run (the 5xx rule is charged to the requirement
+# of the request, so it has no item of its own).
+REQUIREMENTS = ("RESP-04", "RESP-05", "RESP-06", "INPUT-06", "SEC-02", "SEC-04", "SEC-08", "HTTP-02", "TOKEN-04")
+# Requests whose own requirement asks for their status: a 2xx to them is that requirement's, not INPUT-06's.
+_OWN_STATUS_RULE = ("INPUT-04", "INPUT-07", "INPUT-08")
+
+
 class Observer:
-    """Applies every invariant to each exchange, recording failures against the running test.
+    """Applies every invariant to each exchange and charges a violation to the invariant's requirement.
 
     A violation already reported in this run for the same kind of response (requirement,
     status, media type, level) is recorded as a repeat: it counts in the report, but does not
@@ -54,7 +67,21 @@ class Observer:
 
     def __init__(self) -> None:
         self._reported: set[tuple] = set()
+        self._judged: set[tuple[str, int]] = set()  # (requirement, exchange): one failure per exchange and requirement
         self._token_headers: set[str] = set()  # TOKEN-04 scans each distinct JOSE header once (about 3 ms each)
+        self.deferred: list[Observation] = []  # failures no running test checks: for the requirement's own item
+        self.applicable: Counter[str] = Counter()  # exchanges each invariant judged
+
+    def take(self, requirement: str) -> tuple[list[Observation], int]:
+        """The failures held for *requirement* (removed from the store) and how many exchanges it judged."""
+        mine = [o for o in self.deferred if o.requirement == requirement]
+        self.deferred = [o for o in self.deferred if o.requirement != requirement]
+        return mine, self.applicable[requirement]
+
+    def take_all(self) -> list[Observation]:
+        """Every failure still held (the end of the run: nothing else will report them)."""
+        held, self.deferred = self.deferred, []
+        return held
 
     def __call__(self, ex: Exchange) -> None:
         ctx = current()
@@ -64,35 +91,47 @@ class Observer:
             return
         req = ex.request
         media = ex.content_type.split(";")[0].strip().lower()
+        judged: set[str] = set()
+
+        def charge(requirement: str, expected: str, actual: str | None, level: str | None, key: tuple) -> None:
+            repeat = key in self._reported
+            self._reported.add(key)
+            if ctx is not None and requirement in ctx.requirements:  # the running test checks it: its own failure
+                record_failure(requirement, ex, expected, actual, level=level, repeat=repeat)
+            elif (requirement, id(ex)) not in self._judged:
+                self.deferred.append(failure_observation(requirement, [ex], expected, actual, level=level,
+                                                         repeat=repeat, test=ctx.nodeid if ctx else "<session>"))
+            self._judged.add((requirement, id(ex)))
 
         def run(requirement: str, check, *args, level: str | None = None) -> None:
+            judged.add(requirement)
             try:
                 check(ex, *args)
             except Mismatch as m:
-                key = (requirement, ex.status, media, level, m.expected)
-                record_failure(requirement, ex, m.expected, m.actual, level=level, repeat=key in self._reported)
-                self._reported.add(key)
+                charge(requirement, m.expected, m.actual, level, (requirement, ex.status, media, level, m.expected))
 
         owner = req.requirement or (ctx.requirements[0] if ctx is not None and ctx.requirements else None)
         if ex.status >= 500 and owner:
-            record_failure(owner, ex, "a status below 500 (no server error)", None)
+            charge(owner, "a status below 500 (no server error)", None, None, (owner, id(ex)))
         if req.method == "POST":
             run("RESP-04", checks.is_json_object, level=_scoped_level(ex))
             if not ex.token:
                 run("RESP-05", checks.has_error, level=_scoped_level(ex))
             if req.expect in ("failure", "invalid"):
                 run("RESP-06", checks.no_token)
-            if req.expect == "invalid":
+            if req.expect == "invalid" and owner not in _OWN_STATUS_RULE:
                 run("INPUT-06", _not_2xx)
             run("SEC-02", checks.no_password_echo, _submitted_passwords(ex))
             run("SEC-02", checks.no_secret_keys)
             run("SEC-02", checks.no_hash_strings)
-        run("HTTP-02", checks.www_authenticate_on_401)
+        if ex.status == 401:
+            run("HTTP-02", checks.www_authenticate_on_401)
         run("SEC-04", checks.nosniff)
         run("SEC-08", checks.no_internal_error_details)
         if ex.token and ex.token.split(".")[0] not in self._token_headers:
             self._token_headers.add(ex.token.split(".")[0])
             run("TOKEN-04", checks.hmac_key_not_weak)
+        self.applicable.update(judged)
 
 
 def _not_2xx(ex: Exchange) -> None:

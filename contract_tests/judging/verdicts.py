@@ -69,7 +69,7 @@ def format_failure(
 ) -> str:
     req = load_catalog()[requirement]
     level = level or req.level
-    lines = [f"{req.id} [{level}] {req.statement}"]
+    lines = [f"{req.id} [{level}] {req.statement_at(level)}"]
     if req.source.ref:
         lines.append(f"  source:    {req.source.kind} {req.source.ref}")
     for i, ex in enumerate(exchanges[:3]):
@@ -92,6 +92,28 @@ def format_failure(
     return visible(text)
 
 
+def failure_observation(
+    requirement: str,
+    exchanges: list[Exchange],
+    expected: str,
+    actual: str | None = None,
+    *,
+    level: str | None = None,
+    repeat: bool = False,
+    test: str = "<session>",
+) -> Observation:
+    """A failed observation of *requirement*, its message complete and redacted; recorded nowhere yet."""
+    return Observation(
+        requirement=requirement,
+        verdict=Verdict.FAILED,
+        test=test,
+        message=format_failure(requirement, expected, actual, exchanges, level),
+        level=level,
+        evidence=[ex.evidence() for ex in exchanges[:3]],
+        repeat=repeat,
+    )
+
+
 def record_failure(
     requirement: str,
     exchange: Exchange | list[Exchange] | None,
@@ -112,15 +134,8 @@ def record_failure(
             seen = _current.seen[key]  # an invariant already failed this exchange on this requirement
             seen.repeat = seen.repeat and repeat
             return seen
-    obs = Observation(
-        requirement=requirement,
-        verdict=Verdict.FAILED,
-        test=_current.nodeid if _current else "<session>",
-        message=format_failure(requirement, expected, actual, exchanges, level),
-        level=level,
-        evidence=[ex.evidence() for ex in exchanges[:3]],
-        repeat=repeat,
-    )
+    obs = failure_observation(requirement, exchanges, expected, actual, level=level, repeat=repeat,
+                              test=_current.nodeid if _current else "<session>")
     if _current is not None:
         _current.observations.append(obs)
         if exchanges:

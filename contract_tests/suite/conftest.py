@@ -129,7 +129,8 @@ def _plugin_active(config: pytest.Config) -> bool:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The suite runs in one fixed order, whatever shuffled the items (pytest-randomly in the user's environment):
     hand-written tests in definition order, then fuzzing (it spends what they leave of the request and login
-    budgets), then the opt-in probes in their own order, the throttling probe last (README, Opt-in probes)."""
+    budgets), then the opt-in probes in their own order, the throttling probe last (README, Opt-in probes), then
+    the cross-cutting requirements' items (test_invariants.py): they report what every exchange before showed."""
     if not _plugin_active(config):  # -p no:contract_tests, or arguments that hid the suite from the entry point
         raise pytest.UsageError(
             "hyper3d-login: the contract suite runs with its plugin: `pytest --pyargs contract_tests.suite` (the "
@@ -143,6 +144,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         opt_in = [probe_order.index(rid) if rid in probe_order else len(probe_order)
                   for rid in ids if rid in catalog and catalog[rid].opt_in]
         group = 2 + min(opt_in) if opt_in else 1 if item.get_closest_marker("fuzz") else 0
+        if item.path.name == "test_invariants.py":
+            group = 2 + len(probe_order)
         return group, 0, item.stash.get(COLLECTED_ORDER, 0)
 
     items.sort(key=rank)
