@@ -83,9 +83,11 @@ class SuiteState:
             "held": self.unreported_invariant_failures(),
         }
 
-    def unreported_invariant_failures(self) -> list[dict]:
-        """Invariant failures no item reported (their item was deselected or ran earlier on this worker)."""
-        return [o.to_dict() for o in self.observer.take_all()] if self.observer is not None else []
+    @staticmethod
+    def unreported_invariant_failures() -> list[dict]:
+        """Held failures no item reported (its item deselected or run earlier on this worker; a 5xx charged to the
+        request's own requirement during another test): they still count."""
+        return [o.to_dict() for o in verdicts.take_held()]
 
     def record(self) -> RunRecord:
         """The run as the gate and the reports see it (xdist: summed over the workers)."""
@@ -262,6 +264,7 @@ def _configure(config: pytest.Config) -> None:
 
         config.option.base_url = strip_credentials(settings.base_url)
     state = SuiteState(config=config, settings=settings, catalog=load_catalog())
+    verdicts.reset_held()
     state.selection = selection_from_config(config, list(state.catalog))
     config.stash[_STATE] = state
     config.pluginmanager.register(RequirementSelection(state), "hyper3d-login-selection")

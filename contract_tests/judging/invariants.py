@@ -2,7 +2,7 @@
 
 A violation is charged to its own requirement (RESP-05, SEC-02, ...), never to the test that happened to send
 the request: when the running test checks that requirement itself, it is that test's failure; otherwise it is
-held (:attr:`Observer.deferred`) until the requirement's own item (contract_tests/suite/test_invariants.py)
+held (:func:`verdicts.take_held`) until the requirement's own item (contract_tests/suite/test_invariants.py)
 reports it, after every test that sends requests.  What no item took (an item deselected, an xdist worker whose
 item ran earlier, a 5xx charged to a request's own requirement) still reaches the results at the end of the run.
 """
@@ -14,7 +14,7 @@ from collections import Counter
 from . import checks
 from .checks import Mismatch
 from .results import Observation
-from .verdicts import current, failure_observation, record_failure
+from .verdicts import CROSS_CUTTING, current, record_failure, take_held
 from ..sending.exchange import Exchange
 from ..sending.secrets import Secret
 
@@ -52,7 +52,7 @@ def _scoped_level(ex: Exchange) -> str:
 
 # The requirements the invariants judge, in the order their items run (the 5xx rule is charged to the requirement
 # of the request, so it has no item of its own).
-REQUIREMENTS = ("RESP-04", "RESP-05", "RESP-06", "INPUT-06", "SEC-02", "SEC-04", "SEC-08", "HTTP-02", "TOKEN-04")
+REQUIREMENTS = CROSS_CUTTING
 # Requests whose own requirement asks for their status: a 2xx to them is that requirement's, not INPUT-06's.
 _OWN_STATUS_RULE = ("INPUT-04", "INPUT-07", "INPUT-08")
 
@@ -67,21 +67,12 @@ class Observer:
 
     def __init__(self) -> None:
         self._reported: set[tuple] = set()
-        self._judged: set[tuple[str, int]] = set()  # (requirement, exchange): one failure per exchange and requirement
         self._token_headers: set[str] = set()  # TOKEN-04 scans each distinct JOSE header once (about 3 ms each)
-        self.deferred: list[Observation] = []  # failures no running test checks: for the requirement's own item
         self.applicable: Counter[str] = Counter()  # exchanges each invariant judged
 
     def take(self, requirement: str) -> tuple[list[Observation], int]:
         """The failures held for *requirement* (removed from the store) and how many exchanges it judged."""
-        mine = [o for o in self.deferred if o.requirement == requirement]
-        self.deferred = [o for o in self.deferred if o.requirement != requirement]
-        return mine, self.applicable[requirement]
-
-    def take_all(self) -> list[Observation]:
-        """Every failure still held (the end of the run: nothing else will report them)."""
-        held, self.deferred = self.deferred, []
-        return held
+        return take_held(requirement), self.applicable[requirement]
 
     def __call__(self, ex: Exchange) -> None:
         ctx = current()
@@ -96,12 +87,8 @@ class Observer:
         def charge(requirement: str, expected: str, actual: str | None, level: str | None, key: tuple) -> None:
             repeat = key in self._reported
             self._reported.add(key)
-            if ctx is not None and requirement in ctx.requirements:  # the running test checks it: its own failure
-                record_failure(requirement, ex, expected, actual, level=level, repeat=repeat)
-            elif (requirement, id(ex)) not in self._judged:
-                self.deferred.append(failure_observation(requirement, [ex], expected, actual, level=level,
-                                                         repeat=repeat, test=ctx.nodeid if ctx else "<session>"))
-            self._judged.add((requirement, id(ex)))
+            # the running test's own failure when it checks the requirement; else held for the requirement's item
+            record_failure(requirement, ex, expected, actual, level=level, repeat=repeat, hold=True)
 
         def run(requirement: str, check, *args, level: str | None = None) -> None:
             judged.add(requirement)
