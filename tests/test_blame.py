@@ -222,3 +222,61 @@ def test_xdist_workers_each_judge_their_own_exchanges(run, pytester):
     assert serial_count <= sec04["failure"]["count"] <= report["run"]["requests"]
     shown = [(o["test"], o["message"]) for o in sec04["observations"] if o["verdict"] == "failed"]
     assert len(shown) == len(set(shown))
+
+
+# ------------------------------------------------------------------------------------- the report writers
+def _obs(rid, level, expected, actual, curls=("curl x",)):
+    message = (f"{rid} [{level}] {CATALOG[rid].statement_at(level)}\n  expected:  {expected}\n  actual:    {actual}\n"
+               + "".join(f"  reproduce: {c}\n" for c in curls))
+    evidence = [{"request": f"POST / #{i}", "response": {"status": 500, "headers": {}, "body": "{}"},
+                 "elapsed_ms": 1.0, "reproduce": c} for i, c in enumerate(curls)]
+    return Observation(rid, Verdict.FAILED, f"t::{rid}", message.rstrip("\n"), level, evidence)
+
+
+def _built(*observations):
+    from contract_tests.judging.results import Results
+    from contract_tests.judging.run_record import RunRecord
+    from contract_tests.report import build_report, evaluate
+
+    results = Results(CATALOG)
+    for rid in CATALOG:
+        results.add(Observation(rid, Verdict.PASSED, f"t::{rid}", "ok"))
+    for obs in observations:
+        results.add(obs)
+    record = RunRecord(catalog=CATALOG, results=results, target="https://api.example.test", fail_on="should",
+                       started=1_700_000_000.0, finished=1_700_000_002.5)
+    outcome = evaluate(record)
+    return record, outcome, build_report(record, outcome)
+
+
+def test_reports_headline_the_must_violation_with_the_must_statement():
+    from contract_tests.report.html import render_html
+    from contract_tests.report.markdown import render_markdown
+    from contract_tests.report.terminal import _note
+
+    should = _obs("RESP-04", "SHOULD", "a JSON object", "HTML 413 for a 1 MiB body", ("curl big",))
+    must = _obs("RESP-04", "MUST", "a JSON object", "text/plain 500", ("curl small",))
+    record, outcome, report = _built(should, must)
+    r = next(r for r in report["requirements"] if r["id"] == "RESP-04")
+    assert r["failed_level"] == "MUST" and r["failure"]["level"] == "MUST"
+    assert r["failure"]["actual"] == "text/plain 500" and r["reproduction"] == "curl small"
+    assert r["failure"]["statement"] == CATALOG["RESP-04"].statement and "actual text/plain 500" in r["reason"]
+    md = render_markdown(report)
+    section = md[md.index("### RESP-04"):md.index("## All requirements")]
+    assert "[MUST]" in section and "text/plain 500" in section and "HTML 413" not in section
+    assert "64 KiB" in section  # the MUST statement
+    assert "text/plain 500" in render_html(report)
+    assert _note(outcome.requirements["RESP-04"], record).endswith("actual text/plain 500")
+    # failed at SHOULD only: the SHOULD clause is printed
+    _, _, report = _built(should)
+    r = next(r for r in report["requirements"] if r["id"] == "RESP-04")
+    assert r["failure"]["statement"] == CATALOG["RESP-04"].should_clause
+    md = render_markdown(report)
+    assert "reverse proxy" in md[md.index("### RESP-04"):md.index("## All requirements")]
+
+
+def test_sec_01_reproduction_shows_both_requests_compared():
+    both = _obs("SEC-01", "SHOULD", "identical", "status 401 vs 404", ("curl unknown-account", "curl wrong-password"))
+    _, _, report = _built(both)
+    r = next(r for r in report["requirements"] if r["id"] == "SEC-01")
+    assert r["reproduction"] == "curl unknown-account\ncurl wrong-password"
