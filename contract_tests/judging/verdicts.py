@@ -153,8 +153,11 @@ def record_failure(
         hold = requirement in CROSS_CUTTING
     if _current is None or (hold and requirement not in _current.requirements):
         key = (requirement, id(exchanges[0]) if exchanges else None)
-        if key in _held or (key[1] is not None and key in _taken):
-            return _held.get(key) or failure_observation(requirement, exchanges, expected, actual, level=level)
+        if key in _held:  # another check of the same requirement on the same exchange: one failure
+            _held[key].repeat = _held[key].repeat and repeat
+            return _held[key]
+        if key[1] is not None and key in _taken:  # already reported by the requirement's item
+            return failure_observation(requirement, exchanges, expected, actual, level=level)
         obs = failure_observation(requirement, exchanges, expected, actual, level=level, repeat=repeat,
                                   test=_current.nodeid if _current else "<session>")
         _held[key if key[1] is not None else (requirement, id(obs))] = obs
