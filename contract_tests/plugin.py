@@ -43,6 +43,7 @@ class SuiteState:
     redactor: Redactor = field(default_factory=Redactor)
     results: Results | None = None
     client: ContractClient | None = None
+    observer: invariants.Observer | None = None  # the cross-cutting invariants of this process (judging/invariants.py)
     server: object | None = None
     target_url: str | None = None
     could_not_test: str | None = None
@@ -81,6 +82,7 @@ class SuiteState:
             "stopped": self.stopped,
             "selected": sorted(self.selected) if self.selected is not None else None,
             "selection_note": self.selection_note,
+            "held": self.unreported_invariant_failures(),
         }
 
     def _backoff(self) -> dict:
@@ -88,6 +90,12 @@ class SuiteState:
         client = self.client
         return {"rate_limited": client.rate_limited if client else 0, "locked_out": client.locked_out if client else 0,
                 "backoff_seconds": client.backoff_seconds if client else 0.0}
+
+    @staticmethod
+    def unreported_invariant_failures() -> list[dict]:
+        """Held failures no item reported (its item deselected or run earlier on this worker; a 5xx charged to the
+        request's own requirement during another test): they still count."""
+        return [o.to_dict() for o in verdicts.take_held()]
 
     def record(self) -> RunRecord:
         """The run as the gate and the reports see it (xdist: summed over the workers)."""
@@ -194,7 +202,8 @@ class SuiteState:
             captcha_pattern=s.captcha_error,
             account=s.account,
         )
-        self.client.observer = invariants.Observer()
+        self.observer = invariants.Observer()
+        self.client.observer = self.observer
         if s.har_file is not None:
             from .sending.client import DEFAULT_HEADERS
             from .sending.har import HarRecorder
@@ -284,6 +293,7 @@ def _configure(config: pytest.Config) -> None:
 
         config.option.base_url = strip_credentials(settings.base_url)
     state = SuiteState(config=config, settings=settings, catalog=load_catalog())
+    verdicts.reset_held()
     state.selection = selection_from_config(config, list(state.catalog))
     config.stash[_STATE] = state
     if settings.har_file is not None and not hasattr(config, "workerinput"):
@@ -513,17 +523,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             _apply_gate(report, ctx, state.settings.fail_on, _active_waivers(state.settings),
                         _known_failures(state.settings))
     _redact_report(report, state.redactor)
-    report.user_properties.extend(
-        [("requirement", rid) for rid in ctx.requirements]
-        + [("level", state.catalog[rid].level) for rid in ctx.requirements if rid in state.catalog]
-    )
+    # one property per requirement, named by its ID, valued by its level: unambiguous for name -> value readers
+    report.user_properties.extend((rid, state.catalog[rid].level) for rid in ctx.requirements if rid in state.catalog)
     return report
 
 
 def _conclude(ctx: TestContext, report: pytest.TestReport, call: pytest.CallInfo) -> tuple[list[Observation], bool]:
     """One observation per declared requirement (plus the recorded ones); True if the suite itself erred."""
     observations = list(ctx.observations)
-    observed = {o.requirement for o in observations if o.verdict is Verdict.FAILED}
+    observed = {o.requirement for o in observations}  # recorded failures, or an invariant item's own verdict
     evidence = [ex.evidence() for ex in ctx.exchanges[:2]]
     suite_error = False
 
@@ -555,6 +563,10 @@ def _conclude(ctx: TestContext, report: pytest.TestReport, call: pytest.CallInfo
             report.longrepr = exc.observation.message
             if others:
                 report.longrepr += "\n\nalso observed in this test:\n" + _brief(others)
+            repeats = sum(o.repeat and o is not exc.observation for o in ctx.observations)
+            if repeats:
+                report.longrepr += (f"\n\n(+{repeats} more response(s) like one reported above: counted in "
+                                    "conformance.json)")
         else:
             suite_error = True
             what = call.excinfo.exconly() if call.excinfo else "unknown error"
@@ -567,12 +579,13 @@ def _joined(observations: list[Observation]) -> str:
 
 
 def _brief(observations: list[Observation]) -> str:
-    """Other requirements the same test saw fail: their headline and expected/actual only."""
+    """Other failures the same test saw: headline and expected/actual only, each distinct one once, counted."""
     keep = ("  expected:", "  actual:")
-    return "\n".join(
-        "\n".join([o.message.splitlines()[0], *(l for l in o.message.splitlines() if l.startswith(keep))])
-        for o in observations
-    )
+    briefs: dict[str, int] = {}
+    for o in observations:
+        brief = "\n".join([o.message.splitlines()[0], *(l for l in o.message.splitlines() if l.startswith(keep))])
+        briefs[brief] = briefs.get(brief, 0) + 1
+    return "\n".join(brief + (f"\n  ({n} responses)" if n > 1 else "") for brief, n in briefs.items())
 
 
 def _as_skipped(report: pytest.TestReport, item: pytest.Item, reason: str) -> None:
@@ -603,7 +616,7 @@ def _apply_gate(report: pytest.TestReport, ctx: TestContext, fail_on: str, waive
                 known: dict[str, str] | None = None) -> None:
     """A violation below the gate level, of a waived requirement or (--fail-on-new) one the baseline already had
     shows as xfail: visible, not failing."""
-    failures = ctx.failed()
+    failures = ctx.failed() or ctx.failed(repeats=True)
     if not report.failed or not failures:
         return
     waived, known = waived or {}, known or {}
@@ -681,9 +694,11 @@ class _WorkerMerge:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node, error) -> None:
-        summary = (getattr(node, "workeroutput", None) or {}).get("hyper3d_login")
+        summary = dict((getattr(node, "workeroutput", None) or {}).get("hyper3d_login") or {})
+        for data in summary.pop("held", None) or ():  # each worker judged its own exchanges
+            self._state.results.add(Observation.from_dict(data))
         if summary:
-            self._state.workers[str(node.gateway.id)] = dict(summary)
+            self._state.workers[str(node.gateway.id)] = summary
 
 
 # -- reporting and gate ----------------------------------------------------------------------
@@ -708,6 +723,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     from .report import EXIT_INCONCLUSIVE, evaluate, write_reports
 
     status = int(session.exitstatus)
+    for data in state.unreported_invariant_failures():
+        state.results.add(Observation.from_dict(data))
     record = state.record()
     ending = _PYTEST_ENDINGS.get(status)
     if ending and not record.could_not_test:

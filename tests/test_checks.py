@@ -40,7 +40,6 @@ CASES = [
     (checks.no_token, (), exchange(401, {"error": "X"}), exchange(401, {"error": "X", "token": "abc"})),
     (checks.no_token, (), exchange(401, {"error": "X", "token": ""}),
      exchange(401, {"error": "X"}, {"set-cookie": f"session={GOOD_TOKEN}"})),
-    (checks.refused, (), exchange(201, {"error": "NO_SUCH_USER"}), exchange(401, {})),
     (checks.success_shape, (), exchange(201, SUCCESS), exchange(201, {**SUCCESS, "username": None})),
     (checks.same_account, ("u1",), exchange(201, SUCCESS), exchange(201, {**SUCCESS, "user_uuid": "u2"})),
     (checks.same_account, ("u1",), exchange(201, SUCCESS), exchange(401, {"error": "X"})),
@@ -62,6 +61,8 @@ CASES = [
      exchange(201, {**SUCCESS, "token": jwt({"alg": "HS256"}, {"exp": int(time.time()) + 400 * 86400})})),
     (checks.exp_bounded, (30 * 86400,), exchange(201, SUCCESS),
      exchange(201, {**SUCCESS, "token": jwt({"alg": "HS256"}, {"sub": "no expiry"})})),
+    (checks.fresh_token, ("first-token",), exchange(201, SUCCESS), exchange(201, {**SUCCESS, "token": "first-token"})),
+    (checks.fresh_token, (GOOD_TOKEN,), exchange(201, {**SUCCESS, "token": GOOD_TOKEN + "x"}), exchange(201, SUCCESS)),
     (checks.token_free_of, ("S3cret-Pw!",), exchange(201, SUCCESS),
      exchange(201, {**SUCCESS, "token": jwt({"alg": "HS256"}, {"pwd": "S3cret-Pw!"})})),
     (checks.no_password_echo, (["S3cret-Pw!"],), exchange(401, {"error": "X"}),
@@ -173,3 +174,16 @@ def test_weak_key_names_the_key_but_never_the_token():
     token = _hs("changeme")
     mismatch = breaks(checks.hmac_key_not_weak, exchange(201, {**SUCCESS, "token": token}))
     assert "'changeme'" in str(mismatch) and token not in str(mismatch)
+
+
+def test_identical_tokens_name_the_claims_that_made_them_equal():
+    """AUTH-08: two logins in one second with second-resolution `iat` and no `jti` sign the same claims."""
+    token = jwt({"alg": "HS256"}, {"sub": "u1", "iat": 1764547200, "exp": 1764550800})
+    why = breaks(checks.fresh_token, exchange(201, {**SUCCESS, "token": token}), token).actual
+    assert "identical header and claims (`sub`, `iat`, `exp`)" in why
+    assert "`iat` has 1-second resolution" in why and "no `jti`" in why
+    with_jti = jwt({"alg": "HS256"}, {"sub": "u1", "iat": 1764547200.25, "jti": "a"})
+    why = breaks(checks.fresh_token, exchange(201, {**SUCCESS, "token": with_jti}), with_jti).actual
+    assert "1-second" not in why and "jti" in why  # named among the claims, not as the missing one
+    assert "no `jti`" not in why
+    assert "opaque token" in breaks(checks.fresh_token, exchange(201, {**SUCCESS, "token": "abc"}), "abc").actual

@@ -71,6 +71,13 @@ class Requirement:
     area: str
     should_clause: str | None = None
 
+    def statement_at(self, level: str | None) -> str:
+        """The statement of the clause at *level*: the ``should_clause`` of a requirement that failed below its
+        own level, where the catalog has one; else the statement."""
+        if level == "SHOULD" and self.level == "MUST" and self.should_clause:
+            return self.should_clause
+        return self.statement
+
     @property
     def needs_credentials(self) -> bool:
         """True when every check needs LOGIN_EMAIL / LOGIN_PASSWORD (``credentials == "required"``)."""

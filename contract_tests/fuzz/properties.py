@@ -56,8 +56,8 @@ def judge_invalid(trial: Trial, ex: Exchange, shape: Shape, wire: Wire, signatur
         trial.checked_for("RESP-06", ex)
     else:
         ok = False
-    if rid in ("INPUT-01", "INPUT-02", "INPUT-03", "INPUT-04"):
-        ok &= verify(rid, ex, checks.has_error)  # "rejected with error"
+    if rid in ("INPUT-01", "INPUT-02", "INPUT-03", "INPUT-04", "INPUT-07"):
+        ok &= verify(rid, ex, checks.no_token)  # "rejected ... with no token" (its `error` is RESP-05's)
     if rid == "INPUT-04":
         ok &= verify(rid, ex, checks.is_4xx)
     if rid == "INPUT-07":

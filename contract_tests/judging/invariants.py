@@ -1,14 +1,20 @@
 """Cross-cutting requirements checked on every exchange of the run, whatever test sent it.
 
-A violation is recorded against its own requirement (RESP-05, SEC-02, ...) and makes the test
-that observed it fail, while that test's own requirement keeps its own verdict.
+A violation is charged to its own requirement (RESP-05, SEC-02, ...), never to the test that happened to send
+the request: when the running test checks that requirement itself, it is that test's failure; otherwise it is
+held (:func:`verdicts.take_held`) until the requirement's own item (contract_tests/suite/test_invariants.py)
+reports it, after every test that sends requests.  What no item took (an item deselected, an xdist worker whose
+item ran earlier, a 5xx charged to a request's own requirement) still reaches the results at the end of the run.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+
 from . import checks
 from .checks import Mismatch
-from .verdicts import check_record, current, record_failure
+from .results import Observation
+from .verdicts import CROSS_CUTTING, check_record, current, record_failure, take_held
 from ..sending.exchange import Exchange
 from ..sending.secrets import Secret
 
@@ -45,8 +51,15 @@ def _scoped_level(ex: Exchange) -> str:
     return "MUST" if ex.request.is_small_json_post and ex.status != 429 else "SHOULD"
 
 
+# The requirements the invariants judge, in the order their items run (the 5xx rule is charged to the requirement
+# of the request, so it has no item of its own).
+REQUIREMENTS = CROSS_CUTTING
+# Requests whose own requirement asks for their status: a 2xx to them is that requirement's, not INPUT-06's.
+_OWN_STATUS_RULE = ("INPUT-04", "INPUT-07", "INPUT-08")
+
+
 class Observer:
-    """Applies every invariant to each exchange, recording failures against the running test.
+    """Applies every invariant to each exchange and charges a violation to the invariant's requirement.
 
     A violation already reported in this run for the same kind of response (requirement,
     status, media type, level) is recorded as a repeat: it counts in the report, but does not
@@ -56,6 +69,11 @@ class Observer:
     def __init__(self) -> None:
         self._reported: set[tuple] = set()
         self._token_headers: set[str] = set()  # TOKEN-04 scans each distinct JOSE header once (about 3 ms each)
+        self.applicable: Counter[str] = Counter()  # exchanges each invariant judged
+
+    def take(self, requirement: str) -> tuple[list[Observation], int]:
+        """The failures held for *requirement* (removed from the store) and how many exchanges it judged."""
+        return take_held(requirement), self.applicable[requirement]
 
     def __call__(self, ex: Exchange) -> None:
         ctx = current()
@@ -65,37 +83,46 @@ class Observer:
             return
         req = ex.request
         media = ex.content_type.split(";")[0].strip().lower()
+        judged: set[str] = set()
+
+        def charge(requirement: str, expected: str, actual: str | None, level: str | None, key: tuple,
+                   check: dict | None = None) -> None:
+            repeat = key in self._reported
+            self._reported.add(key)
+            # the running test's own failure when it checks the requirement; else held for the requirement's item
+            record_failure(requirement, ex, expected, actual, level=level, repeat=repeat, hold=True, check=check)
 
         def run(requirement: str, check, *args, level: str | None = None) -> None:
+            judged.add(requirement)
             try:
                 check(ex, *args)
             except Mismatch as m:
-                key = (requirement, ex.status, media, level, m.expected)
-                record_failure(requirement, ex, m.expected, m.actual, level=level, repeat=key in self._reported,
-                               check=check_record(check, args, {}, ex.redactor))
-                self._reported.add(key)
+                charge(requirement, m.expected, m.actual, level, (requirement, ex.status, media, level, m.expected),
+                       check_record(check, args, {}, ex.redactor))
 
         owner = req.requirement or (ctx.requirements[0] if ctx is not None and ctx.requirements else None)
         if ex.status >= 500 and owner:
-            record_failure(owner, ex, "a status below 500 (no server error)", None,
-                           check=check_record(checks.not_5xx, (), {}, ex.redactor))
+            charge(owner, "a status below 500 (no server error)", None, None, (owner, id(ex)),
+                   check_record(checks.not_5xx, (), {}, ex.redactor))
         if req.method == "POST":
             run("RESP-04", checks.is_json_object, level=_scoped_level(ex))
             if not ex.token:
                 run("RESP-05", checks.has_error, level=_scoped_level(ex))
             if req.expect in ("failure", "invalid"):
                 run("RESP-06", checks.no_token)
-            if req.expect == "invalid" and ex.backoff is None:  # a rate limit or a lockout answered, not validation
+            if req.expect == "invalid" and ex.backoff is None and owner not in _OWN_STATUS_RULE:
                 run("INPUT-06", _not_2xx)
             run("SEC-02", checks.no_password_echo, submitted_passwords(ex))
             run("SEC-02", checks.no_secret_keys)
             run("SEC-02", checks.no_hash_strings)
-        run("HTTP-02", checks.www_authenticate_on_401)
+        if ex.status == 401:
+            run("HTTP-02", checks.www_authenticate_on_401)
         run("SEC-04", checks.nosniff)
         run("SEC-08", checks.no_internal_error_details)
         if ex.token and ex.token.split(".")[0] not in self._token_headers:
             self._token_headers.add(ex.token.split(".")[0])
             run("TOKEN-04", checks.hmac_key_not_weak)
+        self.applicable.update(judged)
 
 
 def _not_2xx(ex: Exchange) -> None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .results import NO_CREDENTIALS, NOT_ENABLED, RequirementResult, Verdict, gating
+from .results import NO_CREDENTIALS, NOT_ENABLED, RequirementResult, Verdict, clip, gating
 from .run_record import RunRecord
 from .waivers import Waiver, today
 
@@ -208,4 +208,4 @@ def _why(r: RequirementOutcome) -> str:
     reason = (r.result.reason or "").splitlines()[0] if r.result.reason else ""
     for prefix in ("inconclusive: ", "blocked: "):
         reason = reason.removeprefix(prefix)
-    return reason[:160] + ("…" if len(reason) > 160 else "")
+    return clip(reason, 160)

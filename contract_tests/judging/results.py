@@ -65,6 +65,12 @@ class RequirementResult:
     reason: str
     failed_level: str | None
     observations: list[Observation]
+    headline: Observation | None = None  # a failed one: the first first-hand report at the failed level
+
+    @property
+    def failed_statement(self) -> str | None:
+        """The statement of the clause that failed (the SHOULD clause of a MUST requirement failed at SHOULD)."""
+        return self.requirement.statement_at(self.failed_level) if self.failed_level else None
 
     @property
     def id(self) -> str:
@@ -90,17 +96,16 @@ def aggregate(requirement: Requirement, observations: Iterable[Observation]) -> 
     if not obs:
         return RequirementResult(requirement, Verdict.SKIPPED, "not run (deselected)", None, [])
     worst = min(obs, key=_rank)
-    failed_level = None
-    if worst.verdict is Verdict.FAILED:
-        levels = {o.level or requirement.level for o in obs if o.verdict is Verdict.FAILED}
-        failed_level = min(levels, key=["MUST", "SHOULD", "MAY"].index)
-    reason = worst.message
-    if worst.verdict is Verdict.FAILED:
-        n = sum(o.verdict is Verdict.FAILED for o in obs)
-        reason = worst.message.splitlines()[0] if worst.message else "failed"
-        if n > 1:
-            reason += f" (+{n - 1} more)"
-    return RequirementResult(requirement, worst.verdict, reason, failed_level, obs)
+    if worst.verdict is not Verdict.FAILED:
+        return RequirementResult(requirement, worst.verdict, worst.message, None, obs)
+    failed = [o for o in obs if o.verdict is Verdict.FAILED]
+    failed_level = min({o.level or requirement.level for o in failed}, key=["MUST", "SHOULD", "MAY"].index)
+    # the headline is a violation at the failed level, a first-hand report before a repeat
+    headline = min((o for o in failed if (o.level or requirement.level) == failed_level), key=lambda o: o.repeat)
+    reason = headline.message.splitlines()[0] if headline.message else "failed"
+    if len(failed) > 1:
+        reason += f" (+{len(failed) - 1} more)"
+    return RequirementResult(requirement, worst.verdict, reason, failed_level, obs, headline)
 
 
 class Results:
@@ -120,6 +125,18 @@ class Results:
         for obs in self.observations:
             grouped[obs.requirement].append(obs)
         return {rid: aggregate(self.catalog[rid], grouped[rid]) for rid in self.catalog}
+
+
+def clip(text: str, limit: int) -> str:
+    """*text* on one line in at most *limit* characters, cut at a word boundary with an ellipsis, never mid-token
+    ("... failed login 10" must not stand for 100)."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if text[limit - 1] != " " and " " in cut:
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:") + "…"
 
 
 def gating(result: RequirementResult, fail_on: str) -> bool:

@@ -43,6 +43,25 @@ class TestContext:
 
 _current: TestContext | None = None
 
+# Cross-cutting requirements: judged on every exchange (invariants.py) and by the fuzzing's response checks, and
+# reported by their own items (suite/test_invariants.py), never as a failure of a test that does not check them.
+CROSS_CUTTING = ("RESP-04", "RESP-05", "RESP-06", "INPUT-06", "SEC-02", "SEC-04", "SEC-08", "HTTP-02", "TOKEN-04")
+_held: dict[tuple[str, int | None], Observation] = {}  # failures held for their requirement's item, by exchange
+_taken: set[tuple[str, int | None]] = set()  # held once and already reported: never counted twice
+
+
+def take_held(requirement: str | None = None) -> list[Observation]:
+    """The failures held for *requirement* (all when None), removed from the store."""
+    keys = [k for k in _held if requirement is None or k[0] == requirement]
+    _taken.update(keys)
+    return [_held.pop(k) for k in keys]
+
+
+def reset_held() -> None:
+    """A new run: nothing held (pytester runs many sessions in one process)."""
+    _held.clear()
+    _taken.clear()
+
 
 def begin(ctx: TestContext | None) -> None:
     global _current
@@ -70,7 +89,7 @@ def format_failure(
 ) -> str:
     req = load_catalog()[requirement]
     level = level or req.level
-    lines = [f"{req.id} [{level}] {req.statement}"]
+    lines = [f"{req.id} [{level}] {req.statement_at(level)}"]
     if req.source.ref:
         lines.append(f"  source:    {req.source.kind} {req.source.ref}")
     for i, ex in enumerate(exchanges[:3]):
@@ -93,6 +112,30 @@ def format_failure(
     return visible(text)
 
 
+def failure_observation(
+    requirement: str,
+    exchanges: list[Exchange],
+    expected: str,
+    actual: str | None = None,
+    *,
+    level: str | None = None,
+    repeat: bool = False,
+    test: str = "<session>",
+    check: dict | None = None,
+) -> Observation:
+    """A failed observation of *requirement*, its message complete and redacted; recorded nowhere yet."""
+    return Observation(
+        requirement=requirement,
+        verdict=Verdict.FAILED,
+        test=test,
+        message=format_failure(requirement, expected, actual, exchanges, level),
+        level=level,
+        evidence=[ex.evidence() for ex in exchanges[:3]],
+        repeat=repeat,
+        replay={"check": check, "requests": [to_text(ex.request, ex.redactor) for ex in exchanges[:3]]},
+    )
+
+
 def record_failure(
     requirement: str,
     exchange: Exchange | list[Exchange] | None,
@@ -101,13 +144,29 @@ def record_failure(
     *,
     level: str | None = None,
     repeat: bool = False,
+    hold: bool | None = None,
     check: dict | None = None,
 ) -> Observation:
     """Record a failed observation without stopping the test (used by invariants).
 
+    A failure of a requirement the running test does not check is held for that requirement's own item (a
+    cross-cutting one, or *hold*), so the test that merely sent the request keeps its own verdict.
     *check*: the check that failed (:func:`check_record`), kept with the requests so ``replay`` can judge again.
     """
     exchanges = [] if exchange is None else exchange if isinstance(exchange, list) else [exchange]
+    if hold is None:
+        hold = requirement in CROSS_CUTTING
+    if _current is None or (hold and requirement not in _current.requirements):
+        key = (requirement, id(exchanges[0]) if exchanges else None)
+        if key in _held:  # another check of the same requirement on the same exchange: one failure
+            _held[key].repeat = _held[key].repeat and repeat
+            return _held[key]
+        if key[1] is not None and key in _taken:  # already reported by the requirement's item
+            return failure_observation(requirement, exchanges, expected, actual, level=level, check=check)
+        obs = failure_observation(requirement, exchanges, expected, actual, level=level, repeat=repeat,
+                                  test=_current.nodeid if _current else "<session>", check=check)
+        _held[key if key[1] is not None else (requirement, id(obs))] = obs
+        return obs
     if _current is not None:
         for ex in exchanges:
             if ex not in _current.exchanges:
@@ -117,16 +176,10 @@ def record_failure(
             seen = _current.seen[key]  # an invariant already failed this exchange on this requirement
             seen.repeat = seen.repeat and repeat
             return seen
-    obs = Observation(
-        requirement=requirement,
-        verdict=Verdict.FAILED,
-        test=_current.nodeid if _current else "<session>",
-        message=format_failure(requirement, expected, actual, exchanges, level),
-        level=level,
-        evidence=[ex.evidence() for ex in exchanges[:3]],
-        repeat=repeat,
-        replay={"check": check, "requests": [to_text(ex.request, ex.redactor) for ex in exchanges[:3]]},
-    )
+        if key[1] is not None and key in _held:  # held by an earlier test; this one checks it: it is its own now
+            repeat = _held.pop(key).repeat and repeat
+    obs = failure_observation(requirement, exchanges, expected, actual, level=level, repeat=repeat,
+                              test=_current.nodeid if _current else "<session>", check=check)
     if _current is not None:
         _current.observations.append(obs)
         if exchanges:
@@ -142,7 +195,7 @@ def fail(
     *,
     level: str | None = None,
 ) -> NoReturn:
-    raise Violation(record_failure(requirement, exchange, expected, actual, level=level))
+    raise Violation(record_failure(requirement, exchange, expected, actual, level=level, hold=False))
 
 
 def expect(
@@ -158,7 +211,7 @@ def expect(
     try:
         check(exchange, *args, **kwargs)
     except Mismatch as m:
-        raise Violation(record_failure(requirement, exchange, m.expected, m.actual, level=level,
+        raise Violation(record_failure(requirement, exchange, m.expected, m.actual, level=level, hold=False,
                                        check=check_record(check, args, kwargs, exchange.redactor))) from None
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup, escape
 
+from ..judging.results import clip
 from .json_report import backoff_line
 
 # Plain symbols every font has (a CI machine has no colour-emoji font).
@@ -36,7 +37,7 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["clip"] = lambda s, n=300: s if s is None or len(s) <= n else s[: n - 1] + "…"
+    env.filters["clip"] = lambda s, n=300: s if s is None else clip(s, n)
     env.filters["codespans"] = codespans
     return env
 

@@ -75,25 +75,31 @@ def _evidence(observations: list[Observation]) -> list[dict]:
     return out
 
 
+def reproduce(obs: Observation) -> str | None:
+    """curl commands for every request the observation compares (SEC-01 compares two), one per line."""
+    commands = [ev["reproduce"] for ev in obs.evidence if ev.get("reproduce")]
+    return "\n".join(dict.fromkeys(commands)) or None
+
+
 def _requirement(r: RequirementOutcome, record: RunRecord) -> dict[str, Any]:
     result = r.result
     req = result.requirement
     redact = record.redactor
     failures = [o for o in result.observations if o.verdict is Verdict.FAILED]
-    failures.sort(key=lambda o: o.repeat)  # first-hand reports before repeats
     failure = None
-    if failures:
-        first = failures[0]
+    first = result.headline  # a failure at the failed level, first-hand before repeats (results.aggregate)
+    if first is not None:
         expected, actual = _split_message(first.message)
         failure = {
             "test": first.test,
             "level": first.level or req.level,
+            "statement": result.failed_statement,
             "expected": redact(expected) if expected else None,
             "actual": redact(actual) if actual else None,
             "message": redact(first.message),
             "count": len(failures),
         }
-    reproduction = next((ev.get("reproduce") for o in failures for ev in o.evidence if ev.get("reproduce")), None)
+    reproduction = reproduce(first) if first is not None else None
     if failure and failure["expected"]:
         summary = f"expected {failure['expected']}; actual {failure['actual'] or '(see evidence)'}"
         if failure["count"] > 1:

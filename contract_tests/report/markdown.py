@@ -11,6 +11,7 @@ import os
 import re
 from pathlib import Path
 
+from ..judging.results import clip
 from .json_report import backoff_line
 
 ICONS = {
@@ -38,8 +39,7 @@ PR_COMMENT_LIMIT = 65536  # GitHub's limit for a comment body; the report stays 
 
 
 def _clip(text: str | None, limit: int = MAX_FIELD) -> str:
-    text = " ".join((text or "").split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return clip(text or "", limit)
 
 
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1")
@@ -155,7 +155,7 @@ def render_markdown(report: dict) -> str:
             gate = "**gating**" if r["gating"] else "below the gate"
             lines.append(f"### {r['id']} [{level}] {text(r['title'])} — {gate}")
             lines.append("")
-            lines.append(text(r["statement"], 500))
+            lines.append(text((r.get("failure") or {}).get("statement") or r["statement"], 500))
             lines.append("")
             failure = r.get("failure") or {}
             if failure.get("expected"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..sending.exchange import visible
-from ..judging.results import Verdict
+from ..judging.results import Verdict, clip
 from ..judging.run_record import RunRecord
 from .json_report import _split_message, backoff_line
 from ..judging.outcome import Outcome
@@ -24,9 +24,8 @@ def _note(r, record: RunRecord) -> str:
     result = r.result
     if r.verdict is Verdict.PASSED and not result.requirement.opt_in:  # opt-in probes: show their numbers
         return ""
-    failures = [o for o in result.observations if o.verdict is Verdict.FAILED]
-    if failures:
-        expected, actual = _split_message(sorted(failures, key=lambda o: o.repeat)[0].message)
+    if result.headline is not None:  # a failure at the failed level (results.aggregate)
+        expected, actual = _split_message(result.headline.message)
         if expected:
             note = f"expected {expected}; actual {actual or '(see above)'}"
             if r.verdict is Verdict.WAIVED:
@@ -71,7 +70,7 @@ def write_summary(tr, record: RunRecord, outcome: Outcome, report_dir: Path | No
         verdict = r.verdict.value + (f" ({failed_level})" if failed_level and failed_level != req.level else "")
         tr.write(f"{req.id:<10} {req.level:<7} {req.title:<{width}}  ")
         tr.write(f"{verdict:<14}", **_MARKUP[r.verdict])
-        tr.write_line(f" {_clip(_note(r, record), 110)}")
+        tr.write_line(f" {clip(_note(r, record), 110)}")
     counts = {v: n for v, n in outcome.counts().items() if n}
     tr.write_line("verdicts: " + ", ".join(f"{n} {v}" for v, n in counts.items()))
     for note in outcome.scope_notes:
@@ -113,14 +112,6 @@ def _write_baseline(tr, record: RunRecord) -> None:
         for change in comparison.changes.values():
             if change.change == kind:
                 tr.write_line(f"  {kind:<14} {change.id:<10} {change.describe()}", **markup)
-
-
-def _clip(text: str, limit: int) -> str:
-    """Cut at a word boundary, never mid-token."""
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1].rsplit(" ", 1)[0]
-    return cut + "…"
 
 
 def _report_line(tr, report_dir: Path | None, status: int) -> None:

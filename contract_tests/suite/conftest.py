@@ -150,7 +150,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     hand-written tests in definition order -- those that log in with the right credentials (success_path) first, so
     the account's failed logins, which may lock it, come after them -- then fuzzing (it spends what they leave of the
     request and login budgets), then the opt-in probes in their own order, the throttling probe last (README,
-    Opt-in probes)."""
+    Opt-in probes), then the cross-cutting requirements' items (test_invariants.py): they report what every exchange
+    before showed."""
     if not _plugin_active(config):  # -p no:contract_tests, or arguments that hid the suite from the entry point
         raise pytest.UsageError(
             "hyper3d-login: the contract suite runs with its plugin: `pytest --pyargs contract_tests.suite` (the "
@@ -164,6 +165,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         opt_in = [probe_order.index(rid) if rid in probe_order else len(probe_order)
                   for rid in ids if rid in catalog and catalog[rid].opt_in]
         group = 2 + min(opt_in) if opt_in else 1 if item.get_closest_marker("fuzz") else 0
+        if item.path.name == "test_invariants.py":
+            group = 2 + len(probe_order)
         return group, success_first(item), item.stash.get(COLLECTED_ORDER, 0)
 
     items.sort(key=rank)

@@ -14,7 +14,6 @@ from .response import (
     no_error,
     no_token,
     not_5xx,
-    refused,
     same_account,
     same_account_or_4xx,
     status_in,
@@ -33,7 +32,7 @@ from .security import (
     nosniff,
 )
 from .error_details import no_internal_error_details
-from .token import exp_bounded, exp_valid, jws_shape, no_credential_material, token_free_of
+from .token import exp_bounded, exp_valid, fresh_token, jws_shape, no_credential_material, token_free_of
 from .weak_keys import hmac_key_not_weak
 
 __all__ = [name for name in dir() if not name.startswith("_")]

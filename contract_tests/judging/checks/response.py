@@ -60,12 +60,6 @@ def no_token(ex: Exchange) -> None:
         raise Mismatch("no token and no JWT-shaped string", "a JWT-shaped string in the response")
 
 
-def refused(ex: Exchange) -> None:
-    """A failed login as the documented client sees it: no token, a non-empty ``error``."""
-    no_token(ex)
-    has_error(ex)
-
-
 def success_shape(ex: Exchange) -> None:
     """RESP-02: JSON object as application/json; token and user_uuid non-empty strings; no nulls."""
     is_json_object(ex)

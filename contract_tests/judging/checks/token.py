@@ -140,3 +140,30 @@ def no_credential_material(ex: Exchange, passwords: list[str] | tuple[str, ...] 
         if secret and (secret in text or json.dumps(secret)[1:-1] in escaped):
             raise Mismatch("header and claims free of the password", "the password (or a variant of it) appears "
                                                                      "in the token")
+
+
+_UNIQUE_CLAIMS = ("jti", "nonce", "sid", "session_id")  # claims that make each login's token unique
+
+
+def fresh_token(ex: Exchange, first_token: str) -> None:
+    """AUTH-08: a second login yields a different token; when it does not, the failure says why they are equal."""
+    if not ex.token:
+        raise Mismatch("a second successful login", "no token")
+    if ex.token == first_token:
+        raise Mismatch("a different token for each login", "the same token twice: " + _why_identical(ex.token))
+
+
+def _why_identical(token: str) -> str:
+    try:
+        header, claims = _decode(token)
+    except Mismatch:
+        return "an opaque token, returned unchanged for each login"
+    why = [f"identical header and claims ({', '.join(f'`{k}`' for k in claims) or 'none'})"]
+    iat = claims.get("iat")
+    if isinstance(iat, (int, float)) and float(iat).is_integer():
+        why.append("`iat` has 1-second resolution, so two logins within one second sign the same claims")
+    elif "iat" not in claims:
+        why.append("there is no `iat`")
+    if not any(k in claims for k in _UNIQUE_CLAIMS):
+        why.append("there is no `jti` (or another per-login unique claim) to tell them apart")
+    return "; ".join(why)
