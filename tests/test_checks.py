@@ -142,6 +142,18 @@ ISSUE_11_CASES = [
 
 CASES += ISSUE_11_CASES
 
+# --- issue 12: RESP-01's MUST (a token for the right credentials), INPUT-08 (not the credential-failure answer)
+CREDENTIAL_FAILURE = exchange(401, {"error": "INVALID_CREDENTIALS"})
+ISSUE_12_CASES = [
+    (checks.issues_token, (), exchange(200, SUCCESS), exchange(201, {**SUCCESS, "token": ""})),
+    (checks.issues_token, (), exchange(201, SUCCESS), exchange(401, {"error": "INVALID_CREDENTIALS"})),
+    (checks.answers_unlike, (CREDENTIAL_FAILURE, "the credential failure"), exchange(413, {"error": "INVALID_CREDENTIALS"}),
+     exchange(401, {"error": "INVALID_CREDENTIALS", "detail": "other text"})),
+    (checks.answers_unlike, (CREDENTIAL_FAILURE, "the credential failure"), exchange(401, {"error": "PAYLOAD_TOO_LARGE"}),
+     exchange(401, {"error": "INVALID_CREDENTIALS"}, {"content-type": "application/json; charset=utf-8"})),
+]
+CASES += ISSUE_12_CASES
+
 
 @pytest.mark.parametrize("check, args, good, bad", CASES, ids=[f"{c[0].__name__}-{i}" for i, c in enumerate(CASES)])
 def test_check_accepts_good_and_rejects_bad(check, args, good, bad):

@@ -20,6 +20,7 @@ from ..sending.client import Account
 from ..judging.verdicts import record_failure, verify
 from ..sending.exchange import Exchange, LoginRequest
 from ..judging.classification import Signatures
+from ..judging.levels import refusal_shape_level
 from .passwords import NearMiss
 from .responses import schema_findings
 from .runner import Trial
@@ -57,9 +58,10 @@ def judge_invalid(trial: Trial, ex: Exchange, shape: Shape, wire: Wire, signatur
     else:
         ok = False
     if rid in ("INPUT-01", "INPUT-02", "INPUT-03", "INPUT-04"):
-        ok &= verify(rid, ex, checks.has_error)  # "rejected with error"
+        level = refusal_shape_level(ex) if rid == "INPUT-04" else None
+        ok &= verify(rid, ex, checks.has_error, level=level)  # "rejected with error"
     if rid == "INPUT-04":
-        ok &= verify(rid, ex, checks.is_4xx)
+        ok &= verify(rid, ex, checks.is_4xx, level="SHOULD")
     if rid == "INPUT-07":
         ok &= verify(rid, ex, checks.status_in, (415, 400), "415 Unsupported Media Type (400 tolerated)")
     if rid in ("INPUT-05", "DEPR-03") and signatures is not None and signatures.distinguishable:
@@ -67,7 +69,8 @@ def judge_invalid(trial: Trial, ex: Exchange, shape: Shape, wire: Wire, signatur
         judged = rid == "DEPR-03" or unmistakably_not_an_email(email)
         if judged and signatures.classify(ex) == "credential":
             record_failure(rid, ex, f"a validation failure ({signatures.describe()})",
-                           "a credential failure: " + ex.describe_response(200))
+                           "a credential failure: " + ex.describe_response(200),
+                           level="SHOULD" if rid == "DEPR-03" else None)  # accepting a long username breaks no client
             ok = False
     if ok:
         trial.checked_for(rid, ex)

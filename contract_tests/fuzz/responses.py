@@ -45,6 +45,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from ..judging.levels import answer_shape_level
 from ..sending.exchange import Exchange
 from .strategies import login_operation
 
@@ -64,9 +65,9 @@ class Finding:
     level: str | None = None
 
 
-def _scoped_level(ex: Exchange) -> str:
-    """RESP-04 is MUST for JSON POSTs under 64 KiB, SHOULD beyond (as the invariant scopes it)."""
-    return "MUST" if ex.request.is_small_json_post else "SHOULD"
+def _null_error(failure) -> bool:
+    """The schema violation is `"error": null` (the documented client's *string reads it as no error)."""
+    return list(failure.instance_path or [])[:1] == ["error"] and failure.instance is None
 
 
 def _actual(failure) -> str:
@@ -100,9 +101,14 @@ def schema_findings(ex: Exchange, owner: str) -> list[Finding]:
         if name == "ServerError":
             findings.append(Finding(owner, "a status below 500 (no server error)", f"status {ex.status}"))
         elif isinstance(failure, JsonSchemaError) and ex.body_object is not None:
-            findings.append(Finding("RESP-02" if ex.token else "RESP-05", what, _actual(failure)))
+            if ex.token and _null_error(failure):
+                continue  # the vendor types `error` as a string; null is no error to the documented client (RESP-03)
+            if ex.token:
+                findings.append(Finding("RESP-02", what, _actual(failure)))
+            else:
+                findings.append(Finding("RESP-05", what, _actual(failure), answer_shape_level(ex)))
         else:  # content type missing/undocumented/malformed, body not JSON
-            findings.append(Finding("RESP-04", what, _actual(failure), _scoped_level(ex)))
+            findings.append(Finding("RESP-04", what, _actual(failure), answer_shape_level(ex)))
     merged: dict[str, Finding] = {}  # one finding per requirement (a body can break several schema keywords)
     for f in findings:
         if f.requirement in merged:

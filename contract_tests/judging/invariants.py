@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from . import checks
 from .checks import Mismatch
+from .levels import answer_shape_level
 from .verdicts import current, record_failure
 from ..sending.exchange import Exchange
 from ..sending.secrets import Secret
@@ -37,11 +38,6 @@ def _submitted_passwords(ex: Exchange) -> list[str]:
         for k, v in pairs or ():
             walk({k: v})
     return found
-
-
-def _scoped_level(ex: Exchange) -> str:
-    """RESP-04/RESP-05 are MUST for JSON POSTs under 64 KiB, SHOULD beyond (a proxy may answer)."""
-    return "MUST" if ex.request.is_small_json_post else "SHOULD"
 
 
 class Observer:
@@ -77,9 +73,9 @@ class Observer:
         if ex.status >= 500 and owner:
             record_failure(owner, ex, "a status below 500 (no server error)", None)
         if req.method == "POST":
-            run("RESP-04", checks.is_json_object, level=_scoped_level(ex))
+            run("RESP-04", checks.is_json_object, level=answer_shape_level(ex))
             if not ex.token:
-                run("RESP-05", checks.has_error, level=_scoped_level(ex))
+                run("RESP-05", checks.has_error, level=answer_shape_level(ex))
             if req.expect in ("failure", "invalid"):
                 run("RESP-06", checks.no_token)
             if req.expect == "invalid":

@@ -64,4 +64,5 @@ def test_username_max_length_counts_code_points(send, signatures, name):
         ex,
         f"a {wanted} failure ({signatures.describe()})",
         f"a {kind} response: " + ex.describe_response(200),
+        level=None if within else "SHOULD",  # accepting 81 code points breaks no client
     )

@@ -60,6 +60,19 @@ def no_token(ex: Exchange) -> None:
         raise Mismatch("no token and no JWT-shaped string", "a JWT-shaped string in the response")
 
 
+def issues_token(ex: Exchange) -> None:
+    """A successful login as the documented client sees it: a non-empty string ``token``."""
+    if not ex.token:
+        raise Mismatch("a successful login (a non-empty token)", "no token; " + ex.describe_response(200))
+
+
+def answers_unlike(ex: Exchange, other: Exchange, what: str) -> None:
+    """The answer differs from *other*'s in status or ``error`` value (*what* names the answer it must not be)."""
+    if (ex.status, ex.error) == (other.status, other.error):
+        raise Mismatch(f"an answer other than {what}: status {other.status}, error {short(other.error)!r}",
+                       "the same answer: " + ex.describe_response(200))
+
+
 def refused(ex: Exchange) -> None:
     """A failed login as the documented client sees it: no token, a non-empty ``error``."""
     no_token(ex)
