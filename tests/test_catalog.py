@@ -27,7 +27,7 @@ EXPECTED_LEVELS = {
     "ABUSE-01": "SHOULD", "SEC-07": "SHOULD", "CAPTCHA-01": "MUST",  # issue 6: opt-in probes
 }
 OPT_IN = {"ABUSE-01", "SEC-07", "CAPTCHA-01"}
-SHOULD_CLAUSES = {"TOKEN-02", "RESP-04", "RESP-05", "RESP-01", "DEPR-03", "INPUT-04"}  # issue 12 item 1: RESP-01 ..
+SHOULD_CLAUSES = {"TOKEN-02", "RESP-04", "RESP-05", "RESP-01", "RESP-02", "DEPR-03", "INPUT-04"}  # issue 12 item 1: RESP-01 ..
 
 
 def _raw() -> dict:

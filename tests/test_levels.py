@@ -101,7 +101,19 @@ def test_a_null_error_on_a_success_is_no_schema_finding():
     success = {"token": "a.b.c", "user_uuid": "u1", "username": "demo", "avatar_url": "", "error": None}
     assert schema_findings(exchange(201, success), "INPUT-09") == []
     bad = schema_findings(exchange(201, {**success, "user_uuid": 7}), "INPUT-09")
-    assert [f.requirement for f in bad] == ["RESP-02"]
+    assert [(f.requirement, f.level) for f in bad] == [("RESP-02", None)]  # the requirement's level: MUST
+    null = schema_findings(exchange(201, {**success, "username": None}), "INPUT-09")
+    assert [(f.requirement, f.level) for f in null] == [("RESP-02", "SHOULD")]  # null reads as "" in Go
+
+
+def test_a_json_body_with_another_content_type_is_a_should_finding():
+    from contract_tests.fuzz.responses import schema_findings
+
+    plain = schema_findings(exchange(401, {"error": "X"}, {"content-type": "text/plain"}, request=request()), "AUTH-02")
+    assert [(f.requirement, f.level) for f in plain] == [("RESP-04", "SHOULD")]
+    html = schema_findings(exchange(401, raw=b"<html>", headers={"content-type": "text/html"}, request=request()),
+                           "AUTH-02")
+    assert ("RESP-04", "MUST") in [(f.requirement, f.level) for f in html]
 
 
 def test_schema_findings_on_failures_follow_the_answer_shape_level():

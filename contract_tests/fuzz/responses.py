@@ -45,6 +45,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from ..judging.checks.response import is_null_optional_field
 from ..judging.levels import answer_shape_level
 from ..sending.exchange import Exchange
 from .strategies import login_operation
@@ -63,11 +64,6 @@ class Finding:
     expected: str
     actual: str
     level: str | None = None
-
-
-def _null_error(failure) -> bool:
-    """The schema violation is `"error": null` (the documented client's *string reads it as no error)."""
-    return list(failure.instance_path or [])[:1] == ["error"] and failure.instance is None
 
 
 def _actual(failure) -> str:
@@ -101,14 +97,17 @@ def schema_findings(ex: Exchange, owner: str) -> list[Finding]:
         if name == "ServerError":
             findings.append(Finding(owner, "a status below 500 (no server error)", f"status {ex.status}"))
         elif isinstance(failure, JsonSchemaError) and ex.body_object is not None:
-            if ex.token and _null_error(failure):
+            path = list(failure.instance_path or [])
+            if ex.token and path[:1] == ["error"] and failure.instance is None:
                 continue  # the vendor types `error` as a string; null is no error to the documented client (RESP-03)
             if ex.token:
-                findings.append(Finding("RESP-02", what, _actual(failure)))
+                level = "SHOULD" if is_null_optional_field(path, failure.instance) else None
+                findings.append(Finding("RESP-02", what, _actual(failure), level))
             else:
                 findings.append(Finding("RESP-05", what, _actual(failure), answer_shape_level(ex)))
-        else:  # content type missing/undocumented/malformed, body not JSON
-            findings.append(Finding("RESP-04", what, _actual(failure), answer_shape_level(ex)))
+        else:  # content type missing/undocumented/malformed (SHOULD when the body is a JSON object), body not JSON
+            level = "SHOULD" if ex.body_object is not None else answer_shape_level(ex)
+            findings.append(Finding("RESP-04", what, _actual(failure), level))
     merged: dict[str, Finding] = {}  # one finding per requirement (a body can break several schema keywords)
     for f in findings:
         if f.requirement in merged:

@@ -73,7 +73,8 @@ class Observer:
         if ex.status >= 500 and owner:
             record_failure(owner, ex, "a status below 500 (no server error)", None)
         if req.method == "POST":
-            run("RESP-04", checks.is_json_object, level=answer_shape_level(ex))
+            run("RESP-04", checks.json_object_body, level=answer_shape_level(ex))
+            run("RESP-04", checks.json_content_type, level="SHOULD")  # the documented client ignores it
             if not ex.token:
                 run("RESP-05", checks.has_error, level=answer_shape_level(ex))
             if req.expect in ("failure", "invalid"):

@@ -20,6 +20,7 @@ def test_valid_login_answers_201(good_login):
 @requirement("RESP-02")
 def test_success_body_shape(session_login):
     expect("RESP-02", session_login, checks.success_shape)
+    expect("RESP-02", session_login, checks.no_null_fields, level="SHOULD")
 
 
 @requirement("RESP-03")
@@ -40,8 +41,9 @@ def test_failures_are_json_objects_with_error_and_no_token(send, unknown_email, 
     """What the documented client decodes on failure: a JSON object, a non-empty error, no token."""
     kind, body = FAILURES[name]
     ex = send(f"a login that must fail ({name})", kind, json=body(unknown_email))
-    verify("RESP-04", ex, checks.is_json_object)
-    verify("RESP-05", ex, checks.has_error)
+    verify("RESP-04", ex, checks.json_object_body, level=answer_shape_level(ex))
+    verify("RESP-04", ex, checks.json_content_type, level="SHOULD")
+    verify("RESP-05", ex, checks.has_error, level=answer_shape_level(ex))
     verify("RESP-06", ex, checks.no_token)
 
 
@@ -54,7 +56,7 @@ def test_failure_answers_on_both_sides_of_the_client_bound(send, unknown_email, 
     field = unbounded_string_property()
     ex = send(f"an unknown-account login padded to {size} bytes (a long {field})", "failure",
               json=padded({"email": unknown_email}, field, size))
-    level = answer_shape_level(ex)
-    verify("RESP-04", ex, checks.is_json_object, level=level)
-    verify("RESP-05", ex, checks.has_error, level=level)
+    verify("RESP-04", ex, checks.json_object_body, level=answer_shape_level(ex))
+    verify("RESP-04", ex, checks.json_content_type, level="SHOULD")
+    verify("RESP-05", ex, checks.has_error, level=answer_shape_level(ex))
     verify("RESP-06", ex, checks.no_token)
