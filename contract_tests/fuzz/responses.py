@@ -45,7 +45,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from ..judging.checks.response import is_null_optional_field
+from ..judging import checks
 from ..judging.levels import answer_shape_level
 from ..sending.exchange import Exchange
 from .strategies import login_operation
@@ -64,6 +64,18 @@ class Finding:
     expected: str
     actual: str
     level: str | None = None
+
+
+def _success_level(ex: Exchange) -> str | None:
+    """The level of a schema violation on a success, judged as RESP-02's own checks judge the body: MUST for what the
+    documented client cannot use, SHOULD for null user fields (read as empty), none for `"error": null` (the vendor
+    types `error` as a string, but the client's *string reads null as no error; RESP-03 judges `error`)."""
+    for check, level in ((checks.success_shape, "MUST"), (checks.no_null_fields, "SHOULD")):
+        try:
+            check(ex)
+        except checks.Mismatch:
+            return level
+    return None
 
 
 def _actual(failure) -> str:
@@ -97,12 +109,10 @@ def schema_findings(ex: Exchange, owner: str) -> list[Finding]:
         if name == "ServerError":
             findings.append(Finding(owner, "a status below 500 (no server error)", f"status {ex.status}"))
         elif isinstance(failure, JsonSchemaError) and ex.body_object is not None:
-            path = list(failure.instance_path or [])
-            if ex.token and path[:1] == ["error"] and failure.instance is None:
-                continue  # the vendor types `error` as a string; null is no error to the documented client (RESP-03)
             if ex.token:
-                level = "SHOULD" if is_null_optional_field(path, failure.instance) else None
-                findings.append(Finding("RESP-02", what, _actual(failure), level))
+                level = _success_level(ex)
+                if level is not None:
+                    findings.append(Finding("RESP-02", what, _actual(failure), level))
             else:
                 findings.append(Finding("RESP-05", what, _actual(failure), answer_shape_level(ex)))
         else:  # content type missing/undocumented/malformed (SHOULD when the body is a JSON object), body not JSON

@@ -11,7 +11,7 @@ requirement = pytest.mark.requirement
 
 
 @requirement("RESP-01")
-def test_valid_login_answers_201(good_login):
+def test_right_credentials_log_in_with_201(good_login):
     """A login with the configured credentials logs in (check LOGIN_EMAIL/LOGIN_PASSWORD if not), with 201."""
     expect("RESP-01", good_login, checks.issues_token)
     expect("RESP-01", good_login, checks.status_is, 201, level="SHOULD")

@@ -98,7 +98,7 @@ def _success_schema_errors(ex: Exchange) -> list:
                   key=lambda e: list(e.path))
 
 
-def is_null_optional_field(path: list, instance: object) -> bool:
+def _null_optional_field(path: list, instance: object) -> bool:
     """A null where the success schema wants a string of an optional field (username, avatar_url, email): the
     documented client decodes null into a Go string as empty, so it breaks nothing."""
     return instance is None and len(path) == 1 and path[0] not in success_schema().get("required", [])
@@ -108,7 +108,7 @@ def success_shape(ex: Exchange) -> None:
     """RESP-02: a JSON object; token and user_uuid non-empty strings; the other fields strings (or null)."""
     json_object_body(ex)
     problems = [f"{'/'.join(map(str, e.path)) or '(body)'}: {e.message}" for e in _success_schema_errors(ex)
-                if not is_null_optional_field(list(e.path), e.instance)]
+                if not _null_optional_field(list(e.path), e.instance)]
     if problems:
         raise Mismatch(
             "a success body matching the success schema (token and user_uuid non-empty strings; "
@@ -121,7 +121,7 @@ def no_null_fields(ex: Exchange) -> None:
     """RESP-02's SHOULD clause: the optional fields of a success are strings, not null."""
     if ex.body_object is None:
         return  # success_shape's finding
-    nulls = [str(e.path[0]) for e in _success_schema_errors(ex) if is_null_optional_field(list(e.path), e.instance)]
+    nulls = [str(e.path[0]) for e in _success_schema_errors(ex) if _null_optional_field(list(e.path), e.instance)]
     if nulls:
         raise Mismatch("username/avatar_url/email as strings when present (not null)", f"null: {', '.join(nulls)}")
 
