@@ -27,7 +27,7 @@ EXPECTED_LEVELS = {
     "ABUSE-01": "SHOULD", "SEC-07": "SHOULD", "CAPTCHA-01": "MUST",  # issue 6: opt-in probes
 }
 OPT_IN = {"ABUSE-01", "SEC-07", "CAPTCHA-01"}
-SHOULD_CLAUSES = {"TOKEN-02", "RESP-04", "RESP-05", "DEPR-03"}
+SHOULD_CLAUSES = {"TOKEN-02", "RESP-04", "RESP-05", "RESP-01", "RESP-02", "DEPR-03", "INPUT-04"}  # issue 12 item 1: RESP-01 ..
 
 
 def _raw() -> dict:
@@ -74,6 +74,17 @@ def test_entries_are_well_formed():
             assert re.match(r"https://www\.rfc-editor\.org/rfc/rfc\d+#section-[\d.]+$", req.source.url), rid
         if req.source.kind == "openapi":
             assert req.source.ref.startswith("#/"), rid
+
+
+def test_level_principle_and_a_reason_for_every_level():
+    """issue 12 item 1: the catalog states its level principle, and every requirement says why it has its level."""
+    principle = catalog.level_principle()
+    assert "map[string]string" in principle["documented_client"]
+    assert principle["must"] and principle["should"]
+    for rid, req in load_catalog().items():
+        assert req.level_reason.strip() and "\n" not in req.level_reason, rid
+        if req.should_clause:
+            assert req.level == "MUST", f"{rid}: a SHOULD clause narrows a MUST requirement"
 
 
 def test_openapi_pointers_resolve_in_the_vendor_document():
@@ -125,6 +136,9 @@ BROKEN = {
     "multi-line statement": (lambda d: d["requirements"][0].__setitem__("statement", "a\nb"), r"statement"),
     "area mismatch": (lambda d: d["requirements"][0].__setitem__("area", "token"), r"RESP-01 has area 'token'"),
     "no version": (lambda d: d.pop("version"), r"version"),
+    "no level reason": (lambda d: d["requirements"][0].pop("level_reason"), r"RESP-01.*level_reason"),
+    "no level principle": (lambda d: d.pop("level_principle"), r"level_principle"),
+    "empty MUST list": (lambda d: d["level_principle"].__setitem__("must", []), r"level_principle.must"),
 }
 
 

@@ -40,14 +40,19 @@ CASES = [
     (checks.no_token, (), exchange(401, {"error": "X"}), exchange(401, {"error": "X", "token": "abc"})),
     (checks.no_token, (), exchange(401, {"error": "X", "token": ""}),
      exchange(401, {"error": "X"}, {"set-cookie": f"session={GOOD_TOKEN}"})),
-    (checks.success_shape, (), exchange(201, SUCCESS), exchange(201, {**SUCCESS, "username": None})),
+    (checks.success_shape, (), exchange(201, {**SUCCESS, "username": None}), exchange(201, {**SUCCESS, "username": 7})),
+    (checks.no_null_fields, (), exchange(201, SUCCESS), exchange(201, {**SUCCESS, "username": None})),
     (checks.same_account, ("u1",), exchange(201, SUCCESS), exchange(201, {**SUCCESS, "user_uuid": "u2"})),
     (checks.same_account, ("u1",), exchange(201, SUCCESS), exchange(401, {"error": "X"})),
     (checks.same_account_or_4xx, ("u1",), exchange(400, {"error": "X"}), exchange(201, {**SUCCESS, "user_uuid": "u2"})),
     (checks.same_account_or_4xx, ("u1",), exchange(201, SUCCESS), exchange(201, {"error": "X"})),
     (checks.success_shape, (), exchange(201, {**SUCCESS, "extra": [1]}), exchange(201, {**SUCCESS, "user_uuid": ""})),
-    (checks.success_shape, (), exchange(201, SUCCESS),
-     exchange(201, SUCCESS, {"content-type": "text/plain"})),
+    (checks.success_shape, (), exchange(201, SUCCESS, {"content-type": "text/plain"}),
+     exchange(201, {**SUCCESS, "token": None})),
+    (checks.json_object_body, (), exchange(401, {"error": "X"}, {"content-type": "text/html"}),
+     exchange(401, raw=b"<html>401</html>", headers={"content-type": "application/json"})),
+    (checks.json_content_type, (), exchange(401, {"error": "X"}, {"content-type": "application/problem+json"}),
+     exchange(401, {"error": "X"}, {"content-type": "text/html"})),
     (checks.jws_shape, (), exchange(201, SUCCESS),
      exchange(201, {**SUCCESS, "token": jwt({"alg": "none"}, {"sub": "u1"}, "")})),
     (checks.jws_shape, (), exchange(201, SUCCESS),
@@ -142,6 +147,18 @@ ISSUE_11_CASES = [
 
 
 CASES += ISSUE_11_CASES
+
+# --- issue 12: RESP-01's MUST (a token for the right credentials), INPUT-08 (not the credential-failure answer)
+CREDENTIAL_FAILURE = exchange(401, {"error": "INVALID_CREDENTIALS"})
+ISSUE_12_CASES = [
+    (checks.issues_token, (), exchange(200, SUCCESS), exchange(201, {**SUCCESS, "token": ""})),
+    (checks.issues_token, (), exchange(201, SUCCESS), exchange(401, {"error": "INVALID_CREDENTIALS"})),
+    (checks.answers_unlike, (CREDENTIAL_FAILURE, "the credential failure"), exchange(413, {"error": "INVALID_CREDENTIALS"}),
+     exchange(401, {"error": "INVALID_CREDENTIALS", "detail": "other text"})),
+    (checks.answers_unlike, (CREDENTIAL_FAILURE, "the credential failure"), exchange(401, {"error": "PAYLOAD_TOO_LARGE"}),
+     exchange(401, {"error": "INVALID_CREDENTIALS"}, {"content-type": "application/json; charset=utf-8"})),
+]
+CASES += ISSUE_12_CASES
 
 
 @pytest.mark.parametrize("check, args, good, bad", CASES, ids=[f"{c[0].__name__}-{i}" for i, c in enumerate(CASES)])

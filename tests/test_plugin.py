@@ -208,7 +208,7 @@ def test_secrets_never_reach_output_or_reports(run, pytester):
 @pytest.mark.parametrize(
     "fault, requirement",
     [("strip-password", "AUTH-03"), ("sqli-email", "AUTH-04"), ("html-401", "RESP-04"),
-     ("username-length-utf16", "DEPR-03"), ("status-200-on-success", "RESP-01")],
+     ("username-length-utf16", "DEPR-03"), ("failure-without-error", "RESP-05")],
 )
 def test_broken_server_is_flagged_with_the_right_id(run, pytester, fault, requirement):
     result = run(f"--reference-fault={fault}", "--report-dir=out")
@@ -216,6 +216,14 @@ def test_broken_server_is_flagged_with_the_right_id(run, pytester, fault, requir
     failed = {r["id"] for r in _report(pytester)["requirements"] if r["verdict"] == "failed"}
     assert requirement in failed
     assert f"{requirement} [MUST]" in result.stdout.str()
+
+
+def test_a_should_clause_failure_is_charged_at_should(run, pytester):
+    """issue 12 item 1: 200 instead of 201 breaks no documented client; RESP-01 fails its SHOULD clause only."""
+    result = run("--reference-fault=status-200-on-success", "--report-dir=out")
+    assert result.ret == 0  # --fail-on=must
+    resp01 = next(r for r in _report(pytester)["requirements"] if r["id"] == "RESP-01")
+    assert (resp01["verdict"], resp01["failed_level"], resp01["level"]) == ("failed", "SHOULD", "MUST")
 
 
 def test_requirement_without_a_test_fails_collection(run, monkeypatch):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import hashlib
 import json
@@ -21,6 +22,7 @@ __all__ = [
     "Requirement",
     "Source",
     "catalog_digest",
+    "level_principle",
     "load_catalog",
 ]
 
@@ -70,6 +72,7 @@ class Requirement:
     opt_in: bool
     area: str
     should_clause: str | None = None
+    level_reason: str = ""  # why this level, by the catalog's level principle
 
     def statement_at(self, level: str | None) -> str:
         """The statement of the clause at *level*: the ``should_clause`` of a requirement that failed below its
@@ -141,8 +144,20 @@ def _parse(path: Path) -> dict[str, Requirement]:
             opt_in=entry["opt_in"],
             area=entry["area"],
             should_clause=entry.get("should_clause"),
+            level_reason=entry["level_reason"],
         )
     return catalog
+
+
+@functools.cache
+def _principle() -> dict[str, Any]:
+    return yaml.safe_load(CATALOG_FILE.read_text(encoding="utf-8"))["level_principle"]
+
+
+def level_principle() -> dict[str, Any]:
+    """The catalog's level principle: ``{"documented_client": str, "must": [str], "should": [str]}`` (a fresh copy)."""
+    _default_catalog()  # validated with the catalog
+    return copy.deepcopy(_principle())
 
 
 @functools.cache

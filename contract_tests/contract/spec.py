@@ -28,10 +28,12 @@ __all__ = [
     "captcha_settings",
     "clarifications",
     "clarified_document",
+    "documented_client",
     "error_values",
     "failure_schema",
     "FieldRule",
     "request_fields",
+    "request_properties",
     "request_schema",
     "spec_digest",
     "success_schema",
@@ -235,6 +237,24 @@ def captcha_settings() -> dict[str, str]:
     regex = ext["error-pattern"]
     re.compile(regex)
     return {"header": ext["header"], "error_regex": regex}
+
+
+def documented_client() -> dict[str, Any]:
+    """What the documented client sends (clarification documented-client): ``{"content-type", "body",
+    "max-body-bytes"}``; requests within these bounds are the MUST scope of RESP-04/RESP-05."""
+    ext = copy.deepcopy(_operation_extension("x-documented-client"))
+    if not isinstance(ext.get("max-body-bytes"), int) or ext["max-body-bytes"] <= 0:
+        raise SpecError("x-documented-client: max-body-bytes must be a positive integer")
+    return ext
+
+
+def request_properties() -> dict[str, dict[str, Any]]:
+    """The request body's properties as the clarified document declares them: ``{name: schema}``, each schema with
+    ``required: bool`` added (maxLength, format and type as documented)."""
+    schema = _resolve(_clarified(), _REQUEST_SCHEMA)
+    required = set(schema.get("required", []))
+    return {name: {**copy.deepcopy(prop), "required": name in required}
+            for name, prop in schema.get("properties", {}).items()}
 
 
 def spec_digest() -> str:

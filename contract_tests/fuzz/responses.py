@@ -45,6 +45,8 @@ from dataclasses import dataclass
 
 import httpx
 
+from ..judging import checks
+from ..judging.levels import answer_shape_level
 from ..sending.exchange import Exchange
 from .strategies import login_operation
 
@@ -64,9 +66,16 @@ class Finding:
     level: str | None = None
 
 
-def _scoped_level(ex: Exchange) -> str:
-    """RESP-04 is MUST for JSON POSTs under 64 KiB, SHOULD beyond (as the invariant scopes it)."""
-    return "MUST" if ex.request.is_small_json_post else "SHOULD"
+def _success_level(ex: Exchange) -> str | None:
+    """The level of a schema violation on a success, judged as RESP-02's own checks judge the body: MUST for what the
+    documented client cannot use, SHOULD for null user fields (read as empty), none for `"error": null` (the vendor
+    types `error` as a string, but the client's *string reads null as no error; RESP-03 judges `error`)."""
+    for check, level in ((checks.success_shape, "MUST"), (checks.no_null_fields, "SHOULD")):
+        try:
+            check(ex)
+        except checks.Mismatch:
+            return level
+    return None
 
 
 def _actual(failure) -> str:
@@ -100,9 +109,15 @@ def schema_findings(ex: Exchange, owner: str) -> list[Finding]:
         if name == "ServerError":
             findings.append(Finding(owner, "a status below 500 (no server error)", f"status {ex.status}"))
         elif isinstance(failure, JsonSchemaError) and ex.body_object is not None:
-            findings.append(Finding("RESP-02" if ex.token else "RESP-05", what, _actual(failure)))
-        else:  # content type missing/undocumented/malformed, body not JSON
-            findings.append(Finding("RESP-04", what, _actual(failure), _scoped_level(ex)))
+            if ex.token:
+                level = _success_level(ex)
+                if level is not None:
+                    findings.append(Finding("RESP-02", what, _actual(failure), level))
+            else:
+                findings.append(Finding("RESP-05", what, _actual(failure), answer_shape_level(ex)))
+        else:  # content type missing/undocumented/malformed (SHOULD when the body is a JSON object), body not JSON
+            level = "SHOULD" if ex.body_object is not None else answer_shape_level(ex)
+            findings.append(Finding("RESP-04", what, _actual(failure), level))
     merged: dict[str, Finding] = {}  # one finding per requirement (a body can break several schema keywords)
     for f in findings:
         if f.requirement in merged:

@@ -13,6 +13,7 @@ from collections import Counter
 
 from . import checks
 from .checks import Mismatch
+from .levels import answer_shape_level
 from .results import Observation
 from .verdicts import CROSS_CUTTING, check_record, current, record_failure, take_held
 from ..sending.exchange import Exchange
@@ -43,12 +44,6 @@ def submitted_passwords(ex: Exchange) -> list[str]:
         for k, v in pairs or ():
             walk({k: v})
     return found
-
-
-def _scoped_level(ex: Exchange) -> str:
-    """RESP-04/RESP-05 are MUST for JSON POSTs under 64 KiB, SHOULD beyond (a proxy may answer) and for a 429 (a
-    rate limiter in front of the API answers it; the client backs off from it whatever its body)."""
-    return "MUST" if ex.request.is_small_json_post and ex.status != 429 else "SHOULD"
 
 
 # The requirements the invariants judge, in the order their items run (the 5xx rule is charged to the requirement
@@ -105,9 +100,10 @@ class Observer:
             charge(owner, "a status below 500 (no server error)", None, None, (owner, id(ex)),
                    check_record(checks.not_5xx, (), {}, ex.redactor))
         if req.method == "POST":
-            run("RESP-04", checks.is_json_object, level=_scoped_level(ex))
+            run("RESP-04", checks.json_object_body, level=answer_shape_level(ex))
+            run("RESP-04", checks.json_content_type, level="SHOULD")  # the documented client ignores it
             if not ex.token:
-                run("RESP-05", checks.has_error, level=_scoped_level(ex))
+                run("RESP-05", checks.has_error, level=answer_shape_level(ex))
             if req.expect in ("failure", "invalid"):
                 run("RESP-06", checks.no_token)
             if req.expect == "invalid" and ex.backoff is None and owner not in _OWN_STATUS_RULE:

@@ -569,3 +569,11 @@ class DebugTracebacks(LoginService):
                 # DEBUG left on in this deployment's settings: the parser's traceback goes back to the client
                 raise Reject(self.error_response(400, "INVALID_REQUEST", traceback.format_exc())) from None
             raise
+
+
+# --- issue 12 faults ---
+@fault("no-body-limit")
+class NoBodyLimit(LoginService):
+    async def read_body(self, request: Request) -> bytes:
+        # "request.body() already buffers the stream": the refactor dropped the size guard with the loop
+        return await request.body()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import re
 import shlex
@@ -13,10 +14,10 @@ from typing import Any, Literal
 
 import httpx
 
+from ..contract.spec import documented_client
 from .secrets import Redactor, Secret
 
 LOGIN_PATH = "/api/user/login"
-JSON_LIMIT = 64 * 1024  # RESP-04/RESP-05 are MUST below this request size, SHOULD above
 Expect = Literal["success", "failure", "invalid", "any"]
 _MISSING = object()
 _SENTINEL = "__h3d_secret_{}__"  # survives JSON encoding unchanged
@@ -142,10 +143,31 @@ class LoginRequest:
         return len(body) if body is not None else 0
 
     @property
-    def is_small_json_post(self) -> bool:
-        """RESP-04's MUST scope: a POST sent as application/json under 64 KiB."""
+    def body_is_utf8(self) -> bool:
+        """The body is valid UTF-8 (no body at all counts as valid); encoded surrogates are not UTF-8."""
+        try:
+            (self.body_bytes() or b"").decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+        return True
+
+    @property
+    def sendable_by_documented_client(self) -> bool:
+        """Whether the vendor's Go client could send this request (clarification documented-client): a POST of a
+        JSON object of string values, valid UTF-8 without lone surrogates, as application/json, within its bound."""
+        client = _documented_client()
         ctype = (self.effective_content_type or "").split(";")[0].strip().lower()
-        return self.method == "POST" and ctype == "application/json" and self.size < JSON_LIMIT
+        if self.method != "POST" or ctype != client["content-type"] or self.multipart is not None:
+            return False
+        body = self.body_bytes()
+        if body is None or len(body) > client["max-body-bytes"]:
+            return False
+        try:
+            data = json.loads(body.decode("utf-8"))
+        except ValueError:  # UnicodeDecodeError included
+            return False
+        return isinstance(data, dict) and all(
+            isinstance(v, str) and _utf8_encodable(k) and _utf8_encodable(v) for k, v in data.items())
 
     # -- human form -------------------------------------------------------------------------
     def describe(self, base_url: str, limit: int = 400) -> str:
@@ -205,6 +227,20 @@ class LoginRequest:
                 else:
                     args += ["--data-binary", _splice(text, self._sentinels)]
         return " ".join(a for a in args if a)
+
+
+@functools.cache
+def _documented_client() -> dict[str, Any]:
+    return documented_client()
+
+
+def _utf8_encodable(text: str) -> bool:
+    """False for a string holding a lone surrogate (only a \\ud800-style escape can carry one)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _value(v: Any) -> Any:

@@ -2,21 +2,25 @@
 
 import pytest
 
+from contract_tests.inputs.padding import padded, size_probes, unbounded_string_property
 from contract_tests.judging import checks
+from contract_tests.judging.levels import answer_shape_level
 from contract_tests.judging.verdicts import expect, verify
 
 requirement = pytest.mark.requirement
 
 
 @requirement("RESP-01")
-def test_valid_login_answers_201(good_login):
-    """A login with the configured credentials is answered 201 (check LOGIN_EMAIL/LOGIN_PASSWORD if not)."""
-    expect("RESP-01", good_login, checks.status_is, 201)
+def test_right_credentials_log_in_with_201(good_login):
+    """A login with the configured credentials logs in (check LOGIN_EMAIL/LOGIN_PASSWORD if not), with 201."""
+    expect("RESP-01", good_login, checks.issues_token)
+    expect("RESP-01", good_login, checks.status_is, 201, level="SHOULD")
 
 
 @requirement("RESP-02")
 def test_success_body_shape(session_login):
     expect("RESP-02", session_login, checks.success_shape)
+    expect("RESP-02", session_login, checks.no_null_fields, level="SHOULD")
 
 
 @requirement("RESP-03")
@@ -37,6 +41,22 @@ def test_failures_are_json_objects_with_error_and_no_token(send, unknown_email, 
     """What the documented client decodes on failure: a JSON object, a non-empty error, no token."""
     kind, body = FAILURES[name]
     ex = send(f"a login that must fail ({name})", kind, json=body(unknown_email))
-    verify("RESP-04", ex, checks.is_json_object)
-    verify("RESP-05", ex, checks.has_error)
+    verify("RESP-04", ex, checks.json_object_body, level=answer_shape_level(ex))
+    verify("RESP-04", ex, checks.json_content_type, level="SHOULD")
+    verify("RESP-05", ex, checks.has_error, level=answer_shape_level(ex))
+    verify("RESP-06", ex, checks.no_token)
+
+
+@requirement("RESP-04", "RESP-05", "RESP-06")
+@pytest.mark.parametrize("size", size_probes(), ids=lambda size: f"{size / 1024:g}KiB")
+def test_failure_answers_on_both_sides_of_the_client_bound(send, unknown_email, size):
+    """An unknown-account login padded to a body size (a long password) is answered like any failure: a JSON
+    object with `error`, no token. MUST up to the documented client's bound (clarification documented-client,
+    8 KiB), SHOULD beyond it and for what infrastructure answers itself (a proxy's 413 page)."""
+    field = unbounded_string_property()
+    ex = send(f"an unknown-account login padded to {size} bytes (a long {field})", "failure",
+              json=padded({"email": unknown_email}, field, size))
+    verify("RESP-04", ex, checks.json_object_body, level=answer_shape_level(ex))
+    verify("RESP-04", ex, checks.json_content_type, level="SHOULD")
+    verify("RESP-05", ex, checks.has_error, level=answer_shape_level(ex))
     verify("RESP-06", ex, checks.no_token)

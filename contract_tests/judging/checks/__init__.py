@@ -8,9 +8,14 @@ requirement tag sits at the call site: ``expect("RESP-01", ex, status_is, 201)``
 from .core import Mismatch
 from .http import allows_post, www_authenticate_on_401
 from .response import (
+    answers_unlike,
     has_error,
     is_4xx,
+    issues_token,
     is_json_object,
+    json_content_type,
+    json_object_body,
+    no_null_fields,
     no_error,
     no_token,
     not_5xx,
