@@ -269,6 +269,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", f"{MARKER}(*ids): the requirement IDs (spec/requirements.yaml) a contract test checks."
     )
+    config.addinivalue_line(  # with the requirement marker: the suite's modules are imported by self-tests too
+        "markers",
+        "success_path(spends_failed_logins=False): the test logs in with the right credentials; it runs before the "
+        "failed logins are spent on the account, so a lockout policy the suite's own failures trigger cannot reach it.",
+    )
     # --base-url as given: pytest-base-url turns "not given" into "", and an empty value is a usage error, so whether
     # it was given is read from the command line, PYTEST_ADDOPTS, the environment and the ini file
     raw = config.getoption("base_url") or ""

@@ -5,7 +5,14 @@ import pathlib
 # pytester's in-process runs restore sys.modules afterwards; httpx imports httpcore lazily and
 # caches its exception classes, so a re-imported httpcore would escape httpx's error mapping.
 import httpcore  # noqa: F401
+# The same for the fuzzing stack (loaded on demand by the suite since issue 10): a hypothesis or schemathesis
+# re-imported by a later in-process run would not recognise the strategy classes an earlier one left in caches.
+import hypothesis.strategies  # noqa: F401
 import pytest
+import schemathesis  # noqa: F401
+
+import contract_tests.fuzz.strategies  # noqa: F401  (its strategies are built once per process)
+import contract_tests.reference.registry  # noqa: F401  (the fault catalog, registered once per process)
 
 _HERE = pathlib.Path(__file__).parent
 

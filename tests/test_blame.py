@@ -264,7 +264,7 @@ def test_reports_headline_the_must_violation_with_the_must_statement():
     md = render_markdown(report)
     section = md[md.index("### RESP-04"):md.index("## All requirements")]
     assert "[MUST]" in section and "text/plain 500" in section and "HTML 413" not in section
-    assert "64 KiB" in section  # the MUST statement
+    assert CATALOG["RESP-04"].statement[:60] in section  # the MUST statement
     assert "text/plain 500" in render_html(report)
     assert _note(outcome.requirements["RESP-04"], record).endswith("actual text/plain 500")
     # failed at SHOULD only: the SHOULD clause is printed
@@ -272,7 +272,7 @@ def test_reports_headline_the_must_violation_with_the_must_statement():
     r = next(r for r in report["requirements"] if r["id"] == "RESP-04")
     assert r["failure"]["statement"] == CATALOG["RESP-04"].should_clause
     md = render_markdown(report)
-    assert "reverse proxy" in md[md.index("### RESP-04"):md.index("## All requirements")]
+    assert CATALOG["RESP-04"].should_clause[:60] in md[md.index("### RESP-04"):md.index("## All requirements")]
 
 
 def test_sec_01_reproduction_shows_both_requests_compared():

@@ -21,11 +21,9 @@ from contract_tests.report.json_report import strip_credentials
 from contract_tests.report.markdown import append_step_summary, render_markdown, text
 from contract_tests.judging.results import Observation, Results, Verdict
 from contract_tests.judging.run_record import RunRecord
-from contract_tests.sending.secrets import Redactor
-from contract_tests.judging.waivers import Waiver, WaiverError, load_waivers, today
+from contract_tests.judging.waivers import Waiver, WaiverError, load_waivers
 
 CATALOG = load_catalog()
-TODAY = today()
 
 
 # ---------------------------------------------------------------------------------------------- waivers
@@ -45,10 +43,12 @@ def test_waivers_parse_mapping_and_bare_list(tmp_path):
 
 
 def test_waiver_protects_through_its_expiry_day():
-    waiver = Waiver("SEC-01", "x", TODAY)
-    assert waiver.status() == "active" and not waiver.expired()
-    assert Waiver("SEC-01", "x", TODAY - dt.timedelta(days=1)).status() == "expired"
-    assert waiver.to_dict() == {"id": "SEC-01", "reason": "x", "expires": TODAY.isoformat(), "status": "active"}
+    day = dt.date(2026, 11, 30)  # a fixed day: the run may cross midnight (UTC)
+    waiver = Waiver("SEC-01", "x", day)
+    assert waiver.status(on=day) == "active" and not waiver.expired(on=day)
+    assert waiver.expired(on=day + dt.timedelta(days=1))
+    assert Waiver("SEC-01", "x", day - dt.timedelta(days=1)).status(on=day) == "expired"
+    assert waiver.to_dict(on=day) == {"id": "SEC-01", "reason": "x", "expires": day.isoformat(), "status": "active"}
 
 
 @pytest.mark.parametrize(

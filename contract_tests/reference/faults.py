@@ -21,19 +21,12 @@ import jwt
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from .service import KNOWN_FIELDS, LOGIN_PATH, USER_COLUMNS, LoginRequest, LoginService, Reject, User
+from .service import KNOWN_FIELDS, LOGIN_PATH, USER_COLUMNS, LoginRequest, LoginService, registrar, Reject, User
 
 FAULT_CLASSES: dict[str, type[LoginService]] = {}
 
 
-def fault(name: str):
-    def register(cls: type[LoginService]) -> type[LoginService]:
-        if name in FAULT_CLASSES:
-            raise RuntimeError(f"fault {name!r} registered twice")
-        cls.mutation_name = name
-        FAULT_CLASSES[name] = cls
-        return cls
-    return register
+fault = registrar("fault", FAULT_CLASSES)
 
 
 @fault("status-200-on-success")

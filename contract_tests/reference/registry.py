@@ -4,13 +4,16 @@ import."""
 
 from __future__ import annotations
 
+import importlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
-from . import probe_faults  # noqa: F401  (issue 6: registers the opt-in probes' faults and variant)
+# issue 6: registers the opt-in probes' faults and variant. import_module, not `from . import`: that returns a stale
+# package attribute left behind when pytester's in-process runs drop the submodule from sys.modules
+importlib.import_module(".probe_faults", __package__)
 from .faults import FAULT_CLASSES
 from .service import LoginService
 from .stacks import STACK_CLASSES

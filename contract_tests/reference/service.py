@@ -472,3 +472,20 @@ class LoginService:
         for name, value in {**self.base_headers(), **self.cors_headers(request)}.items():
             response.headers[name] = value
         return response
+
+
+def registrar(kind: str, table: dict[str, type[LoginService]]):
+    """The ``@fault(name)`` / ``@variant(name)`` / ``@stack(name)`` decorators: register a subclass under a unique
+    name. Registering the same class again is a re-import of its module (pytester's in-process runs drop and re-load
+    modules), not a clash."""
+
+    def decorator(name: str):
+        def register(cls: type[LoginService]) -> type[LoginService]:
+            known = table.get(name)
+            if known is not None and (known.__module__, known.__qualname__) != (cls.__module__, cls.__qualname__):
+                raise RuntimeError(f"{kind} {name!r} registered twice")
+            cls.mutation_name = name
+            table[name] = cls
+            return cls
+        return register
+    return decorator

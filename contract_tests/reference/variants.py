@@ -14,19 +14,12 @@ from argon2 import PasswordHasher
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .service import LoginRequest, LoginService, Reject, User
+from .service import LoginRequest, LoginService, registrar, Reject, User
 
 VARIANT_CLASSES: dict[str, type[LoginService]] = {}
 
 
-def variant(name: str):
-    def register(cls: type[LoginService]) -> type[LoginService]:
-        if name in VARIANT_CLASSES:
-            raise RuntimeError(f"variant {name!r} registered twice")
-        cls.mutation_name = name
-        VARIANT_CLASSES[name] = cls
-        return cls
-    return register
+variant = registrar("variant", VARIANT_CLASSES)
 
 
 @variant("error-in-201")

@@ -22,6 +22,8 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
+import anyio.streams.tls  # noqa: F401  httpcore's anyio backend reads it without importing it (anyio's pytest
+# plugin, which imported it, is off: -p no:anyio)
 import httpx
 
 from .exchange import Exchange, LoginRequest

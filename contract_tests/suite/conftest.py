@@ -133,11 +133,6 @@ def pytest_configure(config: pytest.Config) -> None:
         "fuzz(spends_budget=0): a property-based fuzzing test; it runs after the hand-written tests "
         "(spends_budget: its weight in sharing what they left of the failed-login budget on the real account).",
     )
-    config.addinivalue_line(
-        "markers",
-        "success_path(spends_failed_logins=False): the test logs in with the right credentials; it runs before the "
-        "failed logins are spent on the account, so a lockout policy the suite's own failures trigger cannot reach it.",
-    )
 
 
 def _plugin_active(config: pytest.Config) -> bool:

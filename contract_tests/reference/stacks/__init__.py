@@ -9,19 +9,12 @@ below and add the entry to ``stacks.yaml``. ``registry.py`` checks both sides ag
 
 from __future__ import annotations
 
-from ..service import LoginService
+from ..service import LoginService, registrar
 
 STACK_CLASSES: dict[str, type[LoginService]] = {}
 
 
-def stack(name: str):
-    def register(cls: type[LoginService]) -> type[LoginService]:
-        if name in STACK_CLASSES:
-            raise RuntimeError(f"stack variant {name!r} registered twice")
-        cls.mutation_name = name
-        STACK_CLASSES[name] = cls
-        return cls
-    return register
+stack = registrar("stack variant", STACK_CLASSES)
 
 
 from . import express, fastapi, lockout, nestjs, nginx, vocabularies  # noqa: E402, F401  (registration)
