@@ -13,6 +13,7 @@ import pytest
 
 from .judging import verdicts
 from .judging import invariants
+from . import plan
 from .probes import settings as probe_settings
 from .contract.catalog import Requirement, load_catalog
 from .sending.client import ContractClient, NotSent, SharedTally
@@ -50,6 +51,7 @@ class SuiteState:
     stopped: str | None = None  # the run ended early for another reason (run deadline)
     preflight_login: Exchange | None = None  # the pre-flight login with the configured credentials (RESP-01's)
     session: pytest.Session | None = None
+    planned: bool = False  # the hand-written checks' independent requests were planned (plan.py)
     started: float = field(default_factory=time.time)
     finished: float | None = None
     contract_items: int = 0
@@ -76,6 +78,8 @@ class SuiteState:
             "contract_items": self.contract_items,
             "requests": self.client.requests_sent if self.client else 0,
             "failed_logins": self.client.failed_logins if self.client else 0,
+            "sent_ahead": self.client.sent_ahead if self.client else 0,
+            "unused_ahead": self.client.unused_ahead if self.client else 0,
             **self._backoff(),
             "target": self.target_url,
             "could_not_test": self.could_not_test,
@@ -104,12 +108,16 @@ class SuiteState:
         s = self.settings
         requests = self.client.requests_sent if self.client else 0
         failed_logins = self.client.failed_logins if self.client else 0
+        sent_ahead = self.client.sent_ahead if self.client else 0
+        unused_ahead = self.client.unused_ahead if self.client else 0
         backoff = self._backoff()
         target, selected = self.target_url, self.selected
         could_not_test, stopped, note = self.could_not_test, self.stopped, self.selection_note
         for info in self.workers.values():
             requests += int(info.get("requests") or 0)
             failed_logins += int(info.get("failed_logins") or 0)
+            sent_ahead += int(info.get("sent_ahead") or 0)
+            unused_ahead += int(info.get("unused_ahead") or 0)
             for name in backoff:
                 backoff[name] += info.get(name) or 0
             target = target or info.get("target")
@@ -127,6 +135,7 @@ class SuiteState:
             waivers_file=s.waivers_file, probes_enabled=s.probes.enabled,
             max_requests=s.limits.max_requests, failed_login_budget=s.limits.failed_login_budget,
             started=self.started, finished=self.finished, requests=requests, failed_logins=failed_logins, **backoff,
+            in_flight=s.limits.in_flight, sent_ahead=sent_ahead, unused_ahead=unused_ahead,
             workers=len(self.workers), hypothesis_seed=self.hypothesis_seed, selected=selected,
             selection_note=note, could_not_test=could_not_test, stopped=stopped,
             suite_errors=self.unexplained_failures,
@@ -220,6 +229,18 @@ class SuiteState:
             self.preflight_login = check_target(self.client, s.account, judge_anyway=s.judge_anyway)
         except CannotTest as exc:
             self._cannot_test(str(exc))
+
+    def send_ahead(self, item: pytest.Item) -> None:
+        """At the first check whose request can be planned: send the run's plannable requests ahead (plan.py)."""
+        client = self.client
+        if (self.planned or client is None or client.limits.in_flight <= 1 or client.stopped or self.session is None
+                or hasattr(self.config, "workerinput") or not plan.plannable(item, self.catalog)):
+            return
+        self.planned = True
+        items = self.session.items
+        fixtures = {"unknown_email": lambda: self.settings.unknown_email, "suite": lambda: self,
+                    "account": lambda: self.settings.account}
+        plan.send_ahead(client, plan.plan(items[items.index(item):], self.catalog, fixtures))
 
     def _on_stop(self, reason: str, could_not_test: bool) -> None:
         """The client will send nothing more (target lost, run deadline): end the run after the current test."""
@@ -509,6 +530,21 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem):
         return (yield)
     finally:
         verdicts.begin(None)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    state = suite_state(item.config)
+    client = state.client
+    if client is None or item.stash.get(_CTX, None) is None:
+        return (yield)
+    state.send_ahead(item)
+    client.plan_key = item.nodeid  # its request may have been sent ahead
+    try:
+        return (yield)
+    finally:
+        client.plan_key = None
+        client.discard_ahead(item.nodeid)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -67,6 +67,7 @@ class Settings:
         max_failed_logins = number(config, "max_failed_logins", integer=True, minimum=0)
         request_interval = number(config, "request_interval", unit="seconds")
         max_retry_wait = number(config, "max_retry_wait", unit="seconds")
+        in_flight = number(config, "in_flight", integer=True, minimum=1, maximum=64)
         max_token_lifetime = number(config, "max_token_lifetime", above_minimum=True, unit="days")
         try:
             re.compile(opt("captcha_error"))
@@ -116,6 +117,7 @@ class Settings:
                 failed_login_budget=max_failed_logins,
                 pace=request_interval,
                 max_retry_wait=max_retry_wait,
+                in_flight=in_flight,
                 verify_tls=not opt("insecure"),
             ),
             fail_on=opt("fail_on"),

@@ -19,11 +19,16 @@ How a property runs (:meth:`Fuzz.run`):
   blocked, never failed for that).  A right login, the bug they look for, spends nothing.
 * The examples are repeatable: hypothesis is seeded (``--hypothesis-seed``, default fixed), keeps no
   example database, and runs no phase that depends on earlier runs.
+* Sent ahead (``--in-flight`` above 1): because the examples depend only on the seed, a property that never names
+  the real account is first run dry -- the same seed, each example stopped at its request, which is recorded -- and
+  the recorded requests are sent ``--in-flight`` at a time; the property then runs as above and the client hands
+  each example the answer to its very request (a request that differs, or a shrinking step, is sent then).
 """
 
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -34,7 +39,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from ..sending.client import Account, ContractClient, NotSent
-from ..judging.verdicts import TestContext, Violation, current, not_applicable, not_sent_verdict
+from ..judging.verdicts import TestContext, Violation, begin, current, not_applicable, not_sent_verdict
 from ..sending.exchange import Exchange, LoginRequest
 from ..judging.results import Observation, Verdict
 from .config import FuzzSettings
@@ -44,6 +49,14 @@ SHRINK_ALLOWANCE = 40  # requests a property may spend shrinking a failure, beyo
 
 class _Stop(BaseException):
     """Ends a hypothesis run early (request share spent, or the client blocked); not a test failure."""
+
+
+class _Planned(Exception):
+    """A dry run's example reached its request (recorded): stop it there."""
+
+
+class _NotPlannable(Exception):
+    """A dry run's example needs what only the real run knows (whether it may use the real account)."""
 
 
 class _AlreadyPassed(Exception):
@@ -172,10 +185,12 @@ class Trial:
             reject()  # another example that makes the same request: does not count as an example
         sent, failed = c.requests_sent, c.failed_logins
         self.fingerprint = fingerprint
+        exchange = None
         try:
             exchange = c.send(request)
         finally:
-            f.requests += c.requests_sent - sent
+            f.requests += (exchange.attempts if exchange is not None and exchange.sent_ahead
+                           else c.requests_sent - sent)
             f.failed_logins += c.failed_logins - failed
         self.exchanges.append(exchange)
         f.discount_static_echo(exchange)
@@ -221,20 +236,10 @@ class Fuzz:
                         "before this fuzzing property could run")
         ctx, observer = self.ctx, self.client.observer
         reported = getattr(observer, "_reported", None)
+        if self.client.limits.in_flight > 1:
+            self._send_ahead(strategy, example)
 
-        @hypothesis_settings(
-            max_examples=s.examples,
-            database=None,  # nothing written into the working tree; runs do not depend on earlier runs
-            deadline=None,  # a network round trip, not a unit of code
-            derandomize=False,  # the explicit seed below decides
-            phases=(Phase.explicit, Phase.generate, Phase.shrink),  # no reuse (no database), no explain (re-sends)
-            report_multiple_bugs=False,
-            print_blob=False,
-            verbosity=Verbosity.quiet,  # the suite reports failures itself (redacted, with a curl reproduction)
-            suppress_health_check=list(HealthCheck),
-        )
-        @seeded(s.seed)
-        @given(strategy)
+        @self._hypothesis(strategy, shrink=True)
         def prop(value: Any) -> None:
             key = repr(value)
             if _is_final() and key in self._outcomes:
@@ -295,6 +300,80 @@ class Fuzz:
         if failed is not None:
             self._report(failed, note)
         self._record_passes()
+
+    def _hypothesis(self, strategy: st.SearchStrategy[Any], *, shrink: bool) -> Callable:
+        """The property's hypothesis decorators: seeded, no database, quiet (the dry run and the real one alike)."""
+        s = self.session.settings
+        phases = (Phase.explicit, Phase.generate, *((Phase.shrink,) if shrink else ()))
+
+        def decorate(body: Callable[[Any], None]) -> Callable[[], None]:
+            return hypothesis_settings(
+                max_examples=s.examples,
+                database=None,  # nothing written into the working tree; runs do not depend on earlier runs
+                deadline=None,  # a network round trip, not a unit of code
+                derandomize=False,  # the explicit seed below decides
+                phases=phases,  # no reuse (no database), no explain (re-sends)
+                report_multiple_bugs=False,
+                print_blob=False,
+                verbosity=Verbosity.quiet,  # the suite reports failures itself (redacted, with a curl reproduction)
+                suppress_health_check=list(HealthCheck),
+            )(seeded(s.seed)(given(strategy)(body)))
+
+        return decorate
+
+    def _send_ahead(self, strategy: st.SearchStrategy[Any], example: Callable[[Any, Trial], None]) -> None:
+        """Run the property dry (the same seed, so the same examples), record each example's request, and send
+        them ahead: the real run below is then handed their answers. Nothing is judged here. A property whose examples
+        may name the real account is not run dry: its failed logins are budgeted example by example."""
+        planned: list[tuple[str, LoginRequest]] = []
+        first_key: dict[tuple, str] = {}
+        limit = min(self.session.settings.examples, self.request_share)
+
+        class DryTrial(Trial):
+            def real_account(self) -> bool:
+                raise _NotPlannable()
+
+            def unknown_email(self) -> str:
+                saved = self.fuzz.examples
+                self.fuzz.examples = len(planned)  # the count the real run will have reached at this example
+                try:
+                    return super().unknown_email()
+                finally:
+                    self.fuzz.examples = saved
+
+            def send(self, request: LoginRequest) -> Exchange:
+                if len(planned) >= limit:
+                    raise _Stop()
+                fingerprint = _fingerprint(request)
+                if fingerprint in first_key:  # as in the real run: a replay passes, another example is rejected
+                    if first_key[fingerprint] == self.key:
+                        raise _AlreadyPassed()
+                    reject()
+                first_key[fingerprint] = self.key
+                planned.append((self.fuzz.ctx.nodeid, request))
+                raise _Planned()
+
+        scratch = TestContext(self.ctx.nodeid, self.ctx.requirements)
+
+        @self._hypothesis(strategy, shrink=False)
+        def dry(value: Any) -> None:
+            try:
+                example(value, DryTrial(self, repr(value)))
+            except (_Planned, _AlreadyPassed):
+                pass
+
+        running = current()
+        begin(scratch)  # whatever an example records before its request (nothing, normally) is dropped
+        try:
+            dry()
+        except (_Stop, _NotPlannable):
+            if not planned or isinstance(sys.exc_info()[1], _NotPlannable):
+                return
+        except Exception:  # noqa: BLE001 -- anything the dry run cannot do: the real run sends as it goes
+            return
+        finally:
+            begin(running)
+        self.client.send_ahead(planned)
 
     def _rollback(self, mark, reported) -> None:
         count, seen, reported_before = mark

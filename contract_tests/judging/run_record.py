@@ -41,6 +41,9 @@ class RunRecord:
     rate_limited: int = 0  # rate-limit answers (429 / RATE_LIMITED) the client met
     locked_out: int = 0  # lockout answers (423, lock errors) the client met
     backoff_seconds: float = 0.0  # time the client waited on them
+    in_flight: int = 1  # --in-flight: requests sent ahead at once
+    sent_ahead: int = 0  # requests answered before their test ran (judged when it ran)
+    unused_ahead: int = 0  # of those, answers no test asked for (a fuzzing property that failed early): not judged
     workers: int = 0
     hypothesis_seed: int | str | None = None
     # requirements some selected test declares; None when the whole catalog was selected (or unknown)

@@ -53,8 +53,11 @@ def write_summary(tr, record: RunRecord, outcome: Outcome, report_dir: Path | No
         _report_line(tr, report_dir, status)
         return
     per_worker = f" over {record.workers} xdist workers (limits shared by the run)" if record.workers else ""
+    unused = f", {record.unused_ahead} of them not needed" if record.unused_ahead else ""
+    ahead = (f"; {record.sent_ahead} sent ahead{unused}, up to {record.in_flight} in flight" if record.sent_ahead
+             else "")
     tr.write_line(
-        f"requests sent: {record.requests} (cap {record.max_requests}); failed logins on the "
+        f"requests sent: {record.requests} (cap {record.max_requests}{ahead}); failed logins on the "
         f"account: {record.failed_logins} (budget {record.failed_login_budget}){per_worker}"
     )
     backoff = backoff_line({"rate_limited": record.rate_limited, "locked_out": record.locked_out,

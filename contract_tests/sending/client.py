@@ -15,10 +15,12 @@ stopped, no answer); ``judging.verdicts.not_sent_verdict`` says what that means 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import email.utils
 import re
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
 
@@ -61,6 +63,7 @@ class ClientLimits:
     max_body: int = 1 << 20  # response bytes kept; the rest is discarded and the truncation noted
     lost_after: int = 3  # consecutive requests without a complete answer: the target has stopped answering
     run_deadline: float | None = None  # time.monotonic() after which no request is sent (--run-deadline)
+    in_flight: int = 1  # requests sent ahead at once (--in-flight; 1: every request when its test asks)
 
 
 class SharedTally:
@@ -234,8 +237,14 @@ class ContractClient:
         self._no_answer = 0  # consecutive requests that got no complete answer
         self.stopped: str | None = None  # why no more requests are sent (target lost, run deadline)
         self.on_stop: Callable[[str, bool], None] | None = None  # (reason, could_not_test): the run ends
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # pacing
+        self._counting = threading.Lock()  # the request cap and the back-off tally, exact with requests in flight
         self._last_sent = 0.0
+        self._paused_until = 0.0  # time.monotonic(): a 429 or a lockout pauses every request in flight until then
+        self._ahead: dict[str, list[tuple[tuple, Exchange | NotSent]]] = {}  # sent ahead (send_ahead), by plan key
+        self.plan_key: str | None = None  # the running test's key: its request may have been sent ahead
+        self.sent_ahead = 0  # requests answered ahead of their test (their exchanges are judged in test order)
+        self.unused_ahead = 0  # sent ahead, then not asked for by the test (it took another path): sent, not judged
         self.requests_sent = 0
         self.failed_logins = 0
         self._consecutive_failures = 0
@@ -275,6 +284,9 @@ class ContractClient:
 
     # -- public ------------------------------------------------------------------------------
     def send(self, request: LoginRequest, *, observe: bool = True) -> Exchange:
+        ahead = self._take_ahead(request)
+        if ahead is not None:
+            return self._answer(request, ahead, spends=False, observe=observe)
         if request.real_account:
             self._check_account_not_locked()
         spends = self._spends_budget(request)
@@ -288,16 +300,59 @@ class ContractClient:
             if self._consecutive_failures >= self.limits.interleave_every and self.account:
                 self._interleave()
         try:
-            exchange = self._send(request)
+            outcome: Exchange | NotSent = self._send(request)
         except NotSent as exc:
+            outcome = exc
+        return self._answer(request, outcome, spends=spends, observe=observe)
+
+    def send_ahead(self, planned: list[tuple[str, LoginRequest]]) -> None:
+        """Send requests of tests that have not run yet, ``in_flight`` at a time, each kept under its plan key for
+        :meth:`send` to hand to its test, which judges it then: the exchanges are judged in test order, whatever order
+        the answers came in. Only requests that spend no failed login and need no earlier answer belong here (the
+        caller plans them); the request cap, the pacing and the back-off hold across the requests in flight."""
+        if not planned:
+            return
+
+        def one(request: LoginRequest) -> Exchange | NotSent:
+            try:
+                return self._send(request)
+            except NotSent as exc:
+                return exc
+
+        with ThreadPoolExecutor(max_workers=max(1, self.limits.in_flight), thread_name_prefix="hyper3d-ahead") as pool:
+            outcomes = list(pool.map(one, [request for _, request in planned]))
+        for (key, request), outcome in zip(planned, outcomes):
+            self._ahead.setdefault(key, []).append((wire_identity(request), outcome))
+            if isinstance(outcome, Exchange):
+                outcome.sent_ahead = True
+                self.sent_ahead += 1
+
+    def discard_ahead(self, key: str) -> None:
+        """The test of *key* has run: what it did not ask for again is dropped (counted in ``unused_ahead``)."""
+        self.unused_ahead += sum(isinstance(outcome, Exchange) for _, outcome in self._ahead.pop(key, ()))
+
+    def _take_ahead(self, request: LoginRequest) -> Exchange | NotSent | None:
+        """The answer sent ahead for the running test, if this is the request planned for it."""
+        waiting = self._ahead.get(self.plan_key) if self.plan_key is not None else None
+        if not waiting or request.real_account:
+            return None
+        identity = wire_identity(request)
+        for i, (planned, outcome) in enumerate(waiting):
+            if planned == identity:
+                del waiting[i]
+                return outcome
+        return None
+
+    def _answer(self, request: LoginRequest, outcome: Exchange | NotSent, *, spends: bool, observe: bool) -> Exchange:
+        if isinstance(outcome, NotSent):
             if observe:  # the rate-limit and lockout answers are the target's too: the invariants judge them
-                for answer in exc.answers:
+                for answer in outcome.answers:
                     self.observe(answer)
-            raise
-        self._account_for(request, exchange, spends)
+            raise outcome
+        self._account_for(request, outcome, spends)
         if observe:
-            self.observe(exchange)
-        return exchange
+            self.observe(outcome)
+        return outcome
 
     def observe(self, exchange: Exchange) -> Exchange:
         """Hand an exchange (and the answers it was retried after) to the observer; for an exchange sent unobserved
@@ -375,11 +430,14 @@ class ContractClient:
         kind = None
         for attempt in range(self.limits.max_retries + 1):
             self._check_not_stopped(probe)
+            self._wait_out_pause()
             cap = self.limits.max_requests
-            if not probe and (self.requests_sent >= cap or (self.shared and not self.shared.take("requests", cap))):
-                raise BudgetSpent(f"request cap of {cap} reached (--max-requests)")
+            with self._counting:
+                if not probe and (self.requests_sent >= cap
+                                  or (self.shared and not self.shared.take("requests", cap))):
+                    raise BudgetSpent(f"request cap of {cap} reached (--max-requests)")
+                self.requests_sent += 1
             self._pace()
-            self.requests_sent += 1
             exchange = Exchange(request=request, base_url=self.base_url, redactor=self.redactor, attempts=attempt + 1)
             started, wall = time.perf_counter(), time.time()
             try:
@@ -409,10 +467,11 @@ class ContractClient:
             kind = self._backoff_kind(exchange)
             if kind is not None:
                 exchange.backoff = kind
-                if kind == "lockout":
-                    self.locked_out += 1
-                else:
-                    self.rate_limited += 1
+                with self._counting:
+                    if kind == "lockout":
+                        self.locked_out += 1
+                    else:
+                        self.rate_limited += 1
             if kind is None or request.raw_rate_limit:
                 exchange.retried = answers
                 return exchange
@@ -429,9 +488,22 @@ class ContractClient:
         pause = _retry_after(answer.headers, attempt)
         if waited + pause > self.limits.max_retry_wait:
             return None
+        with self._counting:  # the requests in flight wait with this one; the run's back-off counts the pause once
+            now = time.monotonic()
+            until = now + pause
+            overlap = max(0.0, self._paused_until - now) if self.limits.in_flight > 1 else 0.0
+            self.backoff_seconds += max(0.0, pause - overlap)
+            self._paused_until = max(self._paused_until, until)
         self._sleep(pause)
-        self.backoff_seconds += pause
         return pause
+
+    def _wait_out_pause(self) -> None:
+        """With requests in flight: none is sent while another's 429 or lockout is being waited out."""
+        if self.limits.in_flight <= 1:
+            return
+        left = self._paused_until - time.monotonic()
+        if left > 0:
+            self._sleep(left)
 
     def _still_backing_off(self, request: LoginRequest, kind: str, answers: list[Exchange], waited: float) -> NotSent:
         last = answers[-1]
@@ -526,6 +598,25 @@ class ContractClient:
         after_failures = (exchange.error == "USER_FORBIDDEN" and exchange.request.real_account
                           and self._account_logged_in and self.run_failed_logins > 0)  # any xdist worker's failures
         return backoff_kind(exchange, locked_after_failures=after_failures)
+
+
+def wire_identity(request: LoginRequest) -> tuple:
+    """What makes two requests the same request: everything sent, and the intent it is judged by."""
+    return tuple(_comparable(getattr(request, f.name)) for f in dataclasses.fields(request))
+
+
+def _comparable(value):
+    if isinstance(value, Secret):
+        return ("secret", value.value, value.label)
+    if isinstance(value, dict):
+        return ("dict", tuple((_comparable(k), _comparable(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return (type(value).__name__, tuple(_comparable(v) for v in value))
+    if isinstance(value, float) and value != value:
+        return ("nan",)
+    if isinstance(value, (str, bytes, int, float, bool)) or value is None:
+        return (type(value).__name__, value)
+    return ("object", id(value))  # the "no JSON body" marker and other singletons: the same object
 
 
 def _describe_transport_error(exc: httpx.TransportError) -> tuple[str, bool]:

@@ -327,6 +327,7 @@ class Exchange:
     truncated: bool = False  # the body was longer than the client keeps (ClientLimits.max_body); the rest was discarded
     backoff: str | None = None  # the client met a rate limit or a lockout here and backed off ("rate limit" / "lockout")
     retried: list["Exchange"] = field(default_factory=list)  # the answers the client backed off from before this one
+    sent_ahead: bool = False  # sent before its test ran (--in-flight), judged when it ran
 
     @cached_property
     def json(self) -> Any:

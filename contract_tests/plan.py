@@ -1,0 +1,130 @@
+"""The request plan: which hand-written checks' requests can be sent ahead (``--in-flight``), and what they are.
+
+A real deployment is tens of milliseconds away and hashes a password per login, so a suite that sends one request
+at a time spends most of its run waiting. Most hand-written checks send one request that depends on nothing but
+their parameters and the run's settings, judge its answer, and are done. Those requests are planned when the first
+of those checks runs: each such test function is called with a ``send`` that records the request it builds and stops
+the function there (nothing is judged, nothing is sent). The client then sends the planned requests ``--in-flight`` at
+a time (:meth:`ContractClient.send_ahead`) and, when each test runs in its turn, hands it the answer to the very
+request it builds again -- or sends it then if it differs. The invariants and the checks see the exchanges in test
+order, as in a sequential run.
+
+Not planned, so sent when their test runs: requests naming the configured account (the failed-login budget, its
+interleaved successful logins and lockout policies need them in order), tests that use any other fixture before
+their first request (an earlier answer: a login, a token, learned signatures), the success-path, fuzzing and opt-in
+tests (timing and throttling probes stay sequential and alone), and everything on xdist workers (each worker learns
+its tests only as it runs them).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable
+
+import pytest
+
+from .contract.catalog import Requirement
+from .judging import verdicts
+from .sending.client import ContractClient
+from .sending.exchange import LoginRequest
+
+# fixtures whose value is fixed for the run, so a test's request can be built before the test runs
+PLANNABLE_FIXTURES = frozenset({"send", "unknown_email", "suite", "account"})
+
+
+class _Planned(Exception):
+    """The test built its first request: recorded, the test function is stopped here."""
+
+    def __init__(self, request: LoginRequest) -> None:
+        super().__init__(request.purpose)
+        self.request = request
+
+
+class _NotAtPlanTime(Exception):
+    """The test used something only a run provides (a login, learned signatures) before sending."""
+
+
+class _Unavailable:
+    """Stands for a fixture the plan cannot provide: any use stops planning that test."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attribute: str) -> Any:
+        raise _NotAtPlanTime(self._name)
+
+    def __call__(self, *args, **kwargs) -> Any:
+        raise _NotAtPlanTime(self._name)
+
+    def __iter__(self):
+        raise _NotAtPlanTime(self._name)
+
+    def __bool__(self) -> bool:
+        raise _NotAtPlanTime(self._name)
+
+
+def _record(purpose: str, expect: str, **fields) -> LoginRequest:
+    raise _Planned(LoginRequest(purpose=purpose, expect=expect, **fields))
+
+
+def plannable(item: pytest.Item, catalog: dict[str, Requirement]) -> bool:
+    """A hand-written check of the default run whose request may be built before it runs."""
+    if not isinstance(item, pytest.Function) or item.get_closest_marker("requirement") is None:
+        return False
+    if item.get_closest_marker("fuzz") or item.get_closest_marker("success_path") or item.path.name == "test_invariants.py":
+        return False
+    ids = [rid for mark in item.iter_markers("requirement") for rid in mark.args]
+    if any(rid in catalog and catalog[rid].opt_in for rid in ids):
+        return False
+    return "send" in item.fixturenames
+
+
+def planned_request(item: pytest.Function, fixtures: dict[str, Callable[[], Any]]) -> LoginRequest | None:
+    """The first request *item* sends, built by calling its function up to that request; None when it cannot be
+    known before the test runs (or names the configured account)."""
+    params = item.callspec.params if hasattr(item, "callspec") else {}
+    kwargs: dict[str, Any] = {}
+    for name in item._fixtureinfo.argnames:
+        if name in params:
+            kwargs[name] = params[name]
+        elif name == "send":
+            kwargs[name] = _record
+        elif name in fixtures and name in PLANNABLE_FIXTURES:
+            value = fixtures[name]()
+            kwargs[name] = _Unavailable(name) if value is None else value
+        else:
+            kwargs[name] = _Unavailable(name)
+    running = verdicts.current()
+    # a throwaway context: whatever the function records before its request (nothing, normally) is dropped
+    verdicts.begin(verdicts.TestContext("<plan>", verdicts.CROSS_CUTTING))
+    try:
+        item.obj(**kwargs)
+    except _Planned as planned:
+        return None if planned.request.real_account else planned.request
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException:  # noqa: BLE001 -- anything else (a skip, a fixture used early): sent when it runs
+        return None
+    finally:
+        verdicts.begin(running)
+    return None
+
+
+def plan(items: Iterable[pytest.Item], catalog: dict[str, Requirement],
+         fixtures: dict[str, Callable[[], Any]]) -> list[tuple[str, LoginRequest]]:
+    """(node ID, request) of each of *items* whose request can be sent ahead, in run order."""
+    planned = []
+    for item in items:
+        if plannable(item, catalog):
+            request = planned_request(item, fixtures)  # type: ignore[arg-type]
+            if request is not None:
+                planned.append((item.nodeid, request))
+    return planned
+
+
+def send_ahead(client: ContractClient, planned: list[tuple[str, LoginRequest]]) -> bool:
+    """Send the plan ahead when it takes at most half of what is left of the request cap. Nearer the cap, the tests
+    send their requests in run order, so the checks a reached cap blocks are the same whatever the concurrency."""
+    if not planned or len(planned) > (client.limits.max_requests - client.run_requests) // 2:
+        return False
+    client.send_ahead(planned)
+    return True

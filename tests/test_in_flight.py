@@ -1,0 +1,200 @@
+"""Requests in flight (issue 10, --in-flight): the plan of requests sent ahead, the client's pool keeping every
+budget exact and pausing every request in flight on a 429, and verdicts that do not depend on the concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import threading
+from types import SimpleNamespace
+
+import httpx
+import pytest
+
+from contract_tests import plan
+from contract_tests.judging import verdicts
+from contract_tests.sending.client import Account, BudgetSpent, ClientLimits, ContractClient
+from contract_tests.sending.exchange import Exchange, LoginRequest
+from contract_tests.sending.secrets import Redactor
+from test_gate import SUITE, _clean_env
+
+ACCOUNT = Account.from_values("demo@example.com", "Right-Passw0rd!")
+
+
+def _client(handler, sleeps=None, **limits) -> ContractClient:
+    return ContractClient("http://target.test", Redactor(), ClientLimits(**limits), account=ACCOUNT,
+                          transport=httpx.MockTransport(handler),
+                          sleep=(sleeps.append if sleeps is not None else lambda s: None))
+
+
+def _request(n: int, **fields) -> LoginRequest:
+    return LoginRequest(purpose=f"request {n}", expect="failure",
+                        json={"email": f"nobody-{n}@example.com", "password": "Some-Passw0rd!", "n": n}, **fields)
+
+
+def _refusal(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(401, json={"error": "NO_SUCH_USER"})
+
+
+# -- the client's pool ------------------------------------------------------------------------------------------------
+def test_the_request_cap_is_exact_with_requests_in_flight():
+    seen = []
+    client = _client(lambda r: seen.append(r) or _refusal(r), max_requests=5, in_flight=4)
+    client.send_ahead([(f"t{n}", _request(n)) for n in range(10)])
+    outcomes = [client._ahead[f"t{n}"][0][1] for n in range(10)]
+    assert len(seen) == client.requests_sent == 5
+    assert sum(isinstance(o, Exchange) for o in outcomes) == 5
+    assert sum(isinstance(o, BudgetSpent) for o in outcomes) == 5
+    client.close()
+
+
+def test_a_429_pauses_every_request_in_flight_and_is_counted_once():
+    released = threading.Event()  # set when the 429's back-off begins
+    answered_429 = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        n = json.loads(request.content)["n"]
+        if n == 0 and not answered_429:
+            answered_429.append(n)
+            return httpx.Response(429, headers={"Retry-After": "3"}, json={"error": "RATE_LIMITED"})
+        while n in (1, 2, 3) and not released.is_set():  # in flight while the 429 comes back
+            await asyncio.sleep(0.001)
+        return _refusal(request)
+
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:  # records; time does not pass, so the pause stays in force
+        sleeps.append(seconds)
+        released.set()
+
+    client = _client(handler, in_flight=4)
+    client._sleep = sleep
+    client.send_ahead([(f"t{n}", _request(n)) for n in range(8)])
+    outcomes = [client._ahead[f"t{n}"][0][1] for n in range(8)]
+    assert all(isinstance(o, Exchange) and o.status == 401 for o in outcomes)
+    assert outcomes[0].attempts == 2 and outcomes[0].retried[0].status == 429
+    assert client.rate_limited == 1 and client.requests_sent == 9
+    assert client.backoff_seconds == 3.0  # the pause, counted once however many requests waited in it
+    # the back-off itself, then a wait before each request sent after it began (4..7 and the retry at least)
+    assert sleeps[0] == 3.0 and sum(1 for s in sleeps[1:] if s > 2.5) >= 5
+    client.close()
+
+
+def test_sequential_requests_do_not_wait_on_a_pause():
+    answers = iter([httpx.Response(429, headers={"Retry-After": "2"}, json={"error": "RATE_LIMITED"}),
+                    httpx.Response(401, json={"error": "NO_SUCH_USER"})])
+    sleeps: list[float] = []
+    client = _client(lambda r: next(answers), sleeps, in_flight=1)
+    assert client.send(_request(1)).status == 401
+    assert sleeps == [2.0]  # the back-off only: no second wait for the pause it set
+    client.close()
+
+
+def test_an_answer_sent_ahead_is_judged_when_its_test_asks_for_it():
+    seen, observed = [], []
+    client = _client(lambda r: seen.append(r) or _refusal(r), in_flight=4)
+    client.observer = observed.append
+    client.send_ahead([("test_a", _request(1)), ("test_b", _request(2))])
+    assert len(seen) == 2 and observed == []  # sent, not judged yet
+    client.plan_key = "test_b"
+    ex = client.send(_request(2))
+    assert ex.sent_ahead and ex.request.json["n"] == 2 and observed == [ex] and len(seen) == 2
+    client.plan_key = "test_a"
+    again = client.send(_request(2))  # not test_a's planned request: sent now
+    assert not again.sent_ahead and len(seen) == 3
+    client.discard_ahead("test_a")
+    assert client.unused_ahead == 1 and client.sent_ahead == 2
+    client.close()
+
+
+def test_a_request_naming_the_account_is_never_taken_from_ahead():
+    seen = []
+    client = _client(lambda r: seen.append(r) or _refusal(r), in_flight=4)
+    request = _request(1, real_account=True)
+    client.send_ahead([("t", request)])
+    client.plan_key = "t"
+    client.send(_request(1, real_account=True))
+    assert len(seen) == 2  # budgeted and sent in its turn
+    client.close()
+
+
+# -- the plan ---------------------------------------------------------------------------------------------------------
+def _item(function, params=None, argnames=None):
+    argnames = argnames or tuple(function.__code__.co_varnames[: function.__code__.co_argcount])
+    return SimpleNamespace(obj=function, callspec=SimpleNamespace(params=params or {}),
+                           _fixtureinfo=SimpleNamespace(argnames=argnames))
+
+
+FIXTURES = {"unknown_email": lambda: "nobody@example.com", "suite": lambda: None, "account": lambda: ACCOUNT}
+
+
+def test_the_plan_builds_the_request_from_parameters_and_fixed_fixtures_and_stops_there():
+    after = []
+
+    def test_case(send, unknown_email, kind):
+        ex = send(f"{kind} body", "invalid", json={"email": unknown_email, "kind": kind})
+        after.append(ex)  # never reached at plan time
+
+    request = plan.planned_request(_item(test_case, {"kind": "array"}), FIXTURES)
+    assert request.purpose == "array body" and request.json == {"email": "nobody@example.com", "kind": "array"}
+    assert after == []
+
+
+def test_a_test_that_needs_an_earlier_answer_is_not_planned():
+    def test_case(send, session_login):
+        send("with the token", "any", headers={"Authorization": f"Bearer {session_login.token}"})
+
+    assert plan.planned_request(_item(test_case), FIXTURES) is None
+
+
+def test_a_request_naming_the_account_is_not_planned():
+    def test_case(send, account):
+        send("the account without password", "invalid", json={"email": account.email}, real_account=True)
+
+    assert plan.planned_request(_item(test_case), FIXTURES) is None
+
+
+def test_a_test_that_skips_or_fails_before_sending_is_not_planned_and_records_nothing():
+    def skips(send):
+        pytest.skip("not here")
+
+    def fails(send):
+        verdicts.fail("RESP-04", None, "something", "nothing")
+
+    before = verdicts.take_held()
+    assert plan.planned_request(_item(skips), FIXTURES) is None
+    assert plan.planned_request(_item(fails), FIXTURES) is None
+    assert verdicts.take_held() == [] and verdicts.current() is None
+    for obs in before:  # put back what an earlier test held
+        verdicts._held[(obs.requirement, id(obs))] = obs
+
+
+# -- end to end: the same verdicts whatever the concurrency -----------------------------------------------------------
+def _run(tmp_path, name: str, *args: str) -> dict:
+    env = _clean_env(dict(os.environ))
+    for key in ("LOGIN_EMAIL", "LOGIN_PASSWORD"):
+        env.pop(key, None)
+    out = tmp_path / name
+    subprocess.run([sys.executable, "-m", "pytest", *SUITE, "-p", "no:randomly", f"--report-dir={out}", *args],
+                   cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    return json.loads((out / "conformance.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("target", [
+    ("--reference-fault=html-401,no-cache-control,sqli-email",),  # findings, some held for their own items
+    ("--reference-variant=nginx-front",),  # HTML 429s without Retry-After: the pool pauses and backs off
+])
+def test_verdicts_and_requests_do_not_depend_on_the_concurrency(tmp_path, target):
+    ahead = _run(tmp_path, "ahead", *target)
+    sequential = _run(tmp_path, "sequential", *target, "--in-flight=1")
+    assert ahead["run"]["sent_ahead"] > 100 and ahead["run"]["in_flight"] == 8
+    assert sequential["run"]["sent_ahead"] == 0
+    verdicts_of = lambda report: {r["id"]: (r["verdict"], r.get("failed_level")) for r in report["requirements"]}
+    assert verdicts_of(ahead) == verdicts_of(sequential)
+    # the same requests judged. Sent ahead and then not needed: the examples after a fuzzing failure; retried: how
+    # many answers were 429s depends on how fast the requests came, not on what was asked
+    judged = lambda run: run["requests"] - run["unused_ahead"] - run["rate_limited"]
+    assert judged(ahead["run"]) == judged(sequential["run"])
