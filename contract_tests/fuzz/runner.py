@@ -28,7 +28,6 @@ How a property runs (:meth:`Fuzz.run`):
 from __future__ import annotations
 
 import math
-import sys
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -236,11 +235,9 @@ class Fuzz:
                         "before this fuzzing property could run")
         ctx, observer = self.ctx, self.client.observer
         reported = getattr(observer, "_reported", None)
-        if self.client.limits.in_flight > 1:
-            self._send_ahead(strategy, example)
+        sent_ahead = self._send_ahead(strategy, example) if self.client.limits.in_flight > 1 else None
 
-        @self._hypothesis(strategy, shrink=True)
-        def prop(value: Any) -> None:
+        def body(value: Any) -> None:
             key = repr(value)
             if _is_final() and key in self._outcomes:
                 _falsify(key)  # the shrunk example: already judged, not sent again
@@ -278,10 +275,28 @@ class Fuzz:
             for requirement, exchange in trial.checked:
                 self._passes.setdefault(requirement, []).append(exchange)
 
+        prop = self._hypothesis(strategy, shrink=True)(body)
+
+        def drive() -> None:
+            if sent_ahead is not None:
+                # the examples hypothesis would generate, in its order: judged without generating them again
+                from hypothesis.errors import UnsatisfiedAssumption
+
+                try:
+                    for value in sent_ahead:
+                        try:
+                            body(value)
+                        except UnsatisfiedAssumption:  # reject(): not an example, as in hypothesis
+                            pass
+                    return
+                except Falsified:
+                    pass  # hypothesis generates them again (answers kept, nothing re-sent) and shrinks this one
+            prop()
+
         failed: _Outcome | None = None
         note = ""
         try:
-            prop()
+            drive()
         except Falsified as exc:
             failed = self._outcomes.get(exc.key) or self._outcomes.get(self._last or "")
         except _Stop:
@@ -321,11 +336,13 @@ class Fuzz:
 
         return decorate
 
-    def _send_ahead(self, strategy: st.SearchStrategy[Any], example: Callable[[Any, Trial], None]) -> None:
+    def _send_ahead(self, strategy: st.SearchStrategy[Any], example: Callable[[Any, Trial], None]) -> list | None:
         """Run the property dry (the same seed, so the same examples), record each example's request, and send
-        them ahead: the real run below is then handed their answers. Nothing is judged here. A property whose examples
-        may name the real account is not run dry: its failed logins are budgeted example by example."""
+        them ahead. Returns the examples, in hypothesis's order, for :meth:`run` to judge; None when the property
+        cannot be run dry: its examples may name the real account (their failed logins are budgeted example by example)
+        or the dry run failed. Nothing is judged here."""
         planned: list[tuple[str, LoginRequest]] = []
+        values: list[Any] = []
         first_key: dict[tuple, str] = {}
         limit = min(self.session.settings.examples, self.request_share)
 
@@ -351,14 +368,17 @@ class Fuzz:
                     reject()
                 first_key[fingerprint] = self.key
                 planned.append((self.fuzz.ctx.nodeid, request))
+                values.append(self.value)
                 raise _Planned()
 
         scratch = TestContext(self.ctx.nodeid, self.ctx.requirements)
 
         @self._hypothesis(strategy, shrink=False)
         def dry(value: Any) -> None:
+            trial = DryTrial(self, repr(value))
+            trial.value = value
             try:
-                example(value, DryTrial(self, repr(value)))
+                example(value, trial)
             except (_Planned, _AlreadyPassed):
                 pass
 
@@ -366,14 +386,16 @@ class Fuzz:
         begin(scratch)  # whatever an example records before its request (nothing, normally) is dropped
         try:
             dry()
-        except (_Stop, _NotPlannable):
-            if not planned or isinstance(sys.exc_info()[1], _NotPlannable):
-                return
+        except _Stop:
+            pass  # as many examples as the property may send
+        except _NotPlannable:
+            return None
         except Exception:  # noqa: BLE001 -- anything the dry run cannot do: the real run sends as it goes
-            return
+            return None
         finally:
             begin(running)
         self.client.send_ahead(planned)
+        return values
 
     def _rollback(self, mark, reported) -> None:
         count, seen, reported_before = mark

@@ -456,10 +456,11 @@ class ContractClient:
                 self.recorder(exchange, wall, with_token)
             self._count_answer(exchange, probe)
             if with_token and exchange.status is not None:
-                self.captcha_token_uses += 1
-                self.captcha_token_accepted |= (  # a well-formed login got past the captcha
-                    request.expect in ("success", "failure") and exchange.status < 500
-                    and not self.demands_captcha(exchange) and backoff_kind(exchange) is None)
+                passed = (request.expect in ("success", "failure") and exchange.status < 500  # got past the captcha
+                          and not self.demands_captcha(exchange) and backoff_kind(exchange) is None)
+                with self._counting:
+                    self.captcha_token_uses += 1
+                    self.captcha_token_accepted |= passed
             if exchange.transport_error and not probe and not request.accept_transport_error:
                 lost = NoAnswer(f"no response from the target: {exchange.transport_error}")
                 lost.answers = answers
