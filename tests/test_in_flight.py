@@ -198,3 +198,29 @@ def test_verdicts_and_requests_do_not_depend_on_the_concurrency(tmp_path, target
     # many answers were 429s depends on how fast the requests came, not on what was asked
     judged = lambda run: run["requests"] - run["unused_ahead"] - run["rate_limited"]
     assert judged(ahead["run"]) == judged(sequential["run"])
+
+
+def test_after_a_429_the_rest_of_the_run_is_sent_one_request_at_a_time():
+    in_flight, most_after_429, seen_429 = [0], [0], []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        n = json.loads(request.content)["n"]
+        in_flight[0] += 1
+        try:
+            if seen_429:
+                most_after_429[0] = max(most_after_429[0], in_flight[0])
+            await asyncio.sleep(0.005)
+            if n == 3 and not seen_429:
+                seen_429.append(n)
+                return httpx.Response(429, headers={"Retry-After": "1"}, json={"error": "RATE_LIMITED"})
+            return _refusal(request)
+        finally:
+            in_flight[0] -= 1
+
+    client = _client(handler, in_flight=4)
+    client.send_ahead([(f"t{n}", _request(n)) for n in range(16)])
+    assert seen_429 and client.rate_limited == 1
+    most_after_429[0] = 0
+    client.send_ahead([(f"u{n}", _request(100 + n)) for n in range(8)])
+    assert most_after_429[0] == 1  # the target asked to slow down: what is sent ahead later goes one at a time
+    client.close()

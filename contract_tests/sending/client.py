@@ -15,6 +15,7 @@ stopped, no answer); ``judging.verdicts.not_sent_verdict`` says what that means 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import email.utils
 import re
@@ -241,6 +242,10 @@ class ContractClient:
         self._counting = threading.Lock()  # the request cap and the back-off tally, exact with requests in flight
         self._last_sent = 0.0
         self._paused_until = 0.0  # time.monotonic(): a 429 or a lockout pauses every request in flight until then
+        self._slots = threading.Condition()  # requests in flight (_slot)
+        self._in_use = 0
+        self._width = 1  # in_flight while sending ahead; 1 for good once the target rate limited or locked out
+        self._slowed = False
         self._ahead: dict[str, list[tuple[tuple, Exchange | NotSent]]] = {}  # sent ahead (send_ahead), by plan key
         self.plan_key: str | None = None  # the running test's key: its request may have been sent ahead
         self.sent_ahead = 0  # requests answered ahead of their test (their exchanges are judged in test order)
@@ -319,8 +324,14 @@ class ContractClient:
             except NotSent as exc:
                 return exc
 
-        with ThreadPoolExecutor(max_workers=max(1, self.limits.in_flight), thread_name_prefix="hyper3d-ahead") as pool:
-            outcomes = list(pool.map(one, [request for _, request in planned]))
+        with self._slots:
+            self._width = 1 if self._slowed else max(1, self.limits.in_flight)
+        try:
+            with ThreadPoolExecutor(max_workers=max(1, self.limits.in_flight), thread_name_prefix="hyper3d-ahead") as pool:
+                outcomes = list(pool.map(one, [request for _, request in planned]))
+        finally:
+            with self._slots:
+                self._width = 1
         for (key, request), outcome in zip(planned, outcomes):
             self._ahead.setdefault(key, []).append((wire_identity(request), outcome))
             if isinstance(outcome, Exchange):
@@ -430,49 +441,13 @@ class ContractClient:
         kind = None
         for attempt in range(self.limits.max_retries + 1):
             self._check_not_stopped(probe)
-            self._wait_out_pause()
-            cap = self.limits.max_requests
-            with self._counting:
-                if not probe and (self.requests_sent >= cap
-                                  or (self.shared and not self.shared.take("requests", cap))):
-                    raise BudgetSpent(f"request cap of {cap} reached (--max-requests)")
-                self.requests_sent += 1
-            self._pace()
-            exchange = Exchange(request=request, base_url=self.base_url, redactor=self.redactor, attempts=attempt + 1)
-            started, wall = time.perf_counter(), time.time()
-            try:
-                exchange.status, exchange.headers, exchange.body, exchange.truncated = self._loop.run(
-                    self._transmit(kwargs))
-            except (httpx.TimeoutException, TimeoutError) as exc:
-                exchange.transport_error = (
-                    tls_handshake_timeout(self.limits.timeout) if "handshake" in str(exc).lower() else
-                    f"no complete answer within {self.limits.timeout:g} s (--timeout bounds the whole request)")
-            except httpx.TransportError as exc:
-                exchange.transport_error, reached = _describe_transport_error(exc)
-                if probe:
-                    raise TargetError(exchange.transport_error, reached) from None
-            exchange.elapsed = time.perf_counter() - started
-            if self.recorder is not None:
-                self.recorder(exchange, wall, with_token)
-            self._count_answer(exchange, probe)
-            if with_token and exchange.status is not None:
-                passed = (request.expect in ("success", "failure") and exchange.status < 500  # got past the captcha
-                          and not self.demands_captcha(exchange) and backoff_kind(exchange) is None)
-                with self._counting:
-                    self.captcha_token_uses += 1
-                    self.captcha_token_accepted |= passed
+            with self._slot():
+                exchange = self._attempt(request, kwargs, attempt, probe, with_token)
             if exchange.transport_error and not probe and not request.accept_transport_error:
                 lost = NoAnswer(f"no response from the target: {exchange.transport_error}")
                 lost.answers = answers
                 raise lost
-            kind = self._backoff_kind(exchange)
-            if kind is not None:
-                exchange.backoff = kind
-                with self._counting:
-                    if kind == "lockout":
-                        self.locked_out += 1
-                    else:
-                        self.rate_limited += 1
+            kind = exchange.backoff
             if kind is None or request.raw_rate_limit:
                 exchange.retried = answers
                 return exchange
@@ -482,6 +457,68 @@ class ContractClient:
                 break
             waited += pause
         raise self._still_backing_off(request, kind, answers, waited)
+
+    @contextlib.contextmanager
+    def _slot(self):
+        """One of the requests in flight: at most ``in_flight`` while sending ahead, one once the target has rate
+        limited or locked out (it asked to slow down: the rest of the run stays sequential)."""
+        with self._slots:
+            while self._in_use >= self._width:
+                self._slots.wait()
+            self._in_use += 1
+        try:
+            yield
+        finally:
+            with self._slots:
+                self._in_use -= 1
+                self._slots.notify_all()
+
+    def _attempt(self, request: LoginRequest, kwargs: dict, attempt: int, probe: bool, with_token: bool) -> Exchange:
+        """Send once (the request cap counted exactly) and classify the answer; a 429 or lockout is noted on it."""
+        self._wait_out_pause()
+        cap = self.limits.max_requests
+        with self._counting:
+            if not probe and (self.requests_sent >= cap
+                              or (self.shared and not self.shared.take("requests", cap))):
+                raise BudgetSpent(f"request cap of {cap} reached (--max-requests)")
+            self.requests_sent += 1
+        self._pace()
+        exchange = Exchange(request=request, base_url=self.base_url, redactor=self.redactor, attempts=attempt + 1)
+        started, wall = time.perf_counter(), time.time()
+        try:
+            exchange.status, exchange.headers, exchange.body, exchange.truncated = self._loop.run(
+                self._transmit(kwargs))
+        except (httpx.TimeoutException, TimeoutError) as exc:
+            exchange.transport_error = (
+                tls_handshake_timeout(self.limits.timeout) if "handshake" in str(exc).lower() else
+                f"no complete answer within {self.limits.timeout:g} s (--timeout bounds the whole request)")
+        except httpx.TransportError as exc:
+            exchange.transport_error, reached = _describe_transport_error(exc)
+            if probe:
+                raise TargetError(exchange.transport_error, reached) from None
+        exchange.elapsed = time.perf_counter() - started
+        if self.recorder is not None:
+            self.recorder(exchange, wall, with_token)
+        self._count_answer(exchange, probe)
+        if with_token and exchange.status is not None:
+            passed = (request.expect in ("success", "failure") and exchange.status < 500  # got past the captcha
+                      and not self.demands_captcha(exchange) and backoff_kind(exchange) is None)
+            with self._counting:
+                self.captcha_token_uses += 1
+                self.captcha_token_accepted |= passed
+        if exchange.transport_error:
+            return exchange
+        kind = self._backoff_kind(exchange)
+        if kind is not None:
+            exchange.backoff = kind
+            with self._counting:
+                if kind == "lockout":
+                    self.locked_out += 1
+                else:
+                    self.rate_limited += 1
+            with self._slots:
+                self._width, self._slowed = 1, True
+        return exchange
 
     def back_off(self, answer: Exchange, attempt: int, waited: float = 0.0) -> float | None:
         """Wait as a rate-limit or lockout *answer* asks (Retry-After, else 1, 2, 4, 8 s for the *attempt*-th
