@@ -19,10 +19,11 @@ How a property runs (:meth:`Fuzz.run`):
   blocked, never failed for that).  A right login, the bug they look for, spends nothing.
 * The examples are repeatable: hypothesis is seeded (``--hypothesis-seed``, default fixed), keeps no
   example database, and runs no phase that depends on earlier runs.
-* Sent ahead (``--in-flight`` above 1): because the examples depend only on the seed, a property that never names
-  the real account is first run dry -- the same seed, each example stopped at its request, which is recorded -- and
-  the recorded requests are sent ``--in-flight`` at a time; the property then runs as above and the client hands
-  each example the answer to its very request (a request that differs, or a shrinking step, is sent then).
+* Sent ahead (``--in-flight`` above 1): because the examples depend only on the seed, the property is first run
+  dry -- the same seed, each example stopped at its request, which is recorded -- and the recorded requests that do
+  not name the configured account are sent ``--in-flight`` at a time; the examples are then judged in order, each
+  handed the answer to its very request (one naming the account is sent then, in order; a request that differs is
+  sent then too), and hypothesis runs again only to shrink a failure.
 """
 
 from __future__ import annotations
@@ -52,10 +53,6 @@ class _Stop(BaseException):
 
 class _Planned(Exception):
     """A dry run's example reached its request (recorded): stop it there."""
-
-
-class _NotPlannable(Exception):
-    """A dry run's example needs what only the real run knows (whether it may use the real account)."""
 
 
 class _AlreadyPassed(Exception):
@@ -338,28 +335,38 @@ class Fuzz:
 
     def _send_ahead(self, strategy: st.SearchStrategy[Any], example: Callable[[Any, Trial], None]) -> list | None:
         """Run the property dry (the same seed, so the same examples), record each example's request, and send
-        them ahead. Returns the examples, in hypothesis's order, for :meth:`run` to judge; None when the property
-        cannot be run dry: its examples may name the real account (their failed logins are budgeted example by example)
-        or the dry run failed. Nothing is judged here."""
+        ahead those that do not name the configured account. Returns the examples, in hypothesis's order, for
+        :meth:`run` to judge (the ones naming the account are sent then, in order, within the failed-login budget);
+        None when the dry run failed. Nothing is judged here.
+
+        Which examples may use the account is predicted as the real run decides it (its share of the failed-login
+        budget), counting a failed login for each such request that expects a failure; should an answer prove
+        the prediction wrong (a right login: the bug the property looks for), the requests that follow differ from
+        the planned ones and are sent when their example runs."""
         planned: list[tuple[str, LoginRequest]] = []
         values: list[Any] = []
         first_key: dict[tuple, str] = {}
         limit = min(self.session.settings.examples, self.request_share)
+        failed_logins = [0]  # predicted failed logins on the account, as the real run will count them
 
         class DryTrial(Trial):
             def real_account(self) -> bool:
-                raise _NotPlannable()
+                if self._real is None:
+                    f, c = self.fuzz, self.fuzz.client
+                    self._real = (f.session.account is not None and failed_logins[0] < f.login_share
+                                  and c.run_failed_logins + failed_logins[0] < c.limits.failed_login_budget)
+                return self._real
 
             def unknown_email(self) -> str:
                 saved = self.fuzz.examples
-                self.fuzz.examples = len(planned)  # the count the real run will have reached at this example
+                self.fuzz.examples = len(values)  # the count the real run will have reached at this example
                 try:
                     return super().unknown_email()
                 finally:
                     self.fuzz.examples = saved
 
             def send(self, request: LoginRequest) -> Exchange:
-                if len(planned) >= limit:
+                if len(values) >= limit:
                     raise _Stop()
                 fingerprint = _fingerprint(request)
                 if fingerprint in first_key:  # as in the real run: a replay passes, another example is rejected
@@ -367,8 +374,11 @@ class Fuzz:
                         raise _AlreadyPassed()
                     reject()
                 first_key[fingerprint] = self.key
-                planned.append((self.fuzz.ctx.nodeid, request))
                 values.append(self.value)
+                if request.real_account:  # sent in its turn: the budget, interleaving and lockouts need the order
+                    failed_logins[0] += request.expect in ("failure", "invalid")  # "any": a conforming target logs in
+                else:
+                    planned.append((self.fuzz.ctx.nodeid, request))
                 raise _Planned()
 
         scratch = TestContext(self.ctx.nodeid, self.ctx.requirements)
@@ -388,8 +398,6 @@ class Fuzz:
             dry()
         except _Stop:
             pass  # as many examples as the property may send
-        except _NotPlannable:
-            return None
         except Exception:  # noqa: BLE001 -- anything the dry run cannot do: the real run sends as it goes
             return None
         finally:
