@@ -81,6 +81,8 @@ CASES: dict[str, Case] = {
     "max-retry-wait-nan": Case("reference", 4, "could-not-test", "--max-retry-wait must be",
                                args=("--max-retry-wait=nan",)),
     "max-requests-zero": Case("reference", 4, "could-not-test", "--max-requests must be", args=("--max-requests=0",)),
+    "in-flight-zero": Case("reference", 4, "could-not-test", "--in-flight must be a whole number at least 1",
+                           args=("--in-flight=0",)),
     "bad-waiver-file": Case("reference", 4, "could-not-test", "--waivers", args=("--waivers=missing.yaml",)),
     "run-deadline": Case("reference", 10, "inconclusive", "the run deadline was reached (--run-deadline)",
                          args=("--run-deadline=0.5",)),
