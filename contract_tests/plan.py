@@ -11,9 +11,9 @@ order, as in a sequential run.
 
 Not planned, so sent when their test runs: requests naming the configured account (the failed-login budget, its
 interleaved successful logins and lockout policies need them in order), tests that use any other fixture before
-their first request (an earlier answer: a login, a token, learned signatures), the success-path, fuzzing and opt-in
-tests (timing and throttling probes stay sequential and alone), and everything on xdist workers (each worker learns
-its tests only as it runs them).
+their first request (an earlier answer: a login, a token, learned signatures), the success-path and opt-in tests
+(timing and throttling probes stay sequential and alone), and every hand-written check on xdist workers (each worker
+learns its tests only as it runs them). The fuzzing properties plan their own examples (fuzz/runner.py).
 """
 
 from __future__ import annotations
