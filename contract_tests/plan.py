@@ -27,10 +27,6 @@ from .judging import verdicts
 from .sending.client import ContractClient
 from .sending.exchange import LoginRequest
 
-# fixtures whose value is fixed for the run, so a test's request can be built before the test runs
-PLANNABLE_FIXTURES = frozenset({"send", "unknown_email", "suite", "account"})
-
-
 class _Planned(Exception):
     """The test built its first request: recorded, the test function is stopped here."""
 
@@ -80,7 +76,8 @@ def plannable(item: pytest.Item, catalog: dict[str, Requirement]) -> bool:
 
 def planned_request(item: pytest.Function, fixtures: dict[str, Callable[[], Any]]) -> LoginRequest | None:
     """The first request *item* sends, built by calling its function up to that request; None when it cannot be
-    known before the test runs (or names the configured account)."""
+    known before the test runs (or names the configured account). *fixtures*: the fixtures whose value is fixed for
+    the run, by name (None: not available); any other fixture stands in as unavailable."""
     params = item.callspec.params if hasattr(item, "callspec") else {}
     kwargs: dict[str, Any] = {}
     for name in item._fixtureinfo.argnames:
@@ -88,7 +85,7 @@ def planned_request(item: pytest.Function, fixtures: dict[str, Callable[[], Any]
             kwargs[name] = params[name]
         elif name == "send":
             kwargs[name] = _record
-        elif name in fixtures and name in PLANNABLE_FIXTURES:
+        elif name in fixtures:
             value = fixtures[name]()
             kwargs[name] = _Unavailable(name) if value is None else value
         else:

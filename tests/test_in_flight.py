@@ -16,18 +16,10 @@ import pytest
 
 from contract_tests import plan
 from contract_tests.judging import verdicts
-from contract_tests.sending.client import Account, BudgetSpent, ClientLimits, ContractClient
+from contract_tests.sending.client import BudgetSpent
 from contract_tests.sending.exchange import Exchange, LoginRequest
-from contract_tests.sending.secrets import Redactor
+from test_client import ACCOUNT, _client
 from test_gate import SUITE, _clean_env
-
-ACCOUNT = Account.from_values("demo@example.com", "Right-Passw0rd!")
-
-
-def _client(handler, sleeps=None, **limits) -> ContractClient:
-    return ContractClient("http://target.test", Redactor(), ClientLimits(**limits), account=ACCOUNT,
-                          transport=httpx.MockTransport(handler),
-                          sleep=(sleeps.append if sleeps is not None else lambda s: None))
 
 
 def _request(n: int, **fields) -> LoginRequest:

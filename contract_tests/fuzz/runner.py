@@ -34,6 +34,7 @@ from typing import Any, Callable
 
 import pytest
 from hypothesis import HealthCheck, Phase, Verbosity, given, reject
+from hypothesis.errors import UnsatisfiedAssumption
 from hypothesis import seed as seeded
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -277,8 +278,6 @@ class Fuzz:
         def drive() -> None:
             if sent_ahead is not None:
                 # the examples hypothesis would generate, in its order: judged without generating them again
-                from hypothesis.errors import UnsatisfiedAssumption
-
                 try:
                     for value in sent_ahead:
                         try:
