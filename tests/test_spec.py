@@ -92,7 +92,13 @@ def test_clarified_document_marks_every_added_node():
     assert added, "the overlay added nothing"
 
     def marked(path: tuple) -> bool:
-        # Some ancestor-or-self that the overlay added is an object carrying a known clarification id.
+        # A scalar the overlay added is named in its parent's x-clarified; else some ancestor-or-self that the
+        # overlay added is an object carrying a known clarification id.
+        parent = _get(clarified, path[:-1])
+        if path[-1] == "x-clarified" or (path[-2:-1] == ("x-clarified",)):
+            return all(v in ids for v in (parent if path[-1] != "x-clarified" else _get(clarified, path)).values())
+        if isinstance(parent, dict) and parent.get("x-clarified", {}).get(path[-1]) in ids:
+            return True
         for cut in range(len(path), 0, -1):
             prefix = path[:cut]
             if _has(vendor, prefix):
@@ -109,7 +115,7 @@ def test_clarified_document_marks_every_added_node():
         assert isinstance(node, list), f"unmarked added node {path}"
         assert all(isinstance(item, dict) and item.get(MARK) in ids for item in node), f"unmarked items in {path}"
     # Every clarification shows up in the merged document, and vendor values are unchanged.
-    used = {node for path, node in _walk(clarified) if path and path[-1] == MARK}
+    used = {node for path, node in _walk(clarified) if path and (path[-1] == MARK or path[-2:-1] == ("x-clarified",))}
     assert used == ids
     for path, node in _walk(vendor):
         if not isinstance(node, (dict, list)):
@@ -253,3 +259,11 @@ def test_spec_digest_is_stable():
     assert spec.spec_digest() == first
     spec.clarified_document()  # loading changes nothing
     assert spec.spec_digest() == first
+
+
+def test_body_required_is_ours_and_named_where_it_was_added():
+    vendor = spec.vendor_document()["paths"][spec.LOGIN_PATH]["post"]["requestBody"]
+    clarified = spec.clarified_document()["paths"][spec.LOGIN_PATH]["post"]["requestBody"]
+    assert "required" not in vendor  # OpenAPI's default (false): the vendor page does not say
+    assert clarified["required"] is True
+    assert clarified["x-clarified"] == {"required": "body-required"}

@@ -2,7 +2,8 @@
 
 ``spec/login.openapi.json`` is the vendor's document, nothing of ours.  ``spec/clarifications.yaml``
 holds the suite's own clarifications as an overlay; :func:`clarified_document` applies it to a deep copy
-of the vendor document, and every node it adds carries ``x-clarification: <id>``.
+of the vendor document, and every node it adds carries ``x-clarification: <id>`` (a scalar it adds is named in
+its parent's ``x-clarified: {<key>: <id>}``).
 
 Loads are cached; every public function returns a fresh copy, so callers may mutate what they get.
 """
@@ -52,6 +53,7 @@ _REQUIREMENTS_FILE = "requirements.yaml"
 _DIGEST_FILES = (_VENDOR_FILE, _CLARIFICATIONS_FILE, _REQUIREMENTS_FILE)
 
 _MARK = "x-clarification"
+_SCALAR_MARK = "x-clarified"  # on a node the overlay added scalar keys to: {key: clarification id}
 
 _OPERATION = ("paths", LOGIN_PATH, "post")
 _REQUEST_SCHEMA = (*_OPERATION, "requestBody", "content", "application/json", "schema")
@@ -109,21 +111,24 @@ def _clarified() -> dict[str, Any]:
         if not isinstance(node, dict):
             raise SpecError(f"clarification {cid!r}: target {item['target']!r} is not an object")
         for key, value in copy.deepcopy(item["add"]).items():
-            if key in node:
+            if key in node or key == _SCALAR_MARK:
                 raise SpecError(f"clarification {cid!r}: {item['target']}/{key} already exists; overlays only add")
-            node[key] = _stamp(value, cid)
+            node[key] = _stamp(value, cid, node, key)
     return doc
 
 
-def _stamp(value: Any, cid: str) -> Any:
-    """Mark an added node (an object, or each object of an added list) with the clarification id."""
+def _stamp(value: Any, cid: str, parent: dict, key: str) -> Any:
+    """Mark an added node (an object, or each object of an added list) with the clarification id; an added scalar
+    (``required: true``) cannot carry a key, so its parent records it: ``x-clarified: {<key>: <id>}``."""
     if isinstance(value, dict):
         value.setdefault(_MARK, cid)
     elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
         for v in value:
             v.setdefault(_MARK, cid)
+    elif isinstance(value, (bool, int, float, str)):
+        parent.setdefault(_SCALAR_MARK, {})[key] = cid
     else:
-        raise SpecError(f"clarification {cid!r}: added values must be objects or lists of objects (to carry {_MARK})")
+        raise SpecError(f"clarification {cid!r}: added values must be objects, lists of objects or scalars")
     return value
 
 
