@@ -9,11 +9,13 @@ a time (:meth:`ContractClient.send_ahead`) and, when each test runs in its turn,
 request it builds again -- or sends it then if it differs. The invariants and the checks see the exchanges in test
 order, as in a sequential run.
 
-Not planned, so sent when their test runs: requests naming the configured account (the failed-login budget, its
-interleaved successful logins and lockout policies need them in order), tests that use any other fixture before
-their first request (an earlier answer: a login, a token, learned signatures), the success-path and opt-in tests
-(timing and throttling probes stay sequential and alone), and every hand-written check on xdist workers (each worker
-learns its tests only as it runs them). The fuzzing properties plan their own examples (fuzz/runner.py).
+Requests naming the configured account are planned too: they pass the client's account gate in plan order
+(sending/account_gate.py: the failed-login budget exact, never more failed logins in a row than a sequential run
+sends, successful logins never in flight with possible failures). Not planned, so sent when their test runs: tests
+that use any other fixture before their first request (an earlier answer: a login, a token, learned signatures), the
+success-path and opt-in tests (timing and throttling probes stay sequential and alone), and every hand-written check
+on xdist workers (each worker learns its tests only as it runs them). The fuzzing properties plan their own examples
+(fuzz/runner.py).
 """
 
 from __future__ import annotations
@@ -96,7 +98,7 @@ def planned_request(item: pytest.Function, fixtures: dict[str, Callable[[], Any]
     try:
         item.obj(**kwargs)
     except _Planned as planned:
-        return None if planned.request.real_account else planned.request
+        return planned.request
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException:  # noqa: BLE001 -- anything else (a skip, a fixture used early): sent when it runs
@@ -119,9 +121,14 @@ def plan(items: Iterable[pytest.Item], catalog: dict[str, Requirement],
 
 
 def send_ahead(client: ContractClient, planned: list[tuple[str, LoginRequest]]) -> bool:
-    """Send the plan ahead when it takes at most half of what is left of the request cap. Nearer the cap, the tests
-    send their requests in run order, so the checks a reached cap blocks are the same whatever the concurrency."""
+    """Send the plan ahead when it takes at most half of what is left of the request cap, and its possible failed
+    logins on the account all fit in what is left of that budget (else those stay with their tests). Nearer a
+    limit, the tests send their requests in run order, so the checks a reached limit blocks are the same whatever
+    the concurrency."""
     if not planned or len(planned) > (client.limits.max_requests - client.run_requests) // 2:
         return False
+    spending = [(key, request) for key, request in planned if request.real_account and request.expect != "success"]
+    if len(spending) > client.limits.failed_login_budget - client.run_failed_logins:
+        planned = [entry for entry in planned if entry not in spending]
     client.send_ahead(planned)
     return True

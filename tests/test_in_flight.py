@@ -27,6 +27,11 @@ def _request(n: int, **fields) -> LoginRequest:
                         json={"email": f"nobody-{n}@example.com", "password": "Some-Passw0rd!", "n": n}, **fields)
 
 
+def _outcomes(client, count: int) -> list:
+    """What the pool got for the requests planned under t0, t1, ...: waits for each."""
+    return [client._ahead[f"t{n}"][0][1].result() for n in range(count)]
+
+
 def _refusal(request: httpx.Request) -> httpx.Response:
     return httpx.Response(401, json={"error": "NO_SUCH_USER"})
 
@@ -36,7 +41,7 @@ def test_the_request_cap_is_exact_with_requests_in_flight():
     seen = []
     client = _client(lambda r: seen.append(r) or _refusal(r), max_requests=5, in_flight=4)
     client.send_ahead([(f"t{n}", _request(n)) for n in range(10)])
-    outcomes = [client._ahead[f"t{n}"][0][1] for n in range(10)]
+    outcomes = _outcomes(client, 10)
     assert len(seen) == client.requests_sent == 5
     assert sum(isinstance(o, Exchange) for o in outcomes) == 5
     assert sum(isinstance(o, BudgetSpent) for o in outcomes) == 5
@@ -65,7 +70,7 @@ def test_a_429_pauses_every_request_in_flight_and_is_counted_once():
     client = _client(handler, in_flight=4)
     client._sleep = sleep
     client.send_ahead([(f"t{n}", _request(n)) for n in range(8)])
-    outcomes = [client._ahead[f"t{n}"][0][1] for n in range(8)]
+    outcomes = _outcomes(client, 8)
     assert all(isinstance(o, Exchange) and o.status == 401 for o in outcomes)
     assert outcomes[0].attempts == 2 and outcomes[0].retried[0].status == 429
     assert client.rate_limited == 1 and client.requests_sent == 9
@@ -90,6 +95,7 @@ def test_an_answer_sent_ahead_is_judged_when_its_test_asks_for_it():
     client = _client(lambda r: seen.append(r) or _refusal(r), in_flight=4)
     client.observer = observed.append
     client.send_ahead([("test_a", _request(1)), ("test_b", _request(2))])
+    [future.result() for waiting in client._ahead.values() for _, future in waiting]
     assert len(seen) == 2 and observed == []  # sent, not judged yet
     client.plan_key = "test_b"
     ex = client.send(_request(2))
@@ -102,14 +108,82 @@ def test_an_answer_sent_ahead_is_judged_when_its_test_asks_for_it():
     client.close()
 
 
-def test_a_request_naming_the_account_is_never_taken_from_ahead():
-    seen = []
-    client = _client(lambda r: seen.append(r) or _refusal(r), in_flight=4)
-    request = _request(1, real_account=True)
-    client.send_ahead([("t", request)])
-    client.plan_key = "t"
-    client.send(_request(1, real_account=True))
-    assert len(seen) == 2  # budgeted and sent in its turn
+class _AccountServer:
+    """Answers the right password with a token, anything else with a refusal, each after a short wait (so requests
+    overlap), and records what it saw in its own order and how many requests were in flight at once."""
+
+    def __init__(self) -> None:
+        self.order: list[str] = []  # "ok" / "fail" / "other", in the order the answers were produced
+        self.in_flight: list[str] = []
+        self.overlaps: list[tuple[str, ...]] = []  # the kinds in flight whenever a request arrived
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        kind = ("other" if body.get("email") != ACCOUNT.email else
+                "ok" if body.get("password") == ACCOUNT.password.value else "fail")
+        self.in_flight.append(kind)
+        self.overlaps.append(tuple(self.in_flight))
+        await asyncio.sleep(0.005)
+        self.in_flight.remove(kind)
+        self.order.append(kind)
+        if kind == "ok":
+            return httpx.Response(201, json={"token": "aaa.bbb.ccc"})
+        return httpx.Response(401, json={"error": "WRONG_PASSWORD"})
+
+
+def _on_account(n: int, expect: str = "failure") -> LoginRequest:
+    password = ACCOUNT.password if expect == "success" else f"Wrong-Passw0rd-{n}"
+    return LoginRequest(purpose=f"account request {n}", expect=expect, real_account=True,
+                        json={"email": ACCOUNT.email, "password": password, "n": n})
+
+
+def test_failed_logins_sent_ahead_never_make_more_in_a_row_than_a_sequential_run():
+    server = _AccountServer()
+    client = _client(server, in_flight=8, interleave_every=3, failed_login_budget=20)
+    planned = [(f"t{n}", _on_account(n)) for n in range(10)] + [(f"t{n}", _request(n)) for n in range(10, 16)]
+    client.send_ahead(planned)
+    outcomes = _outcomes(client, 16)
+    assert all(isinstance(o, Exchange) for o in outcomes)
+    streak = longest = 0
+    for kind in server.order:  # the target's order: never more than 3 failures without a success between
+        streak = streak + 1 if kind == "fail" else 0 if kind == "ok" else streak
+        longest = max(longest, streak)
+    assert longest == 3 and server.order.count("fail") == 10 and server.order.count("ok") == 3
+    assert max(seen.count("fail") for seen in server.overlaps) > 1  # failures did go together (up to 3)
+    assert not any("ok" in seen and "fail" in seen for seen in server.overlaps)  # never with a success in flight
+    assert any(seen.count("other") > 1 for seen in server.overlaps)
+    # counted in the budget when their tests take them, in test order
+    assert client.failed_logins == 0
+    for n in range(10):
+        client.plan_key = f"t{n}"
+        ex = client.send(_on_account(n))
+        assert ex.sent_ahead and client.failed_logins == n + 1
+    client.close()
+
+
+def test_the_failed_login_budget_is_exact_with_requests_in_flight():
+    server = _AccountServer()
+    client = _client(server, in_flight=8, interleave_every=3, failed_login_budget=5)
+    client.send_ahead([(f"t{n}", _on_account(n)) for n in range(9)])
+    outcomes = _outcomes(client, 9)
+    assert server.order.count("fail") == 5  # the target saw exactly the budget
+    assert sum(isinstance(o, BudgetSpent) for o in outcomes) == 4
+    with pytest.raises(BudgetSpent):  # a test's own request finds the units held by the answers not yet taken
+        client.send(_on_account(99))
+    assert server.order.count("fail") == 5
+    for n in range(9):
+        client.discard_ahead(f"t{n}")  # dropped unused: the failed logins they were are counted all the same
+    assert client.failed_logins == 5 and client._gate.held == 0
+    client.close()
+
+
+def test_successful_logins_on_the_account_go_ahead_together():
+    server = _AccountServer()
+    client = _client(server, in_flight=8)
+    client.send_ahead([(f"t{n}", _on_account(n, "success")) for n in range(8)])
+    outcomes = _outcomes(client, 8)
+    assert all(o.token for o in outcomes) and max(seen.count("ok") for seen in server.overlaps) > 1
+    assert client.failed_logins == 0
     client.close()
 
 
@@ -211,8 +285,10 @@ def test_after_a_429_the_rest_of_the_run_is_sent_one_request_at_a_time():
 
     client = _client(handler, in_flight=4)
     client.send_ahead([(f"t{n}", _request(n)) for n in range(16)])
+    _outcomes(client, 16)
     assert seen_429 and client.rate_limited == 1
     most_after_429[0] = 0
     client.send_ahead([(f"u{n}", _request(100 + n)) for n in range(8)])
+    [client._ahead[f"u{n}"][0][1].result() for n in range(8)]
     assert most_after_429[0] == 1  # the target asked to slow down: what is sent ahead later goes one at a time
     client.close()

@@ -334,9 +334,9 @@ class Fuzz:
 
     def _send_ahead(self, strategy: st.SearchStrategy[Any], example: Callable[[Any, Trial], None]) -> list | None:
         """Run the property dry (the same seed, so the same examples), record each example's request, and send
-        ahead those that do not name the configured account. Returns the examples, in hypothesis's order, for
-        :meth:`run` to judge (the ones naming the account are sent then, in order, within the failed-login budget);
-        None when the dry run failed. Nothing is judged here.
+        them ahead (those naming the configured account through the client's account gate; under xdist those are
+        sent when their example runs, the budget being the run's). Returns the examples, in hypothesis's order, for
+        :meth:`run` to judge; None when the dry run failed. Nothing is judged here.
 
         Which examples may use the account is predicted as the real run decides it (its share of the failed-login
         budget), counting a failed login for each such request that expects a failure; should an answer prove
@@ -374,9 +374,9 @@ class Fuzz:
                     reject()
                 first_key[fingerprint] = self.key
                 values.append(self.value)
-                if request.real_account:  # sent in its turn: the budget, interleaving and lockouts need the order
+                if request.real_account:
                     failed_logins[0] += request.expect in ("failure", "invalid")  # "any": a conforming target logs in
-                else:
+                if not (request.real_account and self.fuzz.client.shared):  # xdist: the account's budget is per run
                     planned.append((self.fuzz.ctx.nodeid, request))
                 raise _Planned()
 

@@ -21,7 +21,7 @@ import email.utils
 import re
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
 
@@ -29,6 +29,7 @@ import anyio.streams.tls  # noqa: F401  httpcore's anyio backend reads it withou
 # plugin, which imported it, is off: -p no:anyio)
 import httpx
 
+from .account_gate import AccountGate
 from .exchange import Exchange, LoginRequest
 from .secrets import Redactor, Secret, password_secret
 
@@ -244,15 +245,16 @@ class ContractClient:
         self._paused_until = 0.0  # time.monotonic(): a 429 or a lockout pauses every request in flight until then
         self._slots = threading.Condition()  # requests in flight (_slot)
         self._in_use = 0
-        self._width = 1  # in_flight while sending ahead; 1 for good once the target rate limited or locked out
+        self._width = max(1, limits.in_flight)  # 1 for good once the target rate limited or locked out
         self._slowed = False
-        self._ahead: dict[str, list[tuple[tuple, Exchange | NotSent]]] = {}  # sent ahead (send_ahead), by plan key
+        self._pool: ThreadPoolExecutor | None = None  # sends ahead (send_ahead)
+        self._ahead: dict[str, list[tuple[tuple, Future]]] = {}  # requests sent ahead, by plan key
+        self._gate = AccountGate(limits.interleave_every)  # the order of the requests naming the account
         self.plan_key: str | None = None  # the running test's key: its request may have been sent ahead
         self.sent_ahead = 0  # requests answered ahead of their test (their exchanges are judged in test order)
         self.unused_ahead = 0  # sent ahead, then not asked for by the test (it took another path): sent, not judged
         self.requests_sent = 0
-        self.failed_logins = 0
-        self._consecutive_failures = 0
+        self.failed_logins = 0  # counted in test order, when a test takes the answer
         self._account_logged_in = False  # a request naming the account got a token in this run
         self._account_locked_until: float | None = None  # time.monotonic(); inf: locked for the rest of the run
         self.rate_limited = 0  # answers that were rate limits (429 / RATE_LIMITED), waited out or not
@@ -272,6 +274,8 @@ class ContractClient:
         return isinstance(error, str) and bool(self._captcha_re.search(error))
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
         try:
             self._loop.run(self._http.aclose())
         finally:
@@ -290,86 +294,102 @@ class ContractClient:
     # -- public ------------------------------------------------------------------------------
     def send(self, request: LoginRequest, *, observe: bool = True) -> Exchange:
         ahead = self._take_ahead(request)
-        if ahead is not None:
-            return self._answer(request, ahead, spends=False, observe=observe)
-        if request.real_account:
-            self._check_account_not_locked()
-        spends = self._spends_budget(request)
-        if spends:
-            budget = self.limits.failed_login_budget
-            if self.failed_logins >= budget or (self.shared and not self.shared.take("failed_logins", budget)):
-                raise BudgetSpent(
-                    f"failed-login budget exhausted ({self.limits.failed_login_budget} failed logins on "
-                    "the real account already sent; raise --max-failed-logins to check this)"
-                )
-            if self._consecutive_failures >= self.limits.interleave_every and self.account:
-                self._interleave()
-        try:
-            outcome: Exchange | NotSent = self._send(request)
-        except NotSent as exc:
-            outcome = exc
-        return self._answer(request, outcome, spends=spends, observe=observe)
+        if ahead is None:
+            ahead = self._outcome(request)
+        return self._answer(request, ahead, observe=observe)
 
     def send_ahead(self, planned: list[tuple[str, LoginRequest]]) -> None:
-        """Send requests of tests that have not run yet, ``in_flight`` at a time, each kept under its plan key for
-        :meth:`send` to hand to its test, which judges it then: the exchanges are judged in test order, whatever order
-        the answers came in. Only requests that spend no failed login and need no earlier answer belong here (the
-        caller plans them); the request cap, the pacing and the back-off hold across the requests in flight."""
+        """Send requests of tests that have not run yet, ``in_flight`` at a time, in the background, each kept under
+        its plan key for :meth:`send` to hand to its test (waiting for it if need be), which judges it then: the
+        exchanges are judged in test order, whatever order the answers came in. Only requests that need no earlier
+        answer belong here (the caller plans them); the request cap, the pacing and the back-off hold across the
+        requests in flight, and the requests naming the account pass the account gate (account_gate.py) in plan
+        order, as the ones the tests send themselves do."""
         if not planned:
             return
-
-        def one(request: LoginRequest) -> Exchange | NotSent:
-            try:
-                return self._send(request)
-            except NotSent as exc:
-                return exc
-
-        with self._slots:
-            self._width = 1 if self._slowed else max(1, self.limits.in_flight)
-        try:
-            with ThreadPoolExecutor(max_workers=max(1, self.limits.in_flight), thread_name_prefix="hyper3d-ahead") as pool:
-                outcomes = list(pool.map(one, [request for _, request in planned]))
-        finally:
-            with self._slots:
-                self._width = 1
-        for (key, request), outcome in zip(planned, outcomes):
-            self._ahead.setdefault(key, []).append((wire_identity(request), outcome))
-            if isinstance(outcome, Exchange):
-                outcome.sent_ahead = True
-                self.sent_ahead += 1
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=max(1, self.limits.in_flight), thread_name_prefix="hyper3d-ahead")
+        for key, request in planned:
+            self._ahead.setdefault(key, []).append((wire_identity(request), self._pool.submit(self._outcome, request)))
 
     def discard_ahead(self, key: str) -> None:
-        """The test of *key* has run: what it did not ask for again is dropped (counted in ``unused_ahead``)."""
-        self.unused_ahead += sum(isinstance(outcome, Exchange) for _, outcome in self._ahead.pop(key, ()))
+        """The test of *key* has run: what it did not ask for is dropped (counted in ``unused_ahead``; one not yet
+        sent is not sent; a failed login on the account among them is counted in the budget: it was spent)."""
+        for _, future in self._ahead.pop(key, ()):
+            if future.cancel():
+                continue
+            outcome = future.result()
+            if isinstance(outcome, Exchange):
+                self.sent_ahead += 1
+                self.unused_ahead += 1
+                self._count_failed_login(outcome)
 
     def _take_ahead(self, request: LoginRequest) -> Exchange | NotSent | None:
         """The answer sent ahead for the running test, if this is the request planned for it."""
         waiting = self._ahead.get(self.plan_key) if self.plan_key is not None else None
-        if not waiting or request.real_account:
+        if not waiting:
             return None
         identity = wire_identity(request)
-        for i, (planned, outcome) in enumerate(waiting):
+        for i, (planned, future) in enumerate(waiting):
             if planned == identity:
                 del waiting[i]
+                outcome = future.result()
+                if isinstance(outcome, Exchange):
+                    outcome.sent_ahead = True
+                    self.sent_ahead += 1
                 return outcome
         return None
 
-    def _answer(self, request: LoginRequest, outcome: Exchange | NotSent, *, spends: bool, observe: bool) -> Exchange:
+    def _outcome(self, request: LoginRequest) -> Exchange | NotSent:
+        """Send *request* (through the account gate when it names the account); a :class:`NotSent` is returned."""
+        try:
+            if not request.real_account:
+                return self._send(request)
+            self._check_account_not_locked()
+            before: list[Exchange] = []
+            if self._spends_budget(request):
+                gate = self._gate.spender(self._over_budget, lambda: self._interleave(before))
+            else:
+                gate = self._gate.success()
+            with gate as turn:
+                exchange = self._send(request)
+                turn.logged_in = exchange.token is not None
+                turn.failed = not turn.logged_in
+                if turn.logged_in:
+                    self._account_logged_in = True
+            exchange.before = before
+            return exchange
+        except NotSent as exc:
+            return exc
+
+    def _over_budget(self, held: int) -> bool:
+        """Raise :class:`BudgetSpent` when one more failed login would pass the budget (*held*: units in use)."""
+        budget = self.limits.failed_login_budget
+        if self.failed_logins + held >= budget or (self.shared and not self.shared.take("failed_logins", budget)):
+            raise BudgetSpent(
+                f"failed-login budget exhausted ({budget} failed logins on "
+                "the real account already sent; raise --max-failed-logins to check this)"
+            )
+        return False
+
+    def _answer(self, request: LoginRequest, outcome: Exchange | NotSent, *, observe: bool) -> Exchange:
         if isinstance(outcome, NotSent):
             if observe:  # the rate-limit and lockout answers are the target's too: the invariants judge them
                 for answer in outcome.answers:
                     self.observe(answer)
             raise outcome
-        self._account_for(request, outcome, spends)
+        for earlier in outcome.before:  # the interleaved login sent on its behalf
+            self._account_for(earlier)
+        self._account_for(outcome)
         if observe:
             self.observe(outcome)
         return outcome
 
     def observe(self, exchange: Exchange) -> Exchange:
-        """Hand an exchange (and the answers it was retried after) to the observer; for an exchange sent unobserved
-        (the pre-flight login), inside the test that judges it."""
+        """Hand an exchange (and the answers it was retried after, and an interleaved login sent first on its behalf)
+        to the observer; for an exchange sent unobserved (the pre-flight login), inside the test that judges it."""
         if self.observer is not None:
-            for answer in exchange.retried:
+            for answer in [*exchange.before, *exchange.retried]:
                 self.observer(answer)
             self.observer(exchange)
         return exchange
@@ -396,21 +416,30 @@ class ContractClient:
     def _spends_budget(self, request: LoginRequest) -> bool:
         return request.real_account and request.expect != "success"
 
-    def _interleave(self) -> None:
-        assert self.account is not None
-        self.login(self.account, "interleaved successful login (keeps the account from locking)")
+    def _interleave(self, before: list[Exchange]) -> None:
+        """The successful login the account gate sends before a failure would make too many in a row."""
+        if self.account is None:
+            return
+        request = LoginRequest(purpose="interleaved successful login (keeps the account from locking)",
+                               expect="success", json=self.account.body(), real_account=True)
+        with self._gate.success(interleaving=True) as turn:
+            exchange = self._send(request)
+            turn.logged_in = exchange.token is not None
+        before.append(exchange)
 
-    def _account_for(self, request: LoginRequest, exchange: Exchange, spends: bool) -> None:
+    def _account_for(self, exchange: Exchange) -> None:
         if exchange.token:
             self.redactor.add_token(exchange.token)
-        if spends and not exchange.token:
-            self.failed_logins += 1
-            self._consecutive_failures += 1
-        elif request.real_account and exchange.token:
-            self._consecutive_failures = 0
-            self._account_logged_in = True
-        if not request.allow_captcha_error:
+        self._count_failed_login(exchange)
+        if not exchange.request.allow_captcha_error:
             self.block_on_captcha(exchange)
+
+    def _count_failed_login(self, exchange: Exchange) -> None:
+        """A failed login on the account is counted in the budget once, when its answer is taken (or dropped)."""
+        if self._spends_budget(exchange.request) and not exchange.token and not exchange.counted:
+            exchange.counted = True
+            self.failed_logins += 1
+            self._gate.counted()
 
     def block_on_captcha(self, exchange: Exchange) -> None:
         """A demanded captcha keeps the suite from observing (the check is blocked, never failed)."""
@@ -634,7 +663,8 @@ class ContractClient:
 
     def _backoff_kind(self, exchange: Exchange) -> str | None:
         after_failures = (exchange.error == "USER_FORBIDDEN" and exchange.request.real_account
-                          and self._account_logged_in and self.run_failed_logins > 0)  # any xdist worker's failures
+                          and self._account_logged_in  # any xdist worker's failures, or one answered, not yet counted
+                          and (self.run_failed_logins > 0 or self._gate.streak > 0))
         return backoff_kind(exchange, locked_after_failures=after_failures)
 
 

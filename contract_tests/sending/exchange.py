@@ -328,6 +328,8 @@ class Exchange:
     backoff: str | None = None  # the client met a rate limit or a lockout here and backed off ("rate limit" / "lockout")
     retried: list["Exchange"] = field(default_factory=list)  # the answers the client backed off from before this one
     sent_ahead: bool = False  # sent before its test ran (--in-flight), judged when it ran
+    before: list["Exchange"] = field(default_factory=list)  # an interleaved login the client sent first, on its behalf
+    counted: bool = False  # a failed login on the account, counted in the failed-login budget
 
     @cached_property
     def json(self) -> Any:
