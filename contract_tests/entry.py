@@ -21,8 +21,8 @@ SUITE_PACKAGE = "contract_tests.suite"
 _SUITE_DIR = Path(__file__).resolve().parent / "suite"
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    add_options(parser)
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    add_options(parser, pluginmanager)
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -13,7 +13,7 @@ import pytest
 
 from .judging import verdicts
 from .judging import invariants
-from . import plan
+from . import plan, warm_up
 from .probes import settings as probe_settings
 from .contract.catalog import Requirement, load_catalog
 from .sending.client import ContractClient, NotSent, SharedTally
@@ -51,7 +51,9 @@ class SuiteState:
     stopped: str | None = None  # the run ended early for another reason (run deadline)
     preflight_login: Exchange | None = None  # the pre-flight login with the configured credentials (RESP-01's)
     session: pytest.Session | None = None
-    planned: bool = False  # the hand-written checks' independent requests were planned (plan.py)
+    planned: set[str] = field(default_factory=set)  # node IDs whose request was sent ahead (plan.py)
+    plan_inputs: int = -1  # how many session fixture values the last plan could use (-1: not planned yet)
+    session_values: dict[str, object] = field(default_factory=dict)  # session fixtures set up so far, by name
     started: float = field(default_factory=time.time)
     finished: float | None = None
     contract_items: int = 0
@@ -225,22 +227,35 @@ class SuiteState:
             self.client.shared = SharedTally(tally)
         from .sending.preflight import CannotTest, check_target
 
+        reports_here = s.report_dir is not None and not hasattr(self.config, "workerinput")
+        warm_up.start(fuzzing=self._fuzzes(), html=reports_here)  # while the first checks wait on the network
         try:
             self.preflight_login = check_target(self.client, s.account, judge_anyway=s.judge_anyway)
         except CannotTest as exc:
             self._cannot_test(str(exc))
 
+    def _fuzzes(self) -> bool:
+        """This process runs fuzzing properties."""
+        return (self.session is not None and fuzz_settings(self.config).enabled
+                and any(item.get_closest_marker("fuzz") for item in self.session.items))
+
     def send_ahead(self, item: pytest.Item) -> None:
-        """At the first check whose request can be planned: send the run's plannable requests ahead (plan.py)."""
+        """At the first check whose request can be planned: send the run's plannable requests ahead (plan.py); again
+        whenever a session fixture has been set up since (a learned value: the checks that need it can be planned)."""
         client = self.client
-        if (self.planned or client is None or client.limits.in_flight <= 1 or client.stopped or self.session is None
-                or hasattr(self.config, "workerinput") or not plan.plannable(item, self.catalog)):
+        if (client is None or client.limits.in_flight <= 1 or client.stopped or self.session is None
+                or hasattr(self.config, "workerinput") or self.plan_inputs == len(self.session_values)
+                or (self.plan_inputs < 0 and not plan.plannable(item, self.catalog))):
             return
-        self.planned = True
+        self.plan_inputs = len(self.session_values)
         items = self.session.items
-        fixtures = {"unknown_email": lambda: self.settings.unknown_email, "suite": lambda: self,
-                    "account": lambda: self.settings.account}
-        plan.send_ahead(client, plan.plan(items[items.index(item):], self.catalog, fixtures))
+        fixtures = {name: (lambda value=value: value) for name, value in self.session_values.items()}
+        fixtures.update({"unknown_email": lambda: self.settings.unknown_email, "suite": lambda: self,
+                         "account": lambda: self.settings.account})
+        rest = [later for later in items[items.index(item):] if later.nodeid not in self.planned]
+        planned = plan.plan(rest, self.catalog, fixtures)
+        if plan.send_ahead(client, planned):
+            self.planned.update(key for key, _ in planned)
 
     def _on_stop(self, reason: str, could_not_test: bool) -> None:
         """The client will send nothing more (target lost, run deadline): end the run after the current test."""
@@ -281,8 +296,8 @@ def _is_contract(item: pytest.Item) -> bool:
 
 
 # -- configuration ---------------------------------------------------------------------------
-def pytest_addoption(parser: pytest.Parser) -> None:
-    add_options(parser)
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    add_options(parser, pluginmanager)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -533,11 +548,23 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem):
 
 
 @pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef: pytest.FixtureDef, request: pytest.FixtureRequest):
+    value = yield
+    if fixturedef.scope == "session" and not hasattr(request, "param"):  # fixed for the run: the plan may use it
+        state = request.config.stash.get(_STATE, None)
+        if state is not None and state.client is not None:
+            state.session_values[fixturedef.argname] = value
+    return value
+
+
+@pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item):
     state = suite_state(item.config)
     client = state.client
     if client is None or item.stash.get(_CTX, None) is None:
         return (yield)
+    if item.get_closest_marker("fuzz"):
+        warm_up.wait()
     state.send_ahead(item)
     client.plan_key = item.nodeid  # its request may have been sent ahead
     try:
@@ -753,6 +780,7 @@ _PYTEST_ENDINGS = {
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = suite_state(session.config)
     state.finished = time.time()
+    warm_up.wait()  # nothing left loading in the background when the reports are written
     _write_har(session.config, state)
     if hasattr(session.config, "workerinput"):  # xdist worker: the controller reports and gates
         session.config.workeroutput["hyper3d_login"] = state.worker_summary()

@@ -20,11 +20,15 @@ BASE_URL_HELP = (
 )
 
 
-def add_options(parser: pytest.Parser) -> None:
+def add_options(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager | None = None) -> None:
     group = parser.getgroup(GROUP, GROUP_TITLE)
     if any("--fail-on" in option.names() for option in group.options):
         return  # added already: by the entry point and again by an explicit -p contract_tests.plugin
     add = group.addoption
+    if pluginmanager is not None and pluginmanager.is_blocked("hypothesispytest"):
+        # hypothesis's plugin declares it; `python -m contract_tests` blocks that plugin (suite.ini), so here it is
+        add("--hypothesis-seed", metavar="SEED", default=None,
+            help="seed of the fuzzing properties' examples (default: a fixed seed, the same requests every run).")
     add("--login-email", metavar="EMAIL", default=None,
         help=f"email of the test account (default: ${ENV_EMAIL}); the password is read from ${ENV_PASSWORD} only.")
     add("--fail-on", choices=("must", "should"), default="must",

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import jsonschema
-import yaml
 
 from contract_tests.contract.spec import SPEC_DIR
+from contract_tests.contract.yaml_loading import YAMLError, load_yaml
 
 __all__ = [
     "CATALOG_FILE",
@@ -103,10 +103,10 @@ def _where(path: Any) -> str:
 
 def _parse(path: Path) -> dict[str, Requirement]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise CatalogError(f"{path}: cannot read the requirement catalog: {exc}") from exc
-    except yaml.YAMLError as exc:
+    except YAMLError as exc:
         raise CatalogError(f"{path}: not valid YAML: {exc}") from exc
 
     validator = jsonschema.Draft202012Validator(_schema())
@@ -151,7 +151,7 @@ def _parse(path: Path) -> dict[str, Requirement]:
 
 @functools.cache
 def _principle() -> dict[str, Any]:
-    return yaml.safe_load(CATALOG_FILE.read_text(encoding="utf-8"))["level_principle"]
+    return load_yaml(CATALOG_FILE.read_text(encoding="utf-8"))["level_principle"]
 
 
 def level_principle() -> dict[str, Any]:

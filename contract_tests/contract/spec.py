@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import jsonschema
-import yaml
+
+from .yaml_loading import load_yaml
 
 __all__ = [
     "LOGIN_PATH",
@@ -76,7 +77,7 @@ def _vendor() -> dict[str, Any]:
 
 @functools.cache
 def _overlay() -> dict[str, Any]:
-    data = yaml.safe_load((SPEC_DIR / _CLARIFICATIONS_FILE).read_text(encoding="utf-8"))
+    data = load_yaml((SPEC_DIR / _CLARIFICATIONS_FILE).read_text(encoding="utf-8"))
     if not isinstance(data, dict) or not isinstance(data.get("clarifications"), list):
         raise SpecError(f"{_CLARIFICATIONS_FILE}: expected a mapping with a `clarifications` list")
     seen: set[str] = set()

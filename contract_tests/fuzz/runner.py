@@ -342,7 +342,6 @@ class Fuzz:
         budget), counting a failed login for each such request that expects a failure; should an answer prove
         the prediction wrong (a right login: the bug the property looks for), the requests that follow differ from
         the planned ones and are sent when their example runs."""
-        planned: list[tuple[str, LoginRequest]] = []
         values: list[Any] = []
         first_key: dict[tuple, str] = {}
         limit = min(self.session.settings.examples, self.request_share)
@@ -377,7 +376,8 @@ class Fuzz:
                 if request.real_account:
                     failed_logins[0] += request.expect in ("failure", "invalid")  # "any": a conforming target logs in
                 if not (request.real_account and self.fuzz.client.shared):  # xdist: the account's budget is per run
-                    planned.append((self.fuzz.ctx.nodeid, request))
+                    # sent at once: the pool sends while hypothesis generates the next example
+                    self.fuzz.client.send_ahead([(self.fuzz.ctx.nodeid, request)])
                 raise _Planned()
 
         scratch = TestContext(self.ctx.nodeid, self.ctx.requirements)
@@ -401,7 +401,6 @@ class Fuzz:
             return None
         finally:
             begin(running)
-        self.client.send_ahead(planned)
         return values
 
     def _rollback(self, mark, reported) -> None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-import yaml
+from ..contract.yaml_loading import YAMLError, load_yaml
 
 __all__ = ["Waiver", "WaiverError", "load_waivers", "today"]
 
@@ -73,8 +73,8 @@ def load_waivers(path: str | Path, known_ids: Iterable[str]) -> tuple[Waiver, ..
     except OSError as exc:
         raise WaiverError(f"{path}: cannot read the waiver file: {exc.strerror or exc}") from None
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
+        data = load_yaml(text)
+    except YAMLError as exc:
         raise WaiverError(f"{path}: not valid YAML: {exc}") from None
     if data is None:
         return ()

@@ -42,6 +42,11 @@ def _environment() -> jinja2.Environment:
     return env
 
 
+def prepare() -> None:
+    """Compile the template ahead (contract_tests/warm_up.py, in the background while the run waits on the network)."""
+    _environment().get_template(TEMPLATE)
+
+
 def codespans(value: str | None) -> Markup:
     """Escape, then show the catalog's `backtick` spans as <code>."""
     return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(value or ""))))

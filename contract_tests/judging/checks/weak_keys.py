@@ -13,8 +13,7 @@ import json
 from functools import cache
 from pathlib import Path
 
-import yaml
-
+from ...contract.yaml_loading import load_yaml
 from ...sending.exchange import Exchange
 from ...sending.secrets import b64url_decode
 from .core import Mismatch
@@ -25,8 +24,7 @@ HMAC_DIGESTS = {"HS256": "sha256", "HS384": "sha384", "HS512": "sha512"}
 
 @cache
 def weak_keys() -> tuple[bytes, ...]:
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    keys = yaml.load(KEY_FILE.read_text(encoding="utf-8"), Loader=loader)["keys"]
+    keys = load_yaml(KEY_FILE.read_text(encoding="utf-8"))["keys"]
     return tuple(str(k).encode("utf-8") for k in keys)
 
 
