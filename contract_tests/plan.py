@@ -11,15 +11,18 @@ order, as in a sequential run.
 
 Requests naming the configured account are planned too: they pass the client's account gate in plan order
 (sending/account_gate.py: the failed-login budget exact, never more failed logins in a row than a sequential run
-sends, successful logins never in flight with possible failures). Not planned, so sent when their test runs: tests
-that use any other fixture before their first request (an earlier answer: a login, a token, learned signatures), the
-success-path and opt-in tests (timing and throttling probes stay sequential and alone), and every hand-written check
+sends, successful logins never in flight with possible failures). The plan is made at the run's first check, so its requests
+are in flight while the success-path checks log in one after the other; those naming the account that may fail are
+planned only once the success-path checks are done, so the account's failed logins still come after them. Not
+planned, so sent when their test runs: tests that use any other fixture before their first request (an earlier
+answer: a login, a token, learned signatures; planned once a session fixture is set up), the opt-in tests (timing and throttling probes stay sequential and alone), and every hand-written check
 on xdist workers (each worker learns its tests only as it runs them). The fuzzing properties plan their own examples
 (fuzz/runner.py).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Callable, Iterable
 
 import pytest
@@ -27,7 +30,8 @@ import pytest
 from .contract.catalog import Requirement
 from .judging import verdicts
 from .sending.client import ContractClient
-from .sending.exchange import LoginRequest
+from .sending.exchange import Exchange, LoginRequest
+from .sending.secrets import Secret
 
 class _Planned(Exception):
     """The test built its first request: recorded, the test function is stopped here."""
@@ -60,6 +64,47 @@ class _Unavailable:
         raise _NotAtPlanTime(self._name)
 
 
+class ReadOnlyClient:
+    """The client as a test sees it at plan time: its limits and counters; anything that would send stops planning."""
+
+    _READABLE = frozenset({"limits", "account", "run_failed_logins", "run_requests", "failed_logins", "requests_sent"})
+
+    def __init__(self, client: ContractClient) -> None:
+        self._client = client
+
+    def __getattr__(self, attribute: str) -> Any:
+        if attribute in self._READABLE:
+            return getattr(self._client, attribute)
+        raise _NotAtPlanTime(f"client.{attribute}")
+
+
+class ReadOnlySuite:
+    """The suite state as a test sees it at plan time: settings, catalog and a :class:`ReadOnlyClient`."""
+
+    def __init__(self, suite: Any) -> None:
+        self.settings = suite.settings
+        self.catalog = suite.catalog
+        self.client = ReadOnlyClient(suite.client)
+
+    def __getattr__(self, attribute: str) -> Any:
+        raise _NotAtPlanTime(f"suite.{attribute}")
+
+
+def plain_data(value: Any, depth: int = 4) -> bool:
+    """Whether a fixture's value is data a test may read at plan time (nothing in it can send a request)."""
+    if value is None or isinstance(value, (str, bytes, int, float, bool, Secret, Exchange)):
+        return True
+    if depth == 0 or callable(value):
+        return False
+    if isinstance(value, (list, tuple, frozenset, set)):
+        return all(plain_data(v, depth - 1) for v in value)
+    if isinstance(value, dict):
+        return all(plain_data(k, depth - 1) and plain_data(v, depth - 1) for k, v in value.items())
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return all(plain_data(getattr(value, f.name), depth - 1) for f in dataclasses.fields(value))
+    return False
+
+
 def _record(purpose: str, expect: str, **fields) -> LoginRequest:
     raise _Planned(LoginRequest(purpose=purpose, expect=expect, **fields))
 
@@ -68,7 +113,7 @@ def plannable(item: pytest.Item, catalog: dict[str, Requirement]) -> bool:
     """A hand-written check of the default run whose request may be built before it runs."""
     if not isinstance(item, pytest.Function) or item.get_closest_marker("requirement") is None:
         return False
-    if item.get_closest_marker("fuzz") or item.get_closest_marker("success_path") or item.path.name == "test_invariants.py":
+    if item.get_closest_marker("fuzz") or item.path.name == "test_invariants.py":
         return False
     ids = [rid for mark in item.iter_markers("requirement") for rid in mark.args]
     if any(rid in catalog and catalog[rid].opt_in for rid in ids):
@@ -108,16 +153,22 @@ def planned_request(item: pytest.Function, fixtures: dict[str, Callable[[], Any]
     return None
 
 
-def plan(items: Iterable[pytest.Item], catalog: dict[str, Requirement],
-         fixtures: dict[str, Callable[[], Any]]) -> list[tuple[str, LoginRequest]]:
-    """(node ID, request) of each of *items* whose request can be sent ahead, in run order."""
+def plan(items: Iterable[pytest.Item], catalog: dict[str, Requirement], fixtures: dict[str, Callable[[], Any]],
+         *, failed_logins: bool = True) -> list[tuple[str, LoginRequest]]:
+    """(node ID, request) of each of *items* whose request can be sent ahead, in run order. *failed_logins*: False
+    while the success-path checks run (a request naming the account that may fail waits until they are done)."""
     planned = []
     for item in items:
         if plannable(item, catalog):
             request = planned_request(item, fixtures)  # type: ignore[arg-type]
-            if request is not None:
+            if request is not None and (failed_logins or not spends(request)):
                 planned.append((item.nodeid, request))
     return planned
+
+
+def spends(request: LoginRequest) -> bool:
+    """The request names the configured account and may be a failed login."""
+    return request.real_account and request.expect != "success"
 
 
 def send_ahead(client: ContractClient, planned: list[tuple[str, LoginRequest]]) -> bool:
@@ -127,7 +178,7 @@ def send_ahead(client: ContractClient, planned: list[tuple[str, LoginRequest]]) 
     the concurrency."""
     if not planned or len(planned) > (client.limits.max_requests - client.run_requests) // 2:
         return False
-    spending = [(key, request) for key, request in planned if request.real_account and request.expect != "success"]
+    spending = [(key, request) for key, request in planned if spends(request)]
     if len(spending) > client.limits.failed_login_budget - client.run_failed_logins:
         planned = [entry for entry in planned if entry not in spending]
     client.send_ahead(planned)

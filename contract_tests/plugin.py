@@ -52,7 +52,7 @@ class SuiteState:
     preflight_login: Exchange | None = None  # the pre-flight login with the configured credentials (RESP-01's)
     session: pytest.Session | None = None
     planned: set[str] = field(default_factory=set)  # node IDs whose request was sent ahead (plan.py)
-    plan_inputs: int = -1  # how many session fixture values the last plan could use (-1: not planned yet)
+    plan_inputs: tuple | None = None  # what the last plan could use (session fixtures, failed logins); None: no plan
     session_values: dict[str, object] = field(default_factory=dict)  # session fixtures set up so far, by name
     started: float = field(default_factory=time.time)
     finished: float | None = None
@@ -240,20 +240,24 @@ class SuiteState:
                 and any(item.get_closest_marker("fuzz") for item in self.session.items))
 
     def send_ahead(self, item: pytest.Item) -> None:
-        """At the first check whose request can be planned: send the run's plannable requests ahead (plan.py); again
-        whenever a session fixture has been set up since (a learned value: the checks that need it can be planned)."""
+        """At the run's first check: send the run's plannable requests ahead (plan.py); again whenever a session
+        fixture has been set up since (a learned value: the checks that need it can be planned), and once the
+        success-path checks are done (the requests naming the account that may fail a login)."""
         client = self.client
+        failed_logins = item.get_closest_marker("success_path") is None
+        inputs = (len(self.session_values), failed_logins)
         if (client is None or client.limits.in_flight <= 1 or client.stopped or self.session is None
-                or hasattr(self.config, "workerinput") or self.plan_inputs == len(self.session_values)
-                or (self.plan_inputs < 0 and not plan.plannable(item, self.catalog))):
+                or hasattr(self.config, "workerinput") or self.plan_inputs == inputs):
             return
-        self.plan_inputs = len(self.session_values)
+        self.plan_inputs = inputs
         items = self.session.items
-        fixtures = {name: (lambda value=value: value) for name, value in self.session_values.items()}
-        fixtures.update({"unknown_email": lambda: self.settings.unknown_email, "suite": lambda: self,
-                         "account": lambda: self.settings.account})
+        # what a test may use before its request at plan time: data, and the suite and its client read-only
+        fixtures = {name: (lambda value=value: value) for name, value in self.session_values.items()
+                    if plan.plain_data(value)}
+        fixtures.update({"unknown_email": lambda: self.settings.unknown_email, "account": lambda: self.settings.account,
+                         "suite": lambda: plan.ReadOnlySuite(self), "client": lambda: plan.ReadOnlyClient(client)})
         rest = [later for later in items[items.index(item):] if later.nodeid not in self.planned]
-        planned = plan.plan(rest, self.catalog, fixtures)
+        planned = plan.plan(rest, self.catalog, fixtures, failed_logins=failed_logins)
         if plan.send_ahead(client, planned):
             self.planned.update(key for key, _ in planned)
 

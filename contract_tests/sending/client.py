@@ -298,6 +298,21 @@ class ContractClient:
             ahead = self._outcome(request)
         return self._answer(request, ahead, observe=observe)
 
+    def send_many(self, requests: list[LoginRequest]) -> list[Exchange]:
+        """Send independent requests together (``in_flight`` at a time) and return their exchanges in order, each
+        observed in that order; the first that could not be sent raises its :class:`NotSent` then (the ones after it
+        were sent all the same: counted in ``unused_ahead``)."""
+        if self.limits.in_flight <= 1 or len(requests) < 2:
+            return [self.send(request) for request in requests]
+        key = f"<together {id(requests)}>"
+        self.send_ahead([(key, request) for request in requests])
+        running, self.plan_key = self.plan_key, key
+        try:
+            return [self.send(request) for request in requests]
+        finally:
+            self.plan_key = running
+            self.discard_ahead(key)
+
     def send_ahead(self, planned: list[tuple[str, LoginRequest]]) -> None:
         """Send requests of tests that have not run yet, ``in_flight`` at a time, in the background, each kept under
         its plan key for :meth:`send` to hand to its test (waiting for it if need be), which judges it then: the

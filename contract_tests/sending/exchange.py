@@ -255,23 +255,20 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit] + f"... ({len(text)} chars)"
 
 
+_RUN = re.compile(r"(.)\1{16,}", re.S)  # one character 17 times or more
+
+
 def _py_expr(obj: Any) -> str:
     """A short Python expression for a JSON value: long runs of one character become "a" * n."""
     if isinstance(obj, str):
         parts, i = [], 0
-        while i < len(obj):
-            j = i
-            while j < len(obj) and obj[j] == obj[i]:
-                j += 1
-            if j - i > 16:
-                parts.append(f"{obj[i]!r}*{j - i}")
-                i = j
-            else:
-                k = i
-                while k < len(obj) and not (obj[k:k + 17] == obj[k] * 17):
-                    k += 1
-                parts.append(repr(obj[i:k]))
-                i = k
+        for run in _RUN.finditer(obj):  # linear: a 1 MiB padded body took seconds with a scan per character
+            if run.start() > i:
+                parts.append(repr(obj[i:run.start()]))
+            parts.append(f"{run.group(1)!r}*{run.end() - run.start()}")
+            i = run.end()
+        if i < len(obj):
+            parts.append(repr(obj[i:]))
         return "+".join(parts) or "''"
     if isinstance(obj, dict):
         return "{" + ",".join(f"{_py_expr(k)}:{_py_expr(v)}" for k, v in obj.items()) + "}"

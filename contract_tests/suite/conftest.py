@@ -98,22 +98,23 @@ def unknown_account(send, unknown_email: str):
 
 
 @pytest.fixture(scope="session")
-def signatures(request: pytest.FixtureRequest, suite: SuiteState, send, unknown_email: str,
-               unknown_account) -> Signatures:
+def signatures(request: pytest.FixtureRequest, suite: SuiteState, unknown_email: str, unknown_account) -> Signatures:
     """How the target answers credential and validation failures (contract_tests/judging/classification.py)."""
-    probes = [
-        send("validation probe: missing password", "invalid", json={"email": unknown_email}, requirement="INPUT-01"),
-        send("validation probe: non-object body", "invalid", json=["not", "an", "object"], requirement="INPUT-04"),
-        send("validation probe: numeric password", "invalid", json={"email": unknown_email, "password": 12345},
-             requirement="INPUT-03"),
-    ]
     local, _, domain = unknown_email.partition("@")
-    repeated = send("another account that does not exist (what changes per request)", "failure",
-                    json={"email": f"{local}-2@{domain}", "password": "Other-Unknown-Acc0unt-Passw0rd?"},
-                    requirement="AUTH-02")
-    by_username = send("an account that does not exist, named by the deprecated username field", "failure",
-                       json={"username": f"{local}-3@{domain}", "password": "Unknown-Acc0unt-Passw0rd!"},
-                       requirement="AUTH-02")
+    *probes, repeated, by_username = suite.client.send_many([  # independent of each other: sent together
+        LoginRequest("validation probe: missing password", "invalid", json={"email": unknown_email},
+                     requirement="INPUT-01"),
+        LoginRequest("validation probe: non-object body", "invalid", json=["not", "an", "object"],
+                     requirement="INPUT-04"),
+        LoginRequest("validation probe: numeric password", "invalid",
+                     json={"email": unknown_email, "password": 12345}, requirement="INPUT-03"),
+        LoginRequest("another account that does not exist (what changes per request)", "failure",
+                     json={"email": f"{local}-2@{domain}", "password": "Other-Unknown-Acc0unt-Passw0rd?"},
+                     requirement="AUTH-02"),
+        LoginRequest("an account that does not exist, named by the deprecated username field", "failure",
+                     json={"username": f"{local}-3@{domain}", "password": "Unknown-Acc0unt-Passw0rd!"},
+                     requirement="AUTH-02"),
+    ])
     credential = [unknown_account, by_username]
     if suite.settings.account is not None:
         try:  # the same exchange AUTH-01 judges; without it the unknown account's answer alone is learned

@@ -146,7 +146,7 @@ def test_forged_bearer_never_turns_failure_into_success(suite, send, unknown_ema
     acc = suite.settings.account
     issued = None
     if acc is not None:
-        issued = suite.client.login(acc, "a login whose token is the forgery's model").token
+        issued = send("a login whose token is the forgery's model", "success", json=acc.body(), real_account=True).token
     tokens = _forged_tokens(issued)
     if forgery not in tokens:
         not_applicable("no issued token to tamper with (no credentials)")
@@ -183,6 +183,6 @@ def test_login_while_presenting_token(send, account, session_login):
 
 @pytest.mark.success_path
 @requirement("AUTH-08")
-def test_two_logins_give_different_tokens(client, account, session_login):
-    ex = client.login(account, "a second login")
+def test_two_logins_give_different_tokens(send, account, session_login):
+    ex = send("a second login", "success", json=account.body(), real_account=True)
     expect("AUTH-08", ex, checks.fresh_token, session_login.token)
