@@ -228,7 +228,8 @@ class SuiteState:
         from .sending.preflight import CannotTest, check_target
 
         reports_here = s.report_dir is not None and not hasattr(self.config, "workerinput")
-        warm_up.start(fuzzing=self._fuzzes(), html=reports_here)  # while the first checks wait on the network
+        warm_up.plan(fuzzing=self._fuzzes(), html=reports_here)
+        self.client.while_waiting = warm_up.step  # done while the first checks wait on the network
         try:
             self.preflight_login = check_target(self.client, s.account, judge_anyway=s.judge_anyway)
         except CannotTest as exc:
@@ -568,7 +569,7 @@ def pytest_runtest_call(item: pytest.Item):
     if client is None or item.stash.get(_CTX, None) is None:
         return (yield)
     if item.get_closest_marker("fuzz"):
-        warm_up.wait()
+        warm_up.drop("fuzzing")  # what is not loaded yet, the property loads now
     state.send_ahead(item)
     client.plan_key = item.nodeid  # its request may have been sent ahead
     try:
@@ -784,7 +785,6 @@ _PYTEST_ENDINGS = {
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = suite_state(session.config)
     state.finished = time.time()
-    warm_up.wait()  # nothing left loading in the background when the reports are written
     _write_har(session.config, state)
     if hasattr(session.config, "workerinput"):  # xdist worker: the controller reports and gates
         session.config.workeroutput["hyper3d_login"] = state.worker_summary()

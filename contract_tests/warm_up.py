@@ -1,41 +1,61 @@
-"""Work a run will need later, done in a background thread while its first checks wait on the network.
+"""Work a run will need later, done while its first checks wait on the network.
 
 Importing hypothesis and schemathesis, loading the login operation and drawing the first examples of schemathesis's
 strategies cost over a second of CPU; compiling the HTML report's template about 0.2 s. The pre-flight and the
-success-path checks send one request at a time and mostly wait, so a run does that work then, in a thread
-(:func:`start`), instead of in its first fuzzing test and at its end. Whoever needs it waits for the thread first
-(:func:`wait`), so nothing is loaded twice at once; should anything fail here, it is done again where it is needed
-and fails there, with its own message.
+success-path checks send one request at a time and mostly wait, so the run does that work then, a step at a time,
+on the main thread while it waits for an answer (the client's ``while_waiting``), instead of in its first fuzzing
+test and at its end. Not in a thread: CPython 3.11 cannot build ASTs in two threads at once (imports without
+cached bytecode, pytest's assertion rewriting, hypothesis reading local constants), and a step that has not run
+by the time its result is needed is simply done there, or dropped (:func:`drop`).
 """
 
 from __future__ import annotations
 
-import threading
+from typing import Callable
 
-_thread: threading.Thread | None = None
-
-
-def start(*, fuzzing: bool, html: bool) -> None:
-    global _thread
-    if _thread is None and (fuzzing or html):
-        _thread = threading.Thread(target=_prepare, args=(fuzzing, html), name="hyper3d-warm-up", daemon=True)
-        _thread.start()
+_steps: list[tuple[str, Callable[[], object]]] = []
 
 
-def wait() -> None:
-    if _thread is not None:
-        _thread.join()
+def plan(*, fuzzing: bool, html: bool) -> None:
+    """The steps this run will need, in the order they are needed."""
+    _steps.clear()
+    if fuzzing:
+        _steps.extend([
+            ("fuzzing", lambda: __import__("hypothesis.strategies")),
+            ("fuzzing", lambda: __import__("schemathesis")),
+            ("fuzzing", _fuzz_modules),
+            ("fuzzing", lambda: _fuzz_modules().login_operation()),
+            ("fuzzing", lambda: _fuzz_modules().prepare("positive")),
+            ("fuzzing", lambda: _fuzz_modules().prepare("negative")),
+        ])
+    if html:
+        _steps.append(("html", _html_template))
 
 
-def _prepare(fuzzing: bool, html: bool) -> None:
+def step() -> bool:
+    """Run the next step; False when none is left."""
+    if not _steps:
+        return False
+    _, work = _steps.pop(0)
     try:
-        if fuzzing:
-            from .fuzz import properties, responses, runner, strategies  # noqa: F401
-
-            strategies.prepare()
-        if html:
-            from .report import html as html_report
-
-            html_report.prepare()
+        work()
     except Exception:  # noqa: BLE001 -- done again where it is needed, and reported there
         pass
+    return True
+
+
+def drop(kind: str) -> None:
+    """The steps of *kind* are not needed any more (their results are being built where they are used)."""
+    _steps[:] = [(k, work) for k, work in _steps if k != kind]
+
+
+def _fuzz_modules():
+    from .fuzz import properties, responses, runner, strategies  # noqa: F401
+
+    return strategies
+
+
+def _html_template() -> None:
+    from .report import html
+
+    html.prepare()

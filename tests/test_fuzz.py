@@ -293,7 +293,9 @@ def test_fuzzing_stays_green_on_the_reference_and_its_variants(run, variant):
 
 
 @pytest.mark.parametrize("fault, selection, requirement, test", [
-    ("non-utf8-body-crash", "fuzz", "INPUT-04", "test_fuzz_schema_invalid_requests"),
+    # at the default seed the suite's own invalid requests send a non-UTF-8 body first (schemathesis's negative mode,
+    # its cases spread over more kinds of invalid body since the Authorization header is drawn apart, sends others)
+    ("non-utf8-body-crash", "fuzz", "INPUT-04", "test_fuzz_contract_invalid_requests"),
     ("single-item-list-unwrapped", "fuzz", "RESP-06", "test_fuzz_right_credentials_in_invalid_requests_never_log_in"),
     ("strip-password", "fuzz_near_miss", "AUTH-03", "test_fuzz_near_miss_passwords_never_log_in"),
     ("case-insensitive-password", "fuzz_near_miss", "AUTH-03", "test_fuzz_near_miss_passwords_never_log_in"),
@@ -337,10 +339,11 @@ def test_same_seed_same_requests(run, recorded):
     first = list(recorded)
     recorded.clear()
     assert run(*args).ret == 0
-    assert first == recorded and len(first) > 30
+    # the same requests; in flight together (--in-flight), not always in the same order on the wire
+    assert sorted(first) == sorted(recorded) and len(first) > 30
     recorded.clear()
     assert run(*args, "--hypothesis-seed=12345").ret == 0
-    assert recorded != first
+    assert sorted(recorded) != sorted(first)
 
 
 @pytest.mark.skipif(not (shutil.which("curl") and shutil.which("bash")), reason="needs curl and bash")

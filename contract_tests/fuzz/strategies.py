@@ -67,16 +67,15 @@ def _cases(mode: str) -> st.SearchStrategy:
     return login_operation().as_strategy(generation_mode=generation_mode)
 
 
-def prepare() -> None:
-    """Load the login operation and draw a few throwaway examples of each schemathesis strategy: the first ones pay
-    for converting the schema (about 0.2 s each). The values are not used; the properties' own seeded examples are
-    the same with or without this (contract_tests/warm_up.py runs it in the background)."""
+def prepare(mode: str) -> None:
+    """Draw a few throwaway examples of schemathesis's *mode* strategy: the first ones pay for converting the schema
+    (about 0.2 s). The values are not used; the properties' own seeded examples are the same with or without this
+    (contract_tests/warm_up.py runs it while the run waits on the network)."""
     from hypothesis import HealthCheck, Phase, given, seed, settings
 
-    login_operation()
-    for strategy in (schema_valid_requests(), schema_invalid_requests()):
-        seed(1)(settings(max_examples=3, database=None, deadline=None, phases=[Phase.generate],
-                         suppress_health_check=list(HealthCheck))(given(strategy)(lambda value: None)))()
+    strategy = schema_valid_requests() if mode == "positive" else schema_invalid_requests()
+    seed(1)(settings(max_examples=3, database=None, deadline=None, phases=[Phase.generate],
+                     suppress_health_check=list(HealthCheck))(given(strategy)(lambda value: None)))()
 
 
 _PRINTABLE = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=24)

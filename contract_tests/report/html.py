@@ -43,7 +43,7 @@ def _environment() -> jinja2.Environment:
 
 
 def prepare() -> None:
-    """Compile the template ahead (contract_tests/warm_up.py, in the background while the run waits on the network)."""
+    """Compile the template ahead (contract_tests/warm_up.py: while the run waits on the network)."""
     _environment().get_template(TEMPLATE)
 
 

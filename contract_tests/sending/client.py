@@ -192,6 +192,14 @@ class _EventLoop:
             self.loop.close()
 
 
+def wait_for(future: Future, while_waiting: Callable[[], bool] | None):
+    """*future*'s result; meanwhile, on the main thread, the steps of *while_waiting* (False: none left)."""
+    if while_waiting is not None and threading.current_thread() is threading.main_thread():
+        while not future.done() and while_waiting():
+            pass
+    return future.result()
+
+
 def _retry_after(response_headers: httpx.Headers, attempt: int) -> float:
     value = response_headers.get("retry-after", "").strip()
     if value.isdigit():
@@ -261,6 +269,7 @@ class ContractClient:
         self.locked_out = 0  # answers that were lockouts (423, lock errors)
         self.backoff_seconds = 0.0  # time spent waiting on them
         self.observer: Callable[[Exchange], None] | None = None
+        self.while_waiting: Callable[[], bool] | None = None  # work done while a test waits for an answer sent ahead
         # --har: (exchange, wall-clock start, carried the captcha token) for every attempt, probes included
         self.recorder: Callable[[Exchange, float, bool], None] | None = None
         self.shared: SharedTally | None = None  # set on xdist workers: the budgets are per run, not per worker
@@ -348,7 +357,7 @@ class ContractClient:
         for i, (planned, future) in enumerate(waiting):
             if planned == identity:
                 del waiting[i]
-                outcome = future.result()
+                outcome = wait_for(future, self.while_waiting)
                 if isinstance(outcome, Exchange):
                     outcome.sent_ahead = True
                     self.sent_ahead += 1
