@@ -73,6 +73,9 @@ def prepare(mode: str) -> None:
     (contract_tests/warm_up.py runs it while the run waits on the network)."""
     from hypothesis import HealthCheck, Phase, given, seed, settings
 
+    from .config import keep_hypothesis_out_of_the_working_tree
+
+    keep_hypothesis_out_of_the_working_tree()  # before hypothesis writes any cache
     strategy = schema_valid_requests() if mode == "positive" else schema_invalid_requests()
     seed(1)(settings(max_examples=3, database=None, deadline=None, phases=[Phase.generate],
                      suppress_health_check=list(HealthCheck))(given(strategy)(lambda value: None)))()
