@@ -2,22 +2,22 @@
 
 A real deployment is tens of milliseconds away and hashes a password per login, so a suite that sends one request
 at a time spends most of its run waiting. Most hand-written checks send one request that depends on nothing but
-their parameters and the run's settings, judge its answer, and are done. Those requests are planned when the first
-of those checks runs: each such test function is called with a ``send`` that records the request it builds and stops
-the function there (nothing is judged, nothing is sent). The client then sends the planned requests ``--in-flight`` at
-a time (:meth:`ContractClient.send_ahead`) and, when each test runs in its turn, hands it the answer to the very
-request it builds again -- or sends it then if it differs. The invariants and the checks see the exchanges in test
-order, as in a sequential run.
+their parameters, the run's settings and session fixtures, judge its answer, and are done. Those requests are
+planned at the run's first check: each such test function is called with a ``send`` that records the request it
+builds and stops the function there (nothing is judged, nothing is sent: the suite and the client are read-only
+then, and only plain-data fixtures are passed). The client sends the planned requests ``--in-flight`` at a time in
+the background (:meth:`ContractClient.send_ahead`) and, when each test runs in its turn, hands it the answer to the
+very request it builds again -- or sends it then if it differs. The invariants and the checks see the exchanges in
+test order, as in a sequential run.
 
 Requests naming the configured account are planned too: they pass the client's account gate in plan order
 (sending/account_gate.py: the failed-login budget exact, never more failed logins in a row than a sequential run
-sends, successful logins never in flight with possible failures). The plan is made at the run's first check, so its requests
-are in flight while the success-path checks log in one after the other; those naming the account that may fail are
-planned only once the success-path checks are done, so the account's failed logins still come after them. Not
-planned, so sent when their test runs: tests that use any other fixture before their first request (an earlier
-answer: a login, a token, learned signatures; planned once a session fixture is set up), the opt-in tests (timing and throttling probes stay sequential and alone), and every hand-written check
-on xdist workers (each worker learns its tests only as it runs them). The fuzzing properties plan their own examples
-(fuzz/runner.py).
+sends, successful logins never in flight with possible failures). Those that may fail a login are planned only once
+the success-path checks are done, so the account's failed logins still come after them. The plan grows whenever a
+session fixture has been set up (the tests that need it can then be built). Not planned, so sent when their test
+runs: tests that use anything else before their first request (a token issued in the test itself), the opt-in
+tests (timing and throttling probes stay sequential and alone), and every hand-written check on xdist workers (each
+worker learns its tests only as it runs them). The fuzzing properties plan their own examples (fuzz/runner.py).
 """
 
 from __future__ import annotations

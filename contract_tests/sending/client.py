@@ -377,7 +377,7 @@ class ContractClient:
                 gate = self._gate.success()
             with gate as turn:
                 exchange = self._send(request)
-                turn.logged_in = exchange.token is not None
+                turn.logged_in = bool(exchange.token)
                 turn.failed = not turn.logged_in
                 if turn.logged_in:
                     self._account_logged_in = True
@@ -448,7 +448,7 @@ class ContractClient:
                                expect="success", json=self.account.body(), real_account=True)
         with self._gate.success(interleaving=True) as turn:
             exchange = self._send(request)
-            turn.logged_in = exchange.token is not None
+            turn.logged_in = bool(exchange.token)
         before.append(exchange)
 
     def _account_for(self, exchange: Exchange) -> None:
