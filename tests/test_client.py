@@ -4,8 +4,8 @@ import httpx
 import pytest
 from helpers import exchange
 
-from contract_tests.sending.client import (Account, BudgetSpent, CaptchaDemanded, ClientLimits, ContractClient, NotSent,
-                                          RateLimited)
+from contract_tests.sending.client import (Account, BudgetSpent, CaptchaDemanded, ClientLimits, ContractClient, NoAnswer,
+                                          NotSent, RateLimited)
 from contract_tests.sending.exchange import LoginRequest
 from contract_tests.sending.secrets import Redactor
 
@@ -353,3 +353,20 @@ def test_rate_limit_answers_are_judged_at_should(answer, failures):
     # cross-cutting failures are held for their own requirement's item, not charged to the running test
     assert ctx.failed() == []
     assert {(o.requirement, o.level) for o in verdicts.take_held()} == failures
+
+
+def test_a_request_http_cannot_carry_is_not_blamed_on_the_target():
+    """h11 refuses a header value with trailing whitespace before anything is sent: that is no answer of the target's,
+    and it does not count towards "the target stopped answering"."""
+    import socket
+
+    with socket.socket() as listener:  # accepts the connection; the request is refused before anything is written
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        client = ContractClient(f"http://127.0.0.1:{listener.getsockname()[1]}", Redactor(),
+                                ClientLimits(lost_after=1, timeout=5))
+        request = LoginRequest("a header HTTP cannot carry", "any", json={}, headers={"Authorization": "Bearer "})
+        with pytest.raises(NoAnswer, match="could not send this request as HTTP"):
+            client.send(request)
+        assert client.stopped is None
+        client.close()

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from ..contract.spec import request_fields
 from ..sending.exchange import LOGIN_PATH
 from ..sending.secrets import Secret
-from .wire import MISSING, Wire, classify, from_case, unmistakably_not_an_email
+from .wire import MISSING, Wire, classify, from_case, sendable_headers, unmistakably_not_an_email
 
 
 # ------------------------------------------------------------------------------------- schemathesis
@@ -83,14 +83,16 @@ def prepare(mode: str) -> None:
 
 _PRINTABLE = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=24)
 # What a client's stored bearer token can look like on a login (the vendor's web client sends one): none, empty, a
-# Bearer credential, anything else -- the shapes schemathesis draws for the document's `bearerAuth` scheme.
+# Bearer credential, anything else -- the shapes schemathesis draws for the document's `bearerAuth` scheme; kept
+# only where HTTP can carry it as it is (sendable_headers: no leading or trailing whitespace), as schemathesis's are.
 _AUTHORIZATION = st.one_of(st.none(), st.just(""), _PRINTABLE.map("Bearer {}".format), _PRINTABLE)
 
 
 def _with_authorization(wires: st.SearchStrategy[Wire]) -> st.SearchStrategy[Wire]:
     def add(pair: tuple[Wire, str | None]) -> Wire:
         wire, value = pair
-        return wire if value is None else dataclasses.replace(wire, headers=(*wire.headers, ("Authorization", value)))
+        header = sendable_headers({"Authorization": value}) if value is not None else ()
+        return dataclasses.replace(wire, headers=(*wire.headers, *header)) if header else wire
 
     return st.tuples(wires, _AUTHORIZATION).map(add)
 

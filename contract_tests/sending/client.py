@@ -658,6 +658,8 @@ class ContractClient:
         if exchange.transport_error is None:
             self._no_answer = 0
             return
+        if exchange.transport_error.startswith(NOT_SENDABLE):
+            return  # the request never left: nothing said about the target
         self._no_answer += 1
         if not probe and self._no_answer >= self.limits.lost_after:
             self._stop(f"the target stopped answering: {self._no_answer} requests in a row got no complete "
@@ -711,6 +713,9 @@ def _comparable(value):
     return ("object", id(value))  # the "no JSON body" marker and other singletons: the same object
 
 
+NOT_SENDABLE = "the suite could not send this request as HTTP (not the target's doing)"
+
+
 def _describe_transport_error(exc: httpx.TransportError) -> tuple[str, bool]:
     """One line saying what failed, and whether the host was reached (a TLS or HTTP problem, not the network)."""
     text = str(exc) or type(exc).__name__
@@ -721,7 +726,9 @@ def _describe_transport_error(exc: httpx.TransportError) -> tuple[str, bool]:
         if "name or service not known" in lowered or "nodename nor servname" in lowered or "getaddrinfo" in lowered:
             return f"DNS lookup failed: {text}", False
         return f"connection failed: {text}", False
-    if isinstance(exc, (httpx.RemoteProtocolError, httpx.LocalProtocolError)):
+    if isinstance(exc, httpx.LocalProtocolError):
+        return f"{NOT_SENDABLE}: {text}", False
+    if isinstance(exc, httpx.RemoteProtocolError):
         return f"the target did not answer with valid HTTP: {text}", True
     return f"{type(exc).__name__}: {text}", False
 
