@@ -5,7 +5,8 @@ as a tool, the same run as ``pytest --pyargs contract_tests.suite [options]``.
 ``... baseline record conformance.json -o baseline.json`` keeps a run as the baseline (history/baseline.py).
 
 It reads its pytest configuration from the package (contract_tests/suite.ini), not from the current directory,
-so a deployment repository's own pytest settings (addopts, python_files, plugins) do not change the run.
+so a deployment repository's own pytest settings (addopts, python_files, plugins, conftest.py files) do not change
+the run.
 """
 
 from __future__ import annotations
@@ -39,8 +40,10 @@ def main(argv: list[str] | None = None) -> int:
     plugins = ["-p", "contract_tests.plugin"]
     if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):  # the entry point's part: options, pytest-base-url
         plugins = ["-p", "contract_tests.entry", *plugins]
-    with as_file(files("contract_tests") / "suite.ini") as ini:
-        code = pytest.main(["-c", str(ini), *plugins, *args, "--pyargs", "contract_tests.suite"])
+    # the suite by its path, not --pyargs: with no argument that is a path, pytest would also load conftest.py files
+    # of the current directory and its test*/ folders (a deployment repository's own test setup) into this run
+    with as_file(files("contract_tests") / "suite.ini") as ini, as_file(files("contract_tests") / "suite") as suite:
+        code = pytest.main(["-c", str(ini), *plugins, *args, str(suite)])
     return int(code)
 
 

@@ -66,3 +66,15 @@ def test_the_installed_suite_starts_without_rewriting_or_unused_plugins(tmp_path
     # collecting the suite loads neither schemathesis (its pytest plugin is off; the fuzzing tests import it when
     # they run) nor the bundled server's web stack (started when the first test needs the target)
     assert not {"schemathesis", "starlette", "uvicorn", "argon2", "jwt"} & set(result["loaded"]), result["loaded"]
+
+
+def test_the_current_directory_s_conftest_files_stay_out_of_the_run(tmp_path):
+    """A deployment repository runs the tool from its own checkout: its conftest.py and tests/conftest.py (pytest
+    loads test*/conftest.py of the invocation directory when no argument is a path) are not part of the run."""
+    for where in (tmp_path, tmp_path / "tests"):
+        where.mkdir(exist_ok=True)
+        (where / "conftest.py").write_text("raise SystemExit('this repository's conftest was loaded')\n")
+    done = subprocess.run([sys.executable, "-c", PROBE], cwd=tmp_path, env=_env(), capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert json.loads(done.stdout.strip().splitlines()[-1])["code"] == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "conftest was loaded" not in done.stdout + done.stderr
