@@ -60,9 +60,10 @@ def add_options(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager
     add("--max-failed-logins", type=str, default=20, metavar="N",
         help="budget of failed logins on the real account per run (default: 20).")
     add("--in-flight", type=str, default=8, metavar="N",
-        help="requests in flight at once: the hand-written checks' independent requests (no failed login on the "
-             "account, no earlier answer needed) are sent ahead N at a time and judged in test order; 1 sends each "
-             "when its test runs. A 429 or lockout pauses them all; the budgets stay exact (default: 8).")
+        help="requests in flight at once: the independent requests (no earlier answer needed) are sent ahead N at a "
+             "time and judged in test order; those naming the account keep the failed-login budget and its "
+             "interleaved logins in the target's order; 1 sends each when its test runs. A 429 or lockout pauses "
+             "them all (default: 8).")
     add("--request-interval", type=str, default=0.0, metavar="SECONDS",
         help="minimum pause between two requests (default: 0).")
     add("--max-retry-wait", type=str, default=30.0, metavar="SECONDS",
