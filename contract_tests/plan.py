@@ -161,14 +161,9 @@ def plan(items: Iterable[pytest.Item], catalog: dict[str, Requirement], fixtures
     for item in items:
         if plannable(item, catalog):
             request = planned_request(item, fixtures)  # type: ignore[arg-type]
-            if request is not None and (failed_logins or not spends(request)):
+            if request is not None and (failed_logins or not request.spends_budget):
                 planned.append((item.nodeid, request))
     return planned
-
-
-def spends(request: LoginRequest) -> bool:
-    """The request names the configured account and may be a failed login."""
-    return request.real_account and request.expect != "success"
 
 
 def send_ahead(client: ContractClient, planned: list[tuple[str, LoginRequest]]) -> bool:
@@ -178,7 +173,7 @@ def send_ahead(client: ContractClient, planned: list[tuple[str, LoginRequest]]) 
     the concurrency."""
     if not planned or len(planned) > (client.limits.max_requests - client.run_requests) // 2:
         return False
-    spending = [(key, request) for key, request in planned if spends(request)]
+    spending = [(key, request) for key, request in planned if request.spends_budget]
     if len(spending) > client.limits.failed_login_budget - client.run_failed_logins:
         planned = [entry for entry in planned if entry not in spending]
     client.send_ahead(planned)

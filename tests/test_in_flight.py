@@ -221,9 +221,9 @@ def test_a_request_naming_the_account_is_planned_and_its_possible_failure_waits_
         send("the account without password", "invalid", json={"email": account.email}, real_account=True)
 
     request = plan.planned_request(_item(test_case), FIXTURES)
-    assert request.real_account and plan.spends(request)  # plan(..., failed_logins=False) leaves it to its test
+    assert request.real_account and request.spends_budget  # plan(..., failed_logins=False) leaves it to its test
     success = LoginRequest("right credentials", "success", json=ACCOUNT.body(), real_account=True)
-    assert not plan.spends(success)
+    assert not success.spends_budget
 
 
 def test_planning_never_sends_whatever_the_test_does_before_its_request():

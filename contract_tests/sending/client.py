@@ -371,7 +371,7 @@ class ContractClient:
                 return self._send(request)
             self._check_account_not_locked()
             before: list[Exchange] = []
-            if self._spends_budget(request):
+            if request.spends_budget:
                 gate = self._gate.spender(self._over_budget, lambda: self._interleave(before))
             else:
                 gate = self._gate.success()
@@ -437,9 +437,6 @@ class ContractClient:
         return exchange
 
     # -- internals ---------------------------------------------------------------------------
-    def _spends_budget(self, request: LoginRequest) -> bool:
-        return request.real_account and request.expect != "success"
-
     def _interleave(self, before: list[Exchange]) -> None:
         """The successful login the account gate sends before a failure would make too many in a row."""
         if self.account is None:
@@ -460,7 +457,7 @@ class ContractClient:
 
     def _count_failed_login(self, exchange: Exchange) -> None:
         """A failed login on the account is counted in the budget once, when its answer is taken (or dropped)."""
-        if self._spends_budget(exchange.request) and not exchange.token and not exchange.counted:
+        if exchange.request.spends_budget and not exchange.token and not exchange.counted:
             exchange.counted = True
             self.failed_logins += 1
             self._gate.counted()

@@ -70,6 +70,11 @@ class LoginRequest:
     raw_rate_limit: bool = False  # hand 429s and lockouts to the test instead of backing off (throttling probe)
     captcha: bool = True  # add LOGIN_CAPTCHA_TOKEN to this POST; False: the test controls the header (captcha probe)
 
+    @property
+    def spends_budget(self) -> bool:
+        """It names the configured account and may be a failed login (the failed-login budget counts it)."""
+        return self.real_account and self.expect != "success"
+
     # -- wire form --------------------------------------------------------------------------
     @property
     def has_json(self) -> bool:
