@@ -33,15 +33,15 @@ class AccountGate:
         self._interleaving = False
 
     @contextlib.contextmanager
-    def spender(self, over_budget: Callable[[int], bool], interleave: Callable[[], None]) -> Iterator["_Turn"]:
-        """One request that may fail to log in. *over_budget(held)* says whether one more would pass the budget
-        (then it raises, nothing is sent); *interleave()* sends the successful login that resets the streak."""
+    def spender(self, check_budget: Callable[[int], None], interleave: Callable[[], None]) -> Iterator["_Turn"]:
+        """One request that may fail to log in. *check_budget(held)* raises when one more would pass the budget
+        (nothing is sent then); *interleave()* sends the successful login that resets the streak."""
         interleaved = False
         with self._cond:
             while True:
                 free = self.succeeding == 0 and not self._interleaving
                 if free and (self.streak + self.spending < self.interleave_every or (interleaved and not self.spending)):
-                    over_budget(self.held)  # raises when no unit is left: nothing is sent
+                    check_budget(self.held)
                     self.spending += 1
                     self.held += 1
                     break
@@ -58,15 +58,17 @@ class AccountGate:
                     continue
                 self._cond.wait()
         turn = _Turn()
+        answered = False
         try:
             yield turn
+            answered = True
         finally:
             with self._cond:
                 self.spending -= 1
                 if turn.logged_in:
                     self.streak = 0
                     self.held -= 1
-                elif turn.failed:
+                elif answered:
                     self.streak += 1  # the unit stays held until the failure is counted (:meth:`counted`)
                 else:
                     self.held -= 1  # no answer: nothing to count
@@ -96,8 +98,8 @@ class AccountGate:
 
 
 class _Turn:
-    """What the request that was let through got: a token, a failed login, or no answer (neither)."""
+    """What the request that was let through got: a token (``logged_in``) or not; no answer leaves the block by its
+    exception."""
 
     def __init__(self) -> None:
         self.logged_in = False
-        self.failed = False

@@ -372,13 +372,12 @@ class ContractClient:
             self._check_account_not_locked()
             before: list[Exchange] = []
             if request.spends_budget:
-                gate = self._gate.spender(self._over_budget, lambda: self._interleave(before))
+                gate = self._gate.spender(self._check_budget, lambda: self._interleave(before))
             else:
                 gate = self._gate.success()
             with gate as turn:
                 exchange = self._send(request)
                 turn.logged_in = bool(exchange.token)
-                turn.failed = not turn.logged_in
                 if turn.logged_in:
                     self._account_logged_in = True
             exchange.before = before
@@ -386,7 +385,7 @@ class ContractClient:
         except NotSent as exc:
             return exc
 
-    def _over_budget(self, held: int) -> bool:
+    def _check_budget(self, held: int) -> None:
         """Raise :class:`BudgetSpent` when one more failed login would pass the budget (*held*: units in use)."""
         budget = self.limits.failed_login_budget
         if self.failed_logins + held >= budget or (self.shared and not self.shared.take("failed_logins", budget)):
@@ -394,7 +393,6 @@ class ContractClient:
                 f"failed-login budget exhausted ({budget} failed logins on "
                 "the real account already sent; raise --max-failed-logins to check this)"
             )
-        return False
 
     def _answer(self, request: LoginRequest, outcome: Exchange | NotSent, *, observe: bool) -> Exchange:
         if isinstance(outcome, NotSent):
@@ -535,6 +533,7 @@ class ContractClient:
         self._pace()
         exchange = Exchange(request=request, base_url=self.base_url, redactor=self.redactor, attempts=attempt + 1)
         started, wall = time.perf_counter(), time.time()
+        left = True  # the request reached the wire (False: HTTP could not carry it; nothing said about the target)
         try:
             exchange.status, exchange.headers, exchange.body, exchange.truncated = self._loop.run(
                 self._transmit(kwargs))
@@ -544,12 +543,14 @@ class ContractClient:
                 f"no complete answer within {self.limits.timeout:g} s (--timeout bounds the whole request)")
         except httpx.TransportError as exc:
             exchange.transport_error, reached = _describe_transport_error(exc)
+            left = not isinstance(exc, httpx.LocalProtocolError)
             if probe:
                 raise TargetError(exchange.transport_error, reached) from None
         exchange.elapsed = time.perf_counter() - started
         if self.recorder is not None:
             self.recorder(exchange, wall, with_token)
-        self._count_answer(exchange, probe)
+        if left:
+            self._count_answer(exchange, probe)
         if with_token and exchange.status is not None:
             passed = (request.expect in ("success", "failure") and exchange.status < 500  # got past the captcha
                       and not self.demands_captcha(exchange) and backoff_kind(exchange) is None)
@@ -655,8 +656,6 @@ class ContractClient:
         if exchange.transport_error is None:
             self._no_answer = 0
             return
-        if exchange.transport_error.startswith(NOT_SENDABLE):
-            return  # the request never left: nothing said about the target
         self._no_answer += 1
         if not probe and self._no_answer >= self.limits.lost_after:
             self._stop(f"the target stopped answering: {self._no_answer} requests in a row got no complete "
@@ -710,9 +709,6 @@ def _comparable(value):
     return ("object", id(value))  # the "no JSON body" marker and other singletons: the same object
 
 
-NOT_SENDABLE = "the suite could not send this request as HTTP (not the target's doing)"
-
-
 def _describe_transport_error(exc: httpx.TransportError) -> tuple[str, bool]:
     """One line saying what failed, and whether the host was reached (a TLS or HTTP problem, not the network)."""
     text = str(exc) or type(exc).__name__
@@ -724,7 +720,7 @@ def _describe_transport_error(exc: httpx.TransportError) -> tuple[str, bool]:
             return f"DNS lookup failed: {text}", False
         return f"connection failed: {text}", False
     if isinstance(exc, httpx.LocalProtocolError):
-        return f"{NOT_SENDABLE}: {text}", False
+        return f"the suite could not send this request as HTTP (not the target's doing): {text}", False
     if isinstance(exc, httpx.RemoteProtocolError):
         return f"the target did not answer with valid HTTP: {text}", True
     return f"{type(exc).__name__}: {text}", False
