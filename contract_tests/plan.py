@@ -123,8 +123,8 @@ def plannable(item: pytest.Item, catalog: dict[str, Requirement]) -> bool:
 
 def planned_request(item: pytest.Function, fixtures: dict[str, Callable[[], Any]]) -> LoginRequest | None:
     """The first request *item* sends, built by calling its function up to that request; None when it cannot be
-    known before the test runs (or names the configured account). *fixtures*: the fixtures whose value is fixed for
-    the run, by name (None: not available); any other fixture stands in as unavailable."""
+    known before the test runs. *fixtures*: the fixtures whose value is fixed for the run, by name (None: not
+    available); any other fixture stands in as unavailable."""
     params = item.callspec.params if hasattr(item, "callspec") else {}
     kwargs: dict[str, Any] = {}
     for name in item._fixtureinfo.argnames:

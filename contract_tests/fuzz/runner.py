@@ -20,10 +20,10 @@ How a property runs (:meth:`Fuzz.run`):
 * The examples are repeatable: hypothesis is seeded (``--hypothesis-seed``, default fixed), keeps no
   example database, and runs no phase that depends on earlier runs.
 * Sent ahead (``--in-flight`` above 1): because the examples depend only on the seed, the property is first run
-  dry -- the same seed, each example stopped at its request, which is recorded -- and the recorded requests that do
-  not name the configured account are sent ``--in-flight`` at a time; the examples are then judged in order, each
-  handed the answer to its very request (one naming the account is sent then, in order; a request that differs is
-  sent then too), and hypothesis runs again only to shrink a failure.
+  dry -- the same seed, each example stopped at its request, which is sent ahead at once (those naming the
+  configured account through the client's account gate) -- then the examples are judged in order, each handed the
+  answer to its very request (a request that differs is sent then), and hypothesis runs again only to shrink a
+  failure.
 """
 
 from __future__ import annotations
