@@ -255,6 +255,7 @@ class ContractClient:
         self._in_use = 0
         self._width = max(1, limits.in_flight)  # 1 for good once the target rate limited or locked out
         self._slowed = False
+        self._retrying = threading.Lock()  # held by a request retrying after a 429 or a lockout (_send)
         self._pool: ThreadPoolExecutor | None = None  # sends ahead (send_ahead)
         self._ahead: dict[str, list[tuple[tuple, Future]]] = {}  # requests sent ahead, by plan key
         self._gate = AccountGate(limits.interleave_every)  # the order of the requests naming the account
@@ -484,27 +485,32 @@ class ContractClient:
         with_token = self.captcha_token is not None and request.method == "POST" and request.captcha
         if with_token:
             kwargs["headers"].setdefault(self.captcha_header, self.captcha_token.value)
-        waited = 0.0
-        answers: list[Exchange] = []  # rate-limit and lockout answers backed off from
-        kind = None
-        for attempt in range(self.limits.max_retries + 1):
-            self._check_not_stopped(probe)
-            with self._slot():
+        # The request keeps its slot through its back-off and retries, and once it has met a 429 or a lockout it
+        # retries alone (_retrying): as in a sequential run, nothing else reaches the target between its wait and
+        # its retry (a request sent meanwhile can restart the limit it waits out, and starve it of its retries).
+        with self._slot(), contextlib.ExitStack() as alone:
+            waited = 0.0
+            answers: list[Exchange] = []  # rate-limit and lockout answers backed off from
+            kind = None
+            for attempt in range(self.limits.max_retries + 1):
+                self._check_not_stopped(probe)
                 exchange = self._attempt(request, kwargs, attempt, probe, with_token)
-            if exchange.transport_error and not probe and not request.accept_transport_error:
-                lost = NoAnswer(f"no response from the target: {exchange.transport_error}")
-                lost.answers = answers
-                raise lost
-            kind = exchange.backoff
-            if kind is None or request.raw_rate_limit:
-                exchange.retried = answers
-                return exchange
-            answers.append(exchange)
-            pause = None if attempt == self.limits.max_retries else self.back_off(exchange, attempt, waited)
-            if pause is None:
-                break
-            waited += pause
-        raise self._still_backing_off(request, kind, answers, waited)
+                if exchange.transport_error and not probe and not request.accept_transport_error:
+                    lost = NoAnswer(f"no response from the target: {exchange.transport_error}")
+                    lost.answers = answers
+                    raise lost
+                kind = exchange.backoff
+                if kind is None or request.raw_rate_limit:
+                    exchange.retried = answers
+                    return exchange
+                if not answers and self.limits.in_flight > 1:
+                    alone.enter_context(self._retrying)
+                answers.append(exchange)
+                pause = None if attempt == self.limits.max_retries else self.back_off(exchange, attempt, waited)
+                if pause is None:
+                    break
+                waited += pause
+            raise self._still_backing_off(request, kind, answers, waited)
 
     @contextlib.contextmanager
     def _slot(self):
