@@ -370,3 +370,46 @@ def test_a_request_http_cannot_carry_is_not_blamed_on_the_target():
             client.send(request)
         assert client.stopped is None
         client.close()
+
+
+def test_shared_tally_gives_back_the_unit_of_a_possible_failure_that_logged_in(tmp_path):
+    """On xdist the budget is per run: a request that might have failed but logged in (or got no answer) must not
+    keep the unit from the other workers (a CI run blocked AUTH-03 with 17 failed logins out of 20)."""
+    from contract_tests.sending.client import SharedTally
+
+    path = str(tmp_path / "tally.json")
+    log = []
+    workers = [_client(_login_server(log), failed_login_budget=2, interleave_every=99) for _ in range(2)]
+    for worker in workers:
+        worker.shared = SharedTally(path)
+    right = LoginRequest(purpose="may fail", expect="failure", real_account=True,
+                         json={"email": ACCOUNT.email, "password": "Right-Passw0rd!"})
+    assert right.spends_budget
+    for _ in range(3):
+        assert workers[0].send(right).token
+    assert workers[0].run_failed_logins == 0
+    workers[1].send(_wrong(1))
+    workers[0].send(_wrong(2))
+    assert workers[1].run_failed_logins == 2
+    with pytest.raises(NotSent, match="budget exhausted"):
+        workers[1].send(_wrong(3))
+    assert sum(w.failed_logins for w in workers) == 2
+
+
+def test_shared_tally_waits_for_a_count_the_other_workers_reach_and_gives_up_when_it_stalls(tmp_path):
+    import threading
+    import time
+
+    from contract_tests.sending.client import SharedTally
+
+    tally = SharedTally(str(tmp_path / "tally.json"))
+    tally.add("done")
+    assert tally.wait_for("done", 1, stalled_after=0)
+    assert not tally.wait_for("done", 2, stalled_after=0)  # no other worker counts it: no wait for ever
+    assert not tally.wait_for("done", 2, stalled_after=60, deadline=time.monotonic())  # --run-deadline passed
+    other = threading.Thread(target=lambda: [tally.add("done") for _ in range(3)])
+    other.start()
+    assert tally.wait_for("done", 4, stalled_after=60)
+    other.join()
+    tally.give_back("done")
+    assert tally.count("done") == 3

@@ -33,9 +33,11 @@ class AccountGate:
         self._interleaving = False
 
     @contextlib.contextmanager
-    def spender(self, check_budget: Callable[[int], None], interleave: Callable[[], None]) -> Iterator["_Turn"]:
+    def spender(self, check_budget: Callable[[int], None], interleave: Callable[[], None],
+                give_back: Callable[[], None] = lambda: None) -> Iterator["_Turn"]:
         """One request that may fail to log in. *check_budget(held)* raises when one more would pass the budget
-        (nothing is sent then); *interleave()* sends the successful login that resets the streak."""
+        (nothing is sent then; otherwise it has taken the unit); *interleave()* sends the successful login that
+        resets the streak; *give_back()* returns a unit *check_budget* took when no failed login came of it."""
         interleaved = False
         with self._cond:
             while True:
@@ -65,13 +67,14 @@ class AccountGate:
         finally:
             with self._cond:
                 self.spending -= 1
+                spent = answered and not turn.logged_in
                 if turn.logged_in:
                     self.streak = 0
-                    self.held -= 1
-                elif answered:
+                if spent:
                     self.streak += 1  # the unit stays held until the failure is counted (:meth:`counted`)
                 else:
-                    self.held -= 1  # no answer: nothing to count
+                    self.held -= 1  # a token, or no answer: nothing to count
+                    give_back()  # before anyone waiting is woken: it may need this unit
                 self._cond.notify_all()
 
     @contextlib.contextmanager

@@ -91,6 +91,43 @@ class SharedTally:
             fh.write(json.dumps(counts))
             return True
 
+    def give_back(self, name: str) -> None:
+        """Undo one :meth:`take` of *name* (a unit held for a failed login that did not happen)."""
+        self._update(name, -1)
+
+    def add(self, name: str) -> None:
+        """Count one more *name*, without a limit."""
+        self._update(name, 1)
+
+    def _update(self, name: str, delta: int) -> None:
+        import fcntl
+        import json
+
+        with open(self._path, "a+", encoding="utf-8") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            fh.seek(0)
+            counts = json.loads(fh.read() or "{}")
+            counts[name] = max(0, counts.get(name, 0) + delta)
+            fh.seek(0)
+            fh.truncate()
+            fh.write(json.dumps(counts))
+
+    def wait_for(self, name: str, at_least: int, *, stalled_after: float, deadline: float | None = None,
+                 poll: float = 0.05) -> bool:
+        """Wait until *name* reaches *at_least* (the other processes count it); give up when it has not grown for
+        *stalled_after* seconds or at *deadline* (``time.monotonic()``). Returns whether it was reached."""
+        seen, since = -1, time.monotonic()
+        while True:
+            now = time.monotonic()
+            value = self.count(name)
+            if value >= at_least:
+                return True
+            if value != seen:
+                seen, since = value, now
+            if now - since > stalled_after or (deadline is not None and now >= deadline):
+                return False
+            time.sleep(poll)
+
     def count(self, name: str) -> int:
         import json
 
@@ -373,7 +410,7 @@ class ContractClient:
             self._check_account_not_locked()
             before: list[Exchange] = []
             if request.spends_budget:
-                gate = self._gate.spender(self._check_budget, lambda: self._interleave(before))
+                gate = self._gate.spender(self._check_budget, lambda: self._interleave(before), self._give_back)
             else:
                 gate = self._gate.success()
             with gate as turn:
@@ -394,6 +431,11 @@ class ContractClient:
                 f"failed-login budget exhausted ({budget} failed logins on "
                 "the real account already sent; raise --max-failed-logins to check this)"
             )
+
+    def _give_back(self) -> None:
+        """A unit held for a possible failure that logged in or got no answer: the other xdist workers may use it."""
+        if self.shared:
+            self.shared.give_back("failed_logins")
 
     def _answer(self, request: LoginRequest, outcome: Exchange | NotSent, *, observe: bool) -> Exchange:
         if isinstance(outcome, NotSent):

@@ -157,15 +157,46 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     probe_order = list(PROBES.values())
 
     def rank(item: pytest.Item) -> tuple[int, int, int]:
-        ids = [rid for mark in item.iter_markers("requirement") for rid in mark.args]
-        opt_in = [probe_order.index(rid) if rid in probe_order else len(probe_order)
-                  for rid in ids if rid in catalog and catalog[rid].opt_in]
-        group = 2 + min(opt_in) if opt_in else 1 if item.get_closest_marker("fuzz") else 0
-        if item.path.name == "test_invariants.py":
-            group = 2 + len(probe_order)
-        return group, success_first(item), item.stash.get(COLLECTED_ORDER, 0)
+        return _phase(item, catalog, probe_order), success_first(item), item.stash.get(COLLECTED_ORDER, 0)
 
     items.sort(key=rank)
+
+
+def _phase(item: pytest.Item, catalog=None, probe_order=None) -> int:
+    """0: hand-written checks; 1: fuzzing; 2...: the opt-in probes in their order; last: the invariants' items."""
+    catalog = load_catalog() if catalog is None else catalog
+    probe_order = list(PROBES.values()) if probe_order is None else probe_order
+    if item.path.name == "test_invariants.py":
+        return 2 + len(probe_order)
+    ids = [rid for mark in item.iter_markers("requirement") for rid in mark.args]
+    opt_in = [probe_order.index(rid) if rid in probe_order else len(probe_order)
+              for rid in ids if rid in catalog and catalog[rid].opt_in]
+    return 2 + min(opt_in) if opt_in else 1 if item.get_closest_marker("fuzz") else 0
+
+
+# xdist: each worker runs its items in the run's order, but a worker may reach fuzzing while another still has
+# hand-written checks to run; fuzzing shares what those *left* of the run's budgets, so it waits for them
+HAND_WRITTEN_FINISHED = "hand_written_finished"
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    client = suite_state(item.config).client
+    if client is not None and client.shared is not None and _phase(item) == 0:
+        client.shared.add(HAND_WRITTEN_FINISHED)
+
+
+@pytest.fixture(scope="session")
+def hand_written_checks_done(request: pytest.FixtureRequest, client: ContractClient) -> None:
+    """On an xdist worker, set up once every worker has finished its hand-written checks (or they stopped
+    progressing for longer than a request's whole back-off may take: a crashed worker finishes none)."""
+    if client.shared is None:
+        return
+    total = sum(1 for item in request.session.items if _phase(item) == 0)
+    limits = client.limits
+    client.shared.wait_for(HAND_WRITTEN_FINISHED, total,
+                           stalled_after=limits.max_retry_wait * (limits.max_retries + 1) + 60.0,
+                           deadline=limits.run_deadline)
 
 
 def success_first(item: pytest.Item) -> int:

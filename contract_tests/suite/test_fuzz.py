@@ -18,7 +18,7 @@ fuzz = pytest.mark.fuzz
 
 
 @pytest.fixture(scope="session")
-def fuzzing(request: pytest.FixtureRequest, suite):
+def fuzzing(request: pytest.FixtureRequest, suite, hand_written_checks_done):  # xdist: those of the whole run
     from contract_tests.fuzz import FuzzSession
 
     keep_hypothesis_out_of_the_working_tree()  # before hypothesis generates anything
