@@ -74,12 +74,17 @@ def test_curl_reproduction_rebuilds_derived_passwords_from_the_environment(kind)
     assert body == {"email": "a@example.com", "password": expected}
 
 
-def test_curl_reproduction_of_long_bodies_is_short_and_exact():
-    req = LoginRequest(purpose="t", expect="invalid", json={"email": "A" * 10000 + "@example.com", "password": "x"})
+@pytest.mark.parametrize("sent", [
+    {"email": "A" * 10000 + "@example.com", "password": "x"},
+    {"email": "a@example.com", "password": "x", "pad": "a" * (1 << 20)},  # the 1 MiB body check's
+    {"email": "a@example.com", "password": "x" * 5 + "y" * 17 + "\n" * 3 + "'" * 40 + "z" * 16 + "b" * 5000,
+     "n": [1, None]},
+])
+def test_curl_reproduction_of_long_bodies_is_short_and_exact(sent):
+    req = LoginRequest(purpose="t", expect="invalid", json=sent)
     command = req.curl("http://target.test")
     assert len(command) < 400
-    body = json.loads(_run_shell_to_body(command, {}))
-    assert body["email"] == "A" * 10000 + "@example.com"
+    assert json.loads(_run_shell_to_body(command, {})) == sent
 
 
 def test_curl_reproduction_of_raw_bytes_and_headers():
