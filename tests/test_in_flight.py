@@ -108,6 +108,86 @@ def test_an_answer_sent_ahead_is_judged_when_its_test_asks_for_it():
     client.close()
 
 
+def _until(condition, timeout: float = 5.0) -> None:
+    """Wait until *condition()* holds (a state another thread reaches), or fail."""
+    done = threading.Event()
+    for _ in range(int(timeout / 0.002)):
+        if condition():
+            return
+        done.wait(0.002)
+    raise AssertionError("condition not reached")
+
+
+def test_the_pool_sends_in_plan_order_except_what_a_test_waits_for_now():
+    from contract_tests.sending.ahead_pool import AheadPool
+
+    started, gate = [], threading.Event()
+    pool = AheadPool(1, "test")
+
+    def job(n):
+        started.append(n)
+        if n == 0:
+            gate.wait(5)  # holds the one worker while the rest is queued
+        return n
+
+    futures = [pool.submit(job, 0)]
+    _until(lambda: started == [0])
+    futures += [pool.submit(job, n) for n in range(1, 5)]
+    urgent = pool.submit(job, "together", urgent=True)
+    pool.hurry(futures[3])  # a test waits for it: next, before what was only planned
+    assert futures[4].cancel()  # its test did not ask for it: never sent
+    gate.set()
+    assert [f.result(5) for f in futures[:4]] == [0, 1, 2, 3] and urgent.result(5) == "together"
+    assert started == [0, 3, "together", 1, 2]
+    failing = pool.submit(lambda: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        failing.result(5)
+    pool.shutdown()
+    with pytest.raises(RuntimeError):
+        pool.submit(job, 9)
+
+
+def test_shutdown_cancels_what_is_queued_and_waits_for_what_is_in_flight():
+    from contract_tests.sending.ahead_pool import AheadPool
+
+    gate, pool = threading.Event(), AheadPool(1, "test")
+    running = pool.submit(gate.wait, 5)
+    queued = pool.submit(lambda: "never")
+    _until(running.running)
+    closing = threading.Thread(target=pool.shutdown)
+    closing.start()
+    _until(queued.cancelled)
+    assert closing.is_alive()  # waits for the request in flight
+    gate.set()
+    closing.join(5)
+    assert running.result(0) is True and not closing.is_alive()
+
+
+def test_a_request_the_running_test_sends_itself_takes_the_next_free_slot():
+    arrived, release = [], threading.Event()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        n = json.loads(request.content)["n"]
+        arrived.append(n)
+        if n == 0:
+            release.wait(5)
+        return _refusal(request)
+
+    client = _client(handler, in_flight=1)
+    client.send_ahead([(f"t{n}", _request(n)) for n in range(4)])  # request 0 holds the one slot
+    _until(lambda: arrived == [0])
+
+    def release_once_the_test_waits():
+        _until(lambda: client._wanted_now == 1)
+        release.set()
+
+    threading.Thread(target=release_once_the_test_waits).start()
+    client.send(_request(99))  # the main thread: first once request 0 is answered, before 1, 2 and 3
+    _outcomes(client, 4)
+    assert arrived[:2] == [0, 99] and sorted(arrived[2:]) == [1, 2, 3]
+    client.close()
+
+
 class _AccountServer:
     """Answers the right password with a token, anything else with a refusal, each after a short wait (so requests
     overlap), and records what it saw in its own order and how many requests were in flight at once."""

@@ -21,7 +21,7 @@ import email.utils
 import re
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Callable
 
@@ -30,6 +30,7 @@ import anyio.streams.tls  # noqa: F401  httpcore's anyio backend reads it withou
 import httpx
 
 from .account_gate import AccountGate
+from .ahead_pool import AheadPool
 from .exchange import Exchange, LoginRequest
 from .secrets import Redactor, Secret, password_secret
 
@@ -290,10 +291,11 @@ class ContractClient:
         self._paused_until = 0.0  # time.monotonic(): a 429 or a lockout pauses every request in flight until then
         self._slots = threading.Condition()  # requests in flight (_slot)
         self._in_use = 0
+        self._wanted_now = 0  # requests the running test sends itself, waiting for a slot (they go first)
         self._width = max(1, limits.in_flight)  # 1 for good once the target rate limited or locked out
         self._slowed = False
         self._retrying = threading.Lock()  # held by a request retrying after a 429 or a lockout (_send)
-        self._pool: ThreadPoolExecutor | None = None  # sends ahead (send_ahead)
+        self._pool: AheadPool | None = None  # sends ahead (send_ahead)
         self._ahead: dict[str, list[tuple[tuple, Future]]] = {}  # requests sent ahead, by plan key
         self._gate = AccountGate(limits.interleave_every)  # the order of the requests naming the account
         self.plan_key: str | None = None  # the running test's key: its request may have been sent ahead
@@ -322,7 +324,7 @@ class ContractClient:
 
     def close(self) -> None:
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool.shutdown()
         try:
             self._loop.run(self._http.aclose())
         finally:
@@ -352,7 +354,7 @@ class ContractClient:
         if self.limits.in_flight <= 1 or len(requests) < 2:
             return [self.send(request) for request in requests]
         key = f"<together {id(requests)}>"
-        self.send_ahead([(key, request) for request in requests])
+        self.send_ahead([(key, request) for request in requests], urgent=True)  # wanted now: before the plan's
         running, self.plan_key = self.plan_key, key
         try:
             return [self.send(request) for request in requests]
@@ -360,7 +362,7 @@ class ContractClient:
             self.plan_key = running
             self.discard_ahead(key)
 
-    def send_ahead(self, planned: list[tuple[str, LoginRequest]]) -> None:
+    def send_ahead(self, planned: list[tuple[str, LoginRequest]], *, urgent: bool = False) -> None:
         """Send requests of tests that have not run yet, ``in_flight`` at a time, in the background, each kept under
         its plan key for :meth:`send` to hand to its test (waiting for it if need be), which judges it then: the
         exchanges are judged in test order, whatever order the answers came in. Only requests that need no earlier
@@ -370,9 +372,12 @@ class ContractClient:
         if not planned:
             return
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=max(1, self.limits.in_flight), thread_name_prefix="hyper3d-ahead")
+            # twice the slots: a thread whose request waits at the account gate holds no slot (in flight stays
+            # bounded by _slot), and the others keep sending meanwhile
+            self._pool = AheadPool(2 * self.limits.in_flight, "hyper3d-ahead")
         for key, request in planned:
-            self._ahead.setdefault(key, []).append((wire_identity(request), self._pool.submit(self._outcome, request)))
+            future = self._pool.submit(self._outcome, request, urgent=urgent)
+            self._ahead.setdefault(key, []).append((wire_identity(request), future))
 
     def discard_ahead(self, key: str) -> None:
         """The test of *key* has run: what it did not ask for is dropped (counted in ``unused_ahead``; one not yet
@@ -395,6 +400,7 @@ class ContractClient:
         for i, (planned, future) in enumerate(waiting):
             if planned == identity:
                 del waiting[i]
+                self._pool.hurry(future)  # still queued behind requests of later tests: it goes next
                 outcome = wait_for(future, self.while_waiting)
                 if isinstance(outcome, Exchange):
                     outcome.sent_ahead = True
@@ -557,10 +563,17 @@ class ContractClient:
     @contextlib.contextmanager
     def _slot(self):
         """One of the requests in flight: at most ``in_flight`` while sending ahead, one once the target has rate
-        limited or locked out (it asked to slow down: the rest of the run stays sequential)."""
+        limited or locked out (it asked to slow down: the rest of the run stays sequential). A request the running
+        test sends itself (the main thread) takes the next free slot before the requests sent ahead."""
+        now = threading.current_thread() is threading.main_thread()
         with self._slots:
-            while self._in_use >= self._width:
-                self._slots.wait()
+            self._wanted_now += now
+            try:
+                while self._in_use >= self._width or (self._wanted_now and not now):
+                    self._slots.wait()
+            finally:
+                self._wanted_now -= now
+                self._slots.notify_all()  # the requests sent ahead that let it go first look again
             self._in_use += 1
         try:
             yield
