@@ -248,6 +248,46 @@ def test_passing_examples_are_recorded_per_requirement():
     assert len(set(client.sent)) == len(client.sent)  # no request sent twice
 
 
+def test_the_next_property_runs_dry_while_one_naming_the_account_waits_at_the_gate():
+    from test_client import ACCOUNT, _client
+
+    sent = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        sent.append(body.get("kind"))
+        return httpx.Response(401, json={"error": "INVALID_CREDENTIALS"})
+
+    client = _client(handler, in_flight=4, interleave_every=99)
+
+    def on_account(n, trial):
+        trial.send(LoginRequest(purpose="a", expect="failure", real_account=trial.real_account(),
+                                json={"kind": "account", "email": ACCOUNT.email, "password": f"x{n}"}))
+
+    def elsewhere(n, trial):
+        trial.send(LoginRequest(purpose="b", expect="failure", json={"kind": "other", "n": n}))
+
+    properties = {"a": lambda fixture: (st.integers(0, 10**6), on_account),
+                  "b": lambda fixture: (st.integers(0, 10**6), elsewhere)}
+    session = FuzzSession(FuzzSettings(5, 0, False), client, ACCOUNT, "u@example.com", ["a", "b"], {"a": 1},
+                          properties=properties, requirements={"a": ("AUTH-03",), "b": ("INPUT-09",)},
+                          fixture=lambda name: None)
+    for nodeid, ahead_before in (("a", 0), ("b", 5)):
+        ctx = Ctx(nodeid, ("AUTH-03",) if nodeid == "a" else ("INPUT-09",))
+        context.begin(ctx)
+        try:
+            assert len(client._ahead.get(nodeid, ())) == ahead_before  # b's requests went ahead while a ran
+            client.plan_key = nodeid  # as the plugin sets it for the running test
+            Fuzz(session).run_property()
+            client.discard_ahead(nodeid)
+        finally:
+            client.plan_key = None
+            context.begin(None)
+    assert sorted(sent) == ["account"] * 5 + ["other"] * 5  # b sent nothing of its own
+    assert client.unused_ahead == 0 and client.sent_ahead == 10
+    client.close()
+
+
 # ------------------------------------------------------------------------------------------- as users run it
 @pytest.fixture
 def run(pytester, monkeypatch):

@@ -23,7 +23,8 @@ How a property runs (:meth:`Fuzz.run`):
   dry -- the same seed, each example stopped at its request, which is sent ahead at once (those naming the
   configured account through the client's account gate) -- then the examples are judged in order, each handed the
   answer to its very request (a request that differs is sent then), and hypothesis runs again only to shrink a
-  failure.
+  failure. While the requests of a property naming the account wait their turn at the account gate, the next
+  property that does not name it is run dry ahead of its test (:meth:`FuzzSession.run_next_dry`).
 """
 
 from __future__ import annotations
@@ -104,33 +105,85 @@ class _Outcome:
     observations: list[Observation]
 
 
+Property = Callable[[Callable[[str], Any]], "tuple[st.SearchStrategy[Any], Callable[[Any, Trial], None]]"]
+
+
 class FuzzSession:
-    """What the fuzz tests of one run share: settings, client, and the split of the request/login budgets."""
+    """What the fuzz tests of one run share: settings, client, the split of the request/login budgets, and (with
+    requests in flight) the properties run dry ahead of their test."""
 
     def __init__(self, settings: FuzzSettings, client: ContractClient, account: Account | None, unknown_email: str,
-                 nodeids: list[str], spenders: dict[str, int]) -> None:
+                 nodeids: list[str], spenders: dict[str, int], properties: dict[str, Property] | None = None,
+                 requirements: dict[str, tuple[str, ...]] | None = None,
+                 fixture: Callable[[str], Any] | None = None) -> None:
         self.settings = settings
         self.client = client
         self.account = account
         self.unknown_email = unknown_email
         self._nodeids = list(nodeids)
         self._spenders = dict(spenders)  # nodeid -> weight of its share of the failed-login budget
+        self._properties = dict(properties or {})  # nodeid -> builds its (strategy, example) from session fixtures
+        self._requirements = dict(requirements or {})
+        self._fixture = fixture
         self._started: set[str] = set()
+        self._dry: dict[str, tuple[int, list]] = {}  # nodeid -> (example limit, examples) run dry ahead of its test
+        self._tried: set[str] = set()
 
-    def start(self, nodeid: str) -> tuple[int, int]:
-        """(requests, failed logins) this property may spend: shares of what is left, for it and those to come."""
+    def start(self, nodeid: str, spent: tuple[int, int] | None = None) -> tuple[int, int]:
+        """(requests, failed logins) this property may spend: shares of what is left, for it and those to come.
+        *spent*: the requests and failed logins to count as spent instead of the client's count of the run, for a
+        property run dry ahead of its test: a provisional share, its test's own is computed when it starts."""
         c = self.client
+        spent_requests, spent_logins = spent if spent is not None else (c.run_requests, c.run_failed_logins)
         to_come = [n for n in self._nodeids if n not in self._started and n != nodeid]
-        requests_left = max(0, c.limits.max_requests - c.run_requests - 2)
+        requests_left = max(0, c.limits.max_requests - spent_requests - 2)
         requests = min(self.settings.examples + SHRINK_ALLOWANCE, requests_left // (len(to_come) + 1))
         logins = 0
         weight = self._spenders.get(nodeid, 0)
         if weight and self.account is not None:
-            logins_left = max(0, c.limits.failed_login_budget - c.run_failed_logins)
+            logins_left = max(0, c.limits.failed_login_budget - spent_logins)
             weights = weight + sum(self._spenders.get(n, 0) for n in to_come)
             logins = math.ceil(logins_left * weight / weights)
-        self._started.add(nodeid)
+        if spent is None:
+            self._started.add(nodeid)
         return requests, logins
+
+    def property_of(self, nodeid: str) -> tuple[st.SearchStrategy[Any], Callable[[Any, "Trial"], None]]:
+        return self._properties[nodeid](self._fixture)
+
+    def sent_ahead(self, nodeid: str, limit: int) -> list | None:
+        """The examples of *nodeid*'s property if it was run dry ahead of its test (:meth:`run_next_dry`) with the
+        *limit* on examples its test has (near the request cap the provisional share may differ: its examples are
+        not used then, the test runs its own)."""
+        dry = self._dry.pop(nodeid, None)
+        return dry[1] if dry is not None and dry[0] == limit else None
+
+    def run_next_dry(self) -> None:
+        """Run the next property that does not name the account dry, and send its requests ahead: called while a
+        property's requests naming the account pass the account gate (a few at a time, never with a successful
+        login in flight), so that hypothesis generates meanwhile. Its shares count the requests of the properties
+        run dry and not judged yet as spent. Not on xdist workers (each runs only some of the properties), not with
+        one request in flight; a property whose fixtures cannot be set up is left to its test (which fails or skips
+        on them itself)."""
+        c = self.client
+        if c.limits.in_flight <= 1 or c.shared is not None or not self.settings.enabled or self._fixture is None:
+            return
+        for nodeid in self._nodeids:
+            if nodeid in self._started or nodeid in self._tried or self._spenders.get(nodeid, 0):
+                continue
+            self._tried.add(nodeid)
+            if nodeid not in self._properties:
+                continue
+            try:
+                strategy, example = self.property_of(nodeid)
+            except (pytest.skip.Exception, pytest.fail.Exception, Exception):  # noqa: BLE001 - see the docstring
+                continue
+            spent = (c.run_requests + sum(len(values) for _, values in self._dry.values()), c.run_failed_logins)
+            fuzz = Fuzz(self, TestContext(nodeid, self._requirements.get(nodeid, ())), spent=spent)
+            values = fuzz._send_ahead(strategy, example) if fuzz.request_share > 0 else None
+            if values is not None:
+                self._dry[nodeid] = fuzz.example_limit, values
+            return
 
 
 class Trial:
@@ -201,14 +254,15 @@ class Trial:
 class Fuzz:
     """One property of one contract test."""
 
-    def __init__(self, session: FuzzSession) -> None:
-        ctx = current()
+    def __init__(self, session: FuzzSession, ctx: TestContext | None = None,
+                 spent: tuple[int, int] | None = None) -> None:
+        ctx = ctx or current()
         if ctx is None:
             raise RuntimeError("fuzzing runs inside a contract test (marked @pytest.mark.requirement)")
         self.session = session
         self.client = session.client
         self.ctx: TestContext = ctx
-        self.request_share, self.login_share = session.start(ctx.nodeid)
+        self.request_share, self.login_share = session.start(ctx.nodeid, spent)
         self.examples = 0  # examples that ran (sent their requests)
         self.shrink_steps = 0
         self.requests = 0
@@ -222,7 +276,16 @@ class Fuzz:
         self._last: str | None = None
         self._passes: dict[str, list] = {}
 
+    @property
+    def example_limit(self) -> int:
+        """The examples this property may send (its share of the requests allowing)."""
+        return min(self.session.settings.examples, self.request_share)
+
     # -- running -----------------------------------------------------------------------------
+    def run_property(self) -> None:
+        """Run the property the test's ``fuzz(prop=...)`` marker names."""
+        self.run(*self.session.property_of(self.ctx.nodeid))
+
     def run(self, strategy: st.SearchStrategy[Any], example: Callable[[Any, Trial], None]) -> None:
         """Run *example* (which sends and judges one generated value) on up to ``--fuzz-examples`` values."""
         s = self.session.settings
@@ -233,7 +296,11 @@ class Fuzz:
                         "before this fuzzing property could run")
         ctx, observer = self.ctx, self.client.observer
         reported = getattr(observer, "_reported", None)
-        sent_ahead = self._send_ahead(strategy, example) if self.client.limits.in_flight > 1 else None
+        sent_ahead = self.session.sent_ahead(self.ctx.nodeid, self.example_limit)
+        if sent_ahead is None and self.client.limits.in_flight > 1:
+            sent_ahead = self._send_ahead(strategy, example)
+            if self.login_share:  # its requests wait their turn at the account gate: generate the next property
+                self.session.run_next_dry()
 
         def body(value: Any) -> None:
             key = repr(value)
@@ -344,7 +411,7 @@ class Fuzz:
         the planned ones and are sent when their example runs."""
         values: list[Any] = []
         first_key: dict[tuple, str] = {}
-        limit = min(self.session.settings.examples, self.request_share)
+        limit = self.example_limit
         failed_logins = [0]  # predicted failed logins on the account, as the real run will count them
 
         class DryTrial(Trial):

@@ -714,19 +714,25 @@ class ContractClient:
 
     def _count_answer(self, exchange: Exchange, probe: bool) -> None:
         """A few requests in a row without a complete answer: the target has stopped answering; stop the run."""
-        if exchange.transport_error is None:
-            self._no_answer = 0
-            return
-        self._no_answer += 1
-        if not probe and self._no_answer >= self.limits.lost_after:
-            self._stop(f"the target stopped answering: {self._no_answer} requests in a row got no complete "
+        with self._counting:
+            if exchange.transport_error is None:
+                self._no_answer = 0
+                return
+            self._no_answer += 1
+            lost = self._no_answer
+        if not probe and lost >= self.limits.lost_after:
+            self._stop(f"the target stopped answering: {self.limits.lost_after} requests in a row got no complete "
                        f"answer (last: {exchange.transport_error})", True)
 
     def _stop(self, reason: str, could_not_test: bool) -> None:
-        self.stopped = reason
-        if self.on_stop is not None:
+        """Stop the run, once: with requests in flight, the others that then fail say the first one's reason."""
+        with self._counting:
+            first = self.stopped is None
+            if first:
+                self.stopped = reason
+        if first and self.on_stop is not None:
             self.on_stop(reason, could_not_test)
-        raise RunStopped(reason)
+        raise RunStopped(self.stopped)
 
     def _register_body_secrets(self, request: LoginRequest) -> None:
         def walk(obj):

@@ -131,8 +131,9 @@ def pytest_configure(config: pytest.Config) -> None:
     fuzz_settings(config)  # validates --fuzz-examples / --hypothesis-seed early
     config.addinivalue_line(
         "markers",
-        "fuzz(spends_budget=0): a property-based fuzzing test; it runs after the hand-written tests "
-        "(spends_budget: its weight in sharing what they left of the failed-login budget on the real account).",
+        "fuzz(prop, spends_budget=0): a property-based fuzzing test; it runs after the hand-written tests "
+        "(prop: builds its (strategy, example) from session fixtures; spends_budget: its weight in sharing what "
+        "they left of the failed-login budget on the real account).",
     )
 
 
