@@ -218,8 +218,11 @@ def test_xdist_workers_each_judge_their_own_exchanges(run, pytester):
     assert [r["id"] for r in report["requirements"] if r["verdict"] == "failed"] == ["SEC-04"]
     sec04 = next(r for r in report["requirements"] if r["id"] == "SEC-04")
     # each worker judges its own exchanges (session fixtures run once per worker, so it sends a few more): none
-    # lost (at least the serial run's), none doubled (at most one per exchange sent)
-    assert serial_count <= sec04["failure"]["count"] <= report["run"]["requests"]
+    # lost (at least the serial run's, less the answers sent ahead that no test took: sent, never judged -- a
+    # worker's fuzzing has a few when the budget shared with the other worker changes which examples name the
+    # account), none doubled (at most one per exchange sent)
+    unused = report["run"].get("unused_ahead") or 0
+    assert serial_count - unused <= sec04["failure"]["count"] <= report["run"]["requests"]
     shown = [(o["test"], o["message"]) for o in sec04["observations"] if o["verdict"] == "failed"]
     assert len(shown) == len(set(shown))
 
