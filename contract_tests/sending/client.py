@@ -77,6 +77,18 @@ class SharedTally:
 
     def take(self, name: str, limit: int) -> bool:
         """Count one more *name* unless *limit* is reached; atomic across processes."""
+        return self._update(name, lambda n: n + 1 if n < limit else None)
+
+    def give_back(self, name: str) -> None:
+        """Undo one :meth:`take` of *name* (a unit held for a failed login that did not happen)."""
+        self._update(name, lambda n: max(0, n - 1))
+
+    def add(self, name: str) -> None:
+        """Count one more *name*, without a limit."""
+        self._update(name, lambda n: n + 1)
+
+    def _update(self, name: str, change: Callable[[int], int | None]) -> bool:
+        """Replace *name*'s count by *change(count)* under the file lock (None: leave it); whether it changed."""
         import fcntl
         import json
 
@@ -84,34 +96,14 @@ class SharedTally:
             fcntl.flock(fh, fcntl.LOCK_EX)
             fh.seek(0)
             counts = json.loads(fh.read() or "{}")
-            if counts.get(name, 0) >= limit:
+            new = change(counts.get(name, 0))
+            if new is None:
                 return False
-            counts[name] = counts.get(name, 0) + 1
+            counts[name] = new
             fh.seek(0)
             fh.truncate()
             fh.write(json.dumps(counts))
             return True
-
-    def give_back(self, name: str) -> None:
-        """Undo one :meth:`take` of *name* (a unit held for a failed login that did not happen)."""
-        self._update(name, -1)
-
-    def add(self, name: str) -> None:
-        """Count one more *name*, without a limit."""
-        self._update(name, 1)
-
-    def _update(self, name: str, delta: int) -> None:
-        import fcntl
-        import json
-
-        with open(self._path, "a+", encoding="utf-8") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            fh.seek(0)
-            counts = json.loads(fh.read() or "{}")
-            counts[name] = max(0, counts.get(name, 0) + delta)
-            fh.seek(0)
-            fh.truncate()
-            fh.write(json.dumps(counts))
 
     def wait_for(self, name: str, at_least: int, *, stalled_after: float, deadline: float | None = None,
                  poll: float = 0.05) -> bool:
@@ -572,8 +564,9 @@ class ContractClient:
                 while self._in_use >= self._width or (self._wanted_now and not now):
                     self._slots.wait()
             finally:
-                self._wanted_now -= now
-                self._slots.notify_all()  # the requests sent ahead that let it go first look again
+                if now:
+                    self._wanted_now -= 1
+                    self._slots.notify_all()  # the requests sent ahead that let it go first look again
             self._in_use += 1
         try:
             yield

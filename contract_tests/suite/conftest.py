@@ -157,16 +157,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     catalog = load_catalog()
     probe_order = list(PROBES.values())
 
+    for item in items:
+        item.stash[_PHASE] = _phase(item, catalog, probe_order)
+
     def rank(item: pytest.Item) -> tuple[int, int, int]:
-        return _phase(item, catalog, probe_order), success_first(item), item.stash.get(COLLECTED_ORDER, 0)
+        return item.stash[_PHASE], success_first(item), item.stash.get(COLLECTED_ORDER, 0)
 
     items.sort(key=rank)
 
 
-def _phase(item: pytest.Item, catalog=None, probe_order=None) -> int:
+_PHASE = pytest.StashKey[int]()  # the item's phase in the run's order (_phase), set at collection
+
+
+def _hand_written(item: pytest.Item) -> bool:
+    return item.stash.get(_PHASE, None) == 0
+
+
+def _phase(item: pytest.Item, catalog, probe_order) -> int:
     """0: hand-written checks; 1: fuzzing; 2...: the opt-in probes in their order; last: the invariants' items."""
-    catalog = load_catalog() if catalog is None else catalog
-    probe_order = list(PROBES.values()) if probe_order is None else probe_order
     if item.path.name == "test_invariants.py":
         return 2 + len(probe_order)
     ids = [rid for mark in item.iter_markers("requirement") for rid in mark.args]
@@ -183,7 +191,7 @@ HAND_WRITTEN_FINISHED = "hand_written_finished"
 @pytest.hookimpl(trylast=True)
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
     client = suite_state(item.config).client
-    if client is not None and client.shared is not None and _phase(item) == 0:
+    if client is not None and client.shared is not None and _hand_written(item):
         client.shared.add(HAND_WRITTEN_FINISHED)
 
 
@@ -193,7 +201,7 @@ def hand_written_checks_done(request: pytest.FixtureRequest, client: ContractCli
     progressing for longer than a request's whole back-off may take: a crashed worker finishes none)."""
     if client.shared is None:
         return
-    total = sum(1 for item in request.session.items if _phase(item) == 0)
+    total = sum(1 for item in request.session.items if _hand_written(item))
     limits = client.limits
     client.shared.wait_for(HAND_WRITTEN_FINISHED, total,
                            stalled_after=limits.max_retry_wait * (limits.max_retries + 1) + 60.0,
