@@ -1,0 +1,309 @@
+"""The suite judges real login services it was not shaped by: one contract-suite run per stack of
+tests/real_frameworks/ (FastAPI, Flask, Express, Fastify, Go net/http -- each written idiomatically with its
+framework's defaults, installed from its committed dependency files by tests/real_frameworks/runner.py and started on
+a free loopback port), at ``--in-flight 1`` and at the default, compared requirement by requirement with the stack's
+expectations.yaml (the stack-variant mechanism: tests/stack_table.py, tests/test_stack_variants.py).
+
+- Each (stack, requirement) is its own case: both runs must give the expected verdict. Where today's suite is known
+  to disagree, the expectation's `today` + `fixed_by` make the case a strict xfail that names the judging fix it waits
+  for; it XPASSes (fails) once that fix lands.
+- Per stack: no undecided (inconclusive / blocked) in-scope MUST, and the same verdicts at both settings.
+- Toolchains: node/npm and go (Debian's golang-go) come from .ci/run. A missing one fails the lane when $CI is set
+  and skips its stacks with the reason otherwise.
+
+The two settings run in two processes at once (tests/selftest_lane.py), against one server per stack (the services
+keep no state between requests: no lockout, no rate limit). The table "stack x requirement" is written to
+``reports/selftest/real_frameworks.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from real_frameworks.runner import (DEMO_EMAIL, DEMO_PASSWORD, STACKS, InstallFailed, StartFailed, ToolchainMissing,
+                                    install, serve)
+from stack_table import findings, load_expectations, read_verdicts, stack_table
+from test_faults import LANE_SCRIPT, RUN_TIMEOUT, SUITE, _clean_environ
+from test_stack_variants import KnownDisagreement
+
+from contract_tests.contract.catalog import load_catalog
+
+CATALOG = load_catalog()
+LEVELS = {rid: req.level for rid, req in CATALOG.items()}
+SETTINGS = {"in-flight-1": ["--in-flight=1"], "default": []}
+UNDECIDED = ("inconclusive", "blocked")
+
+
+def _expectations() -> dict:
+    table = {}
+    for name, stack in STACKS.items():
+        table |= load_expectations([name], list(CATALOG), stack.folder / "expectations.yaml")
+    return table
+
+
+EXPECTED = _expectations()
+
+
+# --------------------------------------------------------------------------------------------------- the runs
+def toolchain_verdict(reason: str, environ: dict[str, str] | None = None) -> tuple[str, str]:
+    """("fail" | "skip", message) for a missing toolchain: CI must not go green without the lane."""
+    env = os.environ if environ is None else environ
+    if env.get("CI"):
+        return "fail", f"toolchain missing in CI (.ci/run installs it): {reason}"
+    return "skip", f"toolchain missing, stack not run (CI would fail): {reason}"
+
+
+@dataclass
+class FrameworkRun:
+    stack: str
+    setting: str
+    exit_code: int | None = None
+    verdicts: dict[str, str] = field(default_factory=dict)
+    reasons: dict[str, str] = field(default_factory=dict)
+    requests: int | None = None
+    seconds: float = 0.0
+    problem: str | None = None
+
+
+class FrameworkRuns:
+    """Installs and starts every stack, then runs the suite against them in one lane per setting."""
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self.missing: dict[str, str] = {}  # stack -> toolchain reason
+        self.broken: dict[str, str] = {}  # stack -> install / start problem
+        self.runs: dict[tuple[str, str], FrameworkRun] = {}
+        self.install_seconds = 0.0
+        self.wall = 0.0
+
+    def run(self) -> None:
+        started = time.perf_counter()
+        ready = []
+        for name, stack in STACKS.items():
+            try:
+                install(stack)
+                ready.append(name)
+            except ToolchainMissing as exc:
+                self.missing[name] = str(exc)
+            except InstallFailed as exc:
+                self.broken[name] = f"install failed: {exc}"
+        self.install_seconds = time.perf_counter() - started
+        with ExitStack() as services:
+            urls = {}
+            for name in ready:
+                try:
+                    urls[name] = services.enter_context(serve(STACKS[name], self.base)).url
+                except StartFailed as exc:
+                    self.broken[name] = str(exc)
+            self._run_lanes(urls)
+        self.wall = time.perf_counter() - started
+
+    def _run_lanes(self, urls: dict[str, str]) -> None:
+        if not urls:
+            return
+        env = _clean_environ() | {"LOGIN_EMAIL": DEMO_EMAIL, "LOGIN_PASSWORD": DEMO_PASSWORD}
+        lanes = []
+        for index, (setting, options) in enumerate(SETTINGS.items()):
+            order = list(urls) if index % 2 == 0 else list(reversed(urls))  # the lanes meet a stack at different times
+            cases = [[setting, name, [f"--base-url={urls[name]}", *options]] for name in order]
+            log = self.base / f"lane-{setting}.txt"
+            with open(log, "w", encoding="utf-8") as out:
+                proc = subprocess.Popen([sys.executable, str(LANE_SCRIPT), str(self.base), json.dumps(cases),
+                                         json.dumps(SUITE)], cwd=self.base, env=env, stdout=out,
+                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            lanes.append((proc, log, setting))
+        for proc, log, setting in lanes:
+            try:
+                proc.wait(RUN_TIMEOUT * len(urls))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            self._collect(log, setting, list(urls), proc.returncode)
+
+    def _collect(self, log: Path, setting: str, stacks: list[str], returncode: int) -> None:
+        done = {}
+        for line in log.read_text(errors="replace").splitlines():
+            parts = line.split()
+            if len(parts) == 5 and parts[:2] == ["DONE", setting]:
+                done[parts[2]] = (int(parts[3]), float(parts[4]))
+        for name in stacks:
+            run = FrameworkRun(name, setting)
+            self.runs[(name, setting)] = run
+            if name not in done:
+                run.problem = (f"the {setting} lane exited {returncode} without running it: "
+                               + log.read_text(errors="replace")[-1500:])
+                continue
+            run.exit_code, run.seconds = done[name]
+            workdir = self.base / f"{setting}-{name}"
+            if not (workdir / "out" / "conformance.json").exists():
+                run.problem = (f"no conformance.json (exit {run.exit_code}); output: "
+                               + (workdir / "output.txt").read_text(errors="replace")[-1500:])
+                continue
+            run.verdicts, run.reasons, section = read_verdicts(workdir / "out")
+            run.requests = section.get("requests")
+            if section.get("could_not_test"):
+                run.problem = f"could not test: {section['could_not_test']}"
+
+    def get(self, stack: str, setting: str) -> FrameworkRun:
+        if stack in self.missing:
+            verdict, message = toolchain_verdict(self.missing[stack])
+            (pytest.fail if verdict == "fail" else pytest.skip)(f"{stack}: {message}")
+        if stack in self.broken:
+            pytest.fail(f"{stack}: {self.broken[stack]}")
+        run = self.runs[(stack, setting)]
+        assert run.problem is None, f"{stack} at {setting}: {run.problem}"
+        return run
+
+    # ------------------------------------------------------------------------------------------- the table
+    def totals(self) -> list[str]:
+        runs = list(self.runs.values())
+        lines = [f"- {len(runs)} suite runs, {sum(r.requests or 0 for r in runs)} requests; install/cache check "
+                 f"{self.install_seconds:.1f} s; {self.wall:.1f} s wall for the lane"]
+        for setting in SETTINGS:
+            mine = [r for r in runs if r.setting == setting]
+            if mine:
+                lines.append(f"- {setting}: " + ", ".join(f"{r.stack} {r.seconds:.1f} s" for r in mine))
+        lines += [f"- {name}: not run ({reason})" for name, reason in {**self.missing, **self.broken}.items()]
+        return lines
+
+    def markdown(self) -> str:
+        ran = {key: e for key, e in EXPECTED.items() if (key[0], "default") in self.runs}
+        actual = {name: run.verdicts for (name, setting), run in self.runs.items() if setting == "default"}
+        return (stack_table(ran, LEVELS, actual) + "\n" + "\n".join(self.totals()) + "\n\nExpected findings:\n\n"
+                + "\n".join(findings(ran)) + "\n")
+
+    def write(self, rootdir: Path) -> Path | None:
+        if not self.runs:
+            return None
+        target = rootdir / "reports" / "selftest" / "real_frameworks.md"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text("# Real-framework self-test: stack x requirement (default --in-flight)\n\nGenerated by "
+                          "`python -m pytest tests/test_real_frameworks.py`.\n\n" + self.markdown(), encoding="utf-8")
+        return target
+
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        if not self.runs and not self.missing and not self.broken:
+            return
+        tr = terminalreporter
+        tr.write_sep("=", "real frameworks: verdicts found vs expected")
+        for (name, setting), run in self.runs.items():
+            off = [f"{rid} {run.verdicts.get(rid)} (expected {e.expect}"
+                   + (f"; known until: {e.fixed_by}" if e.today == run.verdicts.get(rid) else "") + ")"
+                   for (stack, rid), e in EXPECTED.items() if stack == name and run.verdicts.get(rid) != e.expect]
+            unknown = [o for o in off if "known until" not in o]
+            tr.write_line(f"{name:<11} {setting:<12} exit {run.exit_code} {run.seconds:5.1f} s  "
+                          + (run.problem or ("; ".join(off) if off else "all as expected")),
+                          red=bool(run.problem or unknown))
+        for line in self.totals():
+            tr.write_line(line)
+        if getattr(self, "path", None):
+            tr.write_line(f"table: {self.path}")
+
+
+@pytest.fixture(scope="module")
+def framework_runs(request, tmp_path_factory):
+    runs = FrameworkRuns(tmp_path_factory.mktemp("real-frameworks"))
+    request.config.pluginmanager.register(runs, f"hyper3d-real-frameworks-{id(runs)}")
+    runs.run()
+    yield runs
+    runs.path = runs.write(request.config.rootpath)
+
+
+# --------------------------------------------------------------------------------------------------- the cases
+def _case(stack: str, rid: str):
+    expectation = EXPECTED[(stack, rid)]
+    marks = []
+    if expectation.today:
+        marks.append(pytest.mark.xfail(strict=True, raises=KnownDisagreement,
+                                       reason=f"waits for: {expectation.fixed_by} (today: {expectation.today})"))
+    return pytest.param(stack, rid, marks=marks, id=f"{stack}:{rid}")
+
+
+@pytest.mark.parametrize(("stack", "requirement"), [_case(s, rid) for s in STACKS for rid in CATALOG])
+def test_verdict_matches_expectation(stack, requirement, framework_runs):
+    """The suite's verdict on one requirement for one real stack is the expected one, at both settings."""
+    expectation = EXPECTED[(stack, requirement)]
+    found = {setting: framework_runs.get(stack, setting).verdicts.get(requirement, "(no verdict)")
+             for setting in SETTINGS}
+    reasons = {setting: framework_runs.get(stack, setting).reasons.get(requirement, "")[:300] for setting in SETTINGS}
+    detail = (f"{stack} {requirement}: expected {expectation.expect} ({expectation.why}); found "
+              + "; ".join(f"{setting} {found[setting]}: {reasons[setting]}" for setting in SETTINGS))
+    if expectation.today and all(verdict == expectation.today for verdict in found.values()):
+        raise KnownDisagreement(f"expected mismatch until '{expectation.fixed_by}' lands -- {detail}")
+    assert all(verdict == expectation.expect for verdict in found.values()), detail
+
+
+def _known_undecided(stack: str) -> list[str]:
+    return [rid for (s, rid), e in EXPECTED.items()
+            if s == stack and LEVELS[rid] == "MUST" and e.today in UNDECIDED]
+
+
+def _undecided_case(stack: str):
+    known = _known_undecided(stack)
+    marks = [pytest.mark.xfail(strict=True, raises=KnownDisagreement,
+                               reason=f"known undecided MUST today: {', '.join(known)}")] if known else []
+    return pytest.param(stack, marks=marks, id=stack)
+
+
+@pytest.mark.parametrize("stack", [_undecided_case(s) for s in STACKS])
+def test_no_undecided_in_scope_must(stack, framework_runs):
+    """Every in-scope MUST is decided (an undecided MUST makes the run exit 10 without a finding)."""
+    undecided = {}
+    for setting in SETTINGS:
+        run = framework_runs.get(stack, setting)
+        for rid, verdict in run.verdicts.items():
+            if LEVELS.get(rid) == "MUST" and not CATALOG[rid].opt_in and verdict in UNDECIDED:
+                undecided[f"{rid} at {setting}"] = f"{verdict}: {run.reasons.get(rid, '')[:200]}"
+    known = _known_undecided(stack)
+    if undecided and all(key.split()[0] in known for key in undecided):
+        raise KnownDisagreement(f"{stack}: undecided MUST {undecided}")
+    assert not undecided, f"{stack}: undecided in-scope MUST {undecided}"
+
+
+@pytest.mark.parametrize("stack", list(STACKS))
+def test_same_verdicts_in_flight_1_and_default(stack, framework_runs):
+    """Requests in flight change nothing the suite says about a stateless server."""
+    one, default = (framework_runs.get(stack, setting).verdicts for setting in SETTINGS)
+    differ = {rid: (one.get(rid), default.get(rid)) for rid in CATALOG if one.get(rid) != default.get(rid)}
+    assert not differ, f"{stack}: verdicts (--in-flight 1, default) differ: {differ}"
+
+
+# --------------------------------------------------------------------------------------------------- the files
+def test_expectations_cover_every_stack_and_requirement():
+    """Each stack has its expectations file; every non-pass says why; no MUST is expected to stay undecided."""
+    assert len(STACKS) >= 5 and len({s.language for s in STACKS.values()}) >= 3
+    assert len(EXPECTED) == len(STACKS) * len(CATALOG)
+    for (stack, rid), expectation in EXPECTED.items():
+        if expectation.expect != "passed" or expectation.today:
+            assert len(expectation.why) > 20, expectation  # a sentence, not a label
+        if LEVELS[rid] == "MUST" and not CATALOG[rid].opt_in:
+            assert expectation.expect not in UNDECIDED, expectation
+
+
+def test_a_missing_toolchain_fails_in_ci_and_skips_elsewhere():
+    assert toolchain_verdict("`go` not found", {"CI": "true"})[0] == "fail"
+    verdict, message = toolchain_verdict("`go` not found", {})
+    assert verdict == "skip" and "`go` not found" in message
+
+
+def test_stacks_pin_their_dependencies():
+    """Installs are reproducible: Python pins every requirement, Node installs from a committed lock, Go needs no module."""
+    for stack in STACKS.values():
+        if stack.language == "python":
+            lines = [ln for ln in (stack.folder / "requirements.txt").read_text().splitlines()
+                     if ln.strip() and not ln.startswith("#")]
+            assert lines and all("==" in ln for ln in lines), stack.name
+        elif stack.language == "node":
+            lock = json.loads((stack.folder / "package-lock.json").read_text())
+            package = json.loads((stack.folder / "package.json").read_text())
+            assert lock["packages"][""]["dependencies"] == package["dependencies"], stack.name
+        else:
+            assert "require" not in (stack.folder / "go.mod").read_text(), stack.name
