@@ -39,6 +39,7 @@ DEMO_PASSWORD = "Tr0ub4dor&3-Horse-Staple"  # noqa: S105 - the demo account's, s
 START_TIMEOUT = 60.0
 INSTALL_TIMEOUT = 600.0
 GO_MIN = (1, 19)
+NODE_MIN = 20  # Fastify 5 and Express 5 as pinned (package.json "engines")
 
 
 class ToolchainMissing(RuntimeError):
@@ -104,6 +105,15 @@ def _go() -> str:
     return go
 
 
+def _node() -> str:
+    node = _which("node", "nodejs 20 or later")
+    version = subprocess.run([node, "--version"], capture_output=True, text=True, check=False).stdout.strip()
+    major = version.removeprefix("v").split(".")[0]
+    if not major.isdigit() or int(major) < NODE_MIN:
+        raise ToolchainMissing(f"node {version or '(unknown version)'} is older than {NODE_MIN}")
+    return node
+
+
 def _run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> None:
     done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=INSTALL_TIMEOUT,
                           stdin=subprocess.DEVNULL, check=False)
@@ -123,7 +133,7 @@ def _install_into(stack: Stack, target: Path) -> None:
         _run([str(target / "venv" / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
               "-r", str(stack.folder / "requirements.txt")], target)
     elif stack.language == "node":
-        npm = _which("npm", "Debian/NodeSource nodejs with npm")
+        npm = _which("npm", "npm, with nodejs")
         for name in stack.dependency_files:
             shutil.copy2(stack.folder / name, target / name)
         _run([npm, "ci", "--omit=dev", "--no-audit", "--no-fund", "--ignore-scripts"], target)
@@ -141,8 +151,8 @@ def check_toolchain(stack: Stack) -> None:
         except ImportError as exc:
             raise ToolchainMissing(f"{sys.executable} cannot create a venv with pip: {exc}") from exc
     elif stack.language == "node":
-        _which("node", "Debian/NodeSource nodejs")
-        _which("npm", "Debian/NodeSource nodejs with npm")
+        _node()
+        _which("npm", "npm, with nodejs")
     elif stack.language == "go":
         _go()
 
@@ -178,7 +188,7 @@ def command(stack: Stack, target: Path, port: int) -> tuple[list[str], dict[str,
     elif stack.name == "flask":
         cmd = [str(target / "venv" / "bin" / "gunicorn"), "--bind", f"127.0.0.1:{port}", "app:app"]
     elif stack.language == "node":
-        cmd = [_which("node", "nodejs"), "server.js"]
+        cmd = [_node(), "server.js"]
         env |= {"NODE_PATH": str(target / "node_modules"), "NODE_ENV": "production"}
     else:
         cmd = [str(target / "login")]
