@@ -433,11 +433,11 @@ def gitlab_api():
         fake.server_close()
 
 
-def _gitlab_script(repo: Path, installed, **env_vars: str) -> subprocess.CompletedProcess:
+def _gitlab_script(repo: Path, installed, entries: slice = slice(None), **env_vars: str) -> subprocess.CompletedProcess:
     venv, stubs, _ = installed
     env = _env(venv / "bin", stubs, CI_JOB_NAME="login-conformance", CI_PROJECT_ID="42", CI_DEFAULT_BRANCH="main",
                LOGIN_EMAIL=DEMO_EMAIL, LOGIN_PASSWORD=DEMO_PASSWORD, **env_vars)
-    return _shell("\n".join(_gitlab_job()["script"]), repo, env)
+    return _shell("\n".join(_gitlab_job()["script"][entries]), repo, env)
 
 
 def test_gitlab_job_without_a_baseline_source_says_so_and_gates_a_real_run(installed, server, deployment):
@@ -471,3 +471,18 @@ def test_gitlab_baseline_is_the_last_finished_pipeline_whatever_its_verdict(inst
 def test_gitlab_script_fails_loudly_without_a_base_url(installed, tmp_path):
     proc = _gitlab_script(tmp_path, installed, LOGIN_BASE_URL="")
     assert proc.returncode == 4 and "NOT RUN: missing CI/CD variable(s): LOGIN_BASE_URL" in proc.stdout
+
+
+def test_gitlab_baseline_from_an_unreadable_api_is_one_line_and_the_run_goes_on(installed, deployment, gitlab_api):
+    fake = gitlab_api({5: json.dumps(COULD_NOT_TEST).encode()})
+    before_the_run = slice(0, -1)
+    proc = _gitlab_script(deployment, installed, before_the_run, LOGIN_BASE_URL="http://127.0.0.1:9",
+                          CI_API_V4_URL=fake.api, BASELINE_API_TOKEN="a-token-the-api-refuses")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "no baseline: the GitLab API could not be read (HTTP Error 401: Unauthorized)" in proc.stdout
+    assert "Traceback" not in proc.stderr and "a-token-the-api-refuses" not in proc.stdout + proc.stderr
+    assert not (deployment / "baseline" / "conformance.json").exists()
+    only_refused = _gitlab_script(deployment, installed, before_the_run, LOGIN_BASE_URL="http://127.0.0.1:9",
+                                  CI_API_V4_URL=fake.api, BASELINE_API_TOKEN=FakeGitLab.token)
+    assert "that run could not test its target" in only_refused.stdout
+    assert "no baseline yet: every failure is reported as new" in only_refused.stdout
