@@ -83,6 +83,7 @@ class SuiteState:
             "sent_ahead": self.client.sent_ahead if self.client else 0,
             "unused_ahead": self.client.unused_ahead if self.client else 0,
             **self._backoff(),
+            "answer_times": self.client.answer_times if self.client else [],
             "target": self.target_url,
             "could_not_test": self.could_not_test,
             "stopped": self.stopped,
@@ -113,6 +114,7 @@ class SuiteState:
         sent_ahead = self.client.sent_ahead if self.client else 0
         unused_ahead = self.client.unused_ahead if self.client else 0
         backoff = self._backoff()
+        answer_times = list(self.client.answer_times) if self.client else []
         target, selected = self.target_url, self.selected
         could_not_test, stopped, note = self.could_not_test, self.stopped, self.selection_note
         for info in self.workers.values():
@@ -122,6 +124,7 @@ class SuiteState:
             unused_ahead += int(info.get("unused_ahead") or 0)
             for name in backoff:
                 backoff[name] += info.get(name) or 0
+            answer_times += [tuple(times) for times in info.get("answer_times") or ()]
             target = target or info.get("target")
             could_not_test = could_not_test or info.get("could_not_test")
             stopped = stopped or info.get("stopped")
@@ -137,6 +140,7 @@ class SuiteState:
             waivers_file=s.waivers_file, probes_enabled=s.probes.enabled,
             max_requests=s.limits.max_requests, failed_login_budget=s.limits.failed_login_budget,
             started=self.started, finished=self.finished, requests=requests, failed_logins=failed_logins, **backoff,
+            answer_times=tuple(answer_times),
             in_flight=s.limits.in_flight, sent_ahead=sent_ahead, unused_ahead=unused_ahead,
             workers=len(self.workers), hypothesis_seed=self.hypothesis_seed, selected=selected,
             selection_note=note, could_not_test=could_not_test, stopped=stopped,

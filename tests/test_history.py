@@ -236,6 +236,43 @@ def test_replay_without_the_password_does_not_guess(run, pytester):
     assert "export LOGIN_PASSWORD" in out.getvalue() and "STILL FAILING" not in out.getvalue()
 
 
+TOKEN_FAULTS = "session-revoke-crash,bearer-decode-crash"  # AUTH-07 and AUTH-06: requests carrying issued tokens
+
+
+def test_replay_renews_the_issued_tokens_a_recorded_request_carried(run, pytester):
+    """AUTH-07 presents the token its login was issued, AUTH-06 forgeries of one: the report keeps their labels, and
+    the replay logs in with the configured credentials (through the same client) to rebuild them."""
+    assert run(f"--reference-fault={TOKEN_FAULTS}", "--requirement=AUTH-06,AUTH-07", "--report-dir=out").ret == 1
+    report = str(pytester.path / "out" / "conformance.json")
+    recorded = (pytester.path / "out" / "conformance.json").read_text(encoding="utf-8")
+    assert "<Bearer issued token>" in recorded and "<forged bearer: alg-none>" in recorded
+    env = {"LOGIN_EMAIL": DEMO_EMAIL, "LOGIN_PASSWORD": DEMO_PASSWORD}
+    outputs = []
+
+    def replay(server, env) -> tuple[int, str]:
+        out = io.StringIO()
+        code = replay_main([report, "--base-url", server.url, "--fail-on", "should"], env=env, out=out)
+        outputs.append(out.getvalue())
+        return code, out.getvalue()
+
+    with start_reference_server() as fixed:
+        code, text = replay(fixed, env)
+        assert code == 0, text
+        assert re.search(r"AUTH-06 .* FIXED +3 fixed", text) and re.search(r"AUTH-07 .* FIXED +1 fixed", text)
+        # the reachability probe, then a renewing login before each of the 4 replayed requests
+        assert "against " + fixed.url + ": 9 request(s) sent" in text
+        code, text = replay(fixed, {"LOGIN_EMAIL": DEMO_EMAIL, "LOGIN_PASSWORD": "Not-The-Demo-Passw0rd!"})
+        assert code == 10 and "the login renewing the token issued none (status 401" in text
+    with start_reference_server(fault=TOKEN_FAULTS) as broken:
+        code, text = replay(broken, env)
+        assert code == 1 and "STILL FAILING: AUTH-06, AUTH-07" in text
+        code, text = replay(broken, {})
+    assert code == 10 and "STILL FAILING" not in text and "FIXED" not in text.split("replay --fail-on")[0]
+    assert "built from a token the target issued during the recorded run: export LOGIN_EMAIL and LOGIN_PASSWORD" in text
+    joined = "".join(outputs)
+    assert DEMO_PASSWORD not in joined and not SIGNED_JWT.search(joined)
+
+
 @pytest.mark.parametrize("argv, message", [
     (["missing.json", "--base-url", "http://127.0.0.1:9"], "no such file"),
     (["{report}", "--base-url", "ftp://x"], "must be an http(s) URL"),
@@ -281,10 +318,14 @@ def test_request_data_never_keeps_a_value_derived_from_a_secret():
     assert "unavailable" in json.loads(to_text(raw, redactor))
     big = LoginRequest("p", "invalid", json={"email": "a" * 20000})
     assert "too large" in json.loads(to_text(big, redactor))["unavailable"]
-    with pytest.raises(Unavailable, match="it only existed during the recorded run"):
-        from contract_tests.history.replay import Replayer
+    from contract_tests.history.replay import Replayer
 
-        Replayer.__new__(Replayer)._secret.__func__(type("R", (), {"secrets": {}})(), "<Bearer issued token>")
+    replayer = Replayer.__new__(Replayer)
+    replayer.secrets, replayer._renewed, replayer.account = {}, {}, None
+    with pytest.raises(Unavailable, match="it only existed during the recorded run"):
+        replayer._secret("<a value of the recorded run>")
+    with pytest.raises(Unavailable, match="export LOGIN_EMAIL and LOGIN_PASSWORD to log in and renew it"):
+        replayer._secret("<Bearer issued token>")  # built from an issued token: renewed only with credentials
 
 
 # -- HAR -----------------------------------------------------------------------------------------------------------

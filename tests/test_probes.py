@@ -283,6 +283,20 @@ def test_address_wide_throttle_kinds_are_told_apart():
     assert throttling.request_rate_only(per_account) is None and "per account" in throttling._describe(per_account)
 
 
+def test_repeated_pauses_at_one_failed_login_are_said_once_with_a_count():
+    """A request-rate limit that held for four pauses at failed login 21: one clause with a count, not four."""
+    signal = "429 'RATE_LIMITED'"
+    rate = throttling.Hammering("an unknown account", "u@example.com", attempts=100, seconds=10.0,
+                                scope=throttling.ADDRESS_RATE, signal="429",
+                                address_wide=[(21, signal, 1.0)] * 4 + [(61, signal, 1.0), (81, signal, 1.0),
+                                                                        (81, signal, 2.0)])
+    said = throttling.request_rate_only(rate)
+    assert said.count("at failed login 21") == 1
+    assert ("at failed login 21 (429 'RATE_LIMITED', 4 times, paused 1 s each); "
+            "at failed login 61 (429 'RATE_LIMITED', paused 1 s); "
+            "at failed login 81 (429 'RATE_LIMITED', 2 times, paused 1 + 2 s)") in said
+
+
 def test_throttling_fails_without_a_throttle(servers, connect):
     client = connect(servers(shared_ok=True))
     out = run(throttling.throttling_probe, client, unknown_email=UNKNOWN)

@@ -321,3 +321,118 @@ def test_html_escapes_hostile_evidence(report):
     assert [t for t, _ in parser.tags].count("script") == 1  # the page's own filter script only
     assert not [t for t, a in parser.tags if t == "img" or "onerror" in a]
     assert sum(1 for t, a in parser.tags if t == "tbody" and "req" in a.get("class", "")) == len(CATALOG)
+
+
+# ---------------------------------------------------------------------------------------------- rows not run
+def test_rows_not_run_say_why_the_run_did_not_run_them(validator):
+    cause = "https://api.example.test is unreachable: connection refused"
+    record = _state(passed=[], could_not_test=cause)
+    report = build_report(record, evaluate(record))
+    assert not list(validator.iter_errors(report))
+    reasons = {r["reason"] for r in report["requirements"]}
+    assert reasons == {f"not run (could not test: {cause})"}
+    for rendered in (render_markdown(report), render_html(report)):
+        assert "deselected" not in rendered and f"not run (could not test: {cause})" in rendered
+
+    stopped = _state(passed=["AUTH-02"], stopped="the run deadline (--run-deadline 60 s) passed")
+    by_id = {r["id"]: r for r in build_report(stopped, evaluate(stopped))["requirements"]}
+    assert by_id["RESP-01"]["reason"] == "not run (the run stopped early: the run deadline (--run-deadline 60 s) passed)"
+    assert by_id["AUTH-02"]["reason"] == "ok"
+    narrowed = _state(passed=["AUTH-02"], selected=frozenset({"AUTH-02"}))
+    by_id = {r["id"]: r for r in build_report(narrowed, evaluate(narrowed))["requirements"]}
+    assert by_id["RESP-01"]["reason"] == "not run (deselected)"  # said only when it was
+
+
+# ---------------------------------------------------------------------------------------------- a MUST failed at SHOULD
+class _Terminal:
+    """What pytest's terminal reporter is to write_summary: lines of text."""
+
+    def __init__(self):
+        self.text = ""
+
+    def write_sep(self, sep, title, **markup):
+        self.text += f"{sep * 3} {title} {sep * 3}\n"
+
+    def write(self, text, **markup):
+        self.text += text
+
+    def write_line(self, text, **markup):
+        self.text += text + "\n"
+
+
+def _terminal(record) -> str:
+    from contract_tests.report.terminal import write_summary
+
+    tr = _Terminal()
+    write_summary(tr, record, evaluate(record))
+    return tr.text
+
+
+def test_a_must_requirement_that_failed_its_should_clause_says_so_in_words():
+    record = _state([_fail("RESP-04", "SHOULD")], passed=[r for r in CATALOG if r != "RESP-04"])
+    report = build_report(record, evaluate(record))
+    words = "MUST requirement, failed its SHOULD clause"
+    should_clause = " ".join(CATALOG["RESP-04"].should_clause.split())
+    md = render_markdown(report)
+    assert f"### RESP-04 [{words}] " in md
+    assert f"Its SHOULD clause: {text(should_clause, 500)}" in md
+    assert "| RESP-04 | MUST | Every response is a JSON object | ❌ failed its SHOULD clause |" in md
+    html = render_html(report)
+    assert f'<span class="pill v-failed">{words}</span> RESP-04' in html
+    assert '<span class="label">its SHOULD clause:</span>' in html
+    assert '<span class="pill v-failed">failed its SHOULD clause</span>' in html  # the table row
+    row = next(line for line in _terminal(record).splitlines() if line.startswith("RESP-04"))
+    assert f"{words}: expected A; actual B" in row
+    # a failure at the requirement's own level says nothing more
+    must = _state([_fail("SEC-06")])
+    assert "failed its" not in render_markdown(build_report(must, evaluate(must)))
+
+
+# ---------------------------------------------------------------------------------------------- answer latency
+def _answers(count: int, seconds: float, start: float = 1_700_000_000.0, gap: float = 0.0):
+    return tuple((start + i * (seconds + gap), seconds, True) for i in range(count))
+
+
+def test_latency_median_p95_and_the_time_spent_waiting():
+    from contract_tests.judging.run_record import latency_of
+
+    times = (*_answers(19, 0.010), (1_700_000_100.0, 1.0, True), (1_700_000_200.0, 10.0, False))
+    found = latency_of(times, 300.0)
+    assert found.answered == 20 and found.median_s == pytest.approx(0.010)
+    assert 0.010 < found.p95_s < 1.0  # the one slow answer is above the 95th percentile's interpolation
+    assert found.waiting_s == pytest.approx(19 * 0.010 + 1.0 + 10.0)  # the unanswered request was waited for too
+    # requests in flight overlap: the time waited is their union, not their sum
+    overlapping = ((100.0, 2.0, True), (100.5, 2.0, True), (101.0, 0.5, True), (110.0, 1.0, True))
+    assert latency_of(overlapping, 20.0).waiting_s == pytest.approx(2.5 + 1.0)
+    assert latency_of(((100.0, 5.0, False),), 10.0) is None  # nothing answered: no latency to report
+
+
+@pytest.mark.parametrize("count, seconds, duration, dominates", [
+    (45, 2.0, 91.0, True),  # a target answering every request in 2 s: 90 s of a 91 s run
+    (260, 0.010, 9.8, False),  # loopback: quick answers, the run is the suite's own time
+    (400, 0.050, 25.0, False),  # 20 s of waiting, but each answer quick: many requests, not slowness
+    (8, 1.0, 9.0, False),  # slow answers, a short run: nothing to explain
+    (30, 0.5, 60.0, False),  # 15 s of waiting in a 60 s run: not the larger part
+])
+def test_the_summary_says_when_slowness_dominates_the_run_time(validator, count, seconds, duration, dominates):
+    record = _state()
+    record.answer_times = _answers(count, seconds)
+    record.finished = record.started + duration
+    report = build_report(record, evaluate(record))
+    assert not list(validator.iter_errors(report))
+    latency = report["run"]["latency"]
+    assert latency["answered"] == count and latency["median_ms"] == round(seconds * 1000, 1)
+    assert latency["dominates"] is dominates
+    said = "slowness dominates the run time"  # (HTML escapes the apostrophe before it)
+    for rendered in (render_markdown(report), render_html(report), _terminal(record)):
+        assert f"over {count} answered requests" in rendered
+        assert (said in rendered) is dominates
+    assert "**Answer latency:** median " in render_markdown(report)
+    terminal = _terminal(record).splitlines()
+    line = next(i for i, t in enumerate(terminal) if t.startswith("answer latency: median "))
+    assert line < next(i for i, t in enumerate(terminal) if t.startswith("gate --fail-on"))
+
+
+def test_latency_of_a_run_that_got_no_answer_is_null(validator, report):
+    assert report["run"]["latency"] is None and not list(validator.iter_errors(report))
+    assert "latency" not in render_markdown(report).lower() and 'id="latency"' not in render_html(report)

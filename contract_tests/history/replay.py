@@ -5,7 +5,9 @@ Each failed requirement's ``replay`` entries (conformance.json schema 1.2) are s
 is run again on the answer.  Per requirement: ``fixed`` (no recorded failure recurs), ``still failing``, or
 undecided (not sent: budget, rate limit, a request the report could not keep; not re-judged: the test compared
 several exchanges itself).  Secrets come from the environment (LOGIN_EMAIL, LOGIN_PASSWORD, LOGIN_CAPTCHA_TOKEN),
-never from the report.  Exit codes as a run: 0 all fixed, 1 a failure at the gate recurs, 4 could not test
+never from the report; a value built from a token the target issued during the recorded run (the bearer AUTH-07
+presents, AUTH-06's forgeries of it) is rebuilt from a fresh login with those credentials, through the same client.
+Exit codes as a run: 0 all fixed, 1 a failure at the gate recurs, 4 could not test
 (bad report, unreachable target), 10 a failure at the gate could not be rechecked.
 """
 
@@ -97,6 +99,28 @@ REBUILT_ARGUMENTS: dict[str, Callable] = {
 }
 
 
+def _bearer_of(token: str) -> list[Secret]:
+    # the label and shell form test_auth.test_login_while_presenting_token gives the token it presents
+    return [Secret(f"Bearer {token}", "<Bearer issued token>", '"Bearer $LOGIN_TOKEN"')]
+
+
+def _forgeries_of(token: str) -> list[Secret]:
+    # the contract test's own forgeries of an issued token (imported by name: history sits below the suite)
+    return list(importlib.import_module("contract_tests.suite.test_auth")._forged_tokens(token).values())
+
+
+# Values the recorded run built from a token the target issued then: the report keeps their labels, the replay
+# rebuilds them from a token issued now (a login with the configured credentials), as the tests built them.
+FROM_ISSUED_TOKEN: dict[str, Callable[[str], list[Secret]]] = {
+    "<Bearer issued token>": _bearer_of,
+    "<forged bearer: ": _forgeries_of,
+}
+
+
+def _from_issued_token(label: str) -> Callable[[str], list[Secret]] | None:
+    return next((build for prefix, build in FROM_ISSUED_TOKEN.items() if label.startswith(prefix)), None)
+
+
 def _resolve(name: str) -> Callable:
     module, _, qualname = name.partition(":")
     if not module.startswith("contract_tests.") or not qualname:
@@ -127,10 +151,12 @@ def failed_requirements(document: dict, only: set[str] | None = None) -> list[di
 
 
 class Replayer:
-    def __init__(self, client: ContractClient, secrets: dict[str, Secret]) -> None:
+    def __init__(self, client: ContractClient, secrets: dict[str, Secret], account: Account | None = None) -> None:
         self.client = client
         self.client.observer = invariants.Observer()
         self.secrets = secrets
+        self.account = account  # LOGIN_EMAIL / LOGIN_PASSWORD: renews the tokens a recorded request carried
+        self._renewed: dict[str, Secret] = {}  # values rebuilt from the token issued for the request being replayed
 
     def requirement(self, entry: dict) -> RequirementReplay:
         rid = entry["id"]
@@ -153,11 +179,14 @@ class Replayer:
             return Entry(UNDECIDED, f"the check's {check['withheld']}: re-run the suite with --requirement {rid}")
         if check.get("withheld") and "<LOGIN_PASSWORD>" not in self.secrets:
             return Entry(UNDECIDED, f"the check's arguments come from the password: export {ENV_PASSWORD}")
+        self._renewed = {}  # each replayed request presents a token issued just before it, as in the recorded run
         try:
             fn = _resolve(check["name"])
             requests = [from_text(text, self._secret) for text in item.get("requests", [])]
         except (Unavailable, ImportError, AttributeError, ValueError, KeyError) as exc:
             return Entry(UNDECIDED, f"cannot be sent again: {exc}")
+        except NotSent as exc:  # the login renewing the issued token was not answered
+            return Entry(UNDECIDED, f"cannot be sent again: renewing the issued token: {verdicts.not_sent_verdict(exc)}")
         if len(requests) != 1:
             return Entry(UNDECIDED, f"{len(requests)} recorded requests for one check: re-run the suite")
         ctx = verdicts.TestContext(f"replay::{item.get('test', rid)}", (rid,))
@@ -180,12 +209,33 @@ class Replayer:
         return Entry(FIXED, "")
 
     def _secret(self, label: str) -> Secret:
-        secret = self.secrets.get(label)
-        if secret is None:
-            hint = f" (export {ENV_PASSWORD})" if "LOGIN_PASSWORD" in label else (
-                f" (export {ENV_CAPTCHA})" if "CAPTCHA" in label else ": it only existed during the recorded run")
-            raise Unavailable(f"it needs {label}{hint}")
-        return secret
+        secret = self.secrets.get(label) or self._renewed.get(label)
+        if secret is not None:
+            return secret
+        build = _from_issued_token(label)
+        if build is not None:
+            return self._renew(label, build)
+        hint = f" (export {ENV_PASSWORD})" if "LOGIN_PASSWORD" in label else (
+            f" (export {ENV_CAPTCHA})" if "CAPTCHA" in label else ": it only existed during the recorded run")
+        raise Unavailable(f"it needs {label}{hint}")
+
+    def _renew(self, label: str, build: Callable[[str], list[Secret]]) -> Secret:
+        """*label*'s value rebuilt from a token issued now: a login with the configured credentials, sent through
+        the same client (request cap, back-off, the token registered with the redactor)."""
+        if self.account is None:
+            raise Unavailable(f"it needs {label}, built from a token the target issued during the recorded run: "
+                              f"export {ENV_EMAIL} and {ENV_PASSWORD} to log in and renew it")
+        login = self.client.login(self.account, f"a login renewing the token the recorded request carried ({label})")
+        if not login.token:
+            answer = login.transport_error or f"status {login.status}" + (
+                f", error {login.error!r}" if login.error is not None else "")
+            raise Unavailable(f"it needs {label}, and the login renewing the token issued none ({answer})")
+        self._renewed = {s.label: s for s in build(login.token)}
+        for secret in self._renewed.values():
+            self.client.redactor.add(secret)
+        if label not in self._renewed:
+            raise Unavailable(f"it needs {label}, which a fresh token does not give")
+        return self._renewed[label]
 
 
 def _number(text: str, name: str, integer: bool = False) -> float:
@@ -262,7 +312,7 @@ def main(argv: list[str], env: dict[str, str] | None = None, out=None) -> int:
         except TargetError as exc:
             print(f"ERROR: replay: could not test {args.base_url}: {visible(redactor(str(exc)))}", file=out)
             return EXIT_COULD_NOT_TEST
-        replayer = Replayer(client, secrets)
+        replayer = Replayer(client, secrets, account)
         results = [replayer.requirement(entry) for entry in failed]
     finally:
         client.close()

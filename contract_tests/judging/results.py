@@ -139,6 +139,14 @@ def clip(text: str, limit: int) -> str:
     return cut.rstrip(" ,;:") + "…"
 
 
+def failed_clause(level: str, failed_level: str | None) -> str | None:
+    """A failure below the requirement's own level, in words ("MUST requirement, failed its SHOULD clause"): the
+    table shows the requirement's level and the failure card the clause's, and neither alone says which failed."""
+    if failed_level and failed_level != level:
+        return f"{level} requirement, failed its {failed_level} clause"
+    return None
+
+
 def gating(result: RequirementResult, fail_on: str) -> bool:
     """Whether a failed requirement makes the run fail at the chosen gate."""
     return result.verdict is Verdict.FAILED and level_gates(result.failed_level or "", fail_on)

@@ -7,6 +7,7 @@ reports as a complete one.
 
 from __future__ import annotations
 
+import statistics
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,46 @@ from pathlib import Path
 from ..contract.catalog import Requirement
 from .results import Results
 from ..sending.secrets import Redactor
+
+
+# The target's slowness dominates the run time when waiting for its answers took at least SLOW_SHARE of the run, at
+# least SLOW_WAIT_S seconds of it (a short run needs no explaining), and its median answer took SLOW_ANSWER_S or more
+# (many quick answers make a long run by their number, not by slowness).
+SLOW_SHARE = 0.5
+SLOW_WAIT_S = 10.0
+SLOW_ANSWER_S = 0.1
+
+
+@dataclass(frozen=True)
+class Latency:
+    """How fast the target answered: median and p95 over the answered requests, and the time spent waiting."""
+
+    answered: int  # requests that got an answer (their times give median and p95)
+    median_s: float
+    p95_s: float
+    waiting_s: float  # wall time during which at least one request waited for its answer (answered or not)
+    duration_s: float  # the run's
+
+    @property
+    def dominates(self) -> bool:
+        return (self.waiting_s >= SLOW_WAIT_S and self.waiting_s >= SLOW_SHARE * self.duration_s
+                and self.median_s >= SLOW_ANSWER_S)
+
+
+def latency_of(answer_times, duration_s: float) -> Latency | None:
+    """*answer_times*: (wall-clock start, seconds, answered) of every request that reached the wire; None when no
+    request was answered."""
+    answered = sorted(seconds for _, seconds, got in answer_times if got)
+    if not answered:
+        return None
+    p95 = statistics.quantiles(answered, n=20, method="inclusive")[18] if len(answered) > 1 else answered[0]
+    waiting, until = 0.0, float("-inf")
+    for start, seconds in sorted((start, seconds) for start, seconds, _ in answer_times):
+        end = start + seconds  # requests in flight overlap: their union is the time spent waiting
+        if end > until:
+            waiting += end - max(start, until)
+            until = end
+    return Latency(len(answered), statistics.median(answered), p95, waiting, max(duration_s, 0.0))
 
 
 @dataclass
@@ -41,6 +82,8 @@ class RunRecord:
     rate_limited: int = 0  # rate-limit answers (429 / RATE_LIMITED) the client met
     locked_out: int = 0  # lockout answers (423, lock errors) the client met
     backoff_seconds: float = 0.0  # time the client waited on them
+    # (wall-clock start, seconds, answered) of every request that reached the wire (summed over xdist workers)
+    answer_times: tuple = ()
     in_flight: int = 1  # --in-flight: requests sent ahead at once
     sent_ahead: int = 0  # requests answered before their test ran (judged when it ran)
     unused_ahead: int = 0  # of those, answers no test asked for (a fuzzing property that failed early): not judged
@@ -57,3 +100,7 @@ class RunRecord:
     baseline: object | None = None
     # --fail-on-new: failures the baseline already had at the same level or stricter; they do not gate
     known_failures: frozenset[str] | None = None
+
+    def latency(self) -> Latency | None:
+        """The target's answer latency over this run (None: nothing was answered)."""
+        return latency_of(self.answer_times, (self.finished or self.started) - self.started)

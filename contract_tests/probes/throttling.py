@@ -13,6 +13,7 @@ hour. Only the control getting through while the account is throttled shows a pe
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 from dataclasses import dataclass, field
@@ -124,10 +125,26 @@ def request_rate_only(run: Hammering) -> str | None:
     more than 100 failed logins for one account through within an hour: what is wrong with it (else None)."""
     if run.scope != ADDRESS_RATE or (run.attempts < NIST_LIMIT and run.rate * GUESSING_WINDOW <= NIST_LIMIT):
         return None
-    at = "; ".join(f"at failed login {n} ({signal}, paused {pause:g} s)" for n, signal, pause in run.address_wide)
+    at = pauses_said_once(run.address_wide)
     return (f"only a request-rate limit: every identifier was throttled alike {at}, and after each pause the failed "
             f"logins for {run.label} went on: {run.attempts} evaluated in {run.seconds:.1f} s, about "
             f"{run.rate * 86400:,.0f} a day; nothing limits the failed logins per account")
+
+
+def pauses_said_once(address_wide: list[tuple[int, str, float]]) -> str:
+    """The address-wide throttles waited out, each failed login and signal said once: the probe pauses at the same
+    failed login until the throttle lifts, so a repeat is a count, not another clause."""
+    said = []
+    for (at, signal), group in itertools.groupby(address_wide, key=lambda entry: entry[:2]):
+        pauses = [pause for _, _, pause in group]
+        if len(pauses) == 1:
+            said.append(f"at failed login {at} ({signal}, paused {pauses[0]:g} s)")
+        elif len(set(pauses)) == 1:
+            said.append(f"at failed login {at} ({signal}, {len(pauses)} times, paused {pauses[0]:g} s each)")
+        else:
+            said.append(f"at failed login {at} ({signal}, {len(pauses)} times, paused "
+                        f"{' + '.join(f'{pause:g}' for pause in pauses)} s)")
+    return "; ".join(said)
 
 
 def throttling_probe(

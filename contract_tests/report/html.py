@@ -14,8 +14,8 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup, escape
 
-from ..judging.results import clip
-from .json_report import backoff_line
+from ..judging.results import clip, failed_clause
+from .json_report import backoff_line, latency_line
 
 # Plain symbols every font has (a CI machine has no colour-emoji font).
 ICONS = {"conforming": "✓", "non-conforming": "✗", "inconclusive": "?", "error": "!", "could-not-test": "⊘",
@@ -39,6 +39,7 @@ def _environment() -> jinja2.Environment:
     )
     env.filters["clip"] = lambda s, n=300: s if s is None else clip(s, n)
     env.filters["codespans"] = codespans
+    env.globals["failed_clause"] = failed_clause
     return env
 
 
@@ -59,6 +60,7 @@ def render_html(report: dict) -> str:
         report=report,
         run=report["run"],
         backoff=backoff_line(report["run"]),
+        answers=latency_line(report["run"]),
         counts=report["summary"],
         total=len(reqs),
         verdict_order=[v for v in VERDICT_ORDER if v in report["summary"]],

@@ -19,9 +19,9 @@ from ..judging.results import Observation, Verdict
 from ..contract.spec import spec_digest
 from ..judging.run_record import RunRecord
 from ..sending.exchange import visible
-from ..judging.outcome import Outcome, RequirementOutcome
+from ..judging.outcome import NOT_SELECTED, Outcome, RequirementOutcome
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 SCHEMA_FILE = Path(__file__).with_name("conformance.schema.json")
 MAX_EVIDENCE = 3  # exchanges shown per requirement (failing ones first)
 MAX_OBSERVATIONS = 20
@@ -81,7 +81,19 @@ def reproduce(obs: Observation) -> str | None:
     return "\n".join(dict.fromkeys(commands)) or None
 
 
-def _requirement(r: RequirementOutcome, record: RunRecord) -> dict[str, Any]:
+def not_run_reason(r: RequirementOutcome, record: RunRecord, outcome: Outcome) -> str | None:
+    """Why a requirement no test observed was not run, when the run says why: it could not test its target, or it
+    stopped early. A deselected requirement is said to be deselected (results.aggregate) only when it was."""
+    if r.result.observations or r.out_of_scope == NOT_SELECTED:
+        return None
+    if outcome.verdict == "could-not-test" and outcome.reasons:
+        return f"not run (could not test: {outcome.reasons[0].removeprefix('could not test: ')})"
+    if record.stopped:
+        return f"not run (the run stopped early: {record.stopped})"
+    return None
+
+
+def _requirement(r: RequirementOutcome, record: RunRecord, outcome: Outcome) -> dict[str, Any]:
     result = r.result
     req = result.requirement
     redact = record.redactor
@@ -105,7 +117,7 @@ def _requirement(r: RequirementOutcome, record: RunRecord) -> dict[str, Any]:
         if failure["count"] > 1:
             summary += f" (+{failure['count'] - 1} more)"
     else:
-        summary = result.reason or ""
+        summary = not_run_reason(r, record, outcome) or result.reason or ""
         for prefix in ("inconclusive: ", "blocked: "):  # the verdict already says so
             summary = summary.removeprefix(prefix)
     waiver = None
@@ -181,6 +193,7 @@ def build_report(record: RunRecord, outcome: Outcome) -> dict:
             "rate_limited": record.rate_limited,
             "locked_out": record.locked_out,
             "backoff_s": round(record.backoff_seconds, 1),
+            "latency": latency(record),
             "in_flight": record.in_flight,
             "sent_ahead": record.sent_ahead,
             "unused_ahead": record.unused_ahead,
@@ -201,7 +214,7 @@ def build_report(record: RunRecord, outcome: Outcome) -> dict:
         "baseline": _baseline(record),
         "summary": outcome.counts(),
         "waivers": waivers,
-        "requirements": [_requirement(r, record) for r in outcome.requirements.values()],
+        "requirements": [_requirement(r, record, outcome) for r in outcome.requirements.values()],
     }
     return _visible(report)
 
@@ -212,6 +225,33 @@ def _baseline(record: RunRecord) -> dict | None:
     if comparison is None:
         return None
     return {**comparison.to_dict(), "fail_on_new": record.known_failures is not None}
+
+
+def latency(record: RunRecord) -> dict | None:
+    """The target's answer latency (conformance.json ``run.latency``, since 1.3); None when nothing was answered."""
+    found = record.latency()
+    if found is None:
+        return None
+    return {"answered": found.answered, "median_ms": round(found.median_s * 1000, 1),
+            "p95_ms": round(found.p95_s * 1000, 1), "waiting_s": round(found.waiting_s, 1),
+            "dominates": found.dominates}
+
+
+def _ms(value: float) -> str:
+    return f"{value / 1000:.1f} s" if value >= 1000 else f"{value:,.0f} ms"
+
+
+def latency_line(run: dict) -> str | None:
+    """The answer latency in one line, and whether the target's slowness dominates the run time."""
+    found = run.get("latency")
+    if not found:
+        return None
+    line = (f"median {_ms(found['median_ms'])}, p95 {_ms(found['p95_ms'])} over {found['answered']} answered "
+            f"request{'s' if found['answered'] != 1 else ''}")
+    waited = f"waiting for answers took {found['waiting_s']:g} s of the {run.get('duration_s') or 0:.1f} s run"
+    if found["dominates"]:
+        return f"{line}; {waited}: the target's slowness dominates the run time"
+    return f"{line} ({waited})"
 
 
 def backoff_line(run: dict) -> str | None:

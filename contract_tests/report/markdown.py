@@ -11,8 +11,8 @@ import os
 import re
 from pathlib import Path
 
-from ..judging.results import clip
-from .json_report import backoff_line
+from ..judging.results import clip, failed_clause
+from .json_report import backoff_line, latency_line
 
 ICONS = {
     "conforming": "✅",
@@ -143,6 +143,9 @@ def render_markdown(report: dict) -> str:
     if backoff_line(run):
         lines[-1] += "  "
         lines.append(f"**Rate limits and lockouts:** {backoff_line(run)}")
+    if latency_line(run):
+        lines[-1] += "  "
+        lines.append(f"**Answer latency:** {latency_line(run)}")
     lines.append("")
 
     failed = [r for r in reqs if r["verdict"] == "failed"]
@@ -151,11 +154,12 @@ def render_markdown(report: dict) -> str:
         lines.append(f"## Failures ({len(failed)})")
         lines.append("")
         for r in failed[:MAX_DETAILED_FAILURES]:
-            level = r["failed_level"] or r["level"]
+            clause = failed_clause(r["level"], r["failed_level"])
             gate = "**gating**" if r["gating"] else "below the gate"
-            lines.append(f"### {r['id']} [{level}] {text(r['title'])} — {gate}")
+            lines.append(f"### {r['id']} [{clause or r['level']}] {text(r['title'])} — {gate}")
             lines.append("")
-            lines.append(text((r.get("failure") or {}).get("statement") or r["statement"], 500))
+            statement = text((r.get("failure") or {}).get("statement") or r["statement"], 500)
+            lines.append(f"Its {r['failed_level']} clause: {statement}" if clause else statement)
             lines.append("")
             failure = r.get("failure") or {}
             if failure.get("expected"):
@@ -207,8 +211,8 @@ def render_markdown(report: dict) -> str:
     lines.append("|---|---|---|---|---|")
     for r in reqs:
         verdict = VERDICT_ICONS.get(r["verdict"], r["verdict"])
-        if r["verdict"] == "failed" and r["failed_level"] and r["failed_level"] != r["level"]:
-            verdict += f" ({r['failed_level']})"
+        if r["verdict"] == "failed" and failed_clause(r["level"], r["failed_level"]):
+            verdict += f" its {r['failed_level']} clause"
         if r["gating"]:
             verdict = f"**{verdict}**"
         note = "" if r["verdict"] == "passed" else text(r["reason"], 140)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..sending.exchange import visible
-from ..judging.results import Verdict, clip
+from ..judging.results import Verdict, clip, failed_clause
 from ..judging.run_record import RunRecord
-from .json_report import _split_message, backoff_line
+from .json_report import _split_message, backoff_line, latency, latency_line, not_run_reason
 from ..judging.outcome import Outcome
 
 _MARKUP = {
@@ -20,7 +20,7 @@ _MARKUP = {
 }
 
 
-def _note(r, record: RunRecord) -> str:
+def _note(r, record: RunRecord, outcome: Outcome) -> str:
     result = r.result
     if r.verdict is Verdict.PASSED and not result.requirement.opt_in:  # opt-in probes: show their numbers
         return ""
@@ -28,10 +28,13 @@ def _note(r, record: RunRecord) -> str:
         expected, actual = _split_message(result.headline.message)
         if expected:
             note = f"expected {expected}; actual {actual or '(see above)'}"
+            clause = failed_clause(result.requirement.level, result.failed_level)
+            if clause:
+                note = f"{clause}: {note}"
             if r.verdict is Verdict.WAIVED:
                 note = f"waived until {r.waiver.expires}: {r.waiver.reason} | {note}"
             return visible(record.redactor(note))
-    reason = result.reason.splitlines()[0] if result.reason else ""
+    reason = not_run_reason(r, record, outcome) or (result.reason.splitlines()[0] if result.reason else "")
     for prefix in ("inconclusive: ", "blocked: "):  # the verdict column already says so
         reason = reason.removeprefix(prefix)
     if r.out_of_scope and not reason:
@@ -64,6 +67,11 @@ def write_summary(tr, record: RunRecord, outcome: Outcome, report_dir: Path | No
                             "backoff_s": round(record.backoff_seconds, 1)})
     if backoff:
         tr.write_line(f"rate limits and lockouts: {backoff}", yellow=True)
+    answers = latency(record)
+    if answers:
+        duration = (record.finished or record.started) - record.started
+        tr.write_line(f"answer latency: {latency_line({'latency': answers, 'duration_s': duration})}",
+                      yellow=answers["dominates"])
     _write_baseline(tr, record)
     results = outcome.requirements
     width = max((len(r.result.requirement.title) for r in results.values()), default=10)
@@ -73,7 +81,7 @@ def write_summary(tr, record: RunRecord, outcome: Outcome, report_dir: Path | No
         verdict = r.verdict.value + (f" ({failed_level})" if failed_level and failed_level != req.level else "")
         tr.write(f"{req.id:<10} {req.level:<7} {req.title:<{width}}  ")
         tr.write(f"{verdict:<14}", **_MARKUP[r.verdict])
-        tr.write_line(f" {clip(_note(r, record), 110)}")
+        tr.write_line(f" {clip(_note(r, record, outcome), 110)}")
     counts = {v: n for v, n in outcome.counts().items() if n}
     tr.write_line("verdicts: " + ", ".join(f"{n} {v}" for v, n in counts.items()))
     for note in outcome.scope_notes:

@@ -300,6 +300,8 @@ class ContractClient:
         self.rate_limited = 0  # answers that were rate limits (429 / RATE_LIMITED), waited out or not
         self.locked_out = 0  # answers that were lockouts (423, lock errors)
         self.backoff_seconds = 0.0  # time spent waiting on them
+        # (wall-clock start, seconds, answered) of every request that reached the wire: the run's answer latency
+        self.answer_times: list[tuple[float, float, bool]] = []
         self.observer: Callable[[Exchange], None] | None = None
         self.while_waiting: Callable[[], bool] | None = None  # work done while a test waits for an answer sent ahead
         # --har: (exchange, wall-clock start, carried the captcha token) for every attempt, probes included
@@ -604,6 +606,7 @@ class ContractClient:
         if self.recorder is not None:
             self.recorder(exchange, wall, with_token)
         if left:
+            self.answer_times.append((wall, exchange.elapsed, exchange.status is not None))
             self._count_answer(exchange, probe)
         if with_token and exchange.status is not None:
             passed = (request.expect in ("success", "failure") and exchange.status < 500  # got past the captcha
