@@ -135,6 +135,12 @@ def test_a_missing_heading_or_a_link_to_nothing_fails(tmp_path, pages, message):
         assert message is None
 
 
+def test_a_page_section_becomes_the_page_title(tmp_path):
+    pages = {"options.md": "<!-- readme: ### Options (page) -->"}
+    out = _includer(tmp_path, README, pages).expand("options.md", pages["options.md"])
+    assert out.splitlines()[0] == "# Options"
+
+
 def test_the_level_tells_two_headings_of_one_title_apart(tmp_path):
     inc = _includer(tmp_path, README, {})
     assert inc.readme.find(2, "Options").line < inc.readme.find(3, "Options").line

@@ -2,12 +2,14 @@
 
 A page says where a README section goes with one line of its own::
 
-    <!-- readme: ## Safety against production -->
     <!-- readme: ## Reports, gate and CI (intro) -->
+    <!-- readme: ### Gate and exit codes -->
+    <!-- readme: ## Safety against production (page) -->
 
-The first includes the section under that heading with its subsections (up to the next heading of the same or a
-higher level); ``(intro)`` includes only its text before the first subheading.  The included heading becomes a
-level-2 heading of the page (subheadings keep their depth below it).  A heading that README does not have fails
+The first includes only the section's text before its first subheading; the second the section with its
+subsections (up to the next heading of the same or a higher level), its heading becoming a level-2 heading of the
+page (subheadings keep their depth below it); ``(page)`` does the same with the heading as the page's title
+(level 1), for a page that is that one section.  A heading that README does not have fails
 the build: a section renamed or moved out of README must be moved into its page, not silently dropped.
 
 Links in the included text are rewritten for the site: ``#anchor`` links to a README heading go to the page that
@@ -23,7 +25,8 @@ from pathlib import Path
 
 from markdown.extensions.toc import slugify
 
-DIRECTIVE = re.compile(r"^<!-- readme: (?P<hashes>#{1,6}) (?P<title>.+?)(?P<intro> \(intro\))? -->[ \t]*$", re.MULTILINE)
+DIRECTIVE = re.compile(r"^<!-- readme: (?P<hashes>#{1,6}) (?P<title>.+?)(?: \((?P<mode>intro|page)\))? -->[ \t]*$",
+                       re.MULTILINE)
 _HEADING = re.compile(r"^(?P<hashes>#{1,6}) +(?P<title>.+?)\s*#*\s*$")
 _LINK = re.compile(r"(?P<bang>!?)\[(?P<text>[^\]]*)\]\((?P<target>[^)\s]+)\)")
 _IMAGE_SUFFIXES = (".png", ".svg", ".jpg", ".jpeg", ".gif")
@@ -93,7 +96,7 @@ def site_anchor(title: str) -> str:
 
 
 def directives(markdown: str) -> list[tuple[int, str, bool]]:
-    return [(len(m["hashes"]), m["title"], bool(m["intro"])) for m in DIRECTIVE.finditer(markdown)]
+    return [(len(m["hashes"]), m["title"], m["mode"] == "intro") for m in DIRECTIVE.finditer(markdown)]
 
 
 def shift(lines: list[str], by: int) -> list[str]:
@@ -122,8 +125,9 @@ class Includer:
 
     def expand(self, page: str, markdown: str) -> str:
         def include(match: re.Match) -> str:
-            headings, lines = self.readme.section(len(match["hashes"]), match["title"], bool(match["intro"]))
-            text = "\n".join(shift(lines, 2 - headings[0].level))
+            headings, lines = self.readme.section(len(match["hashes"]), match["title"], match["mode"] == "intro")
+            top = 1 if match["mode"] == "page" else 2
+            text = "\n".join(shift(lines, top - headings[0].level))
             return _LINK.sub(lambda link: self._link(page, link), text)
 
         return DIRECTIVE.sub(include, markdown)
