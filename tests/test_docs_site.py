@@ -135,6 +135,13 @@ def test_a_missing_heading_or_a_link_to_nothing_fails(tmp_path, pages, message):
         assert message is None
 
 
+def test_a_link_to_a_section_no_page_includes_goes_where_its_subject_is(tmp_path):
+    pages = {"safety.md": "<!-- readme: ## Safety -->"}
+    inc = readme_sections.Includer(_includer(tmp_path, README, {}).root / "README.md", pages,
+                                   {"gate-and-exit-codes": "reference/gate.md"})
+    assert "[the gate](reference/gate.md)" in inc.expand("safety.md", pages["safety.md"])
+
+
 def test_a_page_section_becomes_the_page_title(tmp_path):
     pages = {"options.md": "<!-- readme: ### Options (page) -->"}
     out = _includer(tmp_path, README, pages).expand("options.md", pages["options.md"])

@@ -112,16 +112,18 @@ def shift(lines: list[str], by: int) -> list[str]:
 class Includer:
     """Expands the README directives of the site's pages; knows which page holds each included heading."""
 
-    def __init__(self, readme_path: Path, pages: dict[str, str]) -> None:
-        """*pages*: page path in the docs folder (``safety.md``) -> its Markdown source."""
+    def __init__(self, readme_path: Path, pages: dict[str, str], elsewhere: dict[str, str] | None = None) -> None:
+        """*pages*: page path in the docs folder (``safety.md``) -> its Markdown source; *elsewhere*: README anchors
+        of sections no page includes -> the page that covers their subject (``requirements`` -> the reference)."""
         self.root = readme_path.parent
         self.readme = Readme.read(readme_path)
-        self.anchor_page: dict[str, tuple[str, str]] = {}  # README anchor -> (page, site anchor)
+        # README anchor -> (page, site anchor; empty: the page itself)
+        self.anchor_page: dict[str, tuple[str, str]] = {a: (page, "") for a, page in (elsewhere or {}).items()}
         self.images: set[str] = set()  # repository paths of images the included text shows
         for page, source in pages.items():
             for level, title, intro in directives(source):
                 for heading in self.readme.section(level, title, intro)[0]:
-                    self.anchor_page.setdefault(heading.github_anchor, (page, site_anchor(heading.title)))
+                    self.anchor_page[heading.github_anchor] = (page, site_anchor(heading.title))
 
     def expand(self, page: str, markdown: str) -> str:
         def include(match: re.Match) -> str:
@@ -141,7 +143,7 @@ class Includer:
             if target[1:] not in self.anchor_page:
                 raise SectionError(f"{page}: README links to {target}, a heading no page of the site includes")
             where, anchor = self.anchor_page[target[1:]]
-            return f"[{text}]({'' if where == page else up + where}#{anchor})"
+            return f"[{text}]({'' if where == page else up + where}{'#' + anchor if anchor else ''})"
         path = target.split("#")[0]
         if path.startswith("docs/") and path.endswith(".md"):
             return f"[{text}]({up}{target[len('docs/'):]})"

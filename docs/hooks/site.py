@@ -22,6 +22,8 @@ from requirements_reference import (CLARIFICATIONS_PAGE, OPENAPI_PAGE, REQUIREME
 
 ROOT = Path(__file__).resolve().parents[2]
 _includer: Includer | None = None
+# README sections no page includes, and the page a link to them goes to
+README_ELSEWHERE = {"requirements": REQUIREMENTS_PAGE, "layout": "architecture.md"}
 
 
 def on_files(files: Files, config) -> Files:
@@ -32,7 +34,7 @@ def on_files(files: Files, config) -> Files:
             files.append(File.generated(config, src_uri, content=make(ROOT)))
         pages = {f.src_uri: Path(f.abs_src_path).read_text(encoding="utf-8")
                  for f in files.documentation_pages() if f.abs_src_path and not f.generated_by}
-        _includer = Includer(ROOT / "README.md", pages)
+        _includer = Includer(ROOT / "README.md", pages, README_ELSEWHERE)
         for page, source in pages.items():  # expand once now, so the images it shows are known before the build
             _includer.expand(page, source)
     except (ReferenceError, SectionError) as exc:
