@@ -41,6 +41,7 @@ REQUIREMENTS_PAGE = "reference/requirements.md"
 OPENAPI_PAGE = "reference/openapi.md"
 CLARIFICATIONS_PAGE = "reference/clarifications.md"
 
+_ID = re.compile(r"[A-Z]+-[0-9]+")  # a requirement ID (an unknown one fails the build)
 _TAGGING_CALLS = {"expect", "verify", "run"}  # check(requirement ID, exchange, check, *args, level=...)
 _CREDENTIALS = {
     "none": "none: every check of it runs without `LOGIN_EMAIL` / `LOGIN_PASSWORD`",
@@ -56,7 +57,7 @@ class ReferenceError(RuntimeError):
 @dataclass
 class Coverage:
     tests: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))  # test function -> node ids
-    checks: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # check -> levels given
+    checks: dict[str, tuple[set[str], str]] = field(default_factory=dict)  # check -> (levels given, description)
     faults: list[dict] = field(default_factory=list)
     stacks: list[tuple[str, str, str]] = field(default_factory=list)  # (kind, variant, expected verdict)
     self_tests: set[str] = field(default_factory=set)
@@ -92,22 +93,38 @@ def collect_contract_tests(root: Path) -> dict[str, list[str]]:
         return json.loads(out.read_text(encoding="utf-8"))
 
 
-def tagged_checks(paths: list[Path]) -> dict[str, dict[str, set[str]]]:
-    """requirement ID -> check name -> levels, from the call sites ``expect("ID", ex, checks.name, ..., level=...)``."""
-    found: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+def tagged_checks(paths: list[Path]) -> dict[str, dict[str, tuple[set[str], str]]]:
+    """requirement ID -> check -> (levels, one-line description), from the call sites
+    ``expect("ID", ex, checks.name, ..., level=...)`` (``verify``, the invariants' ``run`` alike); a check defined in
+    the test module itself is named with its module, and ``fail("ID", ...)`` is a comparison in the test's own code."""
+    found: dict[str, dict[str, tuple[set[str], str]]] = defaultdict(dict)
     for path in paths:
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
-            if not (isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) in _TAGGING_CALLS):
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        local = {f.name: f for f in tree.body if isinstance(f, ast.FunctionDef)}
+        where = "contract_tests/" + path.as_posix().split("contract_tests/", 1)[-1]
+        for node in ast.walk(tree):
+            func = getattr(node.func, "id", getattr(node.func, "attr", None)) if isinstance(node, ast.Call) else None
+            if func not in _TAGGING_CALLS | {"fail"}:
                 continue
-            if not (node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+            if not (node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)
+                    and _ID.fullmatch(node.args[0].value)):
                 continue
-            names = [a.attr for a in node.args[1:] if isinstance(a, ast.Attribute) and getattr(a.value, "id", "") == "checks"]
-            names += [a.id for a in node.args[1:] if isinstance(a, ast.Name) and hasattr(check_module, a.id)
-                      and callable(getattr(check_module, a.id))]
+            rid = node.args[0].value
             level = next((k.value.value for k in node.keywords
                           if k.arg == "level" and isinstance(k.value, ast.Constant)), None)
-            for name in names:
-                found[node.args[0].value][name].add(level or "")
+            named: list[tuple[str, str]] = []
+            if func == "fail":
+                named.append((f"the test's own comparison (`fail` in `{where}`)", ""))
+            for arg in node.args[1:]:
+                if isinstance(arg, ast.Attribute) and getattr(arg.value, "id", "") == "checks":
+                    named.append((f"`{arg.attr}`", _first_line(getattr(getattr(check_module, arg.attr, None), "__doc__", ""))))
+                elif isinstance(arg, ast.Name) and arg.id in local and not local[arg.id].name.startswith("test_"):
+                    named.append((f"`{arg.id}` (`{where}`)", _first_line(ast.get_docstring(local[arg.id]))))
+                elif isinstance(arg, ast.Name) and callable(getattr(check_module, arg.id, None)):
+                    named.append((f"`{arg.id}`", _first_line(getattr(check_module, arg.id).__doc__)))
+            for name, doc in named:
+                levels, _ = found[rid].setdefault(name, (set(), doc))
+                levels.add(level or "")
     return found
 
 
@@ -134,8 +151,8 @@ def coverage(root: Path, catalog: dict[str, Requirement]) -> dict[str, Coverage]
     sources += [root / "contract_tests" / "judging" / "invariants.py"]
     sources += sorted((root / "contract_tests" / "probes").glob("*.py"))
     for rid, names in tagged_checks(sources).items():
-        for name, levels in names.items():
-            known(rid, f"a check call site ({name})").checks[name] |= levels
+        for name, (levels, doc) in names.items():
+            known(rid, f"a check call site ({name})").checks.setdefault(name, (set(), doc))[0].update(levels)
 
     for fault in yaml.safe_load((root / "contract_tests/reference/faults.yaml").read_text(encoding="utf-8"))["faults"]:
         for rid in fault["breaks"]:
@@ -228,10 +245,13 @@ def requirements_page(root: Path) -> str:
         out += [] if c.tests else ["- none (the requirement has no contract test)"]
         out += ["", "**Checks** (tagged with this ID at their call site):", ""]
         for name in sorted(c.checks):
-            levels = sorted(lv for lv in c.checks[name] if lv)
-            at = f" (at {', '.join(levels)})" if levels else ""
-            out.append(f"- `{name}`{at}: {_first_line(getattr(getattr(check_module, name, None), '__doc__', ''))}".rstrip(": "))
-        out += [] if c.checks else ["- judged in its test's own code (no tagged check call)"]
+            levels, doc = c.checks[name]
+            at = f" (at {', '.join(sorted(lv for lv in levels if lv))})" if any(levels) else ""
+            out.append(f"- {name}{at}" + (f": {doc}" if doc else ""))
+        if req.id in PROBE_OF:
+            out.append(f"- the `{PROBE_OF[req.id]}` probe (`contract_tests/probes/{PROBE_OF[req.id]}.py`), its result "
+                       "turned into a verdict by `contract_tests/probes/outcome.py`")
+        out += [] if c.checks or req.id in PROBE_OF else ["- judged in its test's own code (no tagged check call)"]
         out += ["", "**Self-tests that prove it fails when it should:**", ""]
         out += [f"- fault `{f['name']}`: {' '.join(f['description'].split())}" for f in c.faults]
         out += [f"- {kind} `{variant}`: expected {verdict}" for kind, variant, verdict in c.stacks]
