@@ -151,3 +151,37 @@ def test_a_page_section_becomes_the_page_title(tmp_path):
 def test_the_level_tells_two_headings_of_one_title_apart(tmp_path):
     inc = _includer(tmp_path, README, {})
     assert inc.readme.find(2, "Options").line < inc.readme.find(3, "Options").line
+
+
+def test_checks_are_found_at_their_call_sites(tmp_path):
+    import requirements_reference
+
+    source = tmp_path / "contract_tests" / "suite" / "test_x.py"
+    source.parent.mkdir(parents=True)
+    source.write_text('''
+def own_check(ex):
+    """Own property."""
+
+def test_a(ex):
+    expect("RESP-01", ex, checks.status_is, 201, level="SHOULD")
+    verify("RESP-01", ex, checks.issues_token)
+    expect("AUTH-07", ex, own_check)
+    fail("SEC-01", [ex], "alike", "not alike")
+    run("not an id", ex, checks.nosniff)
+''', encoding="utf-8")
+    found = requirements_reference.tagged_checks([source])
+    assert found["RESP-01"]["`status_is`"][0] == {"SHOULD"}
+    assert found["RESP-01"]["`issues_token`"][0] == {""}
+    assert found["AUTH-07"]["`own_check` (`contract_tests/suite/test_x.py`)"][1] == "Own property."
+    assert list(found["SEC-01"]) == ["the test's own comparison (`fail` in `contract_tests/suite/test_x.py`)"]
+    assert set(found) == {"RESP-01", "AUTH-07", "SEC-01"}
+
+
+def test_an_openapi_pointer_resolves_or_fails_the_build():
+    import requirements_reference
+
+    document = {"paths": {"/api/user/login": {"post": {"responses": {"201": {"description": "ok"}}}}}}
+    assert requirements_reference.resolve_pointer(document, "#/paths/~1api~1user~1login/post/responses/201") == \
+        {"description": "ok"}
+    with pytest.raises(requirements_reference.ReferenceError):
+        requirements_reference.resolve_pointer(document, "#/paths/~1api~1user~1login/get")
