@@ -132,7 +132,12 @@ class Includer:
             text = "\n".join(shift(lines, top - headings[0].level))
             return _LINK.sub(lambda link: self._link(page, link), text)
 
-        return DIRECTIVE.sub(include, markdown)
+        expanded = DIRECTIVE.sub(include, markdown)
+        left = re.search(r"^<!-- readme:.*$", expanded, re.MULTILINE)
+        if left:
+            raise SectionError(f"{page}: {left[0]!r} is not an include (<!-- readme: ## Heading --> with an optional "
+                               "(intro) or (page))")
+        return expanded
 
     def _link(self, page: str, link: re.Match) -> str:
         target, text = link["target"], link["text"]
