@@ -19,7 +19,7 @@ import pytest
 from contract_tests.contract.catalog import load_catalog
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "docs" / "hooks"))
+sys.path.append(str(ROOT / "docs" / "hooks"))
 
 import readme_sections  # noqa: E402  (docs/hooks is not a package: MkDocs loads it by path)
 
