@@ -147,6 +147,11 @@ def test_unmistakably_not_an_email(value, unmistakable):
     (201, {"token": "t", "user_uuid": "u", "username": None}, {}, ["RESP-02"]),
     (401, None, {"content-type": "text/html"}, ["RESP-04"]),
     (500, {"error": "INTERNAL_ERROR"}, {}, ["INPUT-09"]),
+    # the client decoded the body already: the rebuilt response must not decode it again (nor trust its length)
+    (401, {"error": "INVALID_CREDENTIALS"}, {"content-encoding": "gzip", "content-length": "3"}, []),
+    (401, {"error": "INVALID_CREDENTIALS"}, {"content-encoding": "br"}, []),
+    (201, {"token": "t", "user_uuid": "u"}, {"content-encoding": "deflate", "transfer-encoding": "chunked"}, []),
+    (401, {"message": "invalid credentials"}, {"content-encoding": "gzip"}, ["RESP-05"]),
 ])
 def test_schemathesis_response_checks_map_onto_requirements(status, body, headers, expected):
     raw = b"<html>no</html>" if body is None else None

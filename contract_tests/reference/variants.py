@@ -123,3 +123,31 @@ class Rs256Kid(LoginService):
                               options={"require": ["sub", "iat", "exp"]})
         except Exception:  # noqa: BLE001
             return None
+
+
+class _Compressed(LoginService):
+    """Every answer compressed with ``coding`` when the client accepts it (stacks/compression.py)."""
+
+    coding = "gzip"
+
+    def middleware(self) -> list:
+        from starlette.middleware import Middleware
+
+        from .stacks.compression import CompressAnswers
+
+        return [*super().middleware(), Middleware(CompressAnswers, coding=self.coding)]
+
+
+@variant("gzip")
+class Gzip(_Compressed):
+    coding = "gzip"
+
+
+@variant("br")
+class Brotli(_Compressed):
+    coding = "br"
+
+
+@variant("deflate")
+class Deflate(_Compressed):
+    coding = "deflate"
