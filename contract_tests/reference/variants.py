@@ -151,3 +151,24 @@ class Brotli(_Compressed):
 @variant("deflate")
 class Deflate(_Compressed):
     coding = "deflate"
+
+
+@variant("field-errors")
+class FieldErrors(LoginService):
+    """Field-keyed validation errors, the shape of Django REST framework, Laravel, Rails, ASP.NET and zod's flatten():
+    400 {"error": "INVALID_REQUEST", "fields": {"password": ["This field may not be blank."]}}; a blank password is a
+    validation failure (DRF's CharField allow_blank=False, Laravel's `required`)."""
+
+    def invalid(self, detail: str) -> Reject:
+        field, _, message = detail.partition(" ")
+        if field not in ("email", "username", "password"):
+            field, message = "non_field_errors", detail
+        return Reject(self.login_failure(400, {"error": "INVALID_REQUEST",
+                                               "fields": {field: [message[:1].upper() + message[1:] + "."]}}))
+
+    def validate_password(self, data: dict[str, Any]) -> str:
+        password = super().validate_password(data)
+        if not password:
+            raise Reject(self.login_failure(400, {"error": "INVALID_REQUEST",
+                                                  "fields": {"password": ["This field may not be blank."]}}))
+        return password
