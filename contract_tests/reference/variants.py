@@ -172,3 +172,15 @@ class FieldErrors(LoginService):
             raise Reject(self.login_failure(400, {"error": "INVALID_REQUEST",
                                                   "fields": {"password": ["This field may not be blank."]}}))
         return password
+
+
+@variant("coercing-validator")
+class CoercingValidator(LoginService):
+    """A validator that coerces a JSON number to a string, as Django REST framework's CharField does (booleans,
+    null, arrays and objects are still rejected): {"password": 12345} is a login attempt with the password "12345",
+    answered as a credential failure."""
+
+    def validate(self, data: dict[str, Any]) -> LoginRequest:
+        coerced = {k: str(v) if k in ("email", "username", "password") and isinstance(v, (int, float))
+                   and not isinstance(v, bool) else v for k, v in data.items()}
+        return super().validate(coerced)
