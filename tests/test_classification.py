@@ -34,7 +34,9 @@ def test_issues_token():
     exchange(413, raw=b"<html>413</html>", headers={"content-type": "text/html"}),
     exchange(500, {"error": "INTERNAL_ERROR"}),
     exchange(None, None),
-], ids=["429", "423", "too-many", "captcha", "413", "500", "no-answer"])
+    exchange(201, {"error": "USER_FORBIDDEN"}),
+    exchange(403, {"error": "USER_FORBIDDEN"}),
+], ids=["429", "423", "too-many", "captcha", "413", "500", "no-answer", "2xx-user-forbidden", "403-user-forbidden"])
 def test_policy_answers_judge_no_field(ex):
     assert c.is_policy_answer(ex)
 
@@ -267,3 +269,18 @@ def test_why_unknown_names_the_cause():
     assert no_email.why_unknown(exchange(401, {})) == "no credential failure for a login by email was observed to compare with"
     crashed = learn([(500, {})], same)
     assert "no unmistakably invalid probe was refused" in crashed.why_unknown(exchange(*same))
+
+
+def test_a_body_parsers_refusal_says_nothing_of_the_field_validation():
+    """Validation of the fields answered exactly like credentials, only a non-object body refused 400 (by the body
+    parser, before any field is read): field-level answers stay undecided."""
+    credential = (401, {"error": "INVALID_CREDENTIALS"})
+    non_object = exchange(400, {"error": "INVALID_BODY"}, request=LoginRequest(
+        purpose="validation probe: non-object body", expect="invalid", json=["not", "an", "object"]))
+    sig = Signatures([exchange(*credential), non_object, exchange(*credential)],
+                     [exchange(*credential), by_username(*credential)], exchange(*credential))
+    assert not sig.distinguishable
+    assert sig.classify(_invalid_username(*credential)) == "unknown"
+    # the same refusal of a JSON object is field-level evidence
+    sig.classify(_invalid_username(400, {"error": "INVALID_BODY"}))
+    assert sig.distinguishable

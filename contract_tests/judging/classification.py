@@ -11,9 +11,10 @@ like the unknown account's, so both are learned). Then:
   a captcha demand or a proxy's size or routing answer) and differs from every learned credential answer for the
   same identifier field -- in its status, its `error` value or its body shape -- is a **validation** failure;
 * an answer like a learned credential answer is a **credential** failure, but only when the target was seen to
-  answer validation failures differently: one of its unmistakably invalid probes (missing password, non-object
-  body, numeric password), or any schema-invalid request of the run judged so far (DEPR-03's usernames over the
-  limit, INPUT-05's malformed emails), answered unlike a credential failure. A probe a framework legitimately
+  answer validation failures of the fields differently: one of its unmistakably invalid probes of a JSON object
+  (missing password, numeric password; a non-object body is the body parser's refusal, not the field validation's),
+  or any schema-invalid object of the run judged so far (DEPR-03's usernames over the limit, INPUT-05's malformed
+  emails), answered unlike a credential failure. A probe a framework legitimately
   accepts (a number coerced to a string is a login attempt) drops out of that evidence; the two cannot be told
   apart -- the answer is **unknown** -- only when every refusal seen was answered like a credential failure.
 
@@ -39,7 +40,9 @@ IDENTIFIERS = ("email", "username")
 
 # Answers that say something about the client or the deployment, not about the request's content.
 _POLICY_STATUSES = {405, 408, 413, 414, 423, 429, 431}
-_POLICY_ERROR = re.compile(r"lock|suspend|too.?many|throttl|rate.?limit|blocked|captcha|turnstile", re.I)
+# (a lock speaks many vocabularies: ACCOUNT_LOCKED, TOO_MANY_ATTEMPTS, USER_FORBIDDEN, USER_DISABLED ...)
+_POLICY_ERROR = re.compile(r"lock|suspend|too.?many|throttl|rate.?limit|blocked|captcha|turnstile|forbidden|"
+                           r"disabled|deactivated", re.I)
 # Per-request parts of an `error` value: UUIDs, ISO-8601 timestamps, long hex or digit runs (ids, epoch times).
 _VOLATILE = re.compile(
     r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
@@ -155,8 +158,11 @@ class Signatures:
         return [ex for ex in self.validation_probes if _usable(ex)]
 
     def _unlike_credential(self, ex: Exchange) -> bool:
-        """A refusal that differs from every learned credential answer for its own identifier field."""
-        return bool(self.credential[identifier_field(ex)]) and not self.like_credential(ex)
+        """A refusal of a request's *fields* (its body a JSON object: what DEPR-03 and INPUT-05 judge) that differs
+        from every learned credential answer for its own identifier field. A body parser's refusal of a body that is
+        not an object says nothing of how the field validation answers."""
+        body = ex.request.json if ex.request.has_json else None
+        return isinstance(body, dict) and bool(self.credential[identifier_field(ex)]) and not self.like_credential(ex)
 
     def like_credential(self, ex: Exchange, field_name: str | None = None) -> bool:
         """The answer does not differ from some learned credential answer for the request's identifier field."""

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .service import LoginRequest, LoginService, registrar, Reject, User
+from .stacks.lockout import IdentifierLock
 
 VARIANT_CLASSES: dict[str, type[LoginService]] = {}
 
@@ -184,3 +185,9 @@ class CoercingValidator(LoginService):
         coerced = {k: str(v) if k in ("email", "username", "password") and isinstance(v, (int, float))
                    and not isinstance(v, bool) else v for k, v in data.items()}
         return super().validate(coerced)
+
+
+@variant("lockout-403")
+class Lockout403(IdentifierLock):
+    """6 failed logins for any identifier (known or unknown) within 5 minutes lock it: 403 USER_FORBIDDEN, no
+    Retry-After; a success resets the count (stacks/lockout.py, IdentifierLock)."""
