@@ -168,3 +168,10 @@ def test_the_token_is_not_a_disclosure_of_sec02():
     token = jwt({"alg": "HS256"}, {"sub": "u", "h": "$2b$12$" + "c" * 53, "p": PASSWORD})
     ex = exchange(201, {"token": token, "user_uuid": "u"})
     assert sec02(ex, []) is None
+
+
+@pytest.mark.parametrize("prefix", ["", "a", "ab"])  # every alignment of the password inside the claims' base64
+def test_the_password_inside_a_token_is_token_03s_not_sec_02s(prefix):
+    password = "Demo-Passw0rd!2026"  # 18 bytes: at one alignment its own base64 is a substring of the claims'
+    token = jwt({"alg": "HS256"}, {"sub": "u", "pwd": prefix + password})
+    assert sec02(exchange(201, {"token": token, "user_uuid": "u"}), [password]) is None

@@ -69,9 +69,7 @@ def password_forms(password: str) -> dict[str, str]:
 
 
 def _base64_decoded(text: str) -> list[tuple[str, str]]:
-    """(run, decoded text) for each base64-looking run of *text* that decodes to text (the token's JWT segments left
-    out: what a token carries is TOKEN-03's)."""
-    text = JWT_SHAPED.sub(" ", text)
+    """(run, decoded text) for each base64-looking run of *text* that decodes to text."""
     found = []
     for match in _BASE64_RUN.finditer(text):
         run = match.group(0)
@@ -88,7 +86,7 @@ def _base64_decoded(text: str) -> list[tuple[str, str]]:
 def disclosed_form(ex: Exchange, password: str) -> str | None:
     """How *password* appears in the answer (body or headers), or None. A base64 run that holds it is made known to
     the exchange's redactor, so no output shows it."""
-    haystack = _haystack(ex)
+    haystack = JWT_SHAPED.sub(" ", _haystack(ex))  # what a token carries is TOKEN-03's
     forms = password_forms(password)
     for form in sorted(forms, key=len, reverse=True):
         if form in haystack:
@@ -168,7 +166,7 @@ def no_secret_keys(ex: Exchange) -> None:
 def no_hash_strings(ex: Exchange) -> None:
     match = HASH_SHAPED.search(JWT_SHAPED.sub(" ", _haystack(ex)))
     if not match:
-        match = next((HASH_SHAPED.search(decoded) for _, decoded in _base64_decoded(_haystack(ex))
+        match = next((HASH_SHAPED.search(decoded) for _, decoded in _base64_decoded(JWT_SHAPED.sub(" ", _haystack(ex)))
                       if HASH_SHAPED.search(decoded)), None)
     if match:
         raise Mismatch("no password-hash-looking string ($2b$, $argon2, pbkdf2, scrypt, crypt)",
