@@ -44,6 +44,9 @@ _BASE64_RUN = re.compile(r"[A-Za-z0-9+/_-]{12,}={0,2}")
 _DIGESTS = ("md5", "sha1", "sha256", "sha512")
 
 
+_REDACTOR_FORMS = ("as it was sent", "escaped or URL-encoded")
+
+
 @functools.lru_cache(maxsize=512)
 def password_forms(password: str) -> dict[str, str]:
     """Each form a disclosed *password* can take in an answer -> how to name it (never the value): the forms the
@@ -53,7 +56,7 @@ def password_forms(password: str) -> dict[str, str]:
         known = secret_forms(password)
     except UnicodeEncodeError:  # a lone surrogate (hostile-string probes) has no URL-encoded form
         known = {password, json.dumps(password)[1:-1]}
-    forms = {form: "as it was sent" if form == password else "escaped or URL-encoded" for form in known}
+    forms = {form: _REDACTOR_FORMS[form != password] for form in known}
     forms.setdefault(html.escape(password), "HTML-escaped")
     raw = password.encode("utf-8", "surrogatepass")  # a lone surrogate is sent as such by hostile-string probes
     if len(raw) >= 6:  # shorter ones have base64 forms that are everyday substrings
@@ -84,12 +87,14 @@ def _base64_decoded(text: str) -> list[tuple[str, str]]:
 
 
 def disclosed_form(ex: Exchange, password: str) -> str | None:
-    """How *password* appears in the answer (body or headers), or None. A base64 run that holds it is made known to
-    the exchange's redactor, so no output shows it."""
+    """How *password* appears in the answer (body or headers), or None. The form found (or the base64 run holding
+    it) is made known to the exchange's redactor, so no output shows it."""
     haystack = JWT_SHAPED.sub(" ", _haystack(ex))  # what a token carries is TOKEN-03's
     forms = password_forms(password)
     for form in sorted(forms, key=len, reverse=True):
         if form in haystack:
+            if forms[form] not in _REDACTOR_FORMS:  # the redactor derives those itself (from the secrets it knows)
+                ex.redactor.add(form, "<the submitted password, " + forms[form] + ">")  # no output shows it either
             return forms[form]
     for run, decoded in _base64_decoded(haystack):
         for form, how in forms.items():
