@@ -89,6 +89,71 @@ def test_input_06_leaves_unparseable_bodies_to_input_04(in_test):
     assert judged == 1 and [o.requirement for o in held] == ["INPUT-06"]
 
 
+def _coerced_login(requirement=None, content_type=None, password="Right-Passw0rd!"):
+    """A schema-invalid request carrying the right password in a coerced form, answered with a token."""
+    fields = {"raw": b"email=a@example.com", "content_type": content_type} if content_type else \
+        {"json": {"email": "a@example.com", "password": [password]}}
+    req = LoginRequest(purpose="right password in a one-element array", expect="invalid", requirement=requirement,
+                       **fields)
+    return exchange(201, {"token": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1In0.c2ln", "user_uuid": "u",
+                          "detail": "echo Echoed-Passw0rd!"}, request=req)
+
+
+@pytest.mark.parametrize("order", ["invariants first", "specific check first"])
+def test_a_general_invariant_is_not_charged_where_a_more_specific_requirement_failed(in_test, order):
+    """The token for a coerced right password is INPUT-03's (the request was sent to check it); RESP-06 and
+    INPUT-06 break for the same cause (the same check on the same exchange) and are named as "also affects"."""
+    from contract_tests.judging import checks
+
+    observer = invariants.Observer()
+    ctx = in_test("RESP-06", "INPUT-03")
+    ex = _coerced_login("INPUT-03")
+    if order == "invariants first":
+        observer(ex)
+    own = verdicts.verify("INPUT-03", ex, checks.no_token)
+    general = verdicts.verify("RESP-06", ex, checks.no_token)
+    if order != "invariants first":
+        observer(ex)
+    assert not own and not general  # both checks do fail: only the charge is decided once
+    assert [o.requirement for o in ctx.failed()] == ["INPUT-03"]
+    assert sorted(ctx.failed()[0].also_affects) == ["INPUT-06", "RESP-06"]
+    assert "  also affects: " in ctx.failed()[0].message and "RESP-06 (Tokens only for right credentials)" in \
+        ctx.failed()[0].message
+    assert observer.take("INPUT-06")[0] == [] and observer.take("RESP-06")[0] == []
+
+
+def test_another_cause_on_the_same_exchange_is_still_charged(in_test):
+    """A different check failing on the same exchange is a different cause: SEC-02's echo is charged to SEC-02."""
+    from contract_tests.judging import checks
+
+    observer = invariants.Observer()
+    in_test("INPUT-03")
+    ex = _coerced_login("INPUT-03", password="Echoed-Passw0rd!")
+    observer(ex)
+    verdicts.verify("INPUT-03", ex, checks.no_token)
+    assert [o.requirement for o in observer.take("SEC-02")[0]] == ["SEC-02"]
+
+
+def test_a_specific_failure_at_a_weaker_level_never_hides_a_stricter_one(in_test):
+    """INPUT-07 (SHOULD) carries "no token" too; it must not absorb RESP-06 (MUST): the gate is never lowered."""
+    from contract_tests.judging import checks
+
+    observer = invariants.Observer()
+    ctx = in_test("INPUT-07")
+    ex = _coerced_login("INPUT-07", content_type="text/plain")
+    observer(ex)
+    verdicts.verify("INPUT-07", ex, checks.no_token)
+    assert [o.requirement for o in ctx.failed()] == ["INPUT-07"] and not ctx.failed()[0].also_affects
+    assert [o.requirement for o in observer.take("RESP-06")[0]] == ["RESP-06"]
+
+
+def test_specificity_is_by_the_exchange():
+    ex = _coerced_login("INPUT-03")
+    assert verdicts.specificity("INPUT-03", ex) > verdicts.specificity("AUTH-09", ex) > \
+        verdicts.specificity("RESP-06", ex)
+    assert verdicts.specificity("RESP-06", _coerced_login("RESP-06")) == 2  # its own request: the most specific
+
+
 def test_http_02_applies_to_401s_only(in_test):
     observer = invariants.Observer()
     in_test("AUTH-02")

@@ -204,3 +204,22 @@ def test_identical_tokens_name_the_claims_that_made_them_equal():
     assert "1-second" not in why and "jti" in why  # named among the claims, not as the missing one
     assert "no `jti`" not in why
     assert "opaque token" in breaks(checks.fresh_token, exchange(201, {**SUCCESS, "token": "abc"}), "abc").actual
+
+
+@pytest.mark.parametrize("ex, says, never", [
+    (exchange(500, raw=b"Internal Server Error", headers={"content-type": "text/plain; charset=utf-8"}),
+     ["the body is not JSON", "'text/plain; charset=utf-8'", "b'Internal Server Error'"], ['"error" is']),
+    (exchange(401, raw=b""), ["the body is empty"], ['"error" is']),
+    (exchange(401, ["error"]), ["JSON an array, not an object"], ['"error" is']),
+    (exchange(401, {"message": "bad"}), ['no "error" key', "message"], ["null"]),
+    (exchange(401, {"error": None}), ['"error" is null'], []),
+    (exchange(401, {"error": 7}), ['"error" is a number 7'], []),
+    (exchange(401, {"error": " "}), ['"error" is an empty string'], []),
+])
+def test_missing_error_says_what_the_body_is(ex, says, never):
+    """RESP-05 on a body that is not JSON says so (never `"error" is 'null'`, which reads as `"error": null`)."""
+    actual = breaks(checks.has_error, ex).actual
+    for words in says:
+        assert words in actual
+    for words in never:
+        assert words not in actual

@@ -34,7 +34,9 @@ def test_issues_token():
     exchange(413, raw=b"<html>413</html>", headers={"content-type": "text/html"}),
     exchange(500, {"error": "INTERNAL_ERROR"}),
     exchange(None, None),
-], ids=["429", "423", "too-many", "captcha", "413", "500", "no-answer"])
+    exchange(201, {"error": "USER_FORBIDDEN"}),
+    exchange(403, {"error": "USER_FORBIDDEN"}),
+], ids=["429", "423", "too-many", "captcha", "413", "500", "no-answer", "2xx-user-forbidden", "403-user-forbidden"])
 def test_policy_answers_judge_no_field(ex):
     assert c.is_policy_answer(ex)
 
@@ -158,11 +160,43 @@ def test_validation_answered_like_credentials_is_undecided():
     assert sig.classify(exchange(400, {"error": "USERNAME_TOO_LONG"})) == "validation"
 
 
-def test_one_validation_probe_answered_like_credentials_makes_credential_answers_undecided():
-    sig = learn([(400, {"error": "PASSWORD_REQUIRED"}), (401, {"error": "INVALID_CREDENTIALS"})],
-                (401, {"error": "INVALID_CREDENTIALS"}))
-    assert not sig.distinguishable
-    assert sig.classify(exchange(401, {"error": "INVALID_CREDENTIALS"})) == "unknown"
+def test_a_probe_the_framework_accepts_drops_out_of_the_validation_signature():
+    """A validator that coerces {"password": 12345} to "12345" answers it as a credential failure: that probe says
+    nothing of how refusals look; the other probes were refused unlike credentials, so the boundary is known."""
+    credential = (401, {"error": "INVALID_CREDENTIALS"})
+    sig = learn([(400, {"error": "PASSWORD_REQUIRED"}), (400, {"error": "INVALID_BODY"}), credential], credential)
+    assert sig.distinguishable
+    assert sig.classify(exchange(*credential)) == "credential"
+    assert sig.classify(by_username(400, {"error": "USERNAME_TOO_LONG"})) == "validation"
+
+
+def _invalid_username(status, body):
+    request = LoginRequest(purpose="username of 81 code points", expect="invalid",
+                           json={"username": "u" * 69 + "@example.com", "password": "x"})
+    return exchange(status, body, request=request)
+
+
+def test_the_runs_invalid_requests_count_as_evidence():
+    """Every probe answered like a credential failure, but the run then sees over-limit usernames refused 400:
+    the at-limit ones answered 401 are credential failures from then on."""
+    credential = (401, {"error": "INVALID_CREDENTIALS"})
+    sig = learn([credential] * 3, credential)
+    assert sig.classify(by_username(*credential)) == "unknown"  # no evidence yet
+    assert "every validation failure seen was answered like a credential failure" in \
+        sig.why_unknown(by_username(*credential))
+    sig.classify(by_username(400, {"error": "USERNAME_TOO_LONG"}))  # a request expected to *fail*: no evidence
+    assert sig.evidence == [] and sig.classify(by_username(*credential)) == "unknown"
+    refused = _invalid_username(400, {"error": "USERNAME_TOO_LONG"})
+    assert sig.classify(refused) == "validation" and sig.evidence == [refused]
+    assert sig.classify(by_username(*credential)) == "credential"
+    assert "1 schema-invalid request(s) of the run answered unlike a credential failure" in sig.describe()
+
+
+def test_every_probe_answered_like_credentials_stays_undecided():
+    credential = (401, {"error": "INVALID_CREDENTIALS"})
+    sig = learn([credential] * 3, credential)
+    sig.classify(_invalid_username(*credential))  # the run's invalid requests alike too: no evidence
+    assert not sig.distinguishable and sig.classify(exchange(*credential)) == "unknown"
 
 
 def test_wrong_password_may_differ_from_unknown_account():
@@ -227,11 +261,26 @@ def test_no_clean_validation_probe_leaves_credential_answers_undecided():
 
 def test_why_unknown_names_the_cause():
     same = (401, {"error": "INVALID_CREDENTIALS"})
-    alike = learn([(400, {"error": "INVALID_REQUEST"}), same], same)
-    assert alike.why_unknown(exchange(*same)).startswith("validation failures are answered like credential failures: "
-                                                          "canned got 401 error 'INVALID_CREDENTIALS'")
+    alike = learn([same, same], same)
+    assert alike.why_unknown(exchange(*same)).startswith("every validation failure seen was answered like a "
+                                                          "credential failure: canned got 401 error 'INVALID_CREDENTIALS'")
     assert "policy answer" in alike.why_unknown(exchange(429, {"error": "RATE_LIMITED"}))
     no_email = learn([(400, {"error": "INVALID_REQUEST"})], (500, {}), username=same)
     assert no_email.why_unknown(exchange(401, {})) == "no credential failure for a login by email was observed to compare with"
     crashed = learn([(500, {})], same)
     assert "no unmistakably invalid probe was refused" in crashed.why_unknown(exchange(*same))
+
+
+def test_a_body_parsers_refusal_says_nothing_of_the_field_validation():
+    """Validation of the fields answered exactly like credentials, only a non-object body refused 400 (by the body
+    parser, before any field is read): field-level answers stay undecided."""
+    credential = (401, {"error": "INVALID_CREDENTIALS"})
+    non_object = exchange(400, {"error": "INVALID_BODY"}, request=LoginRequest(
+        purpose="validation probe: non-object body", expect="invalid", json=["not", "an", "object"]))
+    sig = Signatures([exchange(*credential), non_object, exchange(*credential)],
+                     [exchange(*credential), by_username(*credential)], exchange(*credential))
+    assert not sig.distinguishable
+    assert sig.classify(_invalid_username(*credential)) == "unknown"
+    # the same refusal of a JSON object is field-level evidence
+    sig.classify(_invalid_username(400, {"error": "INVALID_BODY"}))
+    assert sig.distinguishable

@@ -700,7 +700,7 @@ def test_variants_keep_invariants(servers, name):
               "SEC-02", "SEC-03", "SEC-06", "HTTP-01", "INPUT-03", "INPUT-05", "DEPR-03", "SEC-01"]
     if name == "slow":
         probes = ["RESP-01", "RESP-05", "TOKEN-01", "SEC-01"]  # ~100 ms per verification
-    if name == "rate-limit-429":
+    if name in ("rate-limit-429", "lockout-403"):
         probes = [p for p in probes if p not in ("AUTH-03", "AUTH-04", "INPUT-03")]  # many failures in a row
     for probe in probes:
         assert not PROBES[probe](api), (name, probe)

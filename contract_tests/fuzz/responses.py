@@ -51,6 +51,17 @@ from ..sending.exchange import Exchange
 from .strategies import login_operation
 
 
+# The headers that describe the body as it travelled (its content coding and its framing). An Exchange holds the body
+# as the client read it, already decoded: a response rebuilt from that body must not carry them, or it is decoded
+# a second time (a gzip'd answer would raise "incorrect header check").
+_WIRE_FRAMING = ("content-encoding", "content-length", "transfer-encoding")
+
+
+def decoded_headers(headers: httpx.Headers) -> httpx.Headers:
+    """*headers* as they describe the decoded body an Exchange holds (content coding and framing left out)."""
+    return httpx.Headers([(k, v) for k, v in headers.multi_items() if k.lower() not in _WIRE_FRAMING])
+
+
 def _checks():
     from schemathesis.checks import not_a_server_error
     from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
@@ -91,7 +102,7 @@ def schema_findings(ex: Exchange, owner: str) -> list[Finding]:
     from schemathesis.openapi.checks import JsonSchemaError
 
     url = ex.base_url.rstrip("/") + ex.request.path
-    response = httpx.Response(ex.status, headers=ex.headers, content=ex.body,
+    response = httpx.Response(ex.status, headers=decoded_headers(ex.headers), content=ex.body,
                               request=httpx.Request(ex.request.method, url))
     response.elapsed = datetime.timedelta(seconds=ex.elapsed)
     case = login_operation().Case(media_type="application/json")

@@ -11,8 +11,12 @@ like the unknown account's, so both are learned). Then:
   a captcha demand or a proxy's size or routing answer) and differs from every learned credential answer for the
   same identifier field -- in its status, its `error` value or its body shape -- is a **validation** failure;
 * an answer like a learned credential answer is a **credential** failure, but only when the target was seen to
-  answer validation failures differently (its unmistakably invalid probes: missing password, non-object body,
-  numeric password); otherwise the two cannot be told apart and the answer is **unknown**.
+  answer validation failures of the fields differently: one of its unmistakably invalid probes of a JSON object
+  (missing password, numeric password; a non-object body is the body parser's refusal, not the field validation's),
+  or any schema-invalid object of the run judged so far (DEPR-03's usernames over the limit, INPUT-05's malformed
+  emails), answered unlike a credential failure. A probe a framework legitimately
+  accepts (a number coerced to a string is a login attempt) drops out of that evidence; the two cannot be told
+  apart -- the answer is **unknown** -- only when every refusal seen was answered like a credential failure.
 
 So the vendor's 201 + `{"error": "NO_SUCH_USER"}` against 201 + `{"error": "INVALID_EMAIL"}`, NestJS's 400 message
 arrays against a 201 (or a 400 whose `message` is a string), FastAPI's 422 `detail` against 401, and per-field codes
@@ -36,7 +40,9 @@ IDENTIFIERS = ("email", "username")
 
 # Answers that say something about the client or the deployment, not about the request's content.
 _POLICY_STATUSES = {405, 408, 413, 414, 423, 429, 431}
-_POLICY_ERROR = re.compile(r"lock|suspend|too.?many|throttl|rate.?limit|blocked|captcha|turnstile", re.I)
+# (a lock speaks many vocabularies: ACCOUNT_LOCKED, TOO_MANY_ATTEMPTS, USER_FORBIDDEN, USER_DISABLED ...)
+_POLICY_ERROR = re.compile(r"lock|suspend|too.?many|throttl|rate.?limit|blocked|captcha|turnstile|forbidden|"
+                           r"disabled|deactivated", re.I)
 # Per-request parts of an `error` value: UUIDs, ISO-8601 timestamps, long hex or digit runs (ids, epoch times).
 _VOLATILE = re.compile(
     r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
@@ -134,6 +140,9 @@ class Signatures:
     repeated: Exchange | None = None
     volatile: frozenset[str] = field(init=False)
     credential: dict[str, list[Exchange]] = field(init=False)
+    # schema-invalid requests of the run, judged by classify(), answered unlike a credential failure: evidence that
+    # the target tells validation from credential failures, whichever probe it happens to accept
+    evidence: list[Exchange] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
         probes = [*self.credential_probes, *([self.repeated] if self.repeated is not None else [])]
@@ -148,16 +157,24 @@ class Signatures:
         """The validation probes that were refused as such (no token, not a policy answer)."""
         return [ex for ex in self.validation_probes if _usable(ex)]
 
+    def _unlike_credential(self, ex: Exchange) -> bool:
+        """A refusal of a request's *fields* (its body a JSON object: what DEPR-03 and INPUT-05 judge) that differs
+        from every learned credential answer for its own identifier field. A body parser's refusal of a body that is
+        not an object says nothing of how the field validation answers."""
+        body = ex.request.json if ex.request.has_json else None
+        return isinstance(body, dict) and bool(self.credential[identifier_field(ex)]) and not self.like_credential(ex)
+
     def like_credential(self, ex: Exchange, field_name: str | None = None) -> bool:
         """The answer does not differ from some learned credential answer for the request's identifier field."""
         refs = self.credential[field_name or identifier_field(ex)]
         return any(not differences(ex, ref, self.volatile) for ref in refs)
 
     def distinguishable_for(self, field_name: str) -> bool:
-        """Validation failures were seen answered unlike credential failures (for this identifier field)."""
-        refusals = self.refusals
-        return (bool(self.credential[field_name]) and bool(refusals)
-                and not any(self.like_credential(ex, field_name) for ex in refusals))
+        """Validation failures were seen answered unlike credential failures: by one probe at least, or by a
+        schema-invalid request of the run (a probe answered like a credential failure was accepted as a login
+        attempt, which says nothing of how refusals look)."""
+        return bool(self.credential[field_name]) and any(
+            self._unlike_credential(ex) for ex in (*self.refusals, *self.evidence))
 
     @property
     def distinguishable(self) -> bool:
@@ -171,6 +188,8 @@ class Signatures:
         if is_policy_answer(ex) or not self.credential[name]:
             return "unknown"
         if not self.like_credential(ex, name):
+            if ex.request.expect == "invalid" and all(ex is not seen for seen in self.evidence):
+                self.evidence.append(ex)  # the run's own evidence for the answers judged after it
             return "validation"
         return "credential" if self.distinguishable_for(name) else "unknown"
 
@@ -181,9 +200,9 @@ class Signatures:
             return f"the answer ({self._fmt(ex)}) is a server error or a policy answer, not a judgment of the fields"
         if not self.credential[name]:
             return f"no credential failure for a login by {name} was observed to compare with"
-        alike = [probe for probe in self.refusals if self.like_credential(probe, name)]
-        if alike:
-            return ("validation failures are answered like credential failures: "
+        alike = [probe for probe in (*self.refusals, *self.evidence) if self.like_credential(probe)]
+        if alike and not self.distinguishable_for(name):
+            return ("every validation failure seen was answered like a credential failure: "
                     + "; ".join(f"{probe.request.purpose} got {self._fmt(probe)}" for probe in alike))
         return "no unmistakably invalid probe was refused as such, so a credential-like answer proves nothing"
 
@@ -203,6 +222,9 @@ class Signatures:
             parts.append(f"credential failure by {name} = " + (" | ".join(seen) if seen else "not observed"))
         seen = sorted({fmt(ex) for ex in self.refusals})
         parts.append("validation probes = " + (" | ".join(seen) if seen else "none refused as such"))
+        if self.evidence:
+            parts.append(f"{len(self.evidence)} schema-invalid request(s) of the run answered unlike a credential "
+                         f"failure (first: {self.evidence[0].request.purpose} got {fmt(self.evidence[0])})")
         if self.volatile:
             parts.append("changing per request: " + ", ".join(sorted(self.volatile)))
         return "; ".join(parts)

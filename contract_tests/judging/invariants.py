@@ -107,7 +107,8 @@ class Observer:
             if req.expect in ("failure", "invalid"):
                 run("RESP-06", checks.no_token)
             if req.expect == "invalid" and ex.backoff is None and owner not in _OWN_STATUS_RULE:
-                run("INPUT-06", _not_2xx)
+                # a token is the "never a token" clause (the cause the request's own requirement may carry already)
+                run("INPUT-06", checks.no_token if ex.token else _not_2xx)
             run("SEC-02", checks.no_password_echo, submitted_passwords(ex))
             run("SEC-02", checks.no_secret_keys)
             run("SEC-02", checks.no_hash_strings)

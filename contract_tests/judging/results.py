@@ -47,6 +47,8 @@ class Observation:
     repeat: bool = False  # same violation, same kind of response, already reported earlier in the run
     # failed observations: what `replay` needs to send and judge it again ({"check", "requests"}; verdicts.py)
     replay: dict | None = None
+    # requirements whose statements the same answer breaks for the same reason, charged here once (verdicts.py)
+    also_affects: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         data = asdict(self)

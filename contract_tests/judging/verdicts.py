@@ -48,6 +48,10 @@ _current: TestContext | None = None
 CROSS_CUTTING = ("RESP-04", "RESP-05", "RESP-06", "INPUT-06", "SEC-02", "SEC-04", "SEC-08", "HTTP-02", "TOKEN-04")
 _held: dict[tuple[str, int | None], Observation] = {}  # failures held for their requirement's item, by exchange
 _taken: set[tuple[str, int | None]] = set()  # held once and already reported: never counted twice
+# One cause, one requirement: the failures charged for each (exchange, check that failed), so a general requirement
+# that fails on an exchange for the same reason as a more specific one is shown as "also affects" on it instead of
+# being charged again (_one_cause). The exchange is kept with them: its id is never reused meanwhile.
+_causes: dict[tuple[int, str], tuple[Exchange, list[Observation]]] = {}
 
 
 def take_held(requirement: str | None = None) -> list[Observation]:
@@ -61,6 +65,7 @@ def reset_held() -> None:
     """A new run: nothing held (pytester runs many sessions in one process)."""
     _held.clear()
     _taken.clear()
+    _causes.clear()
 
 
 def begin(ctx: TestContext | None) -> None:
@@ -152,8 +157,98 @@ def record_failure(
     A failure of a requirement the running test does not check is held for that requirement's own item (a
     cross-cutting one, or *hold*), so the test that merely sent the request keeps its own verdict.
     *check*: the check that failed (:func:`check_record`), kept with the requests so ``replay`` can judge again.
+
+    One cause, one requirement: when the same check fails on the same exchange for two requirements, only the more
+    specific one for that exchange (:func:`specificity`) is charged, provided its level is at least as strict;
+    the other is named on it as "also affects".
     """
     exchanges = [] if exchange is None else exchange if isinstance(exchange, list) else [exchange]
+    cause = (check or {}).get("name")
+    if not exchanges or not cause:
+        return _record(requirement, exchanges, expected, actual, level, repeat, hold, check)
+    ex = exchanges[0]
+    key = (id(ex), cause)
+    entry = _causes.get(key)
+    charged = [o for o in entry[1] if _still_recorded(o)] if entry is not None and entry[0] is ex else []
+    mine = _level(requirement, level)
+    for other in charged:
+        if other.requirement == requirement:
+            continue
+        if specificity(other.requirement, ex) > specificity(requirement, ex) and \
+                _at_least(_level(other.requirement, other.level), mine):
+            also_affects(other, requirement)  # the more specific requirement already carries this cause
+            return other
+    obs = _record(requirement, exchanges, expected, actual, level, repeat, hold, check)
+    for other in charged:
+        if other is obs or other.requirement == requirement:
+            continue
+        if specificity(requirement, ex) > specificity(other.requirement, ex) and \
+                _at_least(mine, _level(other.requirement, other.level)) and _withdraw(other):
+            for rid in (other.requirement, *other.also_affects):
+                also_affects(obs, rid)
+    kept = [o for o in charged if _still_recorded(o)]
+    _causes[key] = (ex, kept + ([obs] if obs not in kept else []))
+    return obs
+
+
+def specificity(requirement: str, ex: Exchange) -> int:
+    """How specifically *requirement* speaks of this exchange: 2 the requirement the request was sent to check, 1 a
+    requirement of its own (a test's), 0 a cross-cutting invariant (judged on every exchange)."""
+    if requirement == ex.request.requirement:
+        return 2
+    return 0 if requirement in CROSS_CUTTING else 1
+
+
+_LEVELS = ("MUST", "SHOULD", "MAY")
+
+
+def _level(requirement: str, level: str | None) -> str:
+    return level or load_catalog()[requirement].level
+
+
+def _at_least(level: str, other: str) -> bool:
+    """*level* is as strict as *other* or stricter (charging only the first never lowers the gate)."""
+    return _LEVELS.index(level) <= _LEVELS.index(other)
+
+
+def also_affects(obs: Observation, requirement: str) -> None:
+    """Name *requirement* on *obs*: the same answer breaks its statement too, charged once, on *obs*."""
+    if requirement == obs.requirement or requirement in obs.also_affects:
+        return
+    obs.also_affects.append(requirement)
+    catalog = load_catalog()
+    line = ("  also affects: " + ", ".join(f"{rid} ({catalog[rid].title})" for rid in obs.also_affects)
+            + f" -- the same answer, charged once to {obs.requirement}, its most specific requirement")
+    lines = [ln for ln in obs.message.split("\n") if not ln.startswith("  also affects: ")]
+    at = next((i for i, ln in enumerate(lines) if ln.startswith("  reproduce")), len(lines))
+    obs.message = "\n".join([*lines[:at], line, *lines[at:]])
+
+
+def _still_recorded(obs: Observation) -> bool:
+    """The observation is still held, or still among the running test's (a fuzzing example rolled back is not)."""
+    if any(held is obs for held in _held.values()):
+        return True
+    return _current is not None and any(o is obs for o in _current.observations)
+
+
+def _withdraw(obs: Observation) -> bool:
+    """Take back a failure charged to a less specific requirement (held, or the running test's own); False when it
+    is no longer ours to take back (reported by a finished test)."""
+    for key, held in list(_held.items()):
+        if held is obs:
+            del _held[key]
+            return True
+    if _current is not None and any(o is obs for o in _current.observations):
+        _current.observations[:] = [o for o in _current.observations if o is not obs]
+        for key, seen in list(_current.seen.items()):
+            if seen is obs:
+                del _current.seen[key]
+        return True
+    return False
+
+
+def _record(requirement: str, exchanges: list[Exchange], expected: str, actual: str | None, level: str | None,
+            repeat: bool, hold: bool | None, check: dict | None) -> Observation:
     if hold is None:
         hold = requirement in CROSS_CUTTING
     if _current is None or (hold and requirement not in _current.requirements):

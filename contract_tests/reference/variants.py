@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .service import LoginRequest, LoginService, registrar, Reject, User
+from .stacks.lockout import IdentifierLock
 
 VARIANT_CLASSES: dict[str, type[LoginService]] = {}
 
@@ -123,3 +124,70 @@ class Rs256Kid(LoginService):
                               options={"require": ["sub", "iat", "exp"]})
         except Exception:  # noqa: BLE001
             return None
+
+
+class _Compressed(LoginService):
+    """Every answer compressed with ``coding`` when the client accepts it (stacks/compression.py)."""
+
+    coding = "gzip"
+
+    def middleware(self) -> list:
+        from starlette.middleware import Middleware
+
+        from .stacks.compression import CompressAnswers
+
+        return [*super().middleware(), Middleware(CompressAnswers, coding=self.coding)]
+
+
+@variant("gzip")
+class Gzip(_Compressed):
+    coding = "gzip"
+
+
+@variant("br")
+class Brotli(_Compressed):
+    coding = "br"
+
+
+@variant("deflate")
+class Deflate(_Compressed):
+    coding = "deflate"
+
+
+@variant("field-errors")
+class FieldErrors(LoginService):
+    """Field-keyed validation errors, the shape of Django REST framework, Laravel, Rails, ASP.NET and zod's flatten():
+    400 {"error": "INVALID_REQUEST", "fields": {"password": ["This field may not be blank."]}}; a blank password is a
+    validation failure (DRF's CharField allow_blank=False, Laravel's `required`)."""
+
+    def invalid(self, detail: str) -> Reject:
+        field, _, message = detail.partition(" ")
+        if field not in ("email", "username", "password"):
+            field, message = "non_field_errors", detail
+        return Reject(self.login_failure(400, {"error": "INVALID_REQUEST",
+                                               "fields": {field: [message[:1].upper() + message[1:] + "."]}}))
+
+    def validate_password(self, data: dict[str, Any]) -> str:
+        password = super().validate_password(data)
+        if not password:
+            raise Reject(self.login_failure(400, {"error": "INVALID_REQUEST",
+                                                  "fields": {"password": ["This field may not be blank."]}}))
+        return password
+
+
+@variant("coercing-validator")
+class CoercingValidator(LoginService):
+    """A validator that coerces a JSON number to a string, as Django REST framework's CharField does (booleans,
+    null, arrays and objects are still rejected): {"password": 12345} is a login attempt with the password "12345",
+    answered as a credential failure."""
+
+    def validate(self, data: dict[str, Any]) -> LoginRequest:
+        coerced = {k: str(v) if k in ("email", "username", "password") and isinstance(v, (int, float))
+                   and not isinstance(v, bool) else v for k, v in data.items()}
+        return super().validate(coerced)
+
+
+@variant("lockout-403")
+class Lockout403(IdentifierLock):
+    """6 failed logins for any identifier (known or unknown) within 5 minutes lock it: 403 USER_FORBIDDEN, no
+    Retry-After; a success resets the count (stacks/lockout.py, IdentifierLock)."""

@@ -48,8 +48,8 @@ def b64url_decode(segment: str) -> bytes:
     return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
 
 
-def _variants(value: str) -> set[str]:
-    """Forms a secret can take in an output: raw, JSON-escaped, URL-encoded."""
+def secret_forms(value: str) -> set[str]:
+    """Forms a secret can take in an output: raw, JSON-escaped, URL-encoded (also what SEC-02 looks for)."""
     forms = {value, json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]}
     forms.add(urllib.parse.quote(value, safe=""))
     forms.add(urllib.parse.quote_plus(value, safe=""))
@@ -70,7 +70,7 @@ class Redactor:
         if not value:
             return
         with self._lock:
-            new = [form for form in _variants(value) if form not in self._labels]
+            new = [form for form in secret_forms(value) if form not in self._labels]
             for form in new:
                 self._labels[form] = label or "<secret>"
             if new:  # the client re-registers the same secrets on every request: recompile only when one is new

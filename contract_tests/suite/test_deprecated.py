@@ -56,11 +56,12 @@ UNITS = {
     "zwj-sequence": "\U0001f469\u200d\U0001f4bb",  # woman technologist: 3 code points, 5 UTF-16 units, 1 grapheme
 }
 USERNAMES = {
-    # name: (username, is it within maxLength?)
-    **{f"{LIMIT}-{name}": (_filled(unit, LIMIT), True) for name, unit in UNITS.items()},
+    # name: (username, is it within maxLength?). Those over the limit first: their answers are evidence of how the
+    # target answers a validation failure (classification.Signatures.evidence) when the cases at the limit are judged
     **{f"{LIMIT + 1}-{name}": (_filled(unit, LIMIT + 1), False) for name, unit in UNITS.items()},
     # LIMIT letters and one U+FE0F: what class-validator's MaxLength(LIMIT) lets through
     f"{LIMIT + 1}-trailing-variation-selector": (_filled("u", LIMIT + 1, "\ufe0f"), False),
+    **{f"{LIMIT}-{name}": (_filled(unit, LIMIT), True) for name, unit in UNITS.items()},
 }
 
 

@@ -19,17 +19,6 @@ class Mismatch(Exception):
 JWT_SHAPED = re.compile(r"eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 
 
-def walk_keys(obj: Any):
-    """Every key of every object nested in a JSON value."""
-    if isinstance(obj, dict):
-        for key, value in obj.items():
-            yield key
-            yield from walk_keys(value)
-    elif isinstance(obj, list):
-        for value in obj:
-            yield from walk_keys(value)
-
-
 def short(value: Any, limit: int = 120) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= limit else text[:limit] + "..."

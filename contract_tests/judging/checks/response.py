@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from ...sending.exchange import Exchange
 from ...contract.spec import success_schema, validator
 from .core import JWT_SHAPED, Mismatch, short
@@ -52,10 +54,38 @@ def is_json_object(ex: Exchange) -> None:
 def has_error(ex: Exchange) -> None:
     error = ex.error
     if not (isinstance(error, str) and error.strip()):
-        raise Mismatch(
-            'a JSON object with a non-empty string "error"',
-            f'"error" is {short(error)!r}; ' + ex.describe_response(200),
-        )
+        raise Mismatch('a JSON object with a non-empty string "error"',
+                       f"{error_field_problem(ex)}; " + ex.describe_response(200))
+
+
+_JSON_KINDS = {list: "an array", str: "a string", bool: "a boolean", int: "a number", float: "a number",
+               type(None): "null", dict: "an object"}
+
+
+def body_kind(ex: Exchange) -> str:
+    """What a body that is not a JSON object is, in words a framework's team recognises: empty, not JSON (with its
+    content type and first bytes), or JSON of another kind."""
+    ctype = f"Content-Type {ex.content_type or '(none)'!r}"
+    if not ex.body:
+        return f"the body is empty ({ctype})"
+    try:
+        value = json.loads(ex.body)
+    except (ValueError, RecursionError):
+        return f"the body is not JSON ({ctype}, {len(ex.body)} bytes, starting {ex.body[:40]!r})"
+    return f"the body is JSON {_JSON_KINDS.get(type(value), 'value')}, not an object ({ctype})"
+
+
+def error_field_problem(ex: Exchange) -> str:
+    """Why the answer carries no usable `error`: no JSON object at all, no `error` key, or a value of the wrong kind."""
+    body = ex.body_object
+    if body is None:
+        return body_kind(ex)
+    if "error" not in body:
+        return 'the JSON object has no "error" key (keys: ' + (", ".join(sorted(map(str, body))[:8]) or "none") + ")"
+    error = body["error"]
+    if isinstance(error, str):
+        return f'"error" is an empty string {error!r}'
+    return f'"error" is {_JSON_KINDS.get(type(error), "a value")} {short(error)}'
 
 
 def no_error(ex: Exchange) -> None:

@@ -52,3 +52,50 @@ class Lockout(LoginService):
                 self.locked_until[key] = now + self.lock_seconds
                 recent = []  # the lock starts a fresh count
             self.failures[key] = recent
+
+
+class IdentifierLock(LoginService):
+    """A lockout policy that speaks its own vocabulary (Laravel's ThrottlesLogins, Spring Security's
+    LockedException mapped to 403, Keycloak's brute-force detection): ``lock_after`` failed logins for one identifier,
+    known or unknown, within ``window_seconds`` lock it -- right password included -- while that many failures stay
+    in the window. The lock is answered ``lock_status`` {"error": ``lock_error``}, with Retry-After only when
+    ``retry_after`` is set; a successful login clears the identifier's failures (``reset_on_success``). Attempts
+    while locked are not counted. Counting unknown identifiers too, the lock reveals nothing about which exist."""
+
+    lock_after = 6
+    window_seconds = 300.0
+    lock_status = 403
+    lock_error = "USER_FORBIDDEN"
+    retry_after = False
+    reset_on_success = True
+
+    def setup(self) -> None:
+        self.lock_state = threading.Lock()
+        self.failures: dict[str, list[float]] = {}
+
+    def _recent(self, key: str, now: float) -> list[float]:
+        recent = [t for t in self.failures.get(key, ()) if now - t < self.window_seconds]
+        self.failures[key] = recent
+        return recent
+
+    def guarded_authenticate(self, login: LoginRequest) -> User:
+        key = self.throttle_key(login)
+        now = time.monotonic()
+        if key is not None:
+            with self.lock_state:
+                recent = self._recent(key, now)
+                locked_for = self.window_seconds - (now - recent[0]) if len(recent) >= self.lock_after else 0.0
+            if locked_for > 0:
+                headers = {"Retry-After": str(math.ceil(locked_for))} if self.retry_after else None
+                raise Reject(self.error_response(self.lock_status, self.lock_error, headers=headers))
+        try:
+            user = self.authenticate(login)
+        except Reject:
+            if key is not None:
+                with self.lock_state:
+                    self._recent(key, now).append(now)
+            raise
+        if key is not None and self.reset_on_success:
+            with self.lock_state:
+                self.failures.pop(key, None)
+        return user
