@@ -16,16 +16,9 @@ from contract_tests.inputs.parser_differentials import (
     mixed_readings,
 )
 from contract_tests.reference import DEMO_EMAIL, DEMO_PASSWORD, DEMO_USER_UUID
+from fault_detectors import _body
 
 UNKNOWN = "nobody-parser@hyper3d.test"
-
-
-def _body(response) -> dict:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
 
 
 def _crashes_or_logs_in(response) -> bool:

@@ -578,17 +578,13 @@ class NoBodyLimit(LoginService):
 @fault("recursion-error-500")
 class RecursionError500(LoginService):
     def parse_json(self, raw: bytes) -> dict[str, Any]:
-        if not raw.strip():
-            raise Reject(self.malformed_body("request body is empty"))
         try:
-            data = json.loads(raw)
+            self.logged_body = json.loads(raw)  # the request log's structured copy of the body
         except ValueError:
             # what Flask/werkzeug's Request.get_json and Django REST framework's JSONParser catch; nesting past the
             # recursion limit raises RecursionError, which is not a ValueError: 500
-            raise Reject(self.malformed_body("request body is not valid JSON")) from None
-        if not isinstance(data, dict):
-            raise Reject(self.malformed_body("request body must be a JSON object"))
-        return data
+            self.logged_body = None  # not JSON: the handler answers it
+        return super().parse_json(raw)
 
 
 @fault("validation-echoes-non-finite-input")
