@@ -19,14 +19,14 @@ the parser behind a 413) and is one request. What the decoders do, as their docu
   FastAPI's default 422 handler answers 500 (fastapi/fastapi#459; MemMachine/MemMachine#211, a 500 from
   `'input': ... inf`). Go's ``json.Decoder.Decode`` reads the first value of a stream and leaves what follows unread
   (encoding/json docs: "Decode reads the next JSON-encoded value from its input"), so a second value or trailing
-  bytes are ignored; Jackson and Json.NET accept comments when enabled (``JsonReadFeature.ALLOW_JAVA_COMMENTS``; Json.NET
-  skips them by default); RFC 8259 section 8.1 lets parsers ignore a leading byte order mark. Each probe's first value
-  is an unknown account's login, so whatever a decoder reads, no reading can log in.
+  bytes are ignored; Jackson accepts comments when enabled (``JsonReadFeature.ALLOW_JAVA_COMMENTS``), Json.NET skips
+  them by default; RFC 8259 section 8.1 lets parsers ignore a leading byte order mark. Each probe's first value is an
+  unknown account's login, so whatever a decoder reads, no reading can log in.
 * Repeated names. RFC 8259 section 4: "When the names within an object are not unique, the behavior of software that
   receives such an object is unpredictable." The last one wins in Python's json, JavaScript's JSON.parse, Go's
   encoding/json, Jackson (default) and PHP's json_decode; the first one in lookups that stop at the first match
   (simdjson On Demand ``find_field``, gjson, jsonparser); Jackson's ``STRICT_DUPLICATE_DETECTION``, serde_json's
-  derived structs ("duplicate field") and .NET 9's ``AllowDuplicateProperties = false`` refuse the body.
+  derived structs ("duplicate field") and System.Text.Json's ``AllowDuplicateProperties = false`` refuse the body.
 * Letter case. Go's encoding/json binds a key to a struct field "preferring an exact match but also accepting a
   case-insensitive match" (so `PASSWORD` sets Password, the last such key winning); ASP.NET Core's web defaults
   (``PropertyNameCaseInsensitive = true``), Json.NET and Jackson's ``ACCEPT_CASE_INSENSITIVE_PROPERTIES`` do the same;

@@ -137,7 +137,7 @@ def _refuse_repeated_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 @variant("reject-repeated-names")
 class RejectRepeatedNames(LoginService):
     """A repeated name is malformed input: Jackson's STRICT_DUPLICATE_DETECTION, serde_json's "duplicate field",
-    .NET 9's AllowDuplicateProperties = false."""
+    System.Text.Json's AllowDuplicateProperties = false."""
 
     def parse_json(self, raw: bytes) -> dict[str, Any]:
         super().parse_json(raw)  # the reference's answers to empty, malformed and non-object bodies
