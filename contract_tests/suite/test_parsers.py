@@ -24,6 +24,7 @@ from contract_tests.inputs.parser_differentials import (
 )
 from contract_tests.judging import checks
 from contract_tests.judging.verdicts import expect, fail, inconclusive
+from contract_tests.sending.secrets import Secret
 
 requirement = pytest.mark.requirement
 _EXAMPLE = "probe@example.com"  # the parameter names only; each test builds its probe from the run's unknown email
@@ -72,10 +73,12 @@ def _identity(suite, unknown_email: str):
     return _addresses(unknown_email, "parser-account")[0], STAND_IN_PASSWORD, False
 
 
-def _wrong(password) -> tuple[str, str]:
+def _wrong(password: Secret | str) -> tuple[str, str]:
     """Two wrong passwords, both different from *password*."""
-    plain = getattr(password, "value", password)
-    first = wrong_password_for(password) if hasattr(password, "value") else STAND_IN_PASSWORD + "-wrong"
+    if isinstance(password, Secret):
+        plain, first = password.value, wrong_password_for(password)
+    else:
+        plain, first = password, password + "-wrong"
     second = next(c for c in (first + "-2", first + "-3") if c != plain)
     return first, second
 
