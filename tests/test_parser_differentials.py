@@ -156,3 +156,38 @@ def test_a_login_through_a_mixed_reading_is_reported_without_the_password(pytest
         assert DEMO_PASSWORD not in text and json.dumps(DEMO_PASSWORD)[1:-1] not in text
     assert "$LOGIN_PASSWORD" in (pytester.path / "out" / "conformance.json").read_text()
     assert DEMO_EMAIL in result.stdout.str()
+
+
+# ------------------------------------------------------------------------------------------ the reference's readings
+class _Api:
+    """What tests/parser_detectors.py needs of tests/test_reference_server.py's Api: POST a body or raw bytes."""
+
+    def __init__(self, http) -> None:
+        self.http = http
+
+    def post(self, body=None, *, raw=None):
+        content = raw if raw is not None else json.dumps(body).encode()
+        return self.http.post("/api/user/login", content=content, headers={"Content-Type": "application/json"})
+
+
+def _breaks_input_11(**server_kind) -> bool:
+    import httpx
+    from parser_detectors import broken_input_11
+
+    from contract_tests.reference import start_reference_server
+
+    with start_reference_server(**server_kind) as server, httpx.Client(base_url=server.url, timeout=10) as http:
+        return broken_input_11(_Api(http))
+
+
+@pytest.mark.parametrize("variant", [None, "reject-repeated-names", "first-member-wins", "case-insensitive-binding"])
+def test_a_one_way_reading_is_clean(variant):
+    """The reference (the last member wins) and the variants read an ambiguous body one way: INPUT-11 holds."""
+    assert not _breaks_input_11(variant=variant)
+
+
+@pytest.mark.parametrize("fault", ["password-from-first-member", "case-insensitive-password-binding",
+                                   "session-for-first-email-member"])
+def test_a_mixed_reading_is_caught(fault):
+    """Two readings of one body, by the detector the reference-server self-test uses for INPUT-11."""
+    assert _breaks_input_11(fault=fault)
