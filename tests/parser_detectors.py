@@ -1,4 +1,4 @@
-"""Direct-HTTP detectors of the requirements the parser-differential faults break (issue 19 item 7), merged into
+"""Direct-HTTP detectors of the requirements the parser-differential faults break, merged into
 tests/test_reference_server.py's PROBES table: each takes that module's ``Api`` and says whether the server breaks the
 requirement, independently of the contract suite (whose verdicts on the faults tests/test_faults.py checks). The
 bodies are the suite's own (contract_tests/inputs/parser_differentials.py), sent with the demo account's credentials."""

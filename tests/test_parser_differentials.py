@@ -1,4 +1,4 @@
-"""Self-tests of the structure probes (issue 19 item 7): contract_tests/inputs/parser_differentials.py builds what
+"""Self-tests of the structure probes: contract_tests/inputs/parser_differentials.py builds what
 it says, contract_tests/suite/test_parsers.py judges it by the right requirement, and the bodies with repeated names
 keep the password out of every output (the faults and variants themselves: tests/test_faults.py and
 tests/test_reference_server.py)."""

@@ -509,7 +509,7 @@ def _merge(probes: dict, detectors: dict) -> None:
 
 _merge(PROBES, FUZZ_PROBES)  # issue 3: INPUT-04, RESP-06, INPUT-03 for the fuzzing faults (tests/fuzz_detectors.py)
 _merge(PROBES, FAULT_PROBES)  # issue 5: the requirements of the issue-5 faults (tests/fault_detectors.py)
-_merge(PROBES, PARSER_PROBES)  # issue 19 item 7: structure (tests/parser_detectors.py)
+_merge(PROBES, PARSER_PROBES)  # structure: parser differentials (tests/parser_detectors.py)
 
 
 @pytest.mark.parametrize("requirement", sorted(PROBES))

@@ -573,7 +573,7 @@ class NoBodyLimit(LoginService):
         return await request.body()
 
 
-# --- issue 19 item 7 faults (structure, not only values): catalog entries at the end of faults.yaml. Probes:
+# --- structure, not only values (parser differentials): catalog entries at the end of faults.yaml. Probes:
 # contract_tests/suite/test_parsers.py; what each decoder does: contract_tests/inputs/parser_differentials.py.
 @fault("recursion-error-500")
 class RecursionError500(LoginService):

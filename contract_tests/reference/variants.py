@@ -126,7 +126,7 @@ class Rs256Kid(LoginService):
             return None
 
 
-# --- issue 19 item 7: how a conforming server may read repeated and case-variant names (INPUT-11), each one way
+# --- structure: how a conforming server may read repeated and case-variant names (INPUT-11), each one way
 def _refuse_repeated_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     data = dict(pairs)
     if len(data) != len(pairs):
