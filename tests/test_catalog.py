@@ -18,6 +18,7 @@ EXPECTED_LEVELS = {
     "DEPR-01": "MUST", "DEPR-02": "SHOULD", "DEPR-03": "MUST",
     "INPUT-01": "MUST", "INPUT-02": "MUST", "INPUT-03": "MUST", "INPUT-04": "MUST", "INPUT-05": "SHOULD",
     "INPUT-06": "SHOULD", "INPUT-07": "SHOULD", "INPUT-08": "SHOULD", "INPUT-09": "MUST", "INPUT-10": "MUST",
+    "INPUT-11": "MUST",  # repeated and case-variant names
     "AUTH-01": "MUST", "AUTH-02": "MUST", "AUTH-03": "MUST", "AUTH-04": "MUST", "AUTH-05": "MUST", "AUTH-06": "MUST",
     "AUTH-07": "SHOULD", "AUTH-08": "SHOULD", "AUTH-09": "MUST",  # issue 11: AUTH-09
     "TOKEN-01": "MUST", "TOKEN-02": "MUST", "TOKEN-03": "MUST", "TOKEN-04": "MUST",

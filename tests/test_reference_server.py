@@ -34,6 +34,7 @@ from contract_tests.reference import (
 from fault_detectors import FAULT_PROBES
 from fuzz_detectors import FUZZ_PROBES
 from opt_in_detectors import OPT_IN_PROBES
+from parser_detectors import PARSER_PROBES
 
 ROOT = Path(__file__).resolve().parents[1]
 JSON = {"Content-Type": "application/json"}
@@ -508,6 +509,7 @@ def _merge(probes: dict, detectors: dict) -> None:
 
 _merge(PROBES, FUZZ_PROBES)  # issue 3: INPUT-04, RESP-06, INPUT-03 for the fuzzing faults (tests/fuzz_detectors.py)
 _merge(PROBES, FAULT_PROBES)  # issue 5: the requirements of the issue-5 faults (tests/fault_detectors.py)
+_merge(PROBES, PARSER_PROBES)  # structure: parser differentials (tests/parser_detectors.py)
 
 
 @pytest.mark.parametrize("requirement", sorted(PROBES))

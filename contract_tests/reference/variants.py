@@ -5,6 +5,7 @@ To add one: write the subclass here, decorate it with ``@variant("name")`` and a
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from typing import Any
@@ -14,7 +15,7 @@ from argon2 import PasswordHasher
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .service import LoginRequest, LoginService, registrar, Reject, User
+from .service import KNOWN_FIELDS, LoginRequest, LoginService, registrar, Reject, User
 from .stacks.lockout import IdentifierLock
 
 VARIANT_CLASSES: dict[str, type[LoginService]] = {}
@@ -191,3 +192,57 @@ class CoercingValidator(LoginService):
 class Lockout403(IdentifierLock):
     """6 failed logins for any identifier (known or unknown) within 5 minutes lock it: 403 USER_FORBIDDEN, no
     Retry-After; a success resets the count (stacks/lockout.py, IdentifierLock)."""
+# --- structure: how a conforming server may read repeated and case-variant names (INPUT-11), each one way
+def _refuse_repeated_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        raise ValueError("repeated member name")
+    return data
+
+
+@variant("reject-repeated-names")
+class RejectRepeatedNames(LoginService):
+    """A repeated name is malformed input: Jackson's STRICT_DUPLICATE_DETECTION, serde_json's "duplicate field",
+    System.Text.Json's AllowDuplicateProperties = false."""
+
+    def parse_json(self, raw: bytes) -> dict[str, Any]:
+        super().parse_json(raw)  # the reference's answers to empty, malformed and non-object bodies
+        try:
+            return json.loads(raw, object_pairs_hook=_refuse_repeated_names)
+        except ValueError:
+            raise Reject(self.malformed_body("request body repeats a member name")) from None
+
+
+@variant("first-member-wins")
+class FirstMemberWins(LoginService):
+    """The first of a repeated name is read, everywhere: lookups that stop at the first match (simdjson On Demand
+    find_field, gjson)."""
+
+    def parse_json(self, raw: bytes) -> dict[str, Any]:
+        super().parse_json(raw)
+
+        def first(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+            data: dict[str, Any] = {}
+            for key, value in pairs:
+                data.setdefault(key, value)
+            return data
+
+        return json.loads(raw, object_pairs_hook=first)
+
+
+@variant("case-insensitive-binding")
+class CaseInsensitiveBinding(LoginService):
+    """email, username and password are bound in any letter case, the last key winning, everywhere: Go's
+    encoding/json ("preferring an exact match but also accepting a case-insensitive match"), ASP.NET Core's web
+    defaults (PropertyNameCaseInsensitive)."""
+
+    def parse_json(self, raw: bytes) -> dict[str, Any]:
+        super().parse_json(raw)
+
+        def bind(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+            data: dict[str, Any] = {}
+            for key, value in pairs:
+                data[key.lower() if key.lower() in KNOWN_FIELDS else key] = value
+            return data
+
+        return json.loads(raw, object_pairs_hook=bind)

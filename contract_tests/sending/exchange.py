@@ -43,6 +43,26 @@ class NotJSON:
 NOT_JSON = NotJSON()
 
 
+class Members(dict):
+    """A JSON object given as its members in order, where a name may repeat: ``Members([("email", a), ("email",
+    b)])`` goes on the wire as ``{"email": a, "email": b}`` (json.dumps, C encoder or not, takes a dict subclass's
+    ``items()``). As a dict it holds the last value of each name, as Python's json reads it back. RFC 8259 section 4
+    leaves what a receiver does with repeated names "unpredictable"; the documented client cannot send one (a Go map
+    holds a name once)."""
+
+    def __init__(self, members) -> None:
+        members = list(members)
+        super().__init__(members)
+        self._members = members
+
+    def items(self):  # every member, repeated names included
+        return list(self._members)
+
+    @property
+    def repeats_a_name(self) -> bool:
+        return len(self._members) != len(self)
+
+
 @dataclass(eq=False)
 class LoginRequest:
     """One request of the suite, with the intent the invariants judge it by.
@@ -101,6 +121,8 @@ class LoginRequest:
                     return obj.label
                 sentinels.append(obj)
                 return _SENTINEL.format(len(sentinels) - 1)
+            if isinstance(obj, Members):
+                return Members((walk(k), walk(v)) for k, v in obj.items())
             if isinstance(obj, dict):
                 return {walk(k): walk(v) for k, v in obj.items()}
             if isinstance(obj, (list, tuple)):
@@ -168,9 +190,9 @@ class LoginRequest:
         if body is None or len(body) > client["max-body-bytes"]:
             return False
         try:
-            data = json.loads(body.decode("utf-8"))
-        except ValueError:  # UnicodeDecodeError included
-            return False
+            data = json.loads(body.decode("utf-8"), object_pairs_hook=_unless_a_name_repeats)
+        except (ValueError, RecursionError):  # UnicodeDecodeError included; a repeated name (a Go map holds a name
+            return False  # once); nesting deeper than Python's recursion limit (RecursionError is no ValueError)
         return isinstance(data, dict) and all(
             isinstance(v, str) and _utf8_encodable(k) and _utf8_encodable(v) for k, v in data.items())
 
@@ -237,6 +259,13 @@ class LoginRequest:
 @functools.cache
 def _documented_client() -> dict[str, Any]:
     return documented_client()
+
+
+def _unless_a_name_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        raise ValueError("a repeated member name")
+    return data
 
 
 def _utf8_encodable(text: str) -> bool:
@@ -340,7 +369,7 @@ class Exchange:
     def json(self) -> Any:
         try:
             return json.loads(self.body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # a body echoing deep nesting is not JSON to us
             return NOT_JSON
 
     @property

@@ -13,7 +13,7 @@ import base64
 import json
 from typing import Any, Callable
 
-from .exchange import LoginRequest
+from .exchange import LoginRequest, Members
 from .secrets import Redactor, Secret
 
 MAX_KEPT = 8 * 1024  # characters of request data kept per request
@@ -27,6 +27,8 @@ class Unavailable(ValueError):
 def _encode(value: Any) -> Any:
     if isinstance(value, Secret):
         return {"secret": value.label}
+    if isinstance(value, Members) and value.repeats_a_name:
+        raise Unavailable("an object whose member names repeat, which the report's JSON cannot keep")
     if isinstance(value, dict):
         if "secret" in value and len(value) == 1:
             raise Unavailable("a body whose object looks like a secret placeholder")

@@ -109,7 +109,7 @@ class Redactor:
         try:
             header = json.loads(b64url_decode(parts[0]))
             claims = json.loads(b64url_decode(parts[1])) if len(parts) > 1 else None
-        except (ValueError, binascii.Error, UnicodeDecodeError, IndexError):
+        except (ValueError, binascii.Error, UnicodeDecodeError, IndexError, RecursionError):
             return "<token redacted>"
         shown = json.dumps({"header": header, "claims": claims}, sort_keys=True, ensure_ascii=False)
         pattern = self._compiled()
