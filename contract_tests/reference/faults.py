@@ -6,6 +6,7 @@ To add a fault: write the subclass here, decorate it with ``@fault("name")`` and
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime
 import json
@@ -570,3 +571,17 @@ class NoBodyLimit(LoginService):
     async def read_body(self, request: Request) -> bytes:
         # "request.body() already buffers the stream": the refactor dropped the size guard with the loop
         return await request.body()
+
+
+# --- transport faults: what happens on the wire with a large body ---
+@fault("hangs-on-large-body")
+class HangsOnLargeBody(LoginService):
+    async def read_body(self, request: Request) -> bytes:
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_body_bytes:
+            # the size guard stops reading and never answers (an Express middleware that forgot `next(err)`, a
+            # handler that pauses the stream): the client waits until it gives up
+            while not await request.is_disconnected():
+                await asyncio.sleep(0.05)
+            raise Reject(self.payload_too_large())  # nobody is listening any more
+        return await super().read_body(request)
