@@ -189,7 +189,9 @@ class LoginRequest:
         if self.raw is not None:
             parts.append(_clip(self.raw.decode("utf-8", "replace"), limit) + f" ({len(self.raw)} bytes)")
         elif self.has_json:
-            parts.append(_clip(self.json_text("label"), limit))
+            text = self.json_text("label")
+            parts.append(_clip(_compact_runs(text), limit) + (f" ({len(self.body_bytes()):,} bytes)"
+                                                              if len(text) > limit else ""))
         elif self.form is not None:
             parts.append("form: " + "&".join(f"{k}={_label(v)}" for k, v in self.form))
         elif self.multipart is not None:
@@ -263,6 +265,29 @@ def _clip(text: str, limit: int) -> str:
 _RUN_START = re.compile(r"(.)\1{16}", re.S)  # one character 17 times
 
 
+def _runs(text: str, shortest: int = 17):
+    """(start, end) of each run of one character at least *shortest* long."""
+    start_re = _RUN_START if shortest == 17 else re.compile(r"(.)\1{%d}" % (shortest - 1), re.S)
+    i = 0
+    while run := start_re.search(text, i):
+        # the run's end by a one-character repeat: a backreference repeated (``\1{16,}``) is matched a character at
+        # a time, 0.4 s for a 1 MiB padding
+        end = re.compile(re.escape(run.group(1)) + "*", re.S).match(text, run.end()).end()
+        yield run.start(), end
+        i = end
+
+
+def _compact_runs(text: str) -> str:
+    """Long runs of one character as a reader takes them in: ``aaaaaaaa…(3,145,617 × "a")``."""
+    parts, i = [], 0
+    for start, end in _runs(text, 64):
+        if text[start] == "\\":  # a run of backslashes is part of escapes: shown as is
+            continue
+        parts.append(text[i:start] + text[start] * 8 + f"…({end - start:,} × {json.dumps(text[start])})")
+        i = end
+    return "".join(parts) + text[i:]
+
+
 _BODY_FILE = "body.json"
 
 
@@ -284,13 +309,10 @@ def _py_expr(obj: Any) -> str:
     word): long runs of one character become "a" * n."""
     if isinstance(obj, str):
         parts, i = [], 0
-        while run := _RUN_START.search(obj, i):
-            # the run's end by a one-character repeat: a backreference repeated (``\1{16,}``) is matched a
-            # character at a time, 0.4 s for a 1 MiB padding
-            end = re.compile(re.escape(run.group(1)) + "*", re.S).match(obj, run.end()).end()
-            if run.start() > i:
-                parts.append(_py_str(obj[i:run.start()]))
-            parts.append(f"{_py_str(run.group(1))} * {end - run.start()}")
+        for start, end in _runs(obj):
+            if start > i:
+                parts.append(_py_str(obj[i:start]))
+            parts.append(f"{_py_str(obj[start])} * {end - start}")
             i = end
         if i < len(obj):
             parts.append(_py_str(obj[i:]))

@@ -95,6 +95,7 @@ def _errno_in(exc: BaseException, *codes: int) -> bool:
 
 
 IS_IT_HTTPS = "if that port serves HTTPS, use https:// in --base-url"
+HINT_MAX_BODY = 16 * 1024
 
 
 def classify(exc: BaseException, *, scheme: str, timeout: float, size: int, wire: WireLog | None) -> TransportFailure:
@@ -117,13 +118,15 @@ def _timeout(exc: BaseException, scheme: str, timeout: float, size: int, wire: W
         return TransportFailure(Failure.TIMEOUT, within, reached=False)
     if not wire.connected:
         return TransportFailure(Failure.TIMEOUT, f"{within}: no connection could be made", reached=False)
-    if wire.received:
-        return TransportFailure(Failure.TIMEOUT, f"{within}: {wire.received:,} bytes of an answer came in that time")
+    if wire.answered:
+        return TransportFailure(Failure.TIMEOUT, f"{within}: {wire.answered:,} bytes of an answer came in that time")
     if size and wire.head_size is not None and wire.body_written < size:
         return TransportFailure(Failure.TIMEOUT, f"{within}: the target stopped taking the body after "
                                 f"{size_text(wire.body_written)} of {size_text(size)}, and said nothing")
     sent = f" (with its {size_text(size)} body)" if size else ""
-    return TransportFailure(Failure.TIMEOUT, f"{within}: the request was sent in full{sent}, and nothing came back")
+    interim = " but 100 Continue" if wire.interim else ""
+    return TransportFailure(Failure.TIMEOUT, f"{within}: the request was sent in full{sent}, and nothing{interim} "
+                            "came back")
 
 
 def _connect_failure(exc: BaseException, scheme: str, wire: WireLog | None) -> TransportFailure:
@@ -146,22 +149,28 @@ def _connect_failure(exc: BaseException, scheme: str, wire: WireLog | None) -> T
 
 def _no_answer(exc: BaseException, scheme: str, size: int, wire: WireLog | None) -> TransportFailure:
     reset = _find(exc, ConnectionResetError) is not None or _errno_in(exc, errno.ECONNRESET, errno.EPIPE)
-    received = wire.received if wire is not None else None
+    received = wire.answered if wire is not None else None
     if wire is not None and scheme == "http" and wire.looks_like_tls:
         return TransportFailure(Failure.PLAIN_TO_TLS_PORT, "the target answered plain HTTP with TLS bytes: that "
                                 "port speaks TLS; use https:// in --base-url")
     if isinstance(exc, httpx.RemoteProtocolError) and (wire is None or received):  # bytes came back, not HTTP
         return TransportFailure(Failure.PROTOCOL, f"the target did not answer with valid HTTP: {_text(exc)}")
-    hint = f"; {IS_IT_HTTPS}" if scheme == "http" and not received else ""
+    # a TLS port given plain HTTP ends the connection at once: said for a small request that got no answer at all
+    hint = f"; {IS_IT_HTTPS}" if scheme == "http" and not received and size <= HINT_MAX_BODY else ""
     reached = bool(received)  # nothing came back: all that is known is that the target could not be talked to
     if wire is not None and wire.write_error is not None and size and wire.body_written < size:
         return TransportFailure(Failure.RESET_WHILE_UPLOADING, (
             f"the target {'reset' if reset or not isinstance(exc, httpx.RemoteProtocolError) else 'closed'} the "
-            f"connection while the body was still being sent ({size_text(wire.body_written)} of "
-            f"{size_text(size)} written), and no answer could be read{hint}"), reached)
+            f"connection while the body was still being sent (about {size_text(wire.body_written)} of "
+            f"{size_text(size)} written), and no answer could be read: an edge refusing an oversized body from its "
+            "headers does this, and so does a crash"), reached)
+    body = (f" (the {size_text(size)} body was handed over; the target may have refused it before reading it all)"
+            if size > HINT_MAX_BODY else "")
     if reset:
-        return TransportFailure(Failure.RESET, f"the target reset the connection before answering{hint}", reached)
-    return TransportFailure(Failure.CLOSED, f"the target closed the connection without answering{hint}", reached)
+        return TransportFailure(Failure.RESET, f"the target reset the connection before answering{body}{hint}",
+                                reached)
+    return TransportFailure(Failure.CLOSED, f"the target closed the connection without answering{body}{hint}",
+                            reached)
 
 
 def _text(exc: BaseException) -> str:

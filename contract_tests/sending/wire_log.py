@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import httpcore
 
+UPLOAD_PIECE = 64 * 1024  # bytes handed to the stream at a time
 TLS_RECORD_TYPES = (0x15, 0x16)  # alert, handshake: what a TLS port sends back to bytes that are not TLS
 
 
@@ -43,7 +44,13 @@ class WireLog:
     received: int = 0  # bytes read from the target
     first_bytes: bytes = b""  # the first bytes read (up to 16)
     answered_before_body: bool = False  # a final answer came while waiting to send the body (early refusal)
-    continued: bool = False  # the target said 100 Continue
+    continued: bool = False  # the target said 100 Continue (or nothing within the wait)
+    interim: int = 0  # bytes of interim (1xx) answers read: no answer to the request
+
+    @property
+    def answered(self) -> int:
+        """Bytes of a final answer read (interim 100 Continue lines not counted)."""
+        return self.received - self.interim
 
     @property
     def body_written(self) -> int:
@@ -99,17 +106,24 @@ class ObservedStream(httpcore.AsyncNetworkStream):
         if log is not None and buffer and log.head_size is not None and log.expect_continue \
                 and not log.continued and log.body_written == 0:
             await self._await_continue(log, timeout)
-        try:
+        if log is None:
             await self._inner.write(buffer, timeout)
-        except BaseException as exc:
-            if log is not None:
-                log.write_error = exc
-            raise
-        if log is not None and buffer:
+            return
+        if buffer:
             log.connected = True  # made for this request, or a kept-alive one
+        # a large body in pieces: the stream takes a whole buffer and reports a connection lost meanwhile only at
+        # the next write, so each piece tells how far the upload got
+        view = memoryview(buffer)
+        for start in range(0, len(buffer), UPLOAD_PIECE):
+            piece = bytes(view[start:start + UPLOAD_PIECE])
+            try:
+                await self._inner.write(piece, timeout)
+            except BaseException as exc:
+                log.write_error = exc
+                raise
             if log.head_size is None:
                 log.head_size = len(buffer)  # httpcore writes the request line and headers first, in one write
-            log.written += len(buffer)
+            log.written += len(piece)
 
     async def _await_continue(self, log: WireLog, timeout: float | None) -> None:
         """Before the first body byte: wait for 100 Continue or a final answer (then no body is sent)."""
@@ -132,6 +146,7 @@ class ObservedStream(httpcore.AsyncNetworkStream):
             log.answered_before_body = True
             raise httpcore.WriteError("the target answered before the body was sent")  # httpcore reads it next
         log.continued = True
+        log.interim += len(received)
 
     async def aclose(self) -> None:
         await self._inner.aclose()
