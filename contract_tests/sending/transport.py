@@ -78,12 +78,17 @@ def size_text(n: int) -> str:
 
 
 def _chain(exc: BaseException):
-    """*exc* and the exceptions it was raised from or during."""
-    seen = set()
-    while exc is not None and id(exc) not in seen:
+    """*exc* and the exceptions it was raised from or during (those of an exception group included: anyio's
+    "All connection attempts failed" holds the attempts' errors)."""
+    seen: set[int] = set()
+    todo = [exc]
+    while todo:
+        exc = todo.pop(0)
+        if exc is None or id(exc) in seen:
+            continue
         seen.add(id(exc))
         yield exc
-        exc = exc.__cause__ or exc.__context__
+        todo += [exc.__cause__ or exc.__context__, *getattr(exc, "exceptions", ())]
 
 
 def _find(exc: BaseException, kind: type) -> BaseException | None:
@@ -138,6 +143,9 @@ def _connect_failure(exc: BaseException, scheme: str, wire: WireLog | None) -> T
     if wire is not None and wire.tls:
         return TransportFailure(Failure.TLS, "the target closed the connection during the TLS handshake: is that "
                                 "port serving HTTPS? (use http:// for a plain HTTP port)")
+    if _find(exc, ConnectionResetError) is not None:
+        return TransportFailure(Failure.RESET, "the target reset the connection as soon as it was made (a listener "
+                                "that turns connections away, a proxy without a backend)", reached=False)
     if _find(exc, socket.gaierror) is not None or _DNS_TEXT.search(text):
         return TransportFailure(Failure.DNS, f"DNS lookup failed: {text}", reached=False)
     if _find(exc, ConnectionRefusedError) is not None or _errno_in(exc, errno.ECONNREFUSED) \
@@ -158,12 +166,17 @@ def _no_answer(exc: BaseException, scheme: str, size: int, wire: WireLog | None)
     # a TLS port given plain HTTP ends the connection at once: said for a small request that got no answer at all
     hint = f"; {IS_IT_HTTPS}" if scheme == "http" and not received and size <= HINT_MAX_BODY else ""
     reached = bool(received)  # nothing came back: all that is known is that the target could not be talked to
+    early = "an edge refusing an oversized body from its headers does this, and so does a crash"
     if wire is not None and wire.write_error is not None and size and wire.body_written < size:
         return TransportFailure(Failure.RESET_WHILE_UPLOADING, (
             f"the target {'reset' if reset or not isinstance(exc, httpx.RemoteProtocolError) else 'closed'} the "
             f"connection while the body was still being sent (about {size_text(wire.body_written)} of "
-            f"{size_text(size)} written), and no answer could be read: an edge refusing an oversized body from its "
-            "headers does this, and so does a crash"), reached)
+            f"{size_text(size)} written), and no answer could be read: {early}"), reached)
+    if reset and size > HINT_MAX_BODY:
+        # a reset, not an orderly close: the target's side closed with body bytes it had not read
+        return TransportFailure(Failure.RESET_WHILE_UPLOADING, (
+            f"the target reset the connection before taking the whole {size_text(size)} body (a reset, not an "
+            f"orderly close: bytes it had not read were pending), and no answer could be read: {early}"), reached)
     body = (f" (the {size_text(size)} body was handed over; the target may have refused it before reading it all)"
             if size > HINT_MAX_BODY else "")
     if reset:

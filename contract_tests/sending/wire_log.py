@@ -23,6 +23,7 @@ import ssl
 import typing
 from dataclasses import dataclass
 
+import anyio
 import httpcore
 
 UPLOAD_PIECE = 64 * 1024  # bytes handed to the stream at a time
@@ -156,7 +157,12 @@ class ObservedStream(httpcore.AsyncNetworkStream):
         log = _CURRENT.get()
         if log is not None:
             log.tls = True
-        stream = await self._inner.start_tls(ssl_context, server_hostname, timeout)
+        try:
+            stream = await self._inner.start_tls(ssl_context, server_hostname, timeout)
+        except BaseException:  # cancelled at the request's deadline too: httpcore closes the connection only on an
+            with anyio.CancelScope(shield=True):  # Exception, and the socket would be left to the garbage collector
+                await self._inner.aclose()
+            raise
         if log is not None:
             log.tls_done = True
         return ObservedStream(stream)
