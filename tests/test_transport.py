@@ -265,3 +265,43 @@ def test_a_long_body_is_reproduced_by_a_short_readable_command_with_the_exact_by
     assert '"a" * ' in make and "$(" not in command  # no command substitution holding the body
     subprocess.run(make, shell=True, cwd=tmp_path, check=True)
     assert (tmp_path / "body.json").read_bytes() == request.body_bytes()
+
+
+# ------------------------------------------------------------------------------- no verdict decided by message text
+ROOT = Path(__file__).resolve().parents[1] / "contract_tests"
+_TEXT_VERDICT = __import__("re").compile(
+    r"""["'][^"']+["']\s+(not\s+)?in\s+[\w.()]*(transport_error|\.message|\.reason|str\(exc\)|str\(e\))\b""")
+
+
+def test_no_check_branches_on_the_words_of_an_error_or_a_message():
+    """Transport outcomes travel as kinds (sending/transport.py Failure), findings by the check that made them:
+    no check, test or fuzzing step decides by looking for words in an error or a message."""
+    found = []
+    for path in sorted(ROOT.rglob("*.py")):
+        if "reference" in path.parts:
+            continue
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if _TEXT_VERDICT.search(line):
+                found.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert not found, "\n".join(found)
+
+
+def test_an_echoed_password_is_recorded_with_the_check_that_found_it():
+    """The fuzzing discounts a "password echoed" finding of a generated password the target says anyway by the
+    check that found it (its record), not by the message's words."""
+    from contract_tests.judging import checks, invariants, verdicts
+
+    client = ContractClient("http://target.test", Redactor(), ClientLimits(), transport=httpx.MockTransport(
+        lambda r: httpx.Response(401, json={"error": "INVALID_CREDENTIALS", "detail": "bad Echoed-Passw0rd"})))
+    client.observer = invariants.Observer()
+    ctx = verdicts.TestContext("t", ("SEC-02",))
+    verdicts.reset_held()
+    verdicts.begin(ctx)
+    try:
+        client.send(LoginRequest("p", "failure", json={"email": "x@example.com", "password": "Echoed-Passw0rd"}))
+    finally:
+        verdicts.begin(None)
+        client.close()
+    [obs] = ctx.failed("SEC-02")
+    echo = checks.no_password_echo
+    assert obs.replay["check"]["name"] == f"{echo.__module__}:{echo.__qualname__}"
