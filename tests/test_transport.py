@@ -305,3 +305,49 @@ def test_an_echoed_password_is_recorded_with_the_check_that_found_it():
     [obs] = ctx.failed("SEC-02")
     echo = checks.no_password_echo
     assert obs.replay["check"]["name"] == f"{echo.__module__}:{echo.__qualname__}"
+
+
+# ------------------------------------------------------------------------------------- malformed headers are evidence
+def _raw_answer(head: bytes):
+    def behave(conn, stop):
+        from tests.misbehaving_targets import read_request
+
+        while not stop.is_set() and read_request(conn):
+            conn.sendall(head)
+
+    return behave
+
+
+def test_a_malformed_content_length_is_a_protocol_error_not_a_crash():
+    head = b"HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: twelve\r\n\r\n{}"
+    with RawTarget(_raw_answer(head)) as target:
+        ex = _send(target.url, _small())
+    assert ex.failure.kind is Failure.PROTOCOL and "did not answer with valid HTTP" in ex.transport_error
+
+
+def test_malformed_headers_of_an_answer_are_judged_as_evidence():
+    """Content-Type, Set-Cookie, Retry-After and WWW-Authenticate nobody could parse: every check of every invariant
+    runs over the answer, nothing raises but the checks' own findings."""
+    from contract_tests.judging import invariants, verdicts
+
+    body = b'{"error":"RATE_LIMITED"}'
+    head = (b"HTTP/1.1 429 Too Many Requests\r\nContent-Type: ;;;\xff charset==\r\nSet-Cookie: =;;; Max-Age=soon\r\n"
+            b"Retry-After: later, please\r\nWWW-Authenticate: \x01\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+    sleeps = []
+    with RawTarget(_raw_answer(head)) as target:
+        client = ContractClient(target.url, Redactor(), ClientLimits(timeout=5, max_retry_wait=3),
+                                sleep=sleeps.append)
+        client.observer = invariants.Observer()
+        ctx = verdicts.TestContext("t", ("INPUT-01",))
+        verdicts.reset_held()
+        verdicts.begin(ctx)
+        try:
+            with pytest.raises(Exception) as info:
+                client.send(LoginRequest("p", "invalid", json={"email": "x@example.com"}))
+        finally:
+            verdicts.begin(None)
+            client.close()
+    from contract_tests.sending.client import RateLimited
+
+    assert isinstance(info.value, RateLimited), info.value  # backed off by default, then blocked: never a crash
+    assert sleeps == [1.0, 2.0] and "'later, please' is neither a number of seconds" in info.value.reason

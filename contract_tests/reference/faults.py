@@ -576,6 +576,8 @@ class NoBodyLimit(LoginService):
 # --- transport faults: what happens on the wire with a large body ---
 @fault("hangs-on-large-body")
 class HangsOnLargeBody(LoginService):
+    max_body_bytes = 1024 * 1024  # the guard's limit (body-parser's '1mb')
+
     async def read_body(self, request: Request) -> bytes:
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_body_bytes:

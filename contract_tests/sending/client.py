@@ -34,8 +34,7 @@ from .account_gate import AccountGate
 from .ahead_pool import AheadPool
 from .exchange import Exchange, LoginRequest, visible
 from .secrets import Redactor, Secret, password_secret
-from .transport import (INSECURE, TRUST_A_PRIVATE_CA, Failure, TransportFailure, classify,  # noqa: F401
-                        describe_tls_error, tls_handshake_timeout)
+from .transport import TransportFailure, classify
 from .wire_log import WireLog, observe_pool
 from . import wire_log
 
@@ -637,7 +636,7 @@ class ContractClient:
         exchange.elapsed = time.perf_counter() - started
         if self.recorder is not None:
             self.recorder(exchange, wall, with_token)
-        if exchange.failure is None or exchange.failure.left:  # else HTTP could not carry it: nothing said of the target
+        if exchange.failure is None or exchange.failure.left:  # else HTTP could not carry it: nothing said of it
             self._count_answer(exchange, probe)
         if with_token and exchange.status is not None:
             passed = (request.expect in ("success", "failure") and exchange.status < 500  # got past the captcha

@@ -40,11 +40,6 @@ class Failure(enum.Enum):
     NOT_SENDABLE = "not sendable"  # HTTP cannot carry the request (the suite's side, nothing reached the target)
 
     @property
-    def no_connection(self) -> bool:
-        """No connection was made: nothing is known about the target but that it cannot be reached."""
-        return self in (Failure.REFUSED, Failure.DNS, Failure.CONNECT)
-
-    @property
     def ended_without_answer(self) -> bool:
         """The target ended the connection after the request (or part of it) reached it, without an answer."""
         return self in (Failure.RESET_WHILE_UPLOADING, Failure.RESET, Failure.CLOSED)
@@ -109,13 +104,13 @@ def classify(exc: BaseException, *, scheme: str, timeout: float, size: int, wire
         return TransportFailure(Failure.NOT_SENDABLE, "the suite could not send this request as HTTP (not the "
                                 f"target's doing): {_text(exc)}", reached=False)
     if isinstance(exc, (httpx.TimeoutException, TimeoutError)):
-        return _timeout(exc, scheme, timeout, size, wire)
+        return _timeout(timeout, size, wire)
     if isinstance(exc, httpx.ConnectError) and not (wire is not None and wire.tls_done):
-        return _connect_failure(exc, scheme, wire)
+        return _connect_failure(exc, wire)
     return _no_answer(exc, scheme, size, wire)
 
 
-def _timeout(exc: BaseException, scheme: str, timeout: float, size: int, wire: WireLog | None) -> TransportFailure:
+def _timeout(timeout: float, size: int, wire: WireLog | None) -> TransportFailure:
     within = f"no complete answer within {timeout:g} s (--timeout bounds the whole request)"
     if wire is not None and wire.tls and not wire.tls_done:
         return TransportFailure(Failure.TLS_HANDSHAKE_TIMEOUT, tls_handshake_timeout(timeout))
@@ -134,7 +129,7 @@ def _timeout(exc: BaseException, scheme: str, timeout: float, size: int, wire: W
                             "came back")
 
 
-def _connect_failure(exc: BaseException, scheme: str, wire: WireLog | None) -> TransportFailure:
+def _connect_failure(exc: BaseException, wire: WireLog | None) -> TransportFailure:
     failed_ssl = _find(exc, ssl.SSLError)
     text = _text(exc)
     if failed_ssl is not None or _SSL_TEXT.search(text):

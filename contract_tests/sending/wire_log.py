@@ -44,7 +44,6 @@ class WireLog:
     write_error: BaseException | None = None  # the write that failed, if one did
     received: int = 0  # bytes read from the target
     first_bytes: bytes = b""  # the first bytes read (up to 16)
-    answered_before_body: bool = False  # a final answer came while waiting to send the body (early refusal)
     continued: bool = False  # the target said 100 Continue (or nothing within the wait)
     interim: int = 0  # bytes of interim (1xx) answers read: no answer to the request
 
@@ -135,6 +134,8 @@ class ObservedStream(httpcore.AsyncNetworkStream):
                 data = await self._inner.read(65536, wait)
             except httpcore.ReadTimeout:
                 break  # no word within the wait: the body goes (the target ignores the expectation)
+            except httpcore.ReadError:
+                break  # the connection went: the body write says so, and the answer is looked for as always
             self._note_read(data)
             if not data:
                 break  # closed: the body write will say so
@@ -143,8 +144,7 @@ class ObservedStream(httpcore.AsyncNetworkStream):
         if not received:
             log.continued = True  # nothing said: send the body
             return
-        if _final_status_line(received):
-            log.answered_before_body = True
+        if _final_status_line(received):  # refused from the headers: no body byte is sent
             raise httpcore.WriteError("the target answered before the body was sent")  # httpcore reads it next
         log.continued = True
         log.interim += len(received)
