@@ -77,7 +77,7 @@ def _says_what_happened(message: str) -> None:
     ("closes", Failure.CLOSED, "closed the connection without answering; if that port serves HTTPS, use https://"),
     ("tls-alert-to-plain-http", Failure.PLAIN_TO_TLS_PORT, "that port speaks TLS; use https://"),
     ("never-answers", Failure.TIMEOUT, "no complete answer within 0.5 s (--timeout bounds the whole request): the "
-                                       "request was sent in full (with its"),
+                                       "request was sent in full (body: "),
 ])
 def test_a_small_request_without_an_answer_says_what_happened(behaviour, kind, words):
     with RawTarget(BEHAVIOURS[behaviour]) as target:
@@ -159,7 +159,7 @@ def test_a_target_that_stops_taking_the_body_times_out_and_says_so():
     assert ex.failure.kind is Failure.TIMEOUT
     # the kernels' buffers may take the whole body on loopback: what the client could write is said either way
     assert ("the target stopped taking the body after" in ex.transport_error and "of 3 MiB" in ex.transport_error) \
-        or "the request was sent in full (with its 3 MiB (3,145,728 bytes) body), and nothing" in ex.transport_error
+        or "the request was sent in full (body: 3 MiB (3,145,728 bytes)), and nothing" in ex.transport_error
 
 
 # ----------------------------------------------------------------------------------------------- Retry-After

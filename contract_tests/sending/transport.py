@@ -123,7 +123,7 @@ def _timeout(timeout: float, size: int, wire: WireLog | None) -> TransportFailur
     if size and wire.head_size is not None and wire.body_written < size:
         return TransportFailure(Failure.TIMEOUT, f"{within}: the target stopped taking the body after "
                                 f"{size_text(wire.body_written)} of {size_text(size)}, and said nothing")
-    sent = f" (with its {size_text(size)} body)" if size else ""
+    sent = f" (body: {size_text(size)})" if size else ""
     interim = " but 100 Continue" if wire.interim else ""
     return TransportFailure(Failure.TIMEOUT, f"{within}: the request was sent in full{sent}, and nothing{interim} "
                             "came back")
