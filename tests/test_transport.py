@@ -351,3 +351,20 @@ def test_malformed_headers_of_an_answer_are_judged_as_evidence():
 
     assert isinstance(info.value, RateLimited), info.value  # backed off by default, then blocked: never a crash
     assert sleeps == [1.0, 2.0] and "'later, please' is neither a number of seconds" in info.value.reason
+
+
+def test_a_target_that_says_100_continue_gets_the_body_and_answers_it():
+    """uvicorn says 100 Continue when the application starts reading: the body goes at once, not after the wait."""
+    import time
+
+    from contract_tests.reference import start_reference_server
+
+    body = padded({"email": "x@example.com", "password": "Some-Passw0rd!"}, "password", 20 * 1024)
+    with start_reference_server() as server:
+        client = _client(server.url, continue_wait=60, timeout=90)
+        started = time.monotonic()
+        ex = client.send(LoginRequest("p", "failure", json=body, headers={"Expect": "100-continue"}))
+        took = time.monotonic() - started
+        client.close()
+    assert ex.status == 401 and ex.failure is None
+    assert took < 30  # answered on its 100 Continue, not after the wait for a target that says nothing (60 s)

@@ -71,6 +71,7 @@ class ClientLimits:
     lost_after: int = 3  # consecutive requests without a complete answer: the target has stopped answering
     run_deadline: float | None = None  # time.monotonic() after which no request is sent (--run-deadline)
     in_flight: int = 1  # requests sent ahead at once (--in-flight; 1: every request when its test asks)
+    continue_wait: float = 1.0  # Expect: 100-continue: seconds to wait for the target's word before the body (curl's)
 
 
 class SharedTally:
@@ -626,7 +627,7 @@ class ContractClient:
         self._pace()
         exchange = Exchange(request=request, base_url=self.base_url, redactor=self.redactor, attempts=attempt + 1)
         started, wall = time.perf_counter(), time.time()
-        log = WireLog(expect_continue=_expects_continue(kwargs))
+        log = WireLog(expect_continue=_expects_continue(kwargs), continue_wait=self.limits.continue_wait)
         try:
             exchange.status, exchange.headers, exchange.body, exchange.truncated = self._loop.run(
                 self._transmit(kwargs, log))
