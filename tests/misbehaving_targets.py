@@ -74,6 +74,137 @@ def close(conn: socket.socket, stop: threading.Event) -> None:
     read_request(conn)
 
 
+def read_head(conn: socket.socket) -> tuple[dict[bytes, bytes], bytes] | None:
+    """Read the request line and headers only: (lower-cased headers, the body bytes that came with them)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return None
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    headers = {}
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        headers[name.strip().lower()] = value.strip()
+    return headers, body
+
+
+def read_body(conn: socket.socket, length: int, have: bytes) -> bool:
+    while len(have) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return False
+        have += chunk
+    return True
+
+
+def _json_answer(status: str, body: bytes, extra: str = "") -> bytes:
+    return (f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n{extra}\r\n"
+            ).encode() + body
+
+
+CREDENTIAL_FAILURE = _json_answer("401 Unauthorized", b'{"error":"INVALID_CREDENTIALS"}',
+                                  'WWW-Authenticate: Bearer realm="x"\r\n')
+TOO_LARGE = _json_answer("413 Content Too Large", b'{"error":"PAYLOAD_TOO_LARGE"}', "Connection: close\r\n")
+EDGE_LIMIT = 64 * 1024
+
+
+def _reset_close(conn: socket.socket) -> None:
+    """Close with unread data pending, as a process does: the peer gets a reset (RST), not an orderly close."""
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+def edge_refusal(read_first: int) -> Behaviour:
+    """An edge with a 64 KiB body limit: a body under it is answered as a credential failure; a larger one, after
+    reading *read_first* bytes of it (0: from the headers alone, ignoring Expect: 100-continue), gets a 413 and the
+    connection is reset while the client is still uploading."""
+
+    def behave(conn: socket.socket, stop: threading.Event) -> None:
+        while not stop.is_set():
+            got = read_head(conn)
+            if got is None:
+                return
+            headers, body = got
+            length = int(headers.get(b"content-length", b"0") or 0)
+            if length <= EDGE_LIMIT:
+                if not read_body(conn, length, body):
+                    return
+                conn.sendall(CREDENTIAL_FAILURE)
+                continue
+            while len(body) < read_first:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return
+                body += chunk
+            conn.sendall(TOO_LARGE)
+            _reset_close(conn)
+            return
+
+    return behave
+
+
+def drops_mid_upload(conn: socket.socket, stop: threading.Event) -> None:
+    """Answers small requests as credential failures; a body over 64 KiB is read for 256 KiB, then the connection is
+    reset without a word (an edge dropping oversized uploads)."""
+    while not stop.is_set():
+        got = read_head(conn)
+        if got is None:
+            return
+        headers, body = got
+        length = int(headers.get(b"content-length", b"0") or 0)
+        if length > EDGE_LIMIT:
+            while len(body) < 256 * 1024:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return
+                body += chunk
+            _reset_close(conn)
+            return
+        if not read_body(conn, length, body):
+            return
+        conn.sendall(CREDENTIAL_FAILURE)
+
+
+def hangs_on_large_body(conn: socket.socket, stop: threading.Event) -> None:
+    """Answers small requests as credential failures; on a body over 64 KiB it stops reading and never answers."""
+    while not stop.is_set():
+        got = read_head(conn)
+        if got is None:
+            return
+        headers, body = got
+        length = int(headers.get(b"content-length", b"0") or 0)
+        if length > EDGE_LIMIT:
+            stop.wait()
+            return
+        if not read_body(conn, length, body):
+            return
+        conn.sendall(CREDENTIAL_FAILURE)
+
+
+def rate_limited_once(retry_after: bytes) -> Behaviour:
+    """The first request of each connection gets 429 with the given Retry-After; the next ones a credential
+    failure."""
+
+    def behave(conn: socket.socket, stop: threading.Event) -> None:
+        first = True
+        while not stop.is_set() and read_request(conn):
+            if first:
+                conn.sendall(_json_answer("429 Too Many Requests", b'{"error":"RATE_LIMITED"}',
+                                          "Retry-After: " + retry_after.decode("latin-1") + "\r\n"))
+                first = False
+            else:
+                conn.sendall(CREDENTIAL_FAILURE)
+
+    return behave
+
+
+def tls_alert(conn: socket.socket, stop: threading.Event) -> None:
+    """A TLS port as plain HTTP meets it: reads the bytes and answers a TLS alert record (handshake failure)."""
+    conn.recv(65536)
+    conn.sendall(b"\x15\x03\x03\x00\x02\x02\x28")
+
+
 BEHAVIOURS: dict[str, Behaviour] = {
     "never-answers": silent,
     "slow-endless-stream": trickle,
@@ -83,6 +214,13 @@ BEHAVIOURS: dict[str, Behaviour] = {
     "redirect-302": answer("302 Found", "text/html", b"<a href=\"/login\">Found</a>", "Location: /login\r\n"),
     "500-for-everything": answer("500 Internal Server Error", "text/plain", b"Internal Server Error"),
     "10-mb-body": answer("200 OK", "application/json", b'{"error": "' + b"x" * (10 * 1024 * 1024) + b'"}'),
+    # what happens on the wire with a large body, a malformed Retry-After, the wrong scheme
+    "refuses-from-headers-and-resets": edge_refusal(read_first=0),
+    "refuses-mid-upload-and-resets": edge_refusal(read_first=256 * 1024),
+    "drops-mid-upload": drops_mid_upload,
+    "hangs-on-large-body": hangs_on_large_body,
+    "429-unreadable-retry-after": rate_limited_once(b"later, please"),
+    "tls-alert-to-plain-http": tls_alert,
 }
 
 

@@ -61,3 +61,28 @@ def test_trailing_variation_selector_is_what_class_validator_lets_through():
 def test_bad_emails_break_the_documented_format(email):
     errors = list(spec.validator(spec.request_schema()).iter_errors({"email": email, **REQUIRED}))
     assert [e.validator for e in errors] == ["format"]
+
+
+def test_size_probes_straddle_the_real_body_limits_and_never_sit_on_one():
+    """A probe of exactly a limit's size says nothing (inclusive in some stacks, exclusive in others): every probe
+    lies off every documented real limit, each limit within the probed range has probes on both sides, and the
+    oversized probe lies clearly (a fifth or more) above all of them."""
+    from contract_tests.inputs.padding import OVERSIZED, REAL_BODY_LIMITS, client_bound, size_probes
+
+    probes = size_probes()
+    assert not set(probes) & set(REAL_BODY_LIMITS) and OVERSIZED not in REAL_BODY_LIMITS
+    for limit in REAL_BODY_LIMITS:
+        if limit < max(probes):
+            assert any(p < limit for p in probes) and any(p > limit for p in probes), limit
+    assert OVERSIZED >= 1.2 * max(REAL_BODY_LIMITS)
+    assert client_bound() in probes  # the documented client's own bound is probed on the dot: it is the spec's
+
+
+def test_the_oversized_probe_says_its_size_and_is_sent_exactly():
+    from contract_tests.inputs.padding import OVERSIZED, padded
+    from contract_tests.sending.exchange import LoginRequest
+
+    request = LoginRequest("p", "invalid", json=padded({"email": "a@example.com", "password": "x"}, "padding",
+                                                       OVERSIZED))
+    assert request.size == OVERSIZED == 3 * 1024 * 1024
+    assert "(3,145,728 bytes)" in request.describe("http://x.test")

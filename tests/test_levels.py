@@ -87,7 +87,7 @@ def test_probe_sizes_and_fields_come_from_the_shipped_document():
     assert client_bound() == BOUND == 8192
     sizes = size_probes()
     assert [s for s in sizes if s <= BOUND] and [s for s in sizes if s > BOUND]  # both sides of the bound
-    assert 16 * 1024 in sizes and 20 * 1024 in sizes  # nginx client_max_body_size 16k lets one through, not the other
+    assert 12 * 1024 in sizes and 20 * 1024 in sizes  # nginx client_max_body_size 16k lets one through, not the other
     props = request_properties()
     assert unbounded_string_property() == "password" and props["password"]["required"]
     assert "maxLength" not in props["password"] and props["username"]["maxLength"] == 80

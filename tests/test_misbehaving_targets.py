@@ -53,7 +53,8 @@ CASES: dict[str, Case] = {
     "never-answers": Case("never-answers", 4, "could-not-test", "no complete answer within 10 s"),
     "slow-endless-stream": Case("slow-endless-stream", 4, "could-not-test", "no complete answer within 10 s"),
     "resets": Case("resets", 4, "could-not-test", "cannot reach"),
-    "closes": Case("closes", 4, "could-not-test", "did not answer with valid HTTP"),
+    "closes": Case("closes", 4, "could-not-test", "closed the connection without answering; if that port serves "
+                   "HTTPS, use https://"),
     "html-200": Case("html-200", 4, "could-not-test", "does not look like the login API"),
     "redirect-302": Case("redirect-302", 4, "could-not-test", "does not look like the login API"),
     "500-for-everything": Case("500-for-everything", 4, "could-not-test", "does not look like the login API"),

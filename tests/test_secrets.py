@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 
 import pytest
 from helpers import jwt
@@ -58,7 +59,9 @@ def _run_shell_to_body(command: str, env: dict) -> bytes:
         '  case "$2" in @*) cat "${2#@}";; *) printf %s "$2";; esac; fi; shift; done; }\n'
         + command
     )
-    return subprocess.run(["bash", "-c", script], env={**os.environ, **env}, capture_output=True, check=True).stdout
+    with tempfile.TemporaryDirectory() as work:  # a long body is written to body.json first: not in the checkout
+        return subprocess.run(["bash", "-c", script], env={**os.environ, **env}, capture_output=True, check=True,
+                              cwd=work).stdout
 
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")

@@ -43,6 +43,7 @@ from hypothesis import strategies as st
 from ..sending.client import Account, ContractClient, NotSent
 from ..judging.verdicts import TestContext, Violation, begin, current, not_applicable, not_sent_verdict
 from ..sending.exchange import Exchange, LoginRequest
+from ..judging import checks
 from ..judging.results import Observation, Verdict
 from .config import FuzzSettings
 
@@ -491,8 +492,10 @@ class Fuzz:
         if not isinstance(password, str) or len(password.strip()) < 8:
             return
         obs = self.ctx.seen.get(("SEC-02", id(ex)))
-        if obs is None or obs.verdict is not Verdict.FAILED or "submitted password" not in obs.message:
-            return
+        echo = checks.no_password_echo
+        found_by = ((obs.replay or {}).get("check") or {}).get("name") if obs is not None else None
+        if obs is None or obs.verdict is not Verdict.FAILED or found_by != f"{echo.__module__}:{echo.__qualname__}":
+            return  # decided by which check found it (its record), never by the message's wording
         others = [e for e in self.ctx.exchanges[-40:] if e is not ex and e.status is not None
                   and password not in e.request.describe(e.base_url, limit=10**6)]
         if any(password in _haystack(e) for e in others[-10:]):

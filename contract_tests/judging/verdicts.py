@@ -352,6 +352,16 @@ def _note(exchange: Exchange) -> None:
         _current.exchanges.append(exchange)
 
 
+def passed(requirement: str, exchanges: list[Exchange], how: str) -> None:
+    """Record that *requirement* held, saying *how* (a pass that needs saying: a refusal seen only as a reset)."""
+    if _current is None:
+        return
+    for ex in exchanges:
+        _note(ex)
+    _current.observations.append(Observation(requirement, Verdict.PASSED, _current.nodeid, visible(how), None,
+                                             [ex.evidence() for ex in exchanges[:2]]))
+
+
 def blocked(reason: str) -> NoReturn:
     """The target kept the suite from observing this (rate limit, captcha, budget)."""
     pytest.skip(f"blocked: {reason}")

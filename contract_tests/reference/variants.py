@@ -246,3 +246,17 @@ class CaseInsensitiveBinding(LoginService):
             return data
 
         return json.loads(raw, object_pairs_hook=bind)
+# --- transport variants: body limits as real stacks ship them ---
+@variant("body-limit-1mib-inclusive")
+class BodyLimit1MibInclusive(LoginService):
+    # body-parser `limit: '1mb'`, Go `http.MaxBytesReader(w, r.Body, 1<<20)`, nginx `client_max_body_size 1m`: a body
+    # of exactly 1,048,576 bytes is read and parsed, one byte more is refused
+    max_body_bytes = 1024 * 1024
+
+
+@variant("edge-413-close")
+class Edge413Close(LoginService):
+    def payload_too_large(self) -> Response:
+        # decided from the Content-Length header alone, then the connection is closed (nginx, Envoy and cloud load
+        # balancers close after a 413): the client may still be writing the body when it goes
+        return self.error_response(413, "PAYLOAD_TOO_LARGE", headers={"Connection": "close"})

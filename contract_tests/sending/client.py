@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import datetime
 import email.utils
 import re
 import threading
@@ -31,8 +32,11 @@ import httpx
 
 from .account_gate import AccountGate
 from .ahead_pool import AheadPool
-from .exchange import Exchange, LoginRequest
+from .exchange import Exchange, LoginRequest, visible
 from .secrets import Redactor, Secret, password_secret
+from .transport import TransportFailure, classify
+from .wire_log import WireLog, observe_pool
+from . import wire_log
 
 USER_AGENT = "hyper3d-login-conformance/0.1 (+contract tests)"
 DEFAULT_HEADERS = {"User-Agent": USER_AGENT, "Accept": "application/json"}
@@ -67,6 +71,7 @@ class ClientLimits:
     lost_after: int = 3  # consecutive requests without a complete answer: the target has stopped answering
     run_deadline: float | None = None  # time.monotonic() after which no request is sent (--run-deadline)
     in_flight: int = 1  # requests sent ahead at once (--in-flight; 1: every request when its test asks)
+    continue_wait: float = 1.0  # Expect: 100-continue: seconds to wait for the target's word before the body (curl's)
 
 
 class SharedTally:
@@ -161,7 +166,9 @@ class RunStopped(NotSent):
 
 
 class NoAnswer(NotSent):
-    """This request got no complete answer (timeout, connection reset, not HTTP)."""
+    """This request got no complete answer (timeout, connection reset, not HTTP); ``failure`` says which."""
+
+    failure: TransportFailure | None = None
 
 
 # `error` values that say the identifier is locked out (a lockout policy), whatever the status
@@ -190,9 +197,10 @@ class TargetError(Exception):
 
     ``reached``: a connection was made (a TLS or HTTP problem), as opposed to no connection at all."""
 
-    def __init__(self, message: str, reached: bool = False) -> None:
+    def __init__(self, message: str, reached: bool = False, failure: TransportFailure | None = None) -> None:
         super().__init__(message)
         self.reached = reached
+        self.failure = failure  # what happened on the wire (None: built from a message alone)
 
 
 class _EventLoop:
@@ -230,15 +238,40 @@ def wait_for(future: Future, while_waiting: Callable[[], bool] | None):
     return future.result()
 
 
-def _retry_after(response_headers: httpx.Headers, attempt: int) -> float:
-    value = response_headers.get("retry-after", "").strip()
-    if value.isdigit():
+_DELAY_SECONDS = re.compile(r"\d+(\.\d+)?")
+
+
+def retry_after(headers: httpx.Headers) -> float | None:
+    """Seconds a ``Retry-After`` asks to wait (RFC 9110 section 10.2.3: delay-seconds or an HTTP-date); None when
+    absent or unreadable (``later, please``, a date that does not parse): the target's words, never a crash."""
+    value = headers.get("retry-after", "").strip()
+    if not value:
+        return None
+    if _DELAY_SECONDS.fullmatch(value):
         return float(value)
-    if value:
-        parsed = email.utils.parsedate_to_datetime(value) if "," in value else None
-        if parsed is not None:
-            return max(0.0, parsed.timestamp() - time.time())
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if parsed is None:
+        return None
+    if parsed.tzinfo is None:  # an HTTP-date is always GMT
+        parsed = parsed.replace(tzinfo=datetime.timezone.utc)
+    return max(0.0, parsed.timestamp() - time.time())
+
+
+def default_backoff(attempt: int) -> float:
+    """The back-off without a readable Retry-After: 1, 2, 4, 8 s for the *attempt*-th retry."""
     return min(2.0**attempt, 8.0)
+
+
+def unreadable_retry_after(headers: httpx.Headers) -> str | None:
+    """A note for a ``Retry-After`` that is present but neither seconds nor an HTTP-date (None otherwise)."""
+    value = headers.get("retry-after")
+    if value is None or not value.strip() or retry_after(headers) is not None:
+        return None
+    return (f"Retry-After {visible(value.strip())[:60]!r} is neither a number of seconds nor an HTTP-date (RFC 9110 "
+            "section 10.2.3): read as absent, the default back-off used")
 
 
 class ContractClient:
@@ -266,6 +299,12 @@ class ContractClient:
         self._captcha_re = re.compile(captcha_pattern, re.I)
         self._sleep = sleep
         self._loop = _EventLoop()
+        if transport is None:
+            transport = httpx.AsyncHTTPTransport(verify=limits.verify_tls)
+            self._observed = observe_pool(transport)  # what each request did on the wire (wire_log.py)
+        else:
+            self._observed = False
+        self._scheme = httpx.URL(self.base_url).scheme
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             timeout=httpx.Timeout(limits.timeout),
@@ -473,8 +512,8 @@ class ContractClient:
             json={"email": "conformance-probe@example.com", "password": "Probe-Not-A-Password-1"},
         )
         exchange = self._send(request, probe=True)
-        if exchange.transport_error:
-            raise TargetError(exchange.transport_error, reached=exchange.transport_error.startswith("TLS"))
+        if exchange.failure is not None:
+            raise TargetError(exchange.failure.message, reached=exchange.failure.reached, failure=exchange.failure)
         return exchange
 
     # -- internals ---------------------------------------------------------------------------
@@ -539,6 +578,7 @@ class ContractClient:
                 exchange = self._attempt(request, kwargs, attempt, probe, with_token)
                 if exchange.transport_error and not probe and not request.accept_transport_error:
                     lost = NoAnswer(f"no response from the target: {exchange.transport_error}")
+                    lost.failure = exchange.failure
                     lost.answers = answers
                     raise lost
                 kind = exchange.backoff
@@ -589,23 +629,17 @@ class ContractClient:
         self._pace()
         exchange = Exchange(request=request, base_url=self.base_url, redactor=self.redactor, attempts=attempt + 1)
         started, wall = time.perf_counter(), time.time()
-        left = True  # the request reached the wire (False: HTTP could not carry it; nothing said about the target)
+        log = WireLog(expect_continue=_expects_continue(kwargs), continue_wait=self.limits.continue_wait)
         try:
             exchange.status, exchange.headers, exchange.body, exchange.truncated = self._loop.run(
-                self._transmit(kwargs))
-        except (httpx.TimeoutException, TimeoutError) as exc:
-            exchange.transport_error = (
-                tls_handshake_timeout(self.limits.timeout) if "handshake" in str(exc).lower() else
-                f"no complete answer within {self.limits.timeout:g} s (--timeout bounds the whole request)")
-        except httpx.TransportError as exc:
-            exchange.transport_error, reached = _describe_transport_error(exc)
-            left = not isinstance(exc, httpx.LocalProtocolError)
-            if probe:
-                raise TargetError(exchange.transport_error, reached) from None
+                self._transmit(kwargs, log))
+        except (httpx.TimeoutException, TimeoutError, httpx.TransportError) as exc:
+            exchange.failure = classify(exc, scheme=self._scheme, timeout=self.limits.timeout,
+                                        size=len(kwargs.get("content") or b""), wire=log if self._observed else None)
         exchange.elapsed = time.perf_counter() - started
         if self.recorder is not None:
             self.recorder(exchange, wall, with_token)
-        if left:
+        if exchange.failure is None or exchange.failure.left:  # else HTTP could not carry it: nothing said of it
             self.answer_times.append((wall, exchange.elapsed, exchange.status is not None))
             self._count_answer(exchange, probe)
         if with_token and exchange.status is not None:
@@ -631,7 +665,9 @@ class ContractClient:
     def back_off(self, answer: Exchange, attempt: int, waited: float = 0.0) -> float | None:
         """Wait as a rate-limit or lockout *answer* asks (Retry-After, else 1, 2, 4, 8 s for the *attempt*-th
         retry), counted in the run's back-off; None (no wait) when that would take *waited* past --max-retry-wait."""
-        pause = _retry_after(answer.headers, attempt)
+        asked = retry_after(answer.headers)
+        pause = default_backoff(attempt) if asked is None else asked
+        answer.backoff_note = unreadable_retry_after(answer.headers)
         if waited + pause > self.limits.max_retry_wait:
             return None
         with self._counting:  # the requests in flight wait with this one; the run's back-off counts the pause once
@@ -655,16 +691,19 @@ class ContractClient:
         last = answers[-1]
         tried = (f"after {len(answers)} attempt(s) and {waited:.0f} s of back-off "
                  f"(--max-retry-wait {self.limits.max_retry_wait:g})")
+        unreadable = unreadable_retry_after(last.headers)
+        if unreadable:
+            tried += f"; {unreadable}"
         if kind == "rate limit":
             exc: NotSent = RateLimited(f"rate limited by the target (429 / RATE_LIMITED) {tried}")
         else:
-            retry_after = last.headers.get("retry-after")
+            said_after = last.headers.get("retry-after")
             said = f"status {last.status}" + (f", error {last.error!r}" if last.error is not None else "")
-            until = f"; Retry-After {retry_after.strip()}" if retry_after else "; no Retry-After"
+            until = f"; Retry-After {visible(said_after.strip())[:60]}" if said_after else "; no Retry-After"
             if request.real_account:
                 # send nothing more to it until the lock ends: an attempt while locked often restarts the lock
-                self._account_locked_until = (time.monotonic() + _retry_after(last.headers, 0) if retry_after
-                                              else float("inf"))
+                asked = retry_after(last.headers)
+                self._account_locked_until = time.monotonic() + asked if asked is not None else float("inf")
             who = "the configured account" if request.real_account else "this identifier"
             exc = AccountLocked(f"{who} is locked out by the target ({said}{until}) {tried}")
         exc.answers = answers
@@ -682,9 +721,11 @@ class ContractClient:
         raise AccountLocked(f"the configured account is locked out by the target {when}; nothing more is sent to it "
                             "meanwhile, so as not to extend the lock (raise --max-retry-wait to wait it out)")
 
-    async def _transmit(self, kwargs: dict) -> tuple[int, httpx.Headers, bytes, bool]:
-        """Status, headers, at most ``max_body`` bytes of the body, and whether more were discarded."""
+    async def _transmit(self, kwargs: dict, log: WireLog) -> tuple[int, httpx.Headers, bytes, bool]:
+        """Status, headers, at most ``max_body`` bytes of the body, and whether more were discarded; the network
+        I/O is recorded in *log* (this coroutine's own task: the context variable is its alone)."""
         cap = self.limits.max_body
+        wire_log.begin(log)
         async with asyncio.timeout(self.limits.timeout):
             response = await self._http.send(self._http.build_request(**kwargs), stream=True)
             try:
@@ -772,52 +813,7 @@ def _comparable(value):
     return ("object", id(value))  # the "no JSON body" marker and other singletons: the same object
 
 
-def _describe_transport_error(exc: httpx.TransportError) -> tuple[str, bool]:
-    """One line saying what failed, and whether the host was reached (a TLS or HTTP problem, not the network)."""
-    text = str(exc) or type(exc).__name__
-    if isinstance(exc, httpx.ConnectError):
-        lowered = text.lower()
-        if "[ssl" in lowered or "certificate" in lowered or "tls" in lowered:
-            return describe_tls_error(text), True
-        if "name or service not known" in lowered or "nodename nor servname" in lowered or "getaddrinfo" in lowered:
-            return f"DNS lookup failed: {text}", False
-        return f"connection failed: {text}", False
-    if isinstance(exc, httpx.LocalProtocolError):
-        return f"the suite could not send this request as HTTP (not the target's doing): {text}", False
-    if isinstance(exc, httpx.RemoteProtocolError):
-        return f"the target did not answer with valid HTTP: {text}", True
-    return f"{type(exc).__name__}: {text}", False
-
-
-_SSL_ERROR = re.compile(r"\[SSL(?:: (?P<code>[A-Z0-9_]+))?\]\s*(?P<text>.*?)\s*(?:\(_ssl\.c:\d+\))?$", re.S)
-TRUST_A_PRIVATE_CA = ("to trust a private CA, export SSL_CERT_FILE=/path/to/ca-bundle.pem (or SSL_CERT_DIR; httpx "
-                      "honours both)")
-INSECURE = "--insecure skips certificate verification altogether (only for a staging server you trust)"
-
-
-def describe_tls_error(text: str) -> str:
-    """Which TLS failure it was (certificate not trusted, host name mismatch, expired, plain HTTP on that port,
-    handshake failure), said once, with the fix that fits it: SSL_CERT_FILE and --insecure only for a certificate."""
-    match = _SSL_ERROR.search(text)
-    code = (match.group("code") or "") if match else ""
-    detail = (match.group("text") if match else text).strip() or code.lower().replace("_", " ")
-    lowered = f"{code} {detail}".lower()
-    if code == "CERTIFICATE_VERIFY_FAILED" or "certificate verify failed" in lowered:
-        reason = detail.split("certificate verify failed", 1)[-1].lstrip(": ").rstrip(".") or "no reason given"
-        if "mismatch" in lowered:
-            return (f"TLS certificate verify failed: host name mismatch ({reason}); put a host name the certificate "
-                    f"names in --base-url. {INSECURE}")
-        if "expired" in lowered or "not yet valid" in lowered:
-            return f"TLS certificate verify failed: {reason}; the server needs a valid certificate. {INSECURE}"
-        return (f"TLS certificate verify failed: the certificate is not trusted ({reason}); {TRUST_A_PRIVATE_CA}. "
-                f"{INSECURE}")
-    if "wrong version number" in lowered or "http request" in lowered or "record layer failure" in lowered:
-        return (f"TLS handshake failed ({detail}): that port answers in plain HTTP, not TLS; use http:// for it, or "
-                "the port that serves HTTPS, in --base-url")
-    return (f"TLS handshake failure ({detail}): the server refused the handshake, or it and this Python's OpenSSL "
-            "share no TLS version or cipher suite")
-
-
-def tls_handshake_timeout(timeout: float) -> str:
-    return (f"TLS handshake did not complete within {timeout:g} s: the port accepted the connection but did not "
-            "answer the handshake; is it a TLS port (https://)?")
+def _expects_continue(kwargs: dict) -> bool:
+    """The request carries ``Expect: 100-continue`` (wire_log.py waits for the target's word before the body)."""
+    return any(name.lower() == "expect" and str(value).strip().lower() == "100-continue"
+               for name, value in kwargs.get("headers", {}).items())

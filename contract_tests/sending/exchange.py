@@ -16,6 +16,7 @@ import httpx
 
 from ..contract.spec import documented_client
 from .secrets import Redactor, Secret
+from .transport import TransportFailure
 
 LOGIN_PATH = "/api/user/login"
 Expect = Literal["success", "failure", "invalid", "any"]
@@ -210,7 +211,9 @@ class LoginRequest:
         if self.raw is not None:
             parts.append(_clip(self.raw.decode("utf-8", "replace"), limit) + f" ({len(self.raw)} bytes)")
         elif self.has_json:
-            parts.append(_clip(self.json_text("label"), limit))
+            text = self.json_text("label")
+            parts.append(_clip(_compact_runs(text), limit) + (f" ({len(self.body_bytes()):,} bytes)"
+                                                              if len(text) > limit else ""))
         elif self.form is not None:
             parts.append("form: " + "&".join(f"{k}={_label(v)}" for k, v in self.form))
         elif self.multipart is not None:
@@ -248,11 +251,10 @@ class LoginRequest:
             elif self.has_json:
                 text = self.json_text("sentinel")
                 if len(text) > _CURL_INLINE_LIMIT and not self._sentinels:
-                    # too long to paste: let python rebuild the exact body from a compact expression
-                    script = f"import json,sys; sys.stdout.write(json.dumps({_py_expr(self.json)}))"
-                    args += ["--data-binary", f'"$(python3 -c {shlex.quote(script)})"']
-                else:
-                    args += ["--data-binary", _splice(text, self._sentinels)]
+                    # too long to paste: a short python line writes the exact body to a file, curl sends the file
+                    args += ["--data-binary", f"@{_BODY_FILE}"]
+                    return f"{_body_file_command(self.json)} && " + " ".join(a for a in args if a)
+                args += ["--data-binary", _splice(text, self._sentinels)]
         return " ".join(a for a in args if a)
 
 
@@ -292,26 +294,71 @@ def _clip(text: str, limit: int) -> str:
 _RUN_START = re.compile(r"(.)\1{16}", re.S)  # one character 17 times
 
 
+def _runs(text: str, shortest: int = 17):
+    """(start, end) of each run of one character at least *shortest* long."""
+    start_re = _RUN_START if shortest == 17 else re.compile(r"(.)\1{%d}" % (shortest - 1), re.S)
+    i = 0
+    while run := start_re.search(text, i):
+        # the run's end by a one-character repeat: a backreference repeated (``\1{16,}``) is matched a character at
+        # a time, 0.4 s for a 1 MiB padding
+        end = re.compile(re.escape(run.group(1)) + "*", re.S).match(text, run.end()).end()
+        yield run.start(), end
+        i = end
+
+
+def _compact_runs(text: str) -> str:
+    """Long runs of one character as a reader takes them in: ``aaaaaaaa…(3,145,617 × "a")``."""
+    parts, i = [], 0
+    for start, end in _runs(text, 64):
+        if text[start] == "\\":  # a run of backslashes is part of escapes: shown as is
+            continue
+        parts.append(text[i:start] + text[start] * 8 + f"…({end - start:,} × {json.dumps(text[start])})")
+        i = end
+    return "".join(parts) + text[i:]
+
+
+_BODY_FILE = "body.json"
+
+
+def _body_file_command(obj: Any) -> str:
+    """``python3 -c '...' > body.json``: writes exactly the body the suite sent (its JSON encoding: UTF-8, no ASCII
+    escaping), long runs of one character written as ``"a" * n``."""
+    try:
+        json.dumps(obj, ensure_ascii=False).encode("utf-8")
+        ascii_only = ""
+    except UnicodeEncodeError:  # lone surrogates travel as \u escapes (LoginRequest.json_text)
+        ascii_only = "=True"
+    script = (f"import json, sys; sys.stdout.buffer.write(json.dumps({_py_expr(obj)}, "
+              f"ensure_ascii{ascii_only or '=False'}).encode())")
+    return f"python3 -c {shlex.quote(script)} > {_BODY_FILE}"
+
+
 def _py_expr(obj: Any) -> str:
-    """A short Python expression for a JSON value: long runs of one character become "a" * n."""
+    """A short Python expression for a JSON value, strings in double quotes (they sit in a single-quoted shell
+    word): long runs of one character become "a" * n."""
     if isinstance(obj, str):
         parts, i = [], 0
-        while run := _RUN_START.search(obj, i):
-            # the run's end by a one-character repeat: a backreference repeated (``\1{16,}``) is matched a
-            # character at a time, 0.4 s for a 1 MiB padding
-            end = re.compile(re.escape(run.group(1)) + "*", re.S).match(obj, run.end()).end()
-            if run.start() > i:
-                parts.append(repr(obj[i:run.start()]))
-            parts.append(f"{run.group(1)!r}*{end - run.start()}")
+        for start, end in _runs(obj):
+            if start > i:
+                parts.append(_py_str(obj[i:start]))
+            parts.append(f"{_py_str(obj[start])} * {end - start}")
             i = end
         if i < len(obj):
-            parts.append(repr(obj[i:]))
-        return "+".join(parts) or "''"
+            parts.append(_py_str(obj[i:]))
+        return " + ".join(parts) or '""'
     if isinstance(obj, dict):
-        return "{" + ",".join(f"{_py_expr(k)}:{_py_expr(v)}" for k, v in obj.items()) + "}"
+        return "{" + ", ".join(f"{_py_expr(k)}: {_py_expr(v)}" for k, v in obj.items()) + "}"
     if isinstance(obj, (list, tuple)):
-        return "[" + ",".join(_py_expr(v) for v in obj) + "]"
-    return repr(obj)
+        return "[" + ", ".join(_py_expr(v) for v in obj) + "]"
+    if obj is None or isinstance(obj, bool):
+        return repr(obj)
+    return json.dumps(obj) if isinstance(obj, float) and obj == obj and obj not in (float("inf"), float("-inf")) \
+        else repr(obj)
+
+
+def _py_str(text: str) -> str:
+    """A double-quoted Python literal of *text* (JSON's string escapes are Python's; a lone surrogate included)."""
+    return json.dumps(text)
 
 
 def _ansi_c(data: bytes) -> str:
@@ -356,14 +403,20 @@ class Exchange:
     headers: httpx.Headers = field(default_factory=httpx.Headers)
     body: bytes = b""
     elapsed: float = 0.0
-    transport_error: str | None = None
+    failure: TransportFailure | None = None  # no complete answer: what happened on the wire (transport.py)
     attempts: int = 1
     truncated: bool = False  # the body was longer than the client keeps (ClientLimits.max_body); the rest was discarded
     backoff: str | None = None  # the client met a rate limit or a lockout here and backed off ("rate limit" / "lockout")
+    backoff_note: str | None = None  # how the back-off read the answer (an unreadable Retry-After)
     retried: list["Exchange"] = field(default_factory=list)  # the answers the client backed off from before this one
     sent_ahead: bool = False  # sent before its test ran (--in-flight), judged when it ran
     before: list["Exchange"] = field(default_factory=list)  # an interleaved login the client sent first, on its behalf
     counted: bool = False  # a failed login on the account, counted in the failed-login budget
+
+    @property
+    def transport_error(self) -> str | None:
+        """The one line saying why no complete answer came (None: it came); checks branch on ``failure.kind``."""
+        return None if self.failure is None else self.failure.message
 
     @cached_property
     def json(self) -> Any:
@@ -414,6 +467,8 @@ class Exchange:
         body = _clip(self.text, limit) if self.body else "(empty body)"
         if self.truncated:
             body += f" (body cut at {len(self.body)} bytes: the rest was not read)"
+        if self.backoff_note:
+            body += f" ({self.backoff_note})"
         return visible(self.redactor(f"status {self.status}  [{'; '.join(interesting)}]  {body}"))
 
     def curl(self) -> str:
@@ -434,6 +489,7 @@ class Exchange:
                 "headers": {visible(k): visible(self.redactor(v)) for k, v in self.headers.items()},
                 "body": visible(self.redactor(_clip(self.text, limit))),
                 "transport_error": self.transport_error,
+                "transport_failure": None if self.failure is None else self.failure.kind.value,
                 "truncated": self.truncated,
             },
             "elapsed_ms": round(self.elapsed * 1000, 1),

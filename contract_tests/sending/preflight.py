@@ -47,8 +47,9 @@ def check_target(client: ContractClient, account: Account | None, *, judge_anywa
     if login is not None and not login.token and _credentials_refused(client, login):
         raise CannotTest(
             f"the configured credentials do not log in ({account.email}): {describe(login)}. "
-            "Check LOGIN_EMAIL / LOGIN_PASSWORD (a locked or disabled account answers this way too); "
-            "no failed login was spent")
+            "Check LOGIN_EMAIL / LOGIN_PASSWORD (a locked or disabled account answers this way too). That one "
+            "login reached the server, and a lockout policy counts it as a failed login; nothing else was sent to "
+            "the account")
     return login
 
 

@@ -2,10 +2,10 @@
 
 import pytest
 
-from contract_tests.inputs.padding import padded, size_probes, unbounded_string_property
+from contract_tests.inputs.padding import client_bound, padded, size_probes, unbounded_string_property
 from contract_tests.judging import checks
 from contract_tests.judging.levels import answer_shape_level
-from contract_tests.judging.verdicts import expect, verify
+from contract_tests.judging.verdicts import expect, inconclusive, not_applicable, verify
 
 requirement = pytest.mark.requirement
 
@@ -54,8 +54,15 @@ def test_failure_answers_on_both_sides_of_the_client_bound(send, unknown_email, 
     object with `error`, no token. MUST up to the documented client's bound (clarification documented-client,
     8 KiB), SHOULD beyond it and for what infrastructure answers itself (a proxy's 413 page)."""
     field = unbounded_string_property()
+    beyond = size > client_bound()
+    # beyond the bound the target may refuse from the headers: it gets to say so before the body goes
     ex = send(f"an unknown-account login padded to {size} bytes (a long {field})", "failure",
-              json=padded({"email": unknown_email}, field, size))
+              json=padded({"email": unknown_email}, field, size), accept_transport_error=True,
+              headers={"Expect": "100-continue"} if beyond else {})
+    if ex.failure is not None:
+        if beyond:  # a size the documented client never sends: how the target treats it is INPUT-08's concern
+            not_applicable(f"no answer to the {size}-byte body, so no answer shape to judge ({ex.transport_error})")
+        inconclusive(f"no response from the target: {ex.transport_error}")
     verify("RESP-04", ex, checks.json_object_body, level=answer_shape_level(ex))
     verify("RESP-04", ex, checks.json_content_type, level="SHOULD")
     verify("RESP-05", ex, checks.has_error, level=answer_shape_level(ex))
