@@ -431,7 +431,9 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     state = suite_state(config)
     s = state.settings
     lines = [f"hyper3d-login suite: {version_line()}", f"hyper3d-login target: {state.target_label}"]
-    if s.uses_reference:
+    if s.uses_reference and config.option.collectonly:
+        lines.append("hyper3d-login: --collect-only: no request is sent, no target needed")
+    elif s.uses_reference:
         lines.append(
             "hyper3d-login: no --base-url, --bundled-server: testing the BUNDLED REFERENCE SERVER with its demo "
             "account, not a deployment"

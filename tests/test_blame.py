@@ -13,7 +13,7 @@ from contract_tests.judging.results import Observation, Verdict, aggregate, clip
 from contract_tests.sending.exchange import LoginRequest
 
 CATALOG = load_catalog()
-SUITE = ("-p", "contract_tests.plugin", "--pyargs", "contract_tests.suite", "-p", "no:cacheprovider")
+from helpers import SUITE
 
 
 # ------------------------------------------------------------------------------------------ unit: the observer

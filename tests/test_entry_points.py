@@ -20,7 +20,7 @@ from contract_tests.contract.spec import spec_digest
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOG = load_catalog()
-SUITE = ("-p", "contract_tests.plugin", "--pyargs", "contract_tests.suite", "-p", "no:cacheprovider")
+from helpers import SUITE
 
 
 # ------------------------------------------------------------------------------------------- version

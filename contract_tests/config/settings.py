@@ -65,7 +65,8 @@ class Settings:
         base_url = (raw_base_url or "").strip() or None
         if base_url is not None and not re.match(r"^https?://[^/\s]+", base_url):
             raise pytest.UsageError(f"--base-url must be an http(s) URL of the server root, got {base_url!r}")
-        if base_url is None and not (opt("bundled_server") or opt("reference_fault") or opt("reference_variant")):
+        if base_url is None and not (opt("bundled_server") or opt("reference_fault") or opt("reference_variant")
+                                     or config.option.collectonly):  # listing the checks needs no target
             raise pytest.UsageError(
                 "no target: give --base-url=https://your-deployment (the server root; or $PYTEST_BASE_URL), or "
                 "--bundled-server to test the bundled reference server")
