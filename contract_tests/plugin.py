@@ -70,6 +70,7 @@ class SuiteState:
     selection: dict | None = None  # --requirement: {"patterns", "selected", "excluded"} (selection.py); None: all
     har: object | None = None  # --har: sending.har.HarRecorder of this process
     report_error: str | None = None  # the reports could not be written at the end (disk full, removed)
+    runs_suite: bool = False  # the session's arguments name the contract suite (entry.runs_the_suite)
     interrupted_by: str | None = None  # SIGINT / SIGTERM: the signal that interrupted the run
     finishing: bool = False  # the reports are being written: a signal no longer interrupts
 
@@ -341,7 +342,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _configure(config: pytest.Config) -> None:
     try:
-        settings = Settings.from_config(config, config.stash[_RAW_BASE_URL])
+        from .entry import runs_the_suite
+
+        # listing the checks (--collect-only) sends nothing, a session of other tests runs none: no target needed
+        runs_suite = runs_the_suite(config)
+        needs_target = runs_suite and not config.option.collectonly
+        settings = Settings.from_config(config, config.stash[_RAW_BASE_URL], needs_target)
         selection = selection_from_config(config, list(load_catalog()))
         fuzz_settings(config)  # --fuzz-examples, checked now: a bad value gets its report too
     except pytest.UsageError as exc:
@@ -352,7 +358,7 @@ def _configure(config: pytest.Config) -> None:
         from .report.json_report import strip_credentials
 
         config.option.base_url = strip_credentials(settings.base_url)
-    state = SuiteState(config=config, settings=settings, catalog=load_catalog())
+    state = SuiteState(config=config, settings=settings, catalog=load_catalog(), runs_suite=runs_suite)
     verdicts.reset_held()
     state.selection = selection
     config.stash[_STATE] = state
@@ -905,7 +911,8 @@ def _install_signal_handlers(state: SuiteState) -> None:
     partial results are judged and reported, verdict "interrupted", exit 2."""
     import threading
 
-    if threading.current_thread() is not threading.main_thread() or hasattr(state.config, "workerinput"):
+    if (not state.runs_suite or threading.current_thread() is not threading.main_thread()
+            or hasattr(state.config, "workerinput")):
         return
 
     def interrupt(signum, frame) -> None:

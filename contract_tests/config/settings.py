@@ -54,8 +54,10 @@ class Settings:
         return self.base_url is None
 
     @classmethod
-    def from_config(cls, config: pytest.Config, raw_base_url: str | None = None) -> "Settings":
-        """*raw_base_url*: --base-url / PYTEST_BASE_URL as given (None: not given), before pytest-base-url's defaults."""
+    def from_config(cls, config: pytest.Config, raw_base_url: str | None = None,
+                    needs_target: bool = True) -> "Settings":
+        """*raw_base_url*: --base-url / PYTEST_BASE_URL as given (None: not given), before pytest-base-url's defaults;
+        *needs_target*: the session runs the contract suite (not only collects it, not another project's tests)."""
         opt = config.getoption
         if raw_base_url is not None and not raw_base_url.strip():
             raise pytest.UsageError(
@@ -65,8 +67,8 @@ class Settings:
         base_url = (raw_base_url or "").strip() or None
         if base_url is not None and not re.match(r"^https?://[^/\s]+", base_url):
             raise pytest.UsageError(f"--base-url must be an http(s) URL of the server root, got {base_url!r}")
-        if base_url is None and not (opt("bundled_server") or opt("reference_fault") or opt("reference_variant")
-                                     or config.option.collectonly):  # listing the checks needs no target
+        if needs_target and base_url is None and not (
+                opt("bundled_server") or opt("reference_fault") or opt("reference_variant")):
             raise pytest.UsageError(
                 "no target: give --base-url=https://your-deployment (the server root; or $PYTEST_BASE_URL), or "
                 "--bundled-server to test the bundled reference server")
