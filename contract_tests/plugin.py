@@ -393,7 +393,10 @@ def _report_unusable_configuration(config: pytest.Config, message: str) -> None:
         redactor.add(urllib.parse.urlsplit(raw).password or "", "<url-password>")
     record = RunRecord(catalog=catalog, results=Results(catalog), redactor=redactor,
                        target=strip_credentials(raw) if raw and "://" in raw else None,
-                       reference_server=raw is None, could_not_test=redactor(message),
+                       reference_server=raw is None and any(
+                           config.getoption(name, None) for name in ("bundled_server", "reference_fault",
+                                                                     "reference_variant")),
+                       could_not_test=redactor(message),
                        exit_status=EXIT_COULD_NOT_TEST)
     record.finished = record.started
     with contextlib.suppress(OSError):
