@@ -447,7 +447,6 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
             "hyper3d-login: no --base-url, --bundled-server: testing the BUNDLED REFERENCE SERVER with its demo "
             "account, not a deployment"
         )
-    lines.extend(f"hyper3d-login: {note}" for note in s.notes)
     if s.account is not None:
         source = "demo account" if s.uses_reference else f"password from ${ENV_PASSWORD}"
         lines.append(f"hyper3d-login account: {s.account.email} ({source})")
@@ -883,7 +882,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     # the failures are named by requirement (ID, level, title) in the summary, not by test file path
     terminalreporter.reportchars = terminalreporter.reportchars.replace("f", "")
     write_summary(terminalreporter, state.final_record, state.outcome,
-                  None if state.report_error else state.settings.report_dir)
+                  None if state.report_error else state.settings.report_dir, state.settings.notes)
 
 
 @pytest.hookimpl(trylast=True)  # after pytest's own closing lines: the verdict is the log's last line

@@ -47,7 +47,7 @@ class Settings:
     fail_on_new: bool = False
     har_file: Path | None = None
     without_credentials: bool = False  # --without-credentials: a run without credentials judges the subset
-    notes: tuple[str, ...] = ()  # adjustments made to the options given, one line each (report header)
+    notes: tuple[str, ...] = ()  # adjustments made to the options given, one line each (terminal summary)
 
     @property
     def uses_reference(self) -> bool:

@@ -41,9 +41,13 @@ def _note(r, record: RunRecord) -> str:
     return visible(record.redactor(reason))
 
 
-def write_summary(tr, record: RunRecord, outcome: Outcome, report_dir: Path | None = None) -> None:
+def write_summary(tr, record: RunRecord, outcome: Outcome, report_dir: Path | None = None,
+                  notes: tuple[str, ...] = ()) -> None:
+    """*notes*: what the suite changed of the options given (a --timeout capped at the run deadline)."""
     tr.write_sep("=", "Hyper3D login conformance")
     tr.write_line(f"target: {record.target_label or record.target}")
+    for note in notes:
+        tr.write_line(f"NOTE: {note}", yellow=True)
     if record.reference_server:
         tr.write_line("NOTE: this run tested the BUNDLED REFERENCE SERVER, not a deployment (no --base-url)",
                       yellow=True, bold=True)
