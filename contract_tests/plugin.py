@@ -879,8 +879,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         return
     from .report.terminal import write_summary
 
-    # the failures are named by requirement (ID, level, title) in the summary, not by test file path
-    terminalreporter.reportchars = terminalreporter.reportchars.replace("f", "")
+    # the failures are named by requirement (ID, level, title) in the summary, not by test file path; pytest's own
+    # FAILED lines only where -r asks for them
+    words = [str(a) for a in config.invocation_params.args] + os.environ.get("PYTEST_ADDOPTS", "").split()
+    if not any(w.startswith("-r") for w in words):
+        terminalreporter.reportchars = terminalreporter.reportchars.replace("f", "")
     write_summary(terminalreporter, state.final_record, state.outcome,
                   None if state.report_error else state.settings.report_dir, state.settings.notes)
 
