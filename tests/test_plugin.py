@@ -61,6 +61,12 @@ def test_must_violation_fails_with_id_expected_actual_and_reproduction(run, pyte
     assert '"$LOGIN_PASSWORD"' in text
     assert DEMO_PASSWORD not in text
     assert _report(pytester)["run"]["verdict"] == "non-conforming"
+    # the failure named by requirement, not by test file; the verdict is the last line, after pytest's own
+    failed = [line for line in result.stdout.lines if line.startswith("FAILED ")]
+    assert failed and all(line.startswith("FAILED TOKEN-01 [MUST] ") and "::" not in line for line in failed)
+    assert result.stdout.lines[-1] == ("hyper3d-login: NON-CONFORMING at --fail-on=must: TOKEN-01 "
+                                       "Token is a signed compact JWS (exit 1; report: out/conformance.json)")
+    assert " failed, " in result.stdout.lines[-2]  # pytest's count comes before it
 
 
 def test_should_violation_gates_only_at_fail_on_should(run):
