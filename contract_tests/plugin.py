@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import logging
 import os
+import signal
 import time
 from dataclasses import dataclass, field
 
@@ -55,6 +56,7 @@ class SuiteState:
     plan_inputs: tuple | None = None  # what the last plan could use (session fixtures, failed logins); None: no plan
     session_values: dict[str, object] = field(default_factory=dict)  # session fixtures set up so far, by name
     started: float = field(default_factory=time.time)
+    started_monotonic: float = field(default_factory=time.monotonic)  # --run-deadline counts from here
     finished: float | None = None
     contract_items: int = 0
     collected_contract: int = 0  # contract tests collected, before any deselection
@@ -67,6 +69,10 @@ class SuiteState:
     final_record: RunRecord | None = None  # what the reports were written from
     selection: dict | None = None  # --requirement: {"patterns", "selected", "excluded"} (selection.py); None: all
     har: object | None = None  # --har: sending.har.HarRecorder of this process
+    report_error: str | None = None  # the reports could not be written at the end (disk full, removed)
+    runs_suite: bool = False  # the session's arguments name the contract suite (entry.runs_the_suite)
+    interrupted_by: str | None = None  # SIGINT / SIGTERM: the signal that interrupted the run
+    finishing: bool = False  # the reports are being written: a signal no longer interrupts
 
     @property
     def has_contract_run(self) -> bool:
@@ -144,7 +150,7 @@ class SuiteState:
             in_flight=s.limits.in_flight, sent_ahead=sent_ahead, unused_ahead=unused_ahead,
             workers=len(self.workers), hypothesis_seed=self.hypothesis_seed, selected=selected,
             selection_note=note, could_not_test=could_not_test, stopped=stopped,
-            suite_errors=self.unexplained_failures,
+            suite_errors=self.unexplained_failures, without_credentials=s.without_credentials,
         )
         self._compare_with_baseline(record)
         return record
@@ -206,8 +212,9 @@ class SuiteState:
             self.target_url = self.server.url
         else:
             self.target_url = s.base_url
-        # --run-deadline counts from the first request; the limits are the settings' own, per client
-        limits = dataclasses.replace(s.limits, run_deadline=time.monotonic() + s.run_deadline)
+        # --run-deadline counts from the run's start (collection, the pre-flight included); the limits are the
+        # settings' own, per client
+        limits = dataclasses.replace(s.limits, run_deadline=self.started_monotonic + s.run_deadline)
         self.client = ContractClient(
             self.target_url,
             self.redactor,
@@ -278,7 +285,7 @@ class SuiteState:
     def _cannot_test(self, reason: str) -> None:
         reason = self.redactor(reason)
         self.could_not_test = reason
-        pytest.exit("hyper3d-login: could not test (the reason is in the summary above)", returncode=EXIT_COULD_NOT_TEST)
+        raise _Untestable(reason)
 
     def close(self) -> None:
         if self.client is not None:
@@ -287,6 +294,10 @@ class SuiteState:
         if self.server is not None:
             self.server.stop()
             self.server = None
+
+
+class _Untestable(Exception):
+    """The target cannot be tested (SuiteState.could_not_test says why): no check runs, the verdict says why."""
 
 
 def suite_state(config: pytest.Config) -> SuiteState:
@@ -319,6 +330,8 @@ def pytest_configure(config: pytest.Config) -> None:
         "success_path(spends_failed_logins=False): the test logs in with the right credentials; it runs before the "
         "failed logins are spent on the account, so a lockout policy the suite's own failures trigger cannot reach it.",
     )
+    if config.option.help or config.option.version:  # pytest's help or version: no run to set up
+        return
     # --base-url as given: pytest-base-url turns "not given" into "", and an empty value is a usage error, so whether
     # it was given is read from the command line, PYTEST_ADDOPTS, the environment and the ini file
     raw = config.getoption("base_url") or ""
@@ -333,7 +346,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _configure(config: pytest.Config) -> None:
     try:
-        settings = Settings.from_config(config, config.stash[_RAW_BASE_URL])
+        from .entry import runs_the_suite
+
+        # listing the checks (--collect-only) sends nothing, a session of other tests runs none: no target needed
+        runs_suite = runs_the_suite(config)
+        needs_target = runs_suite and not config.option.collectonly
+        settings = Settings.from_config(config, config.stash[_RAW_BASE_URL], needs_target)
+        selection = selection_from_config(config, list(load_catalog()))
+        fuzz_settings(config)  # --fuzz-examples, checked now: a bad value gets its report too
     except pytest.UsageError as exc:
         _report_unusable_configuration(config, str(exc))
         raise
@@ -342,9 +362,9 @@ def _configure(config: pytest.Config) -> None:
         from .report.json_report import strip_credentials
 
         config.option.base_url = strip_credentials(settings.base_url)
-    state = SuiteState(config=config, settings=settings, catalog=load_catalog())
+    state = SuiteState(config=config, settings=settings, catalog=load_catalog(), runs_suite=runs_suite)
     verdicts.reset_held()
-    state.selection = selection_from_config(config, list(state.catalog))
+    state.selection = selection
     config.stash[_STATE] = state
     if settings.har_file is not None and not hasattr(config, "workerinput"):
         from .sending.har import remove_parts
@@ -377,17 +397,14 @@ def _report_unusable_configuration(config: pytest.Config, message: str) -> None:
         redactor.add(urllib.parse.urlsplit(raw).password or "", "<url-password>")
     record = RunRecord(catalog=catalog, results=Results(catalog), redactor=redactor,
                        target=strip_credentials(raw) if raw and "://" in raw else None,
-                       reference_server=raw is None, could_not_test=redactor(message),
+                       reference_server=raw is None and any(
+                           config.getoption(name, None) for name in ("bundled_server", "reference_fault",
+                                                                     "reference_variant")),
+                       could_not_test=redactor(message),
                        exit_status=EXIT_COULD_NOT_TEST)
     record.finished = record.started
     with contextlib.suppress(OSError):
         write_reports(record, evaluate(record), Path(report_dir))
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    state = config.stash.get(_STATE, None)
-    if state is not None:
-        state.close()
 
 
 class _RedactingFilter(logging.Filter):
@@ -412,6 +429,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     """Redact at pytest's log handlers too: records of child loggers (httpcore.http11, ...) skip logger filters."""
     state = suite_state(session.config)
     state.session = session
+    _install_signal_handlers(state)
     logging_plugin = session.config.pluginmanager.get_plugin("logging-plugin")
     redacting = _RedactingFilter(state.redactor)
     for name in ("caplog_handler", "report_handler", "log_file_handler", "log_cli_handler"):
@@ -426,18 +444,21 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     state = suite_state(config)
     s = state.settings
     lines = [f"hyper3d-login suite: {version_line()}", f"hyper3d-login target: {state.target_label}"]
-    if s.uses_reference:
+    if s.uses_reference and config.option.collectonly:
+        lines.append("hyper3d-login: --collect-only: no request is sent, no target needed")
+    elif s.uses_reference:
         lines.append(
-            "hyper3d-login: no --base-url given: testing the BUNDLED REFERENCE SERVER with its demo account, "
-            "not a deployment"
+            "hyper3d-login: no --base-url, --bundled-server: testing the BUNDLED REFERENCE SERVER with its demo "
+            "account, not a deployment"
         )
     if s.account is not None:
         source = "demo account" if s.uses_reference else f"password from ${ENV_PASSWORD}"
         lines.append(f"hyper3d-login account: {s.account.email} ({source})")
     else:
         lines.append(
-            f"hyper3d-login account: none (set {ENV_EMAIL} and {ENV_PASSWORD}): "
-            "credentialed requirements will be skipped"
+            f"hyper3d-login account: none (set {ENV_EMAIL} and {ENV_PASSWORD}): the credentialed requirements are "
+            + ("out of scope (--without-credentials)" if s.without_credentials else
+               "not checked and the run is INCONCLUSIVE (--without-credentials judges the credential-free subset)")
         )
     gate = f"--fail-on={s.fail_on}" + (" --fail-on-inconclusive" if s.fail_on_inconclusive else "")
     if s.waivers_file:
@@ -530,12 +551,16 @@ def _whole_suite_collected(session: pytest.Session, contract: list[pytest.Item])
 
 # -- running ---------------------------------------------------------------------------------
 @pytest.hookimpl(tryfirst=True)
-def pytest_runtestloop(session: pytest.Session) -> None:
+def pytest_runtestloop(session: pytest.Session) -> bool | None:
     state = suite_state(session.config)
-    if state.contract_items and not session.config.option.collectonly:
-        state.open()
-    elif _xdist_controller_of_suite(session.config) and state.settings.base_url:
-        state.open()  # an unreachable target: one line and exit 4 here, not a crash in every worker
+    try:
+        if state.contract_items and not session.config.option.collectonly:
+            state.open()
+        elif _xdist_controller_of_suite(session.config) and state.settings.base_url:
+            state.open()  # an unreachable target: one line and exit 4 here, not a crash in every worker
+    except _Untestable:
+        return True  # no check runs; the summary and the reports say why (pytest_sessionfinish)
+    return None
 
 
 def _xdist_controller_of_suite(config: pytest.Config) -> bool:
@@ -780,7 +805,7 @@ class _WorkerMerge:
 
 # -- reporting and gate ----------------------------------------------------------------------
 _PYTEST_ENDINGS = {
-    2: "the run was interrupted before all checks ran",
+    2: "the run was interrupted before all checks ran",  # (by SIGINT or SIGTERM: the signal is named)
     3: "pytest stopped with an internal error (see the output above)",
     5: "no contract test ran: every test was deselected or none was collected",
 }
@@ -788,6 +813,7 @@ _PYTEST_ENDINGS = {
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = suite_state(session.config)
+    state.finishing = True
     state.finished = time.time()
     _write_har(session.config, state)
     if hasattr(session.config, "workerinput"):  # xdist worker: the controller reports and gates
@@ -804,24 +830,32 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         state.results.add(Observation.from_dict(data))
     record = state.record()
     ending = _PYTEST_ENDINGS.get(status)
+    interrupted = status == 2 and not state.stopped  # 2 with state.stopped: the suite itself stopped the run
+    if interrupted:
+        ending = ending.replace("interrupted", f"interrupted ({state.interrupted_by or 'SIGINT'})")
     if ending and not record.could_not_test:
         record.stopped = record.stopped or ending
     outcome = evaluate(record)
     if record.could_not_test:
         final = EXIT_COULD_NOT_TEST
-    elif status in (0, 1) or (status == 2 and state.stopped):  # 2: the suite itself stopped the run (deadline)
+    elif status in (0, 1) or not interrupted and status == 2:
         final = outcome.exit_code
     else:  # pytest's own ending (interrupted, internal error, nothing ran): the process exits with it
         final = status
         if status == 3:
             outcome.verdict = "error"
+        elif interrupted:
+            outcome.verdict, outcome.exit_code = "interrupted", status
         elif outcome.verdict == "conforming":
             outcome.verdict, outcome.exit_code = "inconclusive", EXIT_INCONCLUSIVE
     session.exitstatus = final
     record.exit_status = final
     state.outcome, state.final_record = outcome, record
     if state.settings.report_dir is not None:
-        write_reports(record, outcome, state.settings.report_dir)
+        try:
+            write_reports(record, outcome, state.settings.report_dir)
+        except OSError as exc:  # checked before the first request; the disk may still fill up or go away
+            state.report_error = f"--report-dir {state.settings.report_dir}: the reports could not be written ({exc})"
 
 
 def _write_har(config: pytest.Config, state: SuiteState) -> None:
@@ -849,4 +883,60 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         return
     from .report.terminal import write_summary
 
-    write_summary(terminalreporter, state.final_record, state.outcome, state.settings.report_dir)
+    # the failures are named by requirement (ID, level, title) in the summary, not by test file path; pytest's own
+    # FAILED lines only where -r asks for them
+    words = [str(a) for a in config.invocation_params.args] + os.environ.get("PYTEST_ADDOPTS", "").split()
+    if not any(w.startswith("-r") for w in words):
+        terminalreporter.reportchars = terminalreporter.reportchars.replace("f", "")
+    write_summary(terminalreporter, state.final_record, state.outcome,
+                  None if state.report_error else state.settings.report_dir, state.settings.notes)
+
+
+@pytest.hookimpl(trylast=True)  # after pytest's own closing lines: the verdict is the log's last line
+def pytest_unconfigure(config: pytest.Config) -> None:
+    state = config.stash.get(_STATE, None)
+    if state is None:
+        return
+    _restore_signals(state)
+    state.close()
+    if state.outcome is None or config.pluginmanager.get_plugin("terminalreporter") is None:
+        return
+    from .report.terminal import verdict_line
+
+    line, markup = verdict_line(state.final_record, state.outcome,
+                                None if state.report_error else state.settings.report_dir)
+    writer = config.get_terminal_writer()
+    if state.report_error:
+        writer.line(f"hyper3d-login: {state.report_error}", red=True)
+    writer.line(line, **markup)
+
+
+# -- signals ---------------------------------------------------------------------------------
+_PREVIOUS_HANDLERS = pytest.StashKey[dict]()
+
+
+def _install_signal_handlers(state: SuiteState) -> None:
+    """SIGTERM (what CI runners send on a timeout or a cancel) ends the run as SIGINT does: the checks stop, the
+    partial results are judged and reported, verdict "interrupted", exit 2."""
+    import threading
+
+    if (not state.runs_suite or threading.current_thread() is not threading.main_thread()
+            or hasattr(state.config, "workerinput")):
+        return
+
+    def interrupt(signum, frame) -> None:
+        if state.finishing:
+            return  # the reports are being written: let them finish
+        state.interrupted_by = signal.Signals(signum).name
+        raise KeyboardInterrupt
+
+    previous = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(signum) in (signal.default_int_handler, signal.SIG_DFL):
+            previous[signum] = signal.signal(signum, interrupt)
+    state.config.stash[_PREVIOUS_HANDLERS] = previous
+
+
+def _restore_signals(state: SuiteState) -> None:
+    for signum, handler in state.config.stash.get(_PREVIOUS_HANDLERS, {}).items():
+        signal.signal(signum, handler)

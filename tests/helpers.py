@@ -1,4 +1,4 @@
-"""Canned exchanges for unit tests of checks."""
+"""Canned exchanges for unit tests of checks; the arguments that run the contract suite in the self-tests."""
 
 from __future__ import annotations
 
@@ -8,6 +8,10 @@ import httpx
 
 from contract_tests.sending.exchange import Exchange, LoginRequest
 from contract_tests.sending.secrets import Redactor
+
+# The contract suite as the self-tests run it: its plugin and package. --bundled-server: with no --base-url the
+# target is the bundled reference server (its demo account gives the credentials); a --base-url given wins.
+SUITE = ("-p", "contract_tests.plugin", "--pyargs", "contract_tests.suite", "-p", "no:cacheprovider", "--bundled-server")
 
 
 def exchange(status=401, body=None, headers=None, *, raw=None, request=None, redactor=None) -> Exchange:

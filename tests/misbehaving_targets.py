@@ -213,6 +213,7 @@ BEHAVIOURS: dict[str, Behaviour] = {
     "html-200": answer("200 OK", "text/html; charset=utf-8", b"<html><body>hello\x00\x1b[2J</body></html>"),
     "redirect-302": answer("302 Found", "text/html", b"<a href=\"/login\">Found</a>", "Location: /login\r\n"),
     "500-for-everything": answer("500 Internal Server Error", "text/plain", b"Internal Server Error"),
+    "401-json": answer("401 Unauthorized", "application/json", b'{"error": "INVALID_CREDENTIALS"}'),
     "10-mb-body": answer("200 OK", "application/json", b'{"error": "' + b"x" * (10 * 1024 * 1024) + b'"}'),
     # what happens on the wire with a large body, a malformed Retry-After, the wrong scheme
     "refuses-from-headers-and-resets": edge_refusal(read_first=0),

@@ -13,7 +13,7 @@ from contract_tests.judging.results import Observation, Verdict, aggregate, clip
 from contract_tests.sending.exchange import LoginRequest
 
 CATALOG = load_catalog()
-SUITE = ("-p", "contract_tests.plugin", "--pyargs", "contract_tests.suite", "-p", "no:cacheprovider")
+from helpers import SUITE
 
 
 # ------------------------------------------------------------------------------------------ unit: the observer
@@ -212,12 +212,14 @@ def test_clip_cuts_at_a_word_boundary(text, limit, want):
 def run(pytester, monkeypatch):
     for key in ("LOGIN_EMAIL", "LOGIN_PASSWORD", "PYTEST_BASE_URL", "GITHUB_STEP_SUMMARY"):
         monkeypatch.delenv(key, raising=False)
-    return lambda *args: pytester.runpytest_inprocess(*SUITE, "--report-dir=out", *args)
+    # -rfE: pytest's FAILED lines, which name the test items (the suite's own name requirements)
+    return lambda *args: pytester.runpytest_inprocess(*SUITE, "--report-dir=out", "-rfE", *args)
 
 
 def _failed_items(result) -> list[str]:
+    """pytest's FAILED / ERROR lines, which name a test item (the suite's own FAILED lines name a requirement)."""
     return [line.split(" ", 1)[1].split(" - ")[0] for line in result.stdout.lines
-            if line.startswith(("FAILED ", "ERROR "))]
+            if line.startswith(("FAILED ", "ERROR ")) and "::" in line.split(" - ")[0]]
 
 
 def _report(pytester) -> dict:

@@ -20,7 +20,7 @@ from contract_tests.contract.spec import spec_digest
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOG = load_catalog()
-SUITE = ("-p", "contract_tests.plugin", "--pyargs", "contract_tests.suite", "-p", "no:cacheprovider")
+from helpers import SUITE
 
 
 # ------------------------------------------------------------------------------------------- version
@@ -181,3 +181,42 @@ def test_unknown_requirement_pattern_is_one_error_line_and_exit_4(pytester):
     assert result.ret == 4
     errors = [line for line in result.stderr.lines if line.strip()]
     assert errors == ["ERROR: --requirement: NOPE-* matches no requirement of the catalog (--list-requirements shows them)"]
+
+
+# ------------------------------------------------------------------------------------ the command's own help
+def test_the_commands_help_is_its_own_and_fits_one_screen(capsys):
+    assert main(["--help"]) == 0
+    text = capsys.readouterr().out
+    lines = text.splitlines()
+    assert len(lines) <= 40 and max(map(len, lines)) <= 120
+    for what in ("--base-url", "--bundled-server", "LOGIN_EMAIL", "LOGIN_PASSWORD", "--without-credentials",
+                 "--fail-on", "--report-dir", "--help-pytest", "exit codes"):
+        assert what in text, what
+    for code in ("0", "1", "2", "4", "5", "10"):
+        assert re.search(rf"^\s+(exit codes\s+)?{code}\s{{2,}}\S", text, re.M), code
+    assert "usage: pytest" not in text
+
+
+def test_pytests_help_is_behind_its_own_flag():
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "contract_tests", "--help-pytest"], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert f"{GROUP_TITLE}:" in proc.stdout and "--bundled-server" in proc.stdout and "--collect-only" in proc.stdout
+
+
+@pytest.mark.parametrize("flag", ["--help", "--help-pytest"])
+def test_help_piped_into_head_ends_without_a_traceback(flag):
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "contract_tests", flag], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.readline()
+    proc.stdout.close()  # `| head -1`: the reader goes away after the first line
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert proc.wait(timeout=120) == 0
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err

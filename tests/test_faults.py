@@ -32,13 +32,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import helpers
 import pytest
 
 from contract_tests.contract.catalog import load_catalog
 from contract_tests.reference import FAULTS, VARIANTS, LoginService
 
-SUITE = ["-p", "contract_tests.plugin", "--pyargs", "contract_tests.suite", "-p", "no:cacheprovider",
-         "--assert=plain", "--fail-on=should"]
+SUITE = [*helpers.SUITE, "--assert=plain", "--fail-on=should"]
 CLEAN_ENV = ("LOGIN_EMAIL", "LOGIN_PASSWORD", "LOGIN_CAPTCHA_TOKEN", "PYTEST_BASE_URL", "PYTEST_ADDOPTS",
              "LOGIN_THROWAWAY_EMAIL", "LOGIN_THROWAWAY_PASSWORD", "HYPER3D_REFERENCE_PASSWORD")
 SLOW_BY_DESIGN = {("variant", "rate-limit-429")}  # waits out Retry-After; the rest is found by hashing cost

@@ -32,7 +32,7 @@ from contract_tests.sending.secrets import Redactor, password_secret
 from helpers import exchange
 
 ROOT = Path(__file__).resolve().parents[1]
-SUITE = ("-p", "contract_tests.plugin", "--pyargs", "contract_tests.suite", "-p", "no:cacheprovider")
+from helpers import SUITE
 QUICK = settings(max_examples=40, database=None, deadline=None, suppress_health_check=list(HealthCheck))
 
 

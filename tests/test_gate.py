@@ -25,7 +25,7 @@ from contract_tests.reference import DEMO_EMAIL, DEMO_PASSWORD, FAULTS, start_re
 from contract_tests.reference.service import LoginService, Reject, is_email_address
 from contract_tests.report import SCHEMA_FILE
 
-SUITE = ("-p", "contract_tests.plugin", "--pyargs", "contract_tests.suite", "-p", "no:cacheprovider")
+from helpers import SUITE
 ARTIFACTS = ("conformance.json", "conformance.md", "conformance.html")
 SKIP_FUZZ = ("-k", "not test_fuzz")  # the gate combinations need the verdicts, not the property-based examples
 

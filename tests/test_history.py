@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import jsonschema
+import helpers
 import pytest
 
 from contract_tests.contract.catalog import load_catalog
@@ -23,8 +24,7 @@ from contract_tests.sending.exchange import LoginRequest
 from contract_tests.sending.replayable import Unavailable, from_text, to_text
 from contract_tests.sending.secrets import Redactor, password_secret
 
-SUITE = ("-p", "contract_tests.plugin", "--pyargs", "contract_tests.suite", "-p", "no:cacheprovider",
-         "-p", "no:randomly")
+SUITE = (*helpers.SUITE, "-p", "no:randomly")
 HAR_SCHEMA = Path(__file__).with_name("data") / "har-1.2.schema.json"
 KNOWN_FAULT, SECOND_FAULT = "cors-reflect-origin", "password-in-token"  # SEC-06 and TOKEN-03, both MUST
 SIGNED_JWT = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{8,}")

@@ -119,12 +119,14 @@ def _verdicts(report_dir: Path) -> dict[str, str]:
 def test_both_entry_points_run_the_suite_from_an_empty_directory_with_the_same_verdicts(venv, work):
     python, site = venv
     cwd, env = work
-    pyargs = _ok(_run([python, "-m", "pytest", "--pyargs", "contract_tests.suite", "--report-dir=a"], cwd, env))
-    module = _ok(_run([python, "-m", "contract_tests", "--report-dir=b"], cwd, env))
+    pyargs = _ok(_run([python, "-m", "pytest", "--pyargs", "contract_tests.suite", "--bundled-server", "--report-dir=a"],
+                      cwd, env))
+    module = _ok(_run([python, "-m", "contract_tests", "--bundled-server", "--report-dir=b"], cwd, env))
     for proc in (pyargs, module):
         assert "hyper3d-login suite: hyper3d-login-conformance" in proc.stdout
         assert "gate --fail-on=must: CONFORMING" in proc.stdout
         assert "warning" not in proc.stdout.splitlines()[-1]
+        assert proc.stdout.splitlines()[-1].startswith("hyper3d-login: CONFORMING at --fail-on=must")  # the verdict last
     # the tests collected are the installed ones (test_installed_package_reads_its_resources_from_the_venv)
     assert f"rootdir: {site / 'contract_tests'}" in module.stdout and "configfile: suite.ini" in module.stdout
     assert _verdicts(cwd / "a") == _verdicts(cwd / "b")

@@ -47,6 +47,14 @@ class Case:
     env: dict = field(default_factory=lambda: dict(CREDENTIALS))
     https: bool = False  # https:// to the target's port (the TLS targets are https:// already)
     trust_ca: bool = False  # SSL_CERT_FILE names the CA that issued the TLS targets' certificates
+    also: tuple[str, ...] = ()  # more the output must say (a header line, an adjustment)
+    files: tuple[str, ...] = ()  # regular files made in the working directory first (paths that must not be dirs)
+    report: bool = True  # a report is written (False: the report directory itself is what is wrong)
+    wall_limit: float = 60.0  # seconds (CASE_WALL_LIMIT unless the case is about time)
+
+
+COUNTING = "counting"  # a fresh target of its own that answers like the login API and counts its connections
+NOTHING_SENT = "nothing is sent: the error is found before the first request"
 
 
 CASES: dict[str, Case] = {
@@ -70,8 +78,40 @@ CASES: dict[str, Case] = {
                            env={"LOGIN_EMAIL": DEMO_EMAIL, "LOGIN_PASSWORD": "Not-The-Password-1"}),
     "missing-credentials-required": Case("reference", 4, "could-not-test", "--require-credentials",
                                          args=("--require-credentials",), env={}),
-    "missing-credentials": Case("reference", 0, "conforming", "requirement(s) not checked (set LOGIN_EMAIL and LOGIN_PASSWORD)",
-                                env={}),
+    "missing-credentials": Case("reference", 10, "inconclusive", "INCONCLUSIVE: no credentials:", env={},
+                                also=("requirement(s) need them and were not checked; set LOGIN_EMAIL and "
+                                      "LOGIN_PASSWORD, or give --without-credentials",
+                                      "requirement(s) not checked (set LOGIN_EMAIL and LOGIN_PASSWORD)")),
+    "missing-credentials-subset-asked-for": Case(
+        "reference", 0, "conforming", "CONFORMING at --fail-on=must (credential-free subset, --without-credentials)",
+        args=("--without-credentials",), env={}),
+    "no-target": Case(None, 4, "could-not-test", "no target: give --base-url=https://your-deployment"),
+    "bundled-server-asked-for": Case(None, 0, "conforming", "CONFORMING at --fail-on=must",  # one check: enough
+                                     args=("--bundled-server", "--requirement=AUTH-01"),
+                                     also=("BUNDLED REFERENCE SERVER",)),
+    # checked before the first request: one line, exit 4, nothing sent (the counting target sees no connection)
+    "report-dir-under-a-file": Case(COUNTING, 4, "could-not-test", "--report-dir afile/out: cannot create the directory",
+                                    args=("--report-dir=afile/out",), files=("afile",), report=False),
+    "report-dir-is-a-file": Case(COUNTING, 4, "could-not-test", "--report-dir afile: exists and is not a directory",
+                                 args=("--report-dir=afile",), files=("afile",), report=False),
+    "har-under-a-file": Case(COUNTING, 4, "could-not-test", "--har afile/run.har: its folder afile: exists and is not",
+                             args=("--har=afile/run.har",), files=("afile",)),
+    "baseline-missing": Case(COUNTING, 4, "could-not-test", "--baseline: missing.json: no such file",
+                             args=("--baseline=missing.json",)),
+    "fuzz-examples-negative": Case(COUNTING, 4, "could-not-test", "--fuzz-examples must be a whole number at least 0",
+                                   args=("--fuzz-examples=-1",)),
+    "requirement-unknown": Case(COUNTING, 4, "could-not-test", "--requirement: NOPE-99 matches no requirement",
+                                args=("--requirement=NOPE-99",)),
+    "fail-on-unknown": Case(COUNTING, 4, "could-not-test", "--fail-on must be must or should, got 'maybe'",
+                            args=("--fail-on=maybe",)),
+    "timeout-huge": Case(COUNTING, 4, "could-not-test", "--timeout must be a number greater than 0 and at most 86400",
+                         args=("--timeout=99999999999", "--run-deadline=20")),
+    "run-deadline-huge": Case(COUNTING, 4, "could-not-test", "--run-deadline must be a number greater than 0 and at most",
+                              args=("--run-deadline=99999999999",)),
+    # the run deadline bounds the pre-flight: a silent target with a long --timeout ends at the deadline
+    "run-deadline-bounds-the-pre-flight": Case(
+        "never-answers", 4, "could-not-test", "no complete answer within 10 s", args=("--timeout=60", "--run-deadline=10"),
+        also=("--timeout=60 capped to --run-deadline=10 s",), wall_limit=55.0),  # uncapped, the probe alone: 60 s
     "timeout-nan": Case("reference", 4, "could-not-test", "--timeout must be a number", args=("--timeout=nan",)),
     "timeout-inf": Case("reference", 4, "could-not-test", "--timeout must be a number", args=("--timeout=inf",)),
     "max-token-lifetime-nan": Case("reference", 4, "could-not-test", "--max-token-lifetime must be",
@@ -83,9 +123,9 @@ CASES: dict[str, Case] = {
     "max-requests-zero": Case("reference", 4, "could-not-test", "--max-requests must be", args=("--max-requests=0",)),
     "in-flight-zero": Case("reference", 4, "could-not-test", "--in-flight must be a whole number at least 1",
                            args=("--in-flight=0",)),
-    "bad-waiver-file": Case("reference", 4, "could-not-test", "--waivers", args=("--waivers=missing.yaml",)),
+    "bad-waiver-file": Case(COUNTING, 4, "could-not-test", "--waivers", args=("--waivers=missing.yaml",)),
     "run-deadline": Case("reference", 10, "inconclusive", "the run deadline was reached (--run-deadline)",
-                         args=("--run-deadline=0.5",)),
+                         args=("--run-deadline=5", "--request-interval=0.2")),
     "select-one-requirement": Case("reference", 0, "conforming", "scope narrowed (-k 'AUTH-01')",
                                    args=("-k", "AUTH-01")),
     "select-nothing": Case("reference", 5, "inconclusive", "no contract test ran", args=("-k", "no_such_test")),
@@ -114,6 +154,14 @@ class Run:
     wall: float
     report: dict | None
     maxrss_kib: int  # peak resident memory of the suite's process (Linux: KiB)
+    connections: int | None = None  # what a counting target saw
+
+    @property
+    def last_line(self) -> str:
+        """The run's last words: stdout's last line, or pytest's ERROR line on stderr for a usage error."""
+        lines = [line for line in self.proc.stdout.splitlines() if line.strip()]
+        errors = [line for line in self.proc.stderr.splitlines() if line.strip()]
+        return (errors or lines or [""])[-1] if self.proc.returncode == 4 and errors else (lines or [""])[-1]
 
     @property
     def output(self) -> str:
@@ -129,11 +177,13 @@ _MEASURED = ("import pathlib, resource, subprocess, sys; done = subprocess.run(s
 
 def _run_case(case: Case, work: Path, url: str | None) -> Run:
     work.mkdir(parents=True, exist_ok=True)
+    for name in case.files:
+        (work / name).write_text("a regular file\n", encoding="utf-8")
     base = [f"--base-url={url}"] if url is not None else []
     started = time.monotonic()
     suite = [sys.executable, "-m", "pytest", *SUITE, *base, "--report-dir=out", *case.args]
     proc = subprocess.run([sys.executable, "-c", _MEASURED, str(work / "maxrss"), *suite], cwd=work,
-                          env=_env(case.env), capture_output=True, text=True, timeout=CASE_WALL_LIMIT + 30)
+                          env=_env(case.env), capture_output=True, text=True, timeout=case.wall_limit + 30)
     wall = time.monotonic() - started
     path = work / "out" / "conformance.json"
     return Run(proc, wall, json.loads(path.read_text(encoding="utf-8")) if path.exists() else None,
@@ -158,6 +208,10 @@ def runs(tmp_path_factory):
     try:
         def one(name: str) -> Run:
             case = CASES[name]
+            if case.target == COUNTING:
+                with RawTarget(BEHAVIOURS["401-json"]) as counting:
+                    run = _run_case(case, root / name, counting.url)
+                return dataclasses.replace(run, connections=counting.connections)
             url = (reference.url if case.target == "reference" else goes_silent.url if case.target == "goes-silent"
                    else targets[case.target].url if case.target else case.target)
             if case.https:
@@ -194,9 +248,24 @@ def test_misbehaving_target(runs, name):
     case, run = CASES[name], runs[name]
     assert run.proc.returncode == case.exit, run.output[-3000:]
     assert case.says in run.output, run.output[-3000:]
+    for also in case.also:
+        assert also in run.output, (also, run.output[-3000:])
     assert "Traceback" not in run.output and "INTERNALERROR" not in run.output
+    assert "_pytest" not in run.output and "usage: " not in run.output  # no pytest internals, no argparse usage
     assert "\x00" not in run.output and "\x1b[2J" not in run.output  # shown escaped, never raw
-    assert run.wall < CASE_WALL_LIMIT
+    assert run.wall < case.wall_limit
+    # the verdict is the last line: the suite's own (a run), or the one usage-error line (ERROR: ...)
+    verdict = "COULD NOT TEST" if case.verdict == "could-not-test" else case.verdict.upper()
+    assert run.last_line.startswith((f"hyper3d-login: {verdict}", "ERROR: ")), run.output[-3000:]
+    if run.last_line.startswith("ERROR: "):
+        assert case.exit == 4 and case.says in run.last_line
+    elif case.exit != 5:  # nothing selected: pytest's "no tests ran" is the reason
+        assert f"(exit {case.exit}" in run.last_line
+    if case.target == COUNTING:
+        assert run.connections == 0, NOTHING_SENT
+    if not case.report:  # the report directory itself cannot be written: one line says so, nothing else happens
+        assert run.report is None and not (run.proc.stdout.strip())
+        return
     assert run.report is not None, "a report is written on every path that has --report-dir"
     assert run.report["run"]["verdict"] == case.verdict
     assert run.report["run"]["exit_status"] == case.exit
@@ -269,7 +338,15 @@ class PausesMidRun(LoginService):
         return await super().handle(request)
 
 
-def test_interrupted_run_reports_its_real_exit_status(tmp_path):
+# a signal mid-run (tests below): the exit path, as README's table lists it
+INTERRUPTS = {"SIGINT": Case("reference", 2, "interrupted", "the run was interrupted (SIGINT) before all checks ran"),
+              "SIGTERM": Case("reference", 2, "interrupted", "the run was interrupted (SIGTERM) before all checks ran")}
+
+
+@pytest.mark.parametrize("name", list(INTERRUPTS))
+def test_interrupted_run_reports_its_real_exit_status(tmp_path, name):
+    """SIGTERM (a CI runner's timeout or cancel) ends the run as SIGINT does: partial report, verdict interrupted."""
+    case = INTERRUPTS[name]
     service = PausesMidRun()
     with start_reference_server(service=service) as server:
         proc = subprocess.Popen(
@@ -277,17 +354,45 @@ def test_interrupted_run_reports_its_real_exit_status(tmp_path):
             cwd=tmp_path, env=_env(CREDENTIALS), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             assert service.reached.wait(60), "the run never reached its 30th request"
-            proc.send_signal(signal.SIGINT)
+            proc.send_signal(getattr(signal, name))
             out, err = proc.communicate(timeout=60)
         finally:
             service.release.set()
             if proc.poll() is None:
                 proc.kill()
-    assert proc.returncode == 2, (out + err)[-3000:]
+    assert proc.returncode == case.exit, (out + err)[-3000:]
+    assert "Traceback" not in out + err
     report = json.loads((tmp_path / "out" / "conformance.json").read_text(encoding="utf-8"))
-    assert report["run"]["exit_status"] == 2
-    assert report["run"]["verdict"] in ("inconclusive", "non-conforming")
-    assert "interrupted" in report["run"]["stopped"]
+    assert report["run"]["exit_status"] == case.exit
+    assert report["run"]["verdict"] == case.verdict
+    assert report["run"]["stopped"] == case.says
     md = (tmp_path / "out" / "conformance.md").read_text(encoding="utf-8").splitlines()[0]
     assert "(exit 2)" in md and "CONFORMING at" not in md.replace("NON-CONFORMING", "")
-    assert "(exit 2)" in out
+    last = [line for line in out.splitlines() if line.strip()][-1]
+    assert last.startswith(f"hyper3d-login: INTERRUPTED: {case.says}") and "(exit 2; report: out" in last, out[-3000:]
+
+
+# ------------------------------------------------------------------------------------------- README's table
+EXIT_PATHS = ("<!-- exit-paths:start -->", "<!-- exit-paths:end -->")
+
+
+def exit_path_table() -> str:
+    """README's table of exit paths: every case above, as the tests assert it."""
+    rows = ["| case | options and environment | exit | verdict | the output says |", "|---|---|---|---|---|"]
+    for name, case in {**CASES, **{f"interrupted-by-{n.lower()}": c for n, c in INTERRUPTS.items()}}.items():
+        setup = " ".join([f"`{' '.join(case.args)}`"] if case.args else [])
+        if "LOGIN_PASSWORD" not in case.env:
+            setup = f"{setup} no `$LOGIN_PASSWORD`".strip()
+        if case in INTERRUPTS.values():
+            setup = "the signal sent mid-run"
+        rows.append(f"| `{name}` | {setup.replace('|', '&#124;')} | {case.exit} | {case.verdict} | "
+                    f"`{case.says.replace('|', '&#124;')}` |")
+    return "\n".join(rows) + "\n"
+
+
+def test_readme_lists_every_exit_path_as_tested():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    start, end = readme.index(EXIT_PATHS[0]) + len(EXIT_PATHS[0]), readme.index(EXIT_PATHS[1])
+    assert readme[start:end].strip() == exit_path_table().strip(), (
+        "run: python -c 'from tests.test_misbehaving_targets import exit_path_table as t; print(t())' and paste it "
+        "between the exit-paths markers in README.md")

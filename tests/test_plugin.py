@@ -8,7 +8,7 @@ import pytest
 
 from contract_tests.reference import DEMO_EMAIL, DEMO_PASSWORD, start_reference_server
 
-SUITE = ("-p", "contract_tests.plugin", "--pyargs", "contract_tests.suite", "-p", "no:cacheprovider")
+from helpers import SUITE
 
 
 @pytest.fixture
@@ -61,6 +61,12 @@ def test_must_violation_fails_with_id_expected_actual_and_reproduction(run, pyte
     assert '"$LOGIN_PASSWORD"' in text
     assert DEMO_PASSWORD not in text
     assert _report(pytester)["run"]["verdict"] == "non-conforming"
+    # the failure named by requirement, not by test file; the verdict is the last line, after pytest's own
+    failed = [line for line in result.stdout.lines if line.startswith("FAILED ")]
+    assert failed and all(line.startswith("FAILED TOKEN-01 [MUST] ") and "::" not in line for line in failed)
+    assert result.stdout.lines[-1] == ("hyper3d-login: NON-CONFORMING at --fail-on=must: TOKEN-01 "
+                                       "Token is a signed compact JWS (exit 1; report: out/conformance.json)")
+    assert " failed, " in result.stdout.lines[-2]  # pytest's count comes before it
 
 
 def test_should_violation_gates_only_at_fail_on_should(run):
@@ -74,9 +80,21 @@ def test_should_violation_gates_only_at_fail_on_should(run):
     assert "gate --fail-on=should: NON-CONFORMING: SEC-03" in strict.stdout.str()
 
 
+def test_real_target_without_credentials_is_inconclusive_unless_asked_for(run, pytester, reference):
+    result = run(f"--base-url={reference.url}", "--report-dir=out")
+    assert result.ret == 10
+    last = result.stdout.lines[-1]
+    assert last.startswith("hyper3d-login: INCONCLUSIVE: no credentials: ") and "--without-credentials" in last
+    report = _report(pytester)
+    assert (report["run"]["verdict"], report["run"]["exit_status"]) == ("inconclusive", 10)
+    assert any(reason.startswith("no credentials:") for reason in report["run"]["verdict_reasons"])
+
+
 def test_real_target_without_credentials_skips_credentialed_requirements(run, pytester, reference):
-    result = run(f"--base-url={reference.url}", "--report-dir=out", "-rs")
+    result = run(f"--base-url={reference.url}", "--report-dir=out", "-rs", "--without-credentials")
     assert result.ret == 0
+    assert result.stdout.lines[-1].startswith(
+        "hyper3d-login: CONFORMING at --fail-on=must (credential-free subset, --without-credentials) (exit 0")
     text = result.stdout.str()
     assert "no credentials: set LOGIN_EMAIL and LOGIN_PASSWORD" in text
     assert "requirement(s) not checked (set LOGIN_EMAIL and LOGIN_PASSWORD)" in text  # out of scope, and said so
@@ -141,8 +159,10 @@ def test_non_http_target_is_one_line_and_exit_4(run):
 @pytest.mark.parametrize(
     "args, env, message",
     [
-        (("--fail-on=maybe",), {}, "invalid choice"),
-        (("--timeout=-1",), {}, "--timeout must be a number greater than 0 seconds, got '-1'"),
+        (("--fail-on=maybe",), {}, "ERROR: --fail-on must be must or should, got 'maybe'"),
+        (("--timeout=99999999999",), {}, "--timeout must be a number greater than 0 and at most 86400 seconds"),
+        (("--run-deadline=inf",), {}, "--run-deadline must be a number greater than 0 and at most 86400 seconds"),
+        (("--timeout=-1",), {}, "--timeout must be a number greater than 0 and at most 86400 seconds, got '-1'"),
         (("--base-url=ftp://example.com",), {}, "must be an http(s) URL"),
         (("--base-url=http://127.0.0.1:9",), {"LOGIN_EMAIL": "a@example.com"}, "credentials are incomplete"),
         (("--base-url=http://127.0.0.1:9", "--reference-fault=x"), {}, "bundled server only"),
@@ -155,7 +175,28 @@ def test_bad_configuration_is_one_line_and_exit_4(run, args, env, message):
     assert result.ret == 4
     text = result.stdout.str() + result.stderr.str()
     assert message in text
-    assert "Traceback" not in text
+    assert "Traceback" not in text and "usage:" not in text
+
+
+def test_no_target_is_a_usage_error_unless_the_bundled_server_is_asked_for(pytester, monkeypatch):
+    monkeypatch.delenv("PYTEST_BASE_URL", raising=False)
+    bare = [arg for arg in SUITE if arg != "--bundled-server"]
+    result = pytester.runpytest_inprocess(*bare, "--report-dir=out")
+    assert result.ret == 4
+    assert [line for line in result.stderr.lines if line.strip()] == [
+        "ERROR: no target: give --base-url=https://your-deployment (the server root; or $PYTEST_BASE_URL), or "
+        "--bundled-server to test the bundled reference server"]
+    report = _report(pytester)
+    assert report["run"]["verdict"] == "could-not-test" and report["run"]["requests"] == 0
+    assert report["run"]["could_not_test"].startswith("no target:")
+    assert pytester.runpytest_inprocess(*bare, "--collect-only", "-q").ret == 0  # listing sends nothing
+
+
+def test_a_given_base_url_wins_over_bundled_server(run, reference):
+    result = run(f"--base-url={reference.url}", "--collect-only")
+    assert result.ret == 0
+    assert f"hyper3d-login target: {reference.url}" in result.stdout.str()
+    assert "BUNDLED REFERENCE SERVER" not in result.stdout.str()
 
 
 def test_unknown_requirement_id_fails_collection(pytester):
@@ -168,7 +209,7 @@ def test_unknown_requirement_id_fails_collection(pytester):
             pass
         """
     )
-    result = pytester.runpytest_inprocess("-p", "contract_tests.plugin", "-p", "no:cacheprovider")
+    result = pytester.runpytest_inprocess("-p", "contract_tests.plugin", "-p", "no:cacheprovider", "--bundled-server")
     assert result.ret == 4
     assert "unknown requirement ID(s) ['NOPE-99']" in result.stderr.str() + result.stdout.str()
 

@@ -31,7 +31,7 @@ from contract_tests.probes.stats import compare_timings, mann_whitney_u, shift_i
 UNKNOWN = "conformance-unknown-7f3a9c@example.com"
 MAIN = Account(DEMO_EMAIL, password_secret(DEMO_PASSWORD))
 THROWAWAY = Account(OTHER_EMAIL, probe_settings.throwaway_secret(OTHER_PASSWORD))
-SUITE = ("-p", "contract_tests.plugin", "--pyargs", "contract_tests.suite", "-p", "no:cacheprovider")
+from helpers import SUITE
 
 
 # ---------------------------------------------------------------------------------------------- statistics

@@ -251,8 +251,13 @@ def test_scope_notes_name_what_was_left_out():
     assert "RESP-01" in narrowed.scope_notes[0] and "AUTH-02" not in narrowed.scope_notes[0]
     no_creds = [Observation(r, Verdict.SKIPPED, "t", "no credentials: set LOGIN_EMAIL") for r in CATALOG
                 if CATALOG[r].credentials == "required"]
-    outcome = evaluate(_state(no_creds, passed=[r for r in CATALOG if CATALOG[r].credentials != "required"],
-                              credentials=False))
+    record = _state(no_creds, passed=[r for r in CATALOG if CATALOG[r].credentials != "required"],
+                    credentials=False)
+    outcome = evaluate(record)  # not asked for: the credential-free subset is no gate's evidence
+    assert outcome.verdict == "inconclusive" and "no credentials" in outcome.scope_notes[0]
+    assert any(reason.startswith("no credentials:") and "--without-credentials" in reason for reason in outcome.reasons)
+    record.without_credentials = True  # asked for: the subset is judged alone
+    outcome = evaluate(record)
     assert outcome.verdict == "conforming" and "no credentials" in outcome.scope_notes[0]
 
 

@@ -16,8 +16,11 @@ GROUP_TITLE = "hyper3d-login conformance suite"  # the one name of the group, in
 BASE_URL_HELP = (
     "server root of the deployment under test, e.g. https://staging.example.com: not .../api, the suite appends "
     "/api/user/login (pytest-base-url's option; default: $PYTEST_BASE_URL; with neither, the hyper3d-login suite "
-    "tests its bundled reference server, not a deployment)."
+    "stops with a usage error unless --bundled-server asks for its bundled reference server)."
 )
+FAIL_ON_CHOICES = ("must", "should")
+# the longest wait any time option may ask for: larger values are refused like inf (a typo, never a plan)
+MAX_SECONDS = 86400.0
 
 
 def add_options(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager | None = None) -> None:
@@ -31,8 +34,17 @@ def add_options(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager
             help="seed of the fuzzing properties' examples (default: a fixed seed, the same requests every run).")
     add("--login-email", metavar="EMAIL", default=None,
         help=f"email of the test account (default: ${ENV_EMAIL}); the password is read from ${ENV_PASSWORD} only.")
-    add("--fail-on", choices=("must", "should"), default="must",
-        help="lowest requirement level whose failure fails the run (default: must).")
+    # --fail-on is checked by the suite (settings.py), not by argparse: a bad value then gets the suite's own line,
+    # exit 4 and a report, not pytest's usage message
+    add("--fail-on", default="must", metavar="must|should",
+        help="lowest requirement level whose failure fails the run: must or should (default: must).")
+    add("--bundled-server", action="store_true", default=False,
+        help="with no --base-url / $PYTEST_BASE_URL: test the bundled reference server (a demo, not a deployment; "
+             "its demo account provides the credentials); a given --base-url wins (default: off, no target is a "
+             "usage error).")
+    add("--without-credentials", action="store_true", default=False,
+        help=f"without ${ENV_EMAIL} and ${ENV_PASSWORD}: run the credential-free subset and judge only it, saying "
+             "so in the verdict (default: off, a run without credentials is INCONCLUSIVE, exit 10).")
     add("--report-dir", metavar="DIR", default=None,
         help="write conformance.json, conformance.md and conformance.html into DIR (default: none, no files).")
     add("--fail-on-inconclusive", action="store_true", default=False,
@@ -51,10 +63,10 @@ def add_options(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager
     # numbers are declared as text and parsed by the suite (option_values.py): a bad value then still gets a report
     add("--timeout", type=str, default=10.0, metavar="SECONDS",
         help="hard deadline of each request: connect, send and the whole answer; three requests in a row without a "
-             "complete answer end the run as could-not-test (default: 10).")
+             "complete answer end the run as could-not-test; capped at --run-deadline (default: 10).")
     add("--run-deadline", type=str, default=1200.0, metavar="SECONDS",
-        help="longest run: past it no request is sent and the checks not reached are reported blocked "
-             "(default: 1200).")
+        help="longest run, pre-flight included: past it no request is sent and the checks not reached are reported "
+             "blocked (default: 1200; at most 86400).")
     add("--max-requests", type=str, default=400, metavar="N",
         help="hard cap on requests sent in one run (default: 400).")
     add("--max-failed-logins", type=str, default=20, metavar="N",

@@ -11,10 +11,12 @@ import pytest
 
 from ..sending.client import Account, ClientLimits
 # the options and their environment variables: options.py (cheap to import: every pytest session adds them)
-from .options import ENV_CAPTCHA, ENV_EMAIL, ENV_PASSWORD, ENV_REFERENCE_PASSWORD, add_options  # noqa: F401
+from .options import (ENV_CAPTCHA, ENV_EMAIL, ENV_PASSWORD, ENV_REFERENCE_PASSWORD, FAIL_ON_CHOICES,  # noqa: F401
+                      MAX_SECONDS, add_options)
 from ..probes.settings import ProbeSettings, probe_settings_from_config
 from ..contract.catalog import load_catalog
 from .option_values import number
+from .paths import writable_directory, writable_file
 from ..sending.secrets import Secret
 from ..judging.waivers import Waiver, WaiverError, load_waivers
 from ..history.baseline import Baseline, BaselineError, load_baseline
@@ -44,14 +46,18 @@ class Settings:
     baseline: Baseline | None = None  # --baseline
     fail_on_new: bool = False
     har_file: Path | None = None
+    without_credentials: bool = False  # --without-credentials: a run without credentials judges the subset
+    notes: tuple[str, ...] = ()  # adjustments made to the options given, one line each (terminal summary)
 
     @property
     def uses_reference(self) -> bool:
         return self.base_url is None
 
     @classmethod
-    def from_config(cls, config: pytest.Config, raw_base_url: str | None = None) -> "Settings":
-        """*raw_base_url*: --base-url / PYTEST_BASE_URL as given (None: not given), before pytest-base-url's defaults."""
+    def from_config(cls, config: pytest.Config, raw_base_url: str | None = None,
+                    needs_target: bool = True) -> "Settings":
+        """*raw_base_url*: --base-url / PYTEST_BASE_URL as given (None: not given), before pytest-base-url's defaults;
+        *needs_target*: the session runs the contract suite (not only collects it, not another project's tests)."""
         opt = config.getoption
         if raw_base_url is not None and not raw_base_url.strip():
             raise pytest.UsageError(
@@ -61,12 +67,25 @@ class Settings:
         base_url = (raw_base_url or "").strip() or None
         if base_url is not None and not re.match(r"^https?://[^/\s]+", base_url):
             raise pytest.UsageError(f"--base-url must be an http(s) URL of the server root, got {base_url!r}")
-        timeout = number(config, "timeout", above_minimum=True, unit="seconds")
-        run_deadline = number(config, "run_deadline", above_minimum=True, unit="seconds")
+        if needs_target and base_url is None and not (
+                opt("bundled_server") or opt("reference_fault") or opt("reference_variant")):
+            raise pytest.UsageError(
+                "no target: give --base-url=https://your-deployment (the server root; or $PYTEST_BASE_URL), or "
+                "--bundled-server to test the bundled reference server")
+        fail_on = str(opt("fail_on")).strip().lower()
+        if fail_on not in FAIL_ON_CHOICES:
+            raise pytest.UsageError(f"--fail-on must be {' or '.join(FAIL_ON_CHOICES)}, got {opt('fail_on')!r}")
+        seconds = dict(unit="seconds", maximum=MAX_SECONDS)
+        timeout = number(config, "timeout", above_minimum=True, **seconds)
+        run_deadline = number(config, "run_deadline", above_minimum=True, **seconds)
+        notes = []
+        if timeout > run_deadline:  # one request may not outlast the run
+            notes.append(f"--timeout={timeout:g} capped to --run-deadline={run_deadline:g} s")
+            timeout = run_deadline
         max_requests = number(config, "max_requests", integer=True, minimum=1)
         max_failed_logins = number(config, "max_failed_logins", integer=True, minimum=0)
-        request_interval = number(config, "request_interval", unit="seconds")
-        max_retry_wait = number(config, "max_retry_wait", unit="seconds")
+        request_interval = number(config, "request_interval", **seconds)
+        max_retry_wait = number(config, "max_retry_wait", **seconds)
         in_flight = number(config, "in_flight", integer=True, minimum=1, maximum=64)
         max_token_lifetime = number(config, "max_token_lifetime", above_minimum=True, unit="days")
         try:
@@ -96,6 +115,11 @@ class Settings:
             captcha = captcha_token(opt("reference_fault"), opt("reference_variant"))
         probes = probe_settings_from_config(config, uses_reference=base_url is None, main_email=email)
         report_dir = opt("report_dir")
+        writing = not hasattr(config, "workerinput")  # xdist workers write no reports (the controller checked)
+        if report_dir and writing:
+            writable_directory(Path(report_dir), "--report-dir")
+        if opt("har") and writing:
+            writable_file(Path(opt("har")), "--har")
         waivers_file = Path(opt("waivers")).resolve() if opt("waivers") else None
         try:
             waivers = load_waivers(waivers_file, load_catalog()) if waivers_file else ()
@@ -120,7 +144,7 @@ class Settings:
                 in_flight=in_flight,
                 verify_tls=not opt("insecure"),
             ),
-            fail_on=opt("fail_on"),
+            fail_on=fail_on,
             report_dir=Path(report_dir) if report_dir else None,
             max_token_lifetime=max_token_lifetime * 86400,
             captcha_header=opt("captcha_header"),
@@ -138,4 +162,6 @@ class Settings:
             baseline=baseline,
             fail_on_new=bool(opt("fail_on_new")),
             har_file=Path(opt("har")).resolve() if opt("har") else None,
+            without_credentials=bool(opt("without_credentials")),
+            notes=tuple(notes),
         )

@@ -12,9 +12,11 @@ covered by an active waiver), and at least one did.  Exit codes (README, section
 * ``4``: could not test: unreachable or unanswering target, not the login API, credentials that do not log
   in, bad configuration (also pytest's usage-error code);
 * ``10``: inconclusive: some in-scope MUST requirement (with ``--fail-on-inconclusive``: any in-scope
-  requirement) was not decided, or no MUST requirement was observed to hold.
-pytest's own codes for an interrupted run (2), an internal error (3) and nothing collected (5) are kept
-as the exit status; the verdict then says what the evidence allows.
+  requirement) was not decided, no MUST requirement was observed to hold, or the run had no credentials
+  (unless ``--without-credentials`` asked for the credential-free subset).
+pytest's own codes for an interrupted run (2: SIGINT or SIGTERM, verdict ``interrupted``, set by the plugin), an
+internal error (3) and nothing collected (5) are kept as the exit status; the verdict then says what the evidence
+allows.
 """
 
 from __future__ import annotations
@@ -182,7 +184,9 @@ def _note_scope(record: RunRecord, outcome: Outcome) -> None:
 
 
 def _require_evidence(record: RunRecord, outcome: Outcome) -> None:
-    """CONFORMING needs every in-scope MUST decided and at least one MUST observed to hold."""
+    """CONFORMING needs every in-scope MUST decided, at least one MUST observed to hold, and credentials (or the
+    user's explicit --without-credentials)."""
+    _require_credentials(record, outcome)
     levels = ("MUST", "SHOULD", "MAY") if record.fail_on_inconclusive else ("MUST",)
     undecided = [r for r in outcome.requirements.values()
                  if r.undecided and r.result.requirement.level in levels]
@@ -199,6 +203,18 @@ def _require_evidence(record: RunRecord, outcome: Outcome) -> None:
     elif not must_passed:
         outcome.reasons.append("no MUST requirement was observed to hold: nothing supports a CONFORMING verdict")
     if (undecided or not must_passed or record.stopped) and outcome.exit_code == EXIT_CONFORMING:
+        outcome.verdict, outcome.exit_code = "inconclusive", EXIT_INCONCLUSIVE
+
+
+def _require_credentials(record: RunRecord, outcome: Outcome) -> None:
+    """A run without credentials checks only the credential-free subset: not a gate's evidence unless asked for."""
+    missing = outcome.out_of_scope(NO_CREDENTIALS)
+    if record.credentials or record.without_credentials or not missing:
+        return
+    outcome.reasons.append(
+        f"no credentials: {len(missing)} requirement(s) need them and were not checked; set LOGIN_EMAIL and "
+        "LOGIN_PASSWORD, or give --without-credentials to judge only the credential-free subset")
+    if outcome.exit_code == EXIT_CONFORMING:
         outcome.verdict, outcome.exit_code = "inconclusive", EXIT_INCONCLUSIVE
 
 

@@ -68,6 +68,7 @@ class RunRecord:
     reference_fault: str | None = None
     reference_variant: str | None = None
     credentials: bool = False
+    without_credentials: bool = False  # --without-credentials: no credentials means the credential-free subset
     fail_on: str = "must"
     fail_on_inconclusive: bool = False
     waivers: tuple = ()

@@ -44,15 +44,20 @@ def _note(r, record: RunRecord, outcome: Outcome) -> str:
     return visible(record.redactor(reason))
 
 
-def write_summary(tr, record: RunRecord, outcome: Outcome, report_dir: Path | None = None) -> None:
+def write_summary(tr, record: RunRecord, outcome: Outcome, report_dir: Path | None = None,
+                  notes: tuple[str, ...] = ()) -> None:
+    """*notes*: what the suite changed of the options given (a --timeout capped at the run deadline)."""
     tr.write_sep("=", "Hyper3D login conformance")
     tr.write_line(f"target: {record.target_label or record.target}")
+    for note in notes:
+        tr.write_line(f"NOTE: {note}", yellow=True)
     if record.reference_server:
         tr.write_line("NOTE: this run tested the BUNDLED REFERENCE SERVER, not a deployment (no --base-url)",
                       yellow=True, bold=True)
     status = outcome.exit_code if record.exit_status is None else record.exit_status
-    if outcome.verdict == "could-not-test":
-        tr.write_line(f"COULD NOT TEST: {outcome.reasons[0].removeprefix('could not test: ')}", red=True, bold=True)
+    if outcome.verdict == "could-not-test":  # why: the run's last line (verdict_line), said once
+        tr.write_line(f"COULD NOT TEST: nothing was judged (requests sent: {record.requests}; failed logins on the "
+                      f"account: {record.failed_logins})", red=True, bold=True)
         _report_line(tr, report_dir, status)
         return
     per_worker = f" over {record.workers} xdist workers (limits shared by the run)" if record.workers else ""
@@ -93,10 +98,9 @@ def write_summary(tr, record: RunRecord, outcome: Outcome, report_dir: Path | No
         )
     for waiver in outcome.unused_waivers:
         tr.write_line(f"waiver for {waiver.id} unused: the requirement did not fail (remove it?)", yellow=True)
-    gate = f"--fail-on={record.fail_on}" + (" --fail-on-inconclusive" if record.fail_on_inconclusive else "")
-    if record.known_failures is not None:
-        gate += " --fail-on-new"
-    verdict = outcome.verdict.upper()
+    _write_failures(tr, outcome, record)
+    gate = _gate(record)
+    verdict = outcome.verdict.upper() + _subset(record)
     if outcome.gating:
         tr.write_line(f"gate {gate}: {verdict}: {', '.join(outcome.gating)} (exit {status})", red=True, bold=True)
     else:
@@ -106,6 +110,53 @@ def write_summary(tr, record: RunRecord, outcome: Outcome, report_dir: Path | No
         if not reason.startswith("violations at"):
             tr.write_line(f"  {visible(record.redactor(reason))}", red=status != 0)
     _report_line(tr, report_dir, status)
+
+
+def _gate(record: RunRecord) -> str:
+    gate = f"--fail-on={record.fail_on}" + (" --fail-on-inconclusive" if record.fail_on_inconclusive else "")
+    return gate + (" --fail-on-new" if record.known_failures is not None else "")
+
+
+def _subset(record: RunRecord) -> str:
+    """The verdict of a run without credentials judges the credential-free subset only: it says so."""
+    return " (credential-free subset, --without-credentials)" if (
+        record.without_credentials and not record.credentials) else ""
+
+
+def _write_failures(tr, outcome: Outcome, record: RunRecord) -> None:
+    """One FAILED line per failure that gates: the requirement's ID, the level it failed at, its title and what was
+    wrong (in place of pytest's FAILED lines, which name test files). A failure below the gate, waived or known from
+    the baseline is in the table above, as pytest shows it as xfail: not FAILED."""
+    for r in outcome.requirements.values():
+        if not r.gating:
+            continue
+        req = r.result.requirement
+        level = r.result.failed_level or req.level
+        note = clip(_note(r, record), 120)
+        tr.write_line(f"FAILED {req.id} [{level}] {req.title}" + (f": {note}" if note else ""), red=True)
+
+
+def verdict_line(record: RunRecord, outcome: Outcome, report_dir: Path | None) -> tuple[str, dict]:
+    """The run's last line: the verdict, why in brief, the exit status and where the report is."""
+    status = outcome.exit_code if record.exit_status is None else record.exit_status
+    verdict = "COULD NOT TEST" if outcome.verdict == "could-not-test" else outcome.verdict.upper()
+    if outcome.verdict == "could-not-test":
+        why = ": " + outcome.reasons[0].removeprefix("could not test: ")
+    elif outcome.verdict == "interrupted":
+        why = f": {record.stopped}" + (f"; violations so far: {', '.join(outcome.gating)}" if outcome.gating else "")
+    elif outcome.gating:
+        why = f" at {_gate(record)}: " + ", ".join(
+            f"{rid} {outcome.requirements[rid].result.requirement.title}" for rid in outcome.gating[:5]) + (
+            f" and {len(outcome.gating) - 5} more" if len(outcome.gating) > 5 else "")
+    elif outcome.verdict in ("conforming", "no-new-failures"):
+        why = f" at {_gate(record)}{_subset(record)}"
+    else:
+        why = f": {outcome.reasons[0]}" if outcome.reasons else ""
+    where = f"; report: {Path(report_dir) / 'conformance.json'}" if report_dir else ""
+    if outcome.verdict != "could-not-test":  # its reason is the one line that says what to fix: whole
+        why = why[0] + clip(why, 300) if why.startswith(" ") else clip(why, 300)
+    line = visible(record.redactor(f"hyper3d-login: {verdict}{why} (exit {status}{where})"))
+    return line, {"bold": True, "green": status == 0, "red": status != 0}
 
 
 def _write_baseline(tr, record: RunRecord) -> None:

@@ -3,10 +3,13 @@
 Three questions, each answered with one line and could-not-test (exit 4) when the answer is no:
 the target answers (reachable, TLS, HTTP); the endpoint looks like the login API (not only HTML pages,
 redirects or 5xx, unless ``--judge-anyway``); the configured credentials log in.
+The pre-flight counts against ``--run-deadline``: past it, no further pre-flight request is sent (``--timeout`` is
+capped at the run deadline, so one request cannot outlast it either).
 """
 
 from __future__ import annotations
 
+import time
 
 from .client import Account, ContractClient, NotSent, TargetError
 from .exchange import NOT_JSON, Exchange, LoginRequest, visible
@@ -21,6 +24,7 @@ class CannotTest(Exception):
 def check_target(client: ContractClient, account: Account | None, *, judge_anyway: bool = False) -> Exchange | None:
     """Run the pre-flight; returns the login with the configured credentials (RESP-01 judges it later)."""
     url = client.base_url
+    _within_deadline(client)
     try:
         probe = client.probe()
     except TargetError as exc:
@@ -32,6 +36,7 @@ def check_target(client: ContractClient, account: Account | None, *, judge_anywa
         raise CannotTest(f"{url}/api/user/login answered 404 Not Found.{hint}")
     answers = [probe]
     login = None
+    _within_deadline(client)
     if account is not None:
         login = _login(client, account)
         answers.append(login)
@@ -51,6 +56,13 @@ def check_target(client: ContractClient, account: Account | None, *, judge_anywa
             "login reached the server, and a lockout policy counts it as a failed login; nothing else was sent to "
             "the account")
     return login
+
+
+def _within_deadline(client: ContractClient) -> None:
+    deadline = client.limits.run_deadline
+    if deadline is not None and time.monotonic() >= deadline:
+        raise CannotTest("the run deadline was reached during the pre-flight (--run-deadline): the target answers "
+                         "too slowly to be tested in that time; nothing was judged")
 
 
 def looks_like_the_api(ex: Exchange) -> bool:
@@ -95,6 +107,7 @@ def _login(client: ContractClient, account: Account) -> Exchange:
 
 
 def _send_probe(client: ContractClient, request: LoginRequest) -> Exchange:
+    _within_deadline(client)
     try:
         return client.probe(request)
     except TargetError as exc:
