@@ -132,7 +132,7 @@ def _write_failures(tr, outcome: Outcome, record: RunRecord) -> None:
             continue
         req = r.result.requirement
         level = r.result.failed_level or req.level
-        note = clip(_note(r, record), 120)
+        note = clip(_note(r, record, outcome), 120)
         tr.write_line(f"FAILED {req.id} [{level}] {req.title}" + (f": {note}" if note else ""), red=True)
 
 
