@@ -573,54 +573,40 @@ class NoBodyLimit(LoginService):
         return await request.body()
 
 
-# --- hostile passwords for an existing account: catalog entries at the end of faults.yaml.
-class _NoHashForUnknownAccounts(LoginService):
-    """Unknown accounts are refused before any hashing ("why hash for an account that does not exist?"), so the
-    password reaches the hasher only for an existing account."""
+# --- hostile passwords for an existing account: catalog entries at the end of faults.yaml. Both refuse an unknown
+# account before any hashing ("why hash for an account that does not exist?"): the password reaches the hasher only
+# for an existing account.
 
+
+@fault("surrogate-crash-known-account")
+class SurrogateCrashKnownAccount(LoginService):
     def authenticate(self, login: LoginRequest) -> User:
         key = self.account_key(login)
         user = self.find_user(key) if key is not None else None
-        if user is None or not self.verify_password(user.password_hash, login.password):
+        if user is None:
+            raise Reject(self.credential_failure(login, None))
+        try:  # the str as it came, as argon2-cffi's documentation shows: verify() encodes it as strict UTF-8
+            ok = self.hasher.verify(user.password_hash, login.password)
+        except VerificationError:
+            ok = False
+        if not ok:
             raise Reject(self.credential_failure(login, user))
         return user
 
 
-@fault("surrogate-crash-known-account")
-class SurrogateCrashKnownAccount(_NoHashForUnknownAccounts):
-    def verify_password(self, password_hash: str, password: str) -> bool:
-        try:  # the str as it came, as argon2-cffi's documentation shows: verify() encodes it as strict UTF-8
-            return self.hasher.verify(password_hash, password)
-        except VerificationError:
-            return False
-
-
-def _has_lone_surrogate(value: Any) -> bool:
-    if isinstance(value, str):
-        return any("\ud800" <= ch <= "\udfff" for ch in value)
-    if isinstance(value, dict):
-        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
-    return isinstance(value, list) and any(_has_lone_surrogate(v) for v in value)
-
-
 @fault("bcrypt-72-bytes-known-account")
-class Bcrypt72BytesKnownAccount(_NoHashForUnknownAccounts):
-    password_max_length = 64  # characters, as the password field's validator counts them
+class Bcrypt72BytesKnownAccount(LoginService):
+    max_password_characters = 64  # the sign-up policy: no stored password is longer
 
-    def parse_json(self, raw: bytes) -> dict[str, Any]:
-        data = super().parse_json(raw)
-        if _has_lone_surrogate(data):  # the JSON decoder (orjson, msgspec) refuses lone surrogates
-            raise Reject(self.malformed_body("request body is not valid JSON"))
-        return data
-
-    def validate_password(self, data: dict[str, Any]) -> str:
-        password = super().validate_password(data)
-        if len(password) > self.password_max_length:
-            raise self.invalid(f"password must be at most {self.password_max_length} characters")
-        return password
-
-    def verify_password(self, password_hash: str, password: str) -> bool:
-        secret = password.encode("utf-8")
-        if len(secret) > 72:  # bcrypt >= 5: checkpw() refuses what it used to truncate
+    def authenticate(self, login: LoginRequest) -> User:
+        key = self.account_key(login)
+        user = self.find_user(key) if key is not None else None
+        if user is None:
+            raise Reject(self.credential_failure(login, None))
+        if len(login.password) > self.max_password_characters:  # cannot be the password: refused before hashing
+            raise self.invalid(f"password must be at most {self.max_password_characters} characters")
+        if len(self.prepare_password(login.password)) > 72:  # bcrypt >= 5's checkpw raises where it used to truncate
             raise ValueError("password cannot be longer than 72 bytes, truncate manually if necessary")
-        return super().verify_password(password_hash, password)
+        if not self.verify_password(user.password_hash, login.password):
+            raise Reject(self.credential_failure(login, user))
+        return user
