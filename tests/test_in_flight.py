@@ -257,6 +257,22 @@ def test_the_failed_login_budget_is_exact_with_requests_in_flight():
     client.close()
 
 
+def test_possible_failures_that_log_in_give_their_unit_back_before_the_budget_is_judged():
+    """Right credentials the target may refuse ("any": schema-invalid extras, renamed fields) hold a unit while in
+    flight; with fewer units left than may be in flight, the next one waits for their answers instead of finding the
+    budget spent, as a sequential run would."""
+    server = _AccountServer()
+    client = _client(server, in_flight=8, interleave_every=3, failed_login_budget=2)
+    right = [LoginRequest(purpose=f"right credentials {n}", expect="any", real_account=True,
+                          json={"email": ACCOUNT.email, "password": ACCOUNT.password, "n": n}) for n in range(6)]
+    client.send_ahead([(f"t{n}", request) for n, request in enumerate(right)])
+    outcomes = _outcomes(client, 6)
+    assert all(isinstance(o, Exchange) and o.token for o in outcomes)
+    assert max(seen.count("ok") for seen in server.overlaps) <= 2  # never more in flight than the units left
+    assert client.failed_logins == 0 and client._gate.held == 0
+    client.close()
+
+
 def test_successful_logins_on_the_account_go_ahead_together():
     server = _AccountServer()
     client = _client(server, in_flight=8)

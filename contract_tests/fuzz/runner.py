@@ -40,7 +40,7 @@ from hypothesis import seed as seeded
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from ..sending.client import Account, ContractClient, NotSent
+from ..sending.client import Account, BudgetSpent, ContractClient, NotSent
 from ..judging.verdicts import TestContext, Violation, begin, current, not_applicable, not_sent_verdict
 from ..sending.exchange import Exchange, LoginRequest
 from ..judging import checks
@@ -318,6 +318,13 @@ class Fuzz:
             except _AlreadyPassed:
                 return
             except NotSent as exc:  # the client could not go on (captcha, rate limit, budget, no response)
+                if isinstance(exc, BudgetSpent) and trial._real and self.client.shared is not None:
+                    # xdist: a property on another worker took what was left of the run's budget meanwhile; as when
+                    # this property's share is spent, its examples from here on use an unknown account
+                    self.login_share = self.failed_logins
+                    self.real_examples -= 1
+                    self._rollback(mark, reported)
+                    reject()
                 self.stop_reason = not_sent_verdict(exc)
                 self._rollback(mark, reported)
                 raise _Stop() from None

@@ -43,7 +43,15 @@ class AccountGate:
             while True:
                 free = self.succeeding == 0 and not self._interleaving
                 if free and (self.streak + self.spending < self.interleave_every or (interleaved and not self.spending)):
-                    check_budget(self.held)
+                    try:
+                        check_budget(self.held)
+                    except Exception:
+                        if not self.spending:
+                            raise
+                        # a possible failure in flight may log in and give its unit back: decide on its answer, as
+                        # a sequential run would, not on the units it holds meanwhile
+                        self._cond.wait()
+                        continue
                     self.spending += 1
                     self.held += 1
                     break

@@ -10,7 +10,7 @@ import pytest
 from contract_tests.contract.spec import request_fields
 from contract_tests.inputs.padding import OVERSIZED, padded, undeclared_property
 from contract_tests.judging import checks
-from contract_tests.judging.verdicts import expect, fail, inconclusive, passed, verify
+from contract_tests.judging.verdicts import expect, fail, inconclusive, not_applicable, passed, verify
 from contract_tests.sending.transport import Failure, size_text
 
 requirement = pytest.mark.requirement
@@ -196,6 +196,36 @@ def test_hostile_strings_never_cause_5xx(send, unknown_email, field, payload):
         body[field] = value
     invalid = (field == "email" and payload in NOT_AN_EMAIL) or (field == "username" and len(value) > FIELDS["username"].max_length)
     ex = send(f"{payload} string in {field}", "invalid" if invalid else "failure", json=body)
+    expect("INPUT-09", ex, checks.not_5xx)
+    expect("INPUT-09", ex, checks.no_token)
+
+
+# The password is verified only for an account that exists: a server that refuses unknown accounts without hashing
+# never hands the cases above to its password hasher. These go to the configured account, each a failed login on it
+# (3 of the run's budget), one per way password hashers and their encoders break on a string:
+ACCOUNT_PASSWORDS = {
+    # encoding the str as strict UTF-8 raises UnicodeEncodeError: argon2-cffi's PasswordHasher.verify, Werkzeug's
+    # check_password_hash, passlib, hashlib, bcrypt.checkpw(password.encode()), Django's force_bytes
+    "lone-surrogate": "Hostile-\ud800-Passw0rd",
+    # 90 UTF-8 bytes in 34 characters (52 UTF-16 units): past bcrypt's 72 bytes (pyca bcrypt >= 5 raises ValueError)
+    # while within any character-count limit of the field; NUL, refused by C-string bindings (passlib's bcrypt
+    # raises NullPasswordError, crypt(3)); controls, RTL override and non-BMP emoji (unassigned in Unicode 3.2),
+    # prohibited by SASLprep / PRECIS (passlib's saslprep raises ValueError)
+    "nul-controls-emoji-past-72-bytes": "Hostile\x00\x01\x1b[31m\x7f\u202e" + "\U0001f600" * 18,
+    # past passlib's 4096-byte limit (PasswordSizeError in verify) and bcrypt's 72 bytes, on a field without a limit
+    "very-long": "A" * 10000,
+}
+
+
+@requirement("INPUT-09")
+@pytest.mark.parametrize("payload", ACCOUNT_PASSWORDS)
+def test_hostile_passwords_for_the_account_never_cause_5xx(send, account, payload):
+    """A hostile password for the configured account reaches the code that verifies passwords."""
+    value = ACCOUNT_PASSWORDS[payload]
+    if value == account.password.value:
+        not_applicable(f"the account's password is the {payload} string itself")
+    ex = send(f"{payload} password for the configured account", "failure",
+              json={"email": account.email, "password": value}, real_account=True)
     expect("INPUT-09", ex, checks.not_5xx)
     expect("INPUT-09", ex, checks.no_token)
 
