@@ -227,7 +227,7 @@ def test_failed_login_budget_blocks_instead_of_failing(run, pytester):
 
 @pytest.mark.parametrize("password", ["short", "past-72-bytes"])
 def test_hand_written_checks_fit_the_default_failed_login_budget(run, pytester, password):
-    """The hand-written checks' failed logins on the account fit the default budget (20), also with a password past
+    """The hand-written checks' failed logins on the account fit the default budget (25), also with a password past
     bcrypt's 72 bytes (its two bcrypt near-misses apply then); with a short one some are left for the fuzzing."""
     env = {"HYPER3D_REFERENCE_PASSWORD": "Long-Passw0rd-" + "x" * 70} if password == "past-72-bytes" else {}
     result = run("-m", "not fuzz", "--report-dir=out", env=env)
@@ -236,7 +236,7 @@ def test_hand_written_checks_fit_the_default_failed_login_budget(run, pytester, 
     assert "blocked" not in {r["verdict"] for r in report["requirements"]}
     assert "failed-login budget exhausted" not in result.stdout.str() + json.dumps(report)
     spent = report["run"]["failed_logins_on_account"]
-    assert spent <= 20 if password == "past-72-bytes" else spent < 20
+    assert spent < 25 if password == "past-72-bytes" else spent <= 20
 
 
 def test_request_cap_is_never_exceeded(run, pytester):

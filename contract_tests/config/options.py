@@ -69,8 +69,8 @@ def add_options(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager
              "blocked (default: 1200; at most 86400).")
     add("--max-requests", type=str, default=400, metavar="N",
         help="hard cap on requests sent in one run (default: 400).")
-    add("--max-failed-logins", type=str, default=20, metavar="N",
-        help="budget of failed logins on the real account per run (default: 20).")
+    add("--max-failed-logins", type=str, default=25, metavar="N",
+        help="budget of failed logins on the real account per run (default: 25).")
     add("--in-flight", type=str, default=8, metavar="N",
         help="requests in flight at once: the independent requests (no earlier answer needed) are sent ahead N at a "
              "time and judged in test order; those naming the account keep the failed-login budget and its "

@@ -263,7 +263,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="gate level (default: the recorded run's)")
     p.add_argument("--timeout", default="10", help="hard deadline of each request, seconds (default: 10)")
     p.add_argument("--max-requests", default="100", help="request cap (default: 100)")
-    p.add_argument("--max-failed-logins", default="20", help="failed-login budget on the account (default: 20)")
+    p.add_argument("--max-failed-logins", default="25", help="failed-login budget on the account (default: 25)")
     p.add_argument("--max-retry-wait", default="30", help="longest back-off on 429, seconds (default: 30)")
     p.add_argument("--captcha-header", default="cf-turnstile-response")
     p.add_argument("--insecure", action="store_true", help="do not verify the TLS certificate")
