@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import dataclasses
 import email.utils
+import math
 import re
 import threading
 import time
@@ -32,6 +33,8 @@ import httpx
 from .account_gate import AccountGate
 from .ahead_pool import AheadPool
 from .exchange import Exchange, LoginRequest
+from .locks import Held, LockBook, LockoutPolicy, identifier_of
+from .pause import Pause
 from .secrets import Redactor, Secret, password_secret
 
 USER_AGENT = "hyper3d-login-conformance/0.1 (+contract tests)"
@@ -67,6 +70,7 @@ class ClientLimits:
     lost_after: int = 3  # consecutive requests without a complete answer: the target has stopped answering
     run_deadline: float | None = None  # time.monotonic() after which no request is sent (--run-deadline)
     in_flight: int = 1  # requests sent ahead at once (--in-flight; 1: every request when its test asks)
+    lockout_policy: LockoutPolicy | None = None  # --lockout-policy (None: learned from the first lock)
 
 
 class SharedTally:
@@ -280,7 +284,10 @@ class ContractClient:
         self._lock = threading.Lock()  # pacing
         self._counting = threading.Lock()  # the request cap and the back-off tally, exact with requests in flight
         self._last_sent = 0.0
-        self._paused_until = 0.0  # time.monotonic(): a 429 or a lockout pauses every request in flight until then
+        self._clock = time.monotonic  # the pauses' and the locks' clock (and the sleep above): replaceable in tests
+        clock, wait = (lambda: self._clock()), (lambda seconds: self._sleep(seconds))
+        self._pause = Pause(clock, wait)  # after a 429 or a lock answer nothing new is sent until its Retry-After
+        self._locks = LockBook(limits.lockout_policy, clock=clock, sleep=wait)  # locked identifiers, their failures
         self._slots = threading.Condition()  # requests in flight (_slot)
         self._in_use = 0
         self._wanted_now = 0  # requests the running test sends itself, waiting for a slot (they go first)
@@ -296,7 +303,6 @@ class ContractClient:
         self.requests_sent = 0
         self.failed_logins = 0  # counted in test order, when a test takes the answer
         self._account_logged_in = False  # a request naming the account got a token in this run
-        self._account_locked_until: float | None = None  # time.monotonic(); inf: locked for the rest of the run
         self.rate_limited = 0  # answers that were rate limits (429 / RATE_LIMITED), waited out or not
         self.locked_out = 0  # answers that were lockouts (423, lock errors)
         self.backoff_seconds = 0.0  # time spent waiting on them
@@ -405,7 +411,7 @@ class ContractClient:
         try:
             if not request.real_account:
                 return self._send(request)
-            self._check_account_not_locked()
+            self._hold_if_locked(request)  # before the gate: no budget unit, no interleaved login for nothing
             before: list[Exchange] = []
             if request.spends_budget:
                 gate = self._gate.spender(self._check_budget, lambda: self._interleave(before), self._give_back)
@@ -528,29 +534,36 @@ class ContractClient:
         # The request keeps its slot through its back-off and retries, and once it has met a 429 or a lockout it
         # retries alone (_retrying): as in a sequential run, nothing else reaches the target between its wait and
         # its retry (a request sent meanwhile can restart the limit it waits out, and starve it of its retries).
-        with self._slot(), contextlib.ExitStack() as alone:
-            waited = 0.0
-            answers: list[Exchange] = []  # rate-limit and lockout answers backed off from
-            kind = None
-            for attempt in range(self.limits.max_retries + 1):
-                self._check_not_stopped(probe)
-                exchange = self._attempt(request, kwargs, attempt, probe, with_token)
-                if exchange.transport_error and not probe and not request.accept_transport_error:
-                    lost = NoAnswer(f"no response from the target: {exchange.transport_error}")
-                    lost.answers = answers
-                    raise lost
-                kind = exchange.backoff
-                if kind is None or request.raw_rate_limit:
-                    exchange.retried = answers
-                    return exchange
-                if not answers and self.limits.in_flight > 1:
-                    alone.enter_context(self._retrying)
-                answers.append(exchange)
-                pause = None if attempt == self.limits.max_retries else self.back_off(exchange, attempt, waited)
-                if pause is None:
-                    break
-                waited += pause
-            raise self._still_backing_off(request, kind, answers, waited)
+        # Before its slot, the identifier it names must be free (locks.py): not locked, no probe of it on the wire,
+        # and, under a known lockout policy, one more failed login must not lock it.
+        turn = contextlib.nullcontext(None) if probe else self._locks.turn(request, self.limits.max_retry_wait)
+        try:
+            with turn as ticket, self._slot(), contextlib.ExitStack() as alone:
+                waited = settled = 0.0  # the back-off of this request; settled: waited out before the last pause
+                answers: list[Exchange] = []  # rate-limit and lockout answers backed off from
+                kind = None
+                for attempt in range(self.limits.max_retries + 1):
+                    self._check_not_stopped(probe)
+                    exchange = self._attempt(request, kwargs, attempt, probe, with_token, ticket=ticket,
+                                             allowance=self.limits.max_retry_wait - settled)
+                    if exchange.transport_error and not probe and not request.accept_transport_error:
+                        lost = NoAnswer(f"no response from the target: {exchange.transport_error}")
+                        lost.answers = answers
+                        raise lost
+                    kind = exchange.backoff
+                    if kind is None or request.raw_rate_limit:
+                        exchange.retried = answers
+                        return exchange
+                    if not answers and self.limits.in_flight > 1:
+                        alone.enter_context(self._retrying)
+                    answers.append(exchange)
+                    pause = None if attempt == self.limits.max_retries else self._retry_wait(request, kind, waited)
+                    if pause is None:
+                        break
+                    settled, waited = waited, waited + pause
+                raise self._still_backing_off(request, kind, answers, waited)
+        except Held as exc:
+            raise AccountLocked(exc.reason) from None
 
     @contextlib.contextmanager
     def _slot(self):
@@ -575,16 +588,19 @@ class ContractClient:
                 self._in_use -= 1
                 self._slots.notify_all()
 
-    def _attempt(self, request: LoginRequest, kwargs: dict, attempt: int, probe: bool, with_token: bool) -> Exchange:
-        """Send once (the request cap counted exactly) and classify the answer; a 429 or lockout is noted on it."""
-        self._wait_out_pause()
+    def _attempt(self, request: LoginRequest, kwargs: dict, attempt: int, probe: bool, with_token: bool, *,
+                 ticket=None, allowance: float = math.inf) -> Exchange:
+        """Send once (the request cap counted exactly) and classify the answer; a 429 or lockout is noted on it, and
+        starts the run's pause when it is received. *allowance*: the longest pause this request may still wait."""
+        self._pace()
+        if not request.raw_rate_limit:  # (the throttling probe hammers on purpose and backs off itself)
+            self._honour_pause(allowance)
         cap = self.limits.max_requests
         with self._counting:
             if not probe and (self.requests_sent >= cap
                               or (self.shared and not self.shared.take("requests", cap))):
                 raise BudgetSpent(f"request cap of {cap} reached (--max-requests)")
             self.requests_sent += 1
-        self._pace()
         exchange = Exchange(request=request, base_url=self.base_url, redactor=self.redactor, attempts=attempt + 1)
         started, wall = time.perf_counter(), time.time()
         left = True  # the request reached the wire (False: HTTP could not carry it; nothing said about the target)
@@ -613,9 +629,12 @@ class ContractClient:
                 self.captcha_token_accepted |= passed
         if exchange.transport_error:
             return exchange
+        received = self._clock()
         kind = self._backoff_kind(exchange)
         if kind is not None:
             exchange.backoff = kind
+            if not request.raw_rate_limit:
+                self._pause_for(exchange, kind, attempt, received)
             with self._counting:
                 if kind == "lockout":
                     self.locked_out += 1
@@ -623,30 +642,63 @@ class ContractClient:
                     self.rate_limited += 1
             with self._slots:
                 self._width, self._slowed = 1, True
+        if ticket is not None:
+            has_retry_after = bool(exchange.headers.get("retry-after", "").strip())
+            ticket.answered(exchange, lock=kind == "lockout",
+                            retry_after=_retry_after(exchange.headers, attempt) if has_retry_after else None,
+                            received_at=received)
         return exchange
 
+    def _pause_for(self, answer: Exchange, kind: str, attempt: int, received: float) -> None:
+        """A 429 or lock answer was just received: from now on nothing new is sent until its Retry-After (else 1, 2,
+        4, 8 s for the *attempt*-th retry) has elapsed. A lock on an identifier that gives no Retry-After, or a longer
+        one than --max-retry-wait, holds that identifier only (the lock book): the rest of the run goes on."""
+        seconds = _retry_after(answer.headers, attempt)
+        has_retry_after = bool(answer.headers.get("retry-after", "").strip())
+        if kind == "lockout" and identifier_of(answer.request) is not None and (
+                not has_retry_after or seconds > self.limits.max_retry_wait):
+            return
+        grown = self._pause.start(seconds, received)
+        if seconds <= self.limits.max_retry_wait:  # waited out (a longer pause stops the requests instead)
+            with self._counting:
+                self.backoff_seconds += grown
+
+    def _honour_pause(self, allowance: float) -> None:
+        """Wait out the run's pause, or raise :class:`RateLimited` when it lasts longer than *allowance*."""
+        left = self._pause.left()
+        if left > allowance:
+            raise RateLimited(f"the target asked for a pause of {left:.0f} s more (Retry-After of a 429 or lock "
+                              f"answer), beyond --max-retry-wait {self.limits.max_retry_wait:g}; nothing is sent "
+                              "before it ends")
+        self._pause.wait()
+
+    def _retry_wait(self, request: LoginRequest, kind: str, waited: float) -> float | None:
+        """How long the retry of *request* waits after its 429 or lock answer (the next attempt waits the run's pause
+        out; a lock held on its identifier alone is waited out here); None when that is past --max-retry-wait or the
+        lock's end is unknown."""
+        allowance = self.limits.max_retry_wait - waited
+        pause_left = self._pause.left()
+        lock_left = self._locks.locked_for(request) if kind == "lockout" else None
+        if lock_left is not None and lock_left > pause_left:
+            if self._locks.wait_out_lock(request, allowance) is None:
+                return None
+            with self._counting:
+                self.backoff_seconds += lock_left - pause_left
+            return lock_left
+        return pause_left if pause_left <= allowance else None
+
     def back_off(self, answer: Exchange, attempt: int, waited: float = 0.0) -> float | None:
-        """Wait as a rate-limit or lockout *answer* asks (Retry-After, else 1, 2, 4, 8 s for the *attempt*-th
-        retry), counted in the run's back-off; None (no wait) when that would take *waited* past --max-retry-wait."""
+        """For an *answer* handed over raw (the throttling probe): wait as it asks (Retry-After, else 1, 2, 4, 8 s for
+        the *attempt*-th retry), every other request with it, counted in the run's back-off; None (no wait) when
+        that would take *waited* past --max-retry-wait."""
         pause = _retry_after(answer.headers, attempt)
         if waited + pause > self.limits.max_retry_wait:
             return None
-        with self._counting:  # the requests in flight wait with this one; the run's back-off counts the pause once
-            now = time.monotonic()
-            until = now + pause
-            overlap = max(0.0, self._paused_until - now) if self.limits.in_flight > 1 else 0.0
-            self.backoff_seconds += max(0.0, pause - overlap)
-            self._paused_until = max(self._paused_until, until)
-        self._sleep(pause)
+        grown = self._pause.start(pause, self._clock())
+        with self._counting:
+            self.backoff_seconds += grown
+        self._pause.wait()
         return pause
-
-    def _wait_out_pause(self) -> None:
-        """With requests in flight: none is sent while another's 429 or lockout is being waited out."""
-        if self.limits.in_flight <= 1:
-            return
-        left = self._paused_until - time.monotonic()
-        if left > 0:
-            self._sleep(left)
 
     def _still_backing_off(self, request: LoginRequest, kind: str, answers: list[Exchange], waited: float) -> NotSent:
         last = answers[-1]
@@ -658,26 +710,23 @@ class ContractClient:
             retry_after = last.headers.get("retry-after")
             said = f"status {last.status}" + (f", error {last.error!r}" if last.error is not None else "")
             until = f"; Retry-After {retry_after.strip()}" if retry_after else "; no Retry-After"
-            if request.real_account:
-                # send nothing more to it until the lock ends: an attempt while locked often restarts the lock
-                self._account_locked_until = (time.monotonic() + _retry_after(last.headers, 0) if retry_after
-                                              else float("inf"))
+            # nothing more is sent to it until the lock ends (the lock book keeps it): an attempt while locked often
+            # restarts the lock
             who = "the configured account" if request.real_account else "this identifier"
             exc = AccountLocked(f"{who} is locked out by the target ({said}{until}) {tried}")
         exc.answers = answers
         return exc
 
-    def _check_account_not_locked(self) -> None:
-        until = self._account_locked_until
-        if until is None:
-            return
-        left = until - time.monotonic()
-        if left <= 0:
-            self._account_locked_until = None
-            return
-        when = "for the rest of the run" if left == float("inf") else f"for about {left:.0f} s more"
-        raise AccountLocked(f"the configured account is locked out by the target {when}; nothing more is sent to it "
-                            "meanwhile, so as not to extend the lock (raise --max-retry-wait to wait it out)")
+    def _hold_if_locked(self, request: LoginRequest) -> None:
+        try:
+            self._locks.hold_if_locked(request, self.limits.max_retry_wait)
+        except Held as exc:
+            raise AccountLocked(exc.reason) from None
+
+    @property
+    def lock_answers(self) -> int:
+        """Lock answers received on the identifiers the suite names (the account, the unknown ones)."""
+        return self._locks.lock_answers
 
     async def _transmit(self, kwargs: dict) -> tuple[int, httpx.Headers, bytes, bool]:
         """Status, headers, at most ``max_body`` bytes of the body, and whether more were discarded."""
@@ -744,9 +793,14 @@ class ContractClient:
             walk(list(pairs or ()))
 
     def _backoff_kind(self, exchange: Exchange) -> str | None:
-        after_failures = (exchange.error == "USER_FORBIDDEN" and exchange.request.real_account
-                          and self._account_logged_in  # any xdist worker's failures, or one answered, not yet counted
-                          and (self.run_failed_logins > 0 or self._gate.streak > 0))
+        request = exchange.request
+        if exchange.error != "USER_FORBIDDEN":
+            return backoff_kind(exchange)
+        on_account = (request.real_account and self._account_logged_in  # any xdist worker's failures, or one
+                      and (self.run_failed_logins > 0 or self._gate.streak > 0))  # answered, not yet counted
+        # any identifier the suite names: refused otherwise before in this run, now forbidden
+        after_failures = on_account or (request.expect in ("failure", "success")
+                                        and self._locks.forbidden_after_failures(request, exchange))
         return backoff_kind(exchange, locked_after_failures=after_failures)
 
 

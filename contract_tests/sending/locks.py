@@ -1,0 +1,312 @@
+"""Locked identifiers are left alone, and the failed logins that would lock one are spread or not sent.
+
+A lockout policy counts failed logins per identifier (the configured account, and any unknown address the suite
+names) and locks it; every attempt while it is locked may extend the lock (and, on a production identity provider,
+page a security team). The :class:`LockBook` keeps, per identifier, what the target saw of the suite:
+
+* the failed logins answered (possible credential failures that came back without a token), on the monotonic clock;
+* whether the identifier is locked, and until when: the Retry-After of its lock answer (plus a margin); without one,
+  the window of a declared policy; without that, for the rest of the run;
+* after a lock, one request naming it at a time until an answer that is not a lock comes back (the probe): at most
+  one request per lock period reaches a locked identifier.
+
+The policy is declared (``--lockout-policy=10/120s``: 10 failed logins within 120 s lock an identifier; successes
+do not reset the count) or learned from the first lock: the failed logins the identifier had answered before it
+(since the run started, or since its last lock ended) is how many lock it; the window is unknown then, so the suite
+assumes the whole run and, once a lock has ended, sends at most one fewer before holding the rest. A declared
+window lets the suite spread its failed logins instead: one that would be the N-th within the window waits until
+the oldest leaves it (within --max-retry-wait), or is not sent.
+
+The book decides nothing about verdicts: what it holds back is a :class:`Held` the client turns into a NotSent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import re
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+from .exchange import Exchange, LoginRequest
+from .pause import with_margin
+
+ACCOUNT_KEY = "<the configured account>"
+
+_POLICY = re.compile(r"^\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?\s*$", re.I)
+_UNITS = {None: 1.0, "ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
+
+
+@dataclass(frozen=True)
+class LockoutPolicy:
+    """*failures* failed logins for one identifier within *window* seconds lock it (inf: counted over the run)."""
+
+    failures: int
+    window: float = math.inf
+    declared: bool = True
+
+
+    def describe(self) -> str:
+        within = "in the run" if self.window == math.inf else f"within {self.window:g} s"
+        how = "declared (--lockout-policy)" if self.declared else "learned from the target's first lock"
+        return f"{self.failures} failed logins {within} lock an identifier ({how})"
+
+
+def parse_policy(text: str) -> LockoutPolicy:
+    """``N/W`` with W in seconds, or ``Ns``, ``Nm``, ``Nh``, ``Nms`` (e.g. ``10/120s``, ``6/5m``); ValueError with
+    one line saying what is expected."""
+    match = _POLICY.match(text or "")
+    if not match or int(match.group(1)) < 1 or float(match.group(2)) <= 0:
+        raise ValueError(f"--lockout-policy expects FAILURES/WINDOW such as 10/120s or 6/5m (failed logins per "
+                         f"identifier that lock it, within that time), got {text!r}")
+    unit = (match.group(3) or "").lower() or None
+    return LockoutPolicy(int(match.group(1)), float(match.group(2)) * _UNITS[unit])
+
+
+def identifier_of(request: LoginRequest) -> str | None:
+    """The identifier a request names (the one a lockout policy counts it against), or None."""
+    if request.real_account:
+        return ACCOUNT_KEY
+    fields: dict = {}
+    if request.has_json and isinstance(request.json, dict):
+        fields = request.json
+    elif request.form:
+        fields = dict(request.form)
+    for name in ("email", "username"):
+        value = fields.get(name)
+        if isinstance(value, str) and value.strip():
+            return value.strip().lower()
+    return None
+
+
+class Held(Exception):
+    """The book keeps this request from the target (the identifier is locked, or one more failure would lock it)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class _Identifier:
+    failures: deque = field(default_factory=deque)  # clock() of failed logins answered (since the last lock ended)
+    answered_failures: int = 0  # failed logins answered since the run started or the last lock ended
+    pending: int = 0  # possible failed logins in flight
+    locked_until: float | None = None  # clock(); inf: for the rest of the run
+    probing: bool = False  # after a lock: one request naming it is on the wire
+    after_lock: bool = False  # locked before, no answer since that was not a lock
+    locks: int = 0  # lock answers received on it
+    learned: LockoutPolicy | None = None  # from its own lock, when no policy is declared
+    refusals: set = field(default_factory=set)  # the `error` values of its failed logins that were not locks
+
+
+class LockBook:
+    def __init__(self, policy: LockoutPolicy | None = None, *, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.policy = policy
+        self._clock = clock
+        self._sleep = sleep
+        self._cond = threading.Condition()
+        self._ids: dict[str, _Identifier] = {}
+
+    # -- what the client asks -------------------------------------------------------------------------------------
+    def forbidden_after_failures(self, request: LoginRequest, answer: Exchange) -> bool:
+        """*answer* forbids an identifier that had failed logins answered otherwise earlier in this run: the
+        identifier locking (an identifier that was forbidden from its first answer on is a disabled account)."""
+        key = identifier_of(request)
+        with self._cond:
+            state = self._ids.get(key) if key is not None else None
+            return bool(state and (state.answered_failures or state.locks) and answer.error not in state.refusals)
+
+    @property
+    def lock_answers(self) -> int:
+        with self._cond:
+            return sum(state.locks for state in self._ids.values())
+
+    @contextlib.contextmanager
+    def turn(self, request: LoginRequest, allowance: float) -> Iterator["_Ticket"]:
+        """Let *request* reach the target when its identifier allows it: waits (at most *allowance* seconds) for a
+        lock to end, a probe to be answered, or a failed login to leave the declared window; raises :class:`Held`
+        when that would take longer. The caller reports the answer on the ticket (:meth:`_Ticket.answered`)."""
+        key = None if request.raw_rate_limit else identifier_of(request)  # the throttling probe hammers on purpose
+        ticket = _Ticket(self, key, may_fail=request.expect != "success")
+        if key is None:
+            yield ticket
+            return
+        self._admit(ticket, request, allowance)
+        try:
+            yield ticket
+        finally:
+            self._leave(ticket)
+
+    # -- internals -------------------------------------------------------------------------------------------------
+    def _admit(self, ticket: "_Ticket", request: LoginRequest, allowance: float) -> None:
+        waited, slept_to = 0.0, None
+        with self._cond:
+            state = self._ids.setdefault(ticket.key, _Identifier())
+            while True:
+                now = self._clock()
+                wait_until = self._blocked_until(state, ticket.may_fail, now)
+                if wait_until is None:
+                    break
+                if wait_until is _PROBE:  # another request naming it is on the wire and decides: wait for its answer
+                    self._cond.wait()
+                    continue
+                if wait_until <= now:
+                    continue
+                if wait_until == slept_to:
+                    break  # slept until then already (an injected sleep lets no time pass)
+                left = wait_until - now
+                if waited + left > allowance:
+                    raise Held(self._why_held(state, ticket, wait_until, now))
+                self._cond.release()
+                try:
+                    self._sleep(left)
+                finally:
+                    self._cond.acquire()
+                waited += left
+                slept_to = wait_until
+            if state.after_lock:
+                state.probing = ticket.probe = True
+            if ticket.may_fail:
+                state.pending += 1
+                ticket.pending = True
+
+    def _blocked_until(self, state: _Identifier, may_fail: bool, now: float):
+        """None: it may go now; _PROBE: wait for an answer in flight; else the clock() it may go at."""
+        if state.locked_until is not None and now < state.locked_until:
+            return state.locked_until
+        if state.probing:
+            return _PROBE
+        policy = self.policy_for(state)
+        if not may_fail or policy is None:
+            return None
+        self._forget_old(state, policy, now)
+        if len(state.failures) + state.pending + 1 < policy.failures:
+            return None
+        if state.pending and len(state.failures) + 1 < policy.failures:
+            return _PROBE  # the failures in flight decide: wait for their answers
+        if policy.window == math.inf or not state.failures:
+            return math.inf
+        return state.failures[0] + with_margin(policy.window)
+
+    def policy_for(self, state: _Identifier) -> LockoutPolicy | None:
+        """The declared policy, else the one this identifier's own lock taught (another identifier's lock says
+        nothing about which refusals this one's count includes)."""
+        return self.policy or state.learned
+
+    def _why_held(self, state: _Identifier, ticket: "_Ticket", until: float, now: float) -> str:
+        who = "the configured account" if ticket.key == ACCOUNT_KEY else "this identifier"
+        if state.locked_until is not None and now < state.locked_until:
+            when = ("for the rest of the run (its lock answer gave no Retry-After; --lockout-policy tells the suite "
+                    "how long a lock lasts)" if until == math.inf else f"for about {until - now:.0f} s more")
+            return (f"{who} is locked out by the target {when}; nothing is sent to it meanwhile, so as not to extend "
+                    "the lock (raise --max-retry-wait to wait it out)")
+        policy = self.policy_for(state)
+        assert policy is not None
+        spread = ("" if until == math.inf else
+                  f"; the oldest leaves the window in {until - now:.0f} s (raise --max-retry-wait to wait for it)")
+        return (f"one more failed login would lock {who} ({policy.describe()}; {len(state.failures)} answered and "
+                f"{state.pending} in flight{spread}); not sent")
+
+    def _forget_old(self, state: _Identifier, policy: LockoutPolicy, now: float) -> None:
+        while state.failures and now - state.failures[0] >= with_margin(policy.window):
+            state.failures.popleft()
+
+    def _leave(self, ticket: "_Ticket") -> None:
+        with self._cond:
+            state = self._ids[ticket.key]
+            if ticket.pending:
+                state.pending -= 1
+            if ticket.probe:
+                state.probing = False
+            self._cond.notify_all()
+
+    def answered(self, ticket: "_Ticket", exchange: Exchange, *, lock: bool, retry_after: float | None,
+                 received_at: float) -> None:
+        """What came back to a request that passed :meth:`turn`."""
+        if ticket.key is None:
+            return
+        with self._cond:
+            state = self._ids.setdefault(ticket.key, _Identifier())
+            if lock:
+                self._lock(state, ticket, retry_after, received_at)
+            else:
+                if state.after_lock:  # the lock ended
+                    state.after_lock = False
+                    if self.policy is None:  # assumed spent by the lock; the learned count starts again
+                        state.failures.clear()
+                        state.answered_failures = 0
+                if ticket.may_fail and not exchange.token and exchange.status is not None and exchange.status < 500:
+                    state.failures.append(received_at)
+                    state.answered_failures += 1
+                    state.refusals.add(exchange.error if isinstance(exchange.error, str) else None)
+            self._cond.notify_all()
+
+    def _lock(self, state: _Identifier, ticket: "_Ticket", retry_after: float | None, received_at: float) -> None:
+        state.locks += 1
+        if self.policy is None and (state.after_lock or state.answered_failures):
+            # the failed logins it had answered since the run started (or its last lock ended) locked it; locked
+            # again before any other answer: the count outlived the lock, no failed login is safe any more (locked
+            # at its first request: locked before the run, nothing learned)
+            learned = 0 if state.after_lock else state.answered_failures
+            if state.learned is None or learned < state.learned.failures:
+                state.learned = LockoutPolicy(max(1, learned), math.inf, declared=False)
+        if retry_after is not None:
+            end = received_at + with_margin(retry_after)
+        elif self.policy is not None:
+            end = received_at + with_margin(self.policy.window)  # no Retry-After: a lock lasts the declared window
+        else:
+            end = math.inf
+        state.locked_until = max(state.locked_until or 0.0, end)
+        state.after_lock = True
+        if not state.probing:  # its own retry is the one request of the next lock period; the others wait for it
+            state.probing = ticket.probe = True
+
+    def hold_if_locked(self, request: LoginRequest, allowance: float) -> None:
+        """Raise :class:`Held` now when the identifier of *request* stays locked longer than *allowance*."""
+        key = identifier_of(request)
+        with self._cond:
+            state = self._ids.get(key) if key is not None else None
+            now = self._clock()
+            if state is not None and state.locked_until is not None and state.locked_until - now > allowance:
+                raise Held(self._why_held(state, _Ticket(self, key, False), state.locked_until, now))
+
+    def wait_out_lock(self, request: LoginRequest, allowance: float) -> float | None:
+        """Before a retry after a lock answer: wait until the identifier's lock ends; the seconds waited, or None
+        (nothing waited) when that is more than *allowance* or the lock has no known end."""
+        left = self.locked_for(request)
+        if left is None:
+            return 0.0
+        if left > allowance:
+            return None
+        self._sleep(left)
+        return left
+
+    def locked_for(self, request: LoginRequest) -> float | None:
+        """Seconds the identifier of *request* stays locked (inf: the run), or None when it is not locked."""
+        key = identifier_of(request)
+        with self._cond:
+            state = self._ids.get(key) if key is not None else None
+            if state is None or state.locked_until is None:
+                return None
+            left = state.locked_until - self._clock()
+            return left if left > 0 else None
+
+
+_PROBE = object()
+
+
+class _Ticket:
+    """One request let through: the book's note of what it holds, and how its answer is reported."""
+
+    def __init__(self, book: LockBook, key: str | None, may_fail: bool) -> None:
+        self.book, self.key, self.may_fail = book, key, may_fail
+        self.pending = False
+        self.probe = False
+
+    def answered(self, exchange: Exchange, *, lock: bool, retry_after: float | None, received_at: float) -> None:
+        self.book.answered(self, exchange, lock=lock, retry_after=retry_after, received_at=received_at)
