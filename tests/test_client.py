@@ -198,6 +198,7 @@ def _answer(status, body=None, headers=None, html=False):
 
 @pytest.mark.parametrize("status, error, after_failures, kind", [
     (429, None, False, "rate limit"),
+    (429, "TOO_MANY_FAILED_ATTEMPTS", False, "lockout"),  # a 429 whose error names a lock: the identifier's
     (200, "RATE_LIMITED", False, "rate limit"),
     (423, None, False, "lockout"),
     (403, "ACCOUNT_LOCKED", False, "lockout"),

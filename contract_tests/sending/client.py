@@ -180,10 +180,10 @@ def backoff_kind(exchange: Exchange, *, locked_after_failures: bool = False) -> 
     had failed logins since: a ``USER_FORBIDDEN`` there is the account locking, not a disabled account.
     """
     error = exchange.error if isinstance(exchange.error, str) else None
+    if exchange.status == 423 or (error is not None and LOCKOUT_ERROR.fullmatch(error)):
+        return "lockout"  # a 429 included: its error names the identifier's lock
     if exchange.status == 429 or error == "RATE_LIMITED":
         return "rate limit"
-    if exchange.status == 423 or (error is not None and LOCKOUT_ERROR.fullmatch(error)):
-        return "lockout"
     if locked_after_failures and error == "USER_FORBIDDEN":
         return "lockout"
     return None

@@ -235,11 +235,7 @@ class LockBook:
             if lock:
                 self._lock(state, ticket, retry_after, received_at)
             else:
-                if state.after_lock:  # the lock ended
-                    state.after_lock = False
-                    if self.policy is None:  # assumed spent by the lock; the learned count starts again
-                        state.failures.clear()
-                        state.answered_failures = 0
+                state.after_lock = False  # (if it was locked: the lock ended)
                 if ticket.may_fail and not exchange.token and exchange.status is not None and exchange.status < 500:
                     state.failures.append(received_at)
                     state.answered_failures += 1
@@ -255,6 +251,9 @@ class LockBook:
             learned = 0 if state.after_lock else state.answered_failures
             if state.learned is None or learned < state.learned.failures:
                 state.learned = LockoutPolicy(max(1, learned), math.inf, declared=False)
+        if self.policy is None:  # assumed spent by the lock (the request after it finds out): counted afresh
+            state.failures.clear()
+            state.answered_failures = 0
         if retry_after is not None:
             end = received_at + with_margin(retry_after)
         elif self.policy is not None:
