@@ -35,11 +35,14 @@ class Seen:
     error: str | None = None
     token: bool = False
     retry_after: float | None = None
-    kind: str = "other"  # success, failure, rate limit, lock, other
+    kind: str = "other"  # success, failure (a credential failure), refusal (any other), rate limit, lock, other
 
 
 def default_lock(status: int, error: str | None) -> bool:
     return status == 423 or error in {"ACCOUNT_LOCKED", "TOO_MANY_FAILED_ATTEMPTS", "USER_FORBIDDEN"}
+
+
+CREDENTIAL_ERRORS = {"INVALID_CREDENTIALS", "WRONG_PASSWORD", "NO_SUCH_USER"}
 
 
 @dataclass
@@ -69,8 +72,10 @@ class Measured:
             seen.kind = "rate limit"
         elif seen.token:
             seen.kind = "success"
-        elif seen.identifier is not None and seen.status < 500:
+        elif seen.identifier is not None and (seen.status == 401 or seen.error in CREDENTIAL_ERRORS):
             seen.kind = "failure"
+        elif seen.identifier is not None and seen.status < 500:
+            seen.kind = "refusal"
 
     # -- what the server saw ------------------------------------------------------------------------------------------
     def on_account(self) -> list[Seen]:
@@ -94,37 +99,51 @@ class Measured:
         return longest
 
     def overlaps(self) -> list[str]:
-        """A right-password login on the account in flight with a request that may fail on it."""
+        """A login on the account that got a token in flight with a possible failed login on it (a request without
+        its right password)."""
         account = self.on_account()
         found = []
-        for ok in (s for s in account if s.right_password):
+        for ok in (s for s in account if s.kind == "success"):
             for other in (s for s in account if not s.right_password):
                 if ok.arrived < other.answered and other.arrived < ok.answered:
                     found.append(f"success [{ok.arrived:.3f}, {ok.answered:.3f}] with possible failure "
                                  f"[{other.arrived:.3f}, {other.answered:.3f}]")
         return found
 
-    def early_requests(self) -> list[str]:
-        """A request that arrived after a 429 or lock answer carrying Retry-After was sent, before it elapsed (the
-        suite's margin included: it promises never early)."""
+    def early_requests(self, in_flight: int) -> list[str]:
+        """Requests sent after a 429 or lock answer carrying Retry-After reached the suite, before it elapsed.
+
+        Which late arrivals the suite had already sent when the answer reached it cannot be read off the clock (a
+        request on the wire may take a while to arrive on a loaded machine), but it can be counted: the suite keeps at
+        most *in_flight* requests on the wire, so when the answer left, at most *in_flight* minus those the server
+        was still answering (the stopping one included) were on their way. Arrivals within the Retry-After beyond
+        that many were sent after the answer came: each is reported."""
         found = []
         for stop in (s for s in self.seen if s.kind in ("rate limit", "lock") and s.retry_after is not None):
             until = stop.answered + stop.retry_after
-            for s in self.seen:
-                if stop.answered < s.arrived < until:
-                    found.append(f"a request arrived {until - s.arrived:.3f} s before the Retry-After "
-                                 f"{stop.retry_after:g} of a {stop.status} ({stop.error}) sent at {stop.answered:.3f}")
+            at_server = sum(1 for s in self.seen if s.arrived <= stop.answered <= s.answered)
+            on_the_way = max(0, in_flight - at_server)
+            late = sorted((s for s in self.seen if stop.answered < s.arrived < until), key=lambda s: s.arrived)
+            for s in late[on_the_way:]:
+                found.append(f"a request arrived {until - s.arrived:.3f} s before the Retry-After "
+                             f"{stop.retry_after:g} of a {stop.status} ({stop.error}) sent at {stop.answered:.3f} "
+                             f"({len(late)} arrived meanwhile, at most {on_the_way} of them were on the wire)")
         return found
 
-    def locked_identifier_requests(self, lock_seconds: float) -> list[str]:
-        """A request naming an identifier within *lock_seconds* after a lock answer on it (the server's lock period:
-        what the answer may not say): more than one lock answer per lock period, or a lock extended."""
+    def locked_identifier_requests(self, lock_seconds: float, in_flight: int) -> list[str]:
+        """Requests naming an identifier sent within *lock_seconds* (the server's lock period: what the answer may not
+        say) after a lock answer on it reached the suite: more than one request per lock period, or a lock extended.
+        Those on the wire when the answer left are told apart by counting, as in :meth:`early_requests`."""
         found = []
         for lock in self.lock_answers():
-            for s in self.seen:
-                if s.identifier == lock.identifier and lock.answered < s.arrived < lock.answered + lock_seconds:
-                    found.append(f"{s.identifier}: a request {s.arrived - lock.answered:.3f} s after its lock answer "
-                                 f"(lock period {lock_seconds:g} s)")
+            at_server = sum(1 for s in self.seen if s.arrived <= lock.answered <= s.answered)
+            on_the_way = max(0, in_flight - at_server)
+            late = sorted((s for s in self.seen if lock.answered < s.arrived < lock.answered + lock_seconds),
+                          key=lambda s: s.arrived)  # any identifier: what was on the wire may name another
+            for s in late[on_the_way:]:
+                if s.identifier == lock.identifier:
+                    found.append(f"{s.identifier!a}: a request {s.arrived - lock.answered:.3f} s after its lock "
+                                 f"answer (lock period {lock_seconds:g} s)")
         return found
 
 
@@ -137,7 +156,7 @@ class MeasuringProxy:
         self._lock = threading.Lock()
         self._sock = bind_socket("127.0.0.1", 0)
         self.url = socket_url(self._sock)
-        self._server = uvicorn.Server(uvicorn_config(self._app))
+        self._server = uvicorn.Server(uvicorn_config(self._app, interface="asgi3"))
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True)
         self._client: httpx.AsyncClient | None = None
 
@@ -175,7 +194,7 @@ class MeasuringProxy:
         out.append((b"content-length", str(len(response.content)).encode()))
         with self._lock:
             self.measured.classify(seen)
-            seen.answered = time.monotonic()  # the moment the answer leaves for the suite
+        seen.answered = time.monotonic()  # the moment the answer leaves for the suite
         await send({"type": "http.response.start", "status": response.status_code, "headers": out})
         await send({"type": "http.response.body", "body": response.content})
 

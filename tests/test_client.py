@@ -19,6 +19,24 @@ def waits(*seconds):
     return [pytest.approx(with_margin(s), abs=0.05) for s in seconds]
 
 
+class FakeTime:
+    """A monotonic clock that only its sleep advances, and the sleeps it was asked for."""
+
+    def __init__(self) -> None:
+        self.now, self.sleeps = 1000.0, []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def on(self, client):
+        client._clock, client._sleep = self.clock, self.sleep
+        return client
+
+
 def _client(handler, sleeps=None, **limits):
     return ContractClient(
         "http://target.test",
@@ -223,11 +241,11 @@ def test_backoff_kind(status, error, after_failures, kind):
 def test_lockout_is_waited_out_and_retried_then_counted():
     answers = iter([_answer(423, {"error": "ACCOUNT_LOCKED"}, {"Retry-After": "2"}),
                     _answer(201, {"token": "t.t.t", "user_uuid": "u"})])
-    sleeps, seen = [], []
-    client = _client(lambda r: next(answers), sleeps)
+    seen, fake = [], FakeTime()
+    client = fake.on(_client(lambda r: next(answers)))
     client.observer = seen.append
     ex = client.login(ACCOUNT, "a login")
-    assert ex.token == "t.t.t" and ex.attempts == 2 and sleeps == waits(2.0)
+    assert ex.token == "t.t.t" and ex.attempts == 2 and fake.sleeps == waits(2.0)
     assert (client.locked_out, client.rate_limited, client.backoff_seconds) == (1, 0, 2.0)
     assert [e.status for e in seen] == [423, 201] and seen[0].backoff == "lockout"  # the lock is judged too
 
@@ -313,24 +331,6 @@ def test_user_forbidden_after_failures_is_a_lockout_only_on_an_account_that_logg
     # never logged in: the same answer is a disabled account, handed to the caller (the pre-flight explains it)
     fresh = _client(lambda r: _answer(403, {"error": "USER_FORBIDDEN"}))
     assert fresh.login(ACCOUNT, "first login").error == "USER_FORBIDDEN" and fresh.locked_out == 0
-
-
-class FakeTime:
-    """A monotonic clock that only its sleep advances, and the sleeps it was asked for."""
-
-    def __init__(self) -> None:
-        self.now, self.sleeps = 1000.0, []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    def on(self, client):
-        client._clock, client._sleep = self.clock, self.sleep
-        return client
 
 
 def test_html_429_without_retry_after_is_counted_backed_off_and_observed():

@@ -557,7 +557,13 @@ class ContractClient:
                     if not answers and self.limits.in_flight > 1:
                         alone.enter_context(self._retrying)
                     answers.append(exchange)
-                    pause = None if attempt == self.limits.max_retries else self._retry_wait(request, kind, waited)
+                    try:
+                        pause = (None if attempt == self.limits.max_retries
+                                 else self._retry_wait(request, kind, waited, ticket))
+                    except Held as exc:
+                        held = AccountLocked(exc.reason)
+                        held.answers = answers
+                        raise held from None
                     if pause is None:
                         break
                     settled, waited = waited, waited + pause
@@ -604,9 +610,20 @@ class ContractClient:
         exchange = Exchange(request=request, base_url=self.base_url, redactor=self.redactor, attempts=attempt + 1)
         started, wall = time.perf_counter(), time.time()
         left = True  # the request reached the wire (False: HTTP could not carry it; nothing said about the target)
+
+        def answered(status: int, headers: httpx.Headers, body: bytes, truncated: bool) -> None:
+            exchange.status, exchange.headers, exchange.body, exchange.truncated = status, headers, body, truncated
+            self._received(exchange, attempt, ticket)
+
         try:
-            exchange.status, exchange.headers, exchange.body, exchange.truncated = self._loop.run(
-                self._transmit(kwargs))
+            self._loop.run(self._transmit(kwargs, None if request.raw_rate_limit else self._last_look(allowance),
+                                          answered))
+        except NotSent:  # a pause that began after this request's own look at it: not sent after all
+            with self._counting:
+                self.requests_sent -= 1
+            if self.shared and not probe:
+                self.shared.give_back("requests")
+            raise
         except (httpx.TimeoutException, TimeoutError) as exc:
             exchange.transport_error = (
                 tls_handshake_timeout(self.limits.timeout) if "handshake" in str(exc).lower() else
@@ -629,12 +646,8 @@ class ContractClient:
                 self.captcha_token_accepted |= passed
         if exchange.transport_error:
             return exchange
-        received = self._clock()
-        kind = self._backoff_kind(exchange)
+        kind = exchange.backoff
         if kind is not None:
-            exchange.backoff = kind
-            if not request.raw_rate_limit:
-                self._pause_for(exchange, kind, attempt, received)
             with self._counting:
                 if kind == "lockout":
                     self.locked_out += 1
@@ -642,12 +655,37 @@ class ContractClient:
                     self.rate_limited += 1
             with self._slots:
                 self._width, self._slowed = 1, True
+        return exchange
+
+    def _received(self, exchange: Exchange, attempt: int, ticket) -> None:
+        """The answer has just been read (on the loop thread): a 429 or lock answer starts the pause and holds its
+        identifier now, before another request can go."""
+        received = self._clock()
+        kind = exchange.backoff = self._backoff_kind(exchange)
+        if kind is not None and not exchange.request.raw_rate_limit:
+            self._pause_for(exchange, kind, attempt, received)
         if ticket is not None:
             has_retry_after = bool(exchange.headers.get("retry-after", "").strip())
             ticket.answered(exchange, lock=kind == "lockout",
                             retry_after=_retry_after(exchange.headers, attempt) if has_retry_after else None,
                             received_at=received)
-        return exchange
+
+    def _last_look(self, allowance: float) -> Callable:
+        """What a request awaits on the loop right before it goes: a pause begun since its thread waited one out
+        (another request's 429 answered meanwhile) is waited out too, or the request is not sent."""
+        looked = self._pause.until
+
+        async def look() -> None:
+            nonlocal looked
+            while self._pause.until > looked:
+                looked = self._pause.until
+                left = looked - self._clock()
+                if left > allowance:
+                    self._honour_pause(allowance)  # raises RateLimited
+                if left > 0:
+                    await asyncio.sleep(left)
+
+        return look
 
     def _pause_for(self, answer: Exchange, kind: str, attempt: int, received: float) -> None:
         """A 429 or lock answer was just received: from now on nothing new is sent until its Retry-After (else 1, 2,
@@ -672,20 +710,24 @@ class ContractClient:
                               "before it ends")
         self._pause.wait()
 
-    def _retry_wait(self, request: LoginRequest, kind: str, waited: float) -> float | None:
+    def _retry_wait(self, request: LoginRequest, kind: str, waited: float, ticket) -> float | None:
         """How long the retry of *request* waits after its 429 or lock answer (the next attempt waits the run's pause
-        out; a lock held on its identifier alone is waited out here); None when that is past --max-retry-wait or the
-        lock's end is unknown."""
+        out; the lock book lets the retry of a lock through as a new request to the identifier); None when that is
+        past --max-retry-wait; :class:`Held` when the lock's end is unknown or the policy holds the retry."""
         allowance = self.limits.max_retry_wait - waited
         pause_left = self._pause.left()
-        lock_left = self._locks.locked_for(request) if kind == "lockout" else None
-        if lock_left is not None and lock_left > pause_left:
-            if self._locks.wait_out_lock(request, allowance) is None:
-                return None
+        if pause_left > allowance:
+            return None
+        if kind != "lockout" or ticket is None:
+            return pause_left
+        lock_left = self._locks.locked_for(request) or 0.0
+        if lock_left > allowance:
+            return None  # (reported by _still_backing_off with the lock's own words)
+        held = self._locks.readmit(ticket, request, allowance)
+        if lock_left > pause_left:
             with self._counting:
                 self.backoff_seconds += lock_left - pause_left
-            return lock_left
-        return pause_left if pause_left <= allowance else None
+        return max(held, pause_left)
 
     def back_off(self, answer: Exchange, attempt: int, waited: float = 0.0) -> float | None:
         """For an *answer* handed over raw (the throttling probe): wait as it asks (Retry-After, else 1, 2, 4, 8 s for
@@ -728,9 +770,14 @@ class ContractClient:
         """Lock answers received on the identifiers the suite names (the account, the unknown ones)."""
         return self._locks.lock_answers
 
-    async def _transmit(self, kwargs: dict) -> tuple[int, httpx.Headers, bytes, bool]:
-        """Status, headers, at most ``max_body`` bytes of the body, and whether more were discarded."""
+    async def _transmit(self, kwargs: dict, before: Callable | None = None,
+                        answered: Callable | None = None) -> tuple[int, httpx.Headers, bytes, bool]:
+        """Status, headers, at most ``max_body`` bytes of the body, and whether more were discarded. *before*: awaited
+        right before the request goes; *answered(status, headers, body, truncated)*: called as soon as the answer is
+        read, on the loop thread, before any other request can go (pauses.py: a 429 stops the sends that follow)."""
         cap = self.limits.max_body
+        if before is not None:
+            await before()
         async with asyncio.timeout(self.limits.timeout):
             response = await self._http.send(self._http.build_request(**kwargs), stream=True)
             try:
@@ -743,7 +790,10 @@ class ContractClient:
                         break
                     chunks.append(chunk)
                     size += len(chunk)
-                return response.status_code, response.headers, b"".join(chunks), truncated
+                result = response.status_code, response.headers, b"".join(chunks), truncated
+                if answered is not None:
+                    answered(*result)
+                return result
             finally:
                 await response.aclose()
 

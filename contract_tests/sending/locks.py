@@ -140,10 +140,11 @@ class LockBook:
         try:
             yield ticket
         finally:
-            self._leave(ticket)
+            if ticket.key is not None:
+                self._leave(ticket)
 
     # -- internals -------------------------------------------------------------------------------------------------
-    def _admit(self, ticket: "_Ticket", request: LoginRequest, allowance: float) -> None:
+    def _admit(self, ticket: "_Ticket", request: LoginRequest, allowance: float) -> float:
         waited, slept_to = 0.0, None
         with self._cond:
             state = self._ids.setdefault(ticket.key, _Identifier())
@@ -171,9 +172,11 @@ class LockBook:
                 slept_to = wait_until
             if state.after_lock:
                 state.probing = ticket.probe = True
+            ticket.locks_before = state.locks
             if ticket.may_fail:
                 state.pending += 1
                 ticket.pending = True
+        return waited
 
     def _blocked_until(self, state: _Identifier, may_fail: bool, now: float):
         """None: it may go now; _PROBE: wait for an answer in flight; else the clock() it may go at."""
@@ -244,14 +247,15 @@ class LockBook:
 
     def _lock(self, state: _Identifier, ticket: "_Ticket", retry_after: float | None, received_at: float) -> None:
         state.locks += 1
-        if self.policy is None and (state.after_lock or state.answered_failures):
+        same_lock = ticket.locks_before < state.locks - 1  # on the wire when another lock answer on it came
+        if not same_lock and self.policy is None and (state.after_lock or state.answered_failures):
             # the failed logins it had answered since the run started (or its last lock ended) locked it; locked
             # again before any other answer: the count outlived the lock, no failed login is safe any more (locked
             # at its first request: locked before the run, nothing learned)
             learned = 0 if state.after_lock else state.answered_failures
             if state.learned is None or learned < state.learned.failures:
                 state.learned = LockoutPolicy(max(1, learned), math.inf, declared=False)
-        if self.policy is None:  # assumed spent by the lock (the request after it finds out): counted afresh
+        if not same_lock and self.policy is None:  # assumed spent by the lock (the request after it finds out)
             state.failures.clear()
             state.answered_failures = 0
         if retry_after is not None:
@@ -274,16 +278,21 @@ class LockBook:
             if state is not None and state.locked_until is not None and state.locked_until - now > allowance:
                 raise Held(self._why_held(state, _Ticket(self, key, False), state.locked_until, now))
 
-    def wait_out_lock(self, request: LoginRequest, allowance: float) -> float | None:
-        """Before a retry after a lock answer: wait until the identifier's lock ends; the seconds waited, or None
-        (nothing waited) when that is more than *allowance* or the lock has no known end."""
-        left = self.locked_for(request)
-        if left is None:
+    def readmit(self, ticket: "_Ticket", request: LoginRequest, allowance: float) -> float:
+        """Before a retry after a lock answer: the retry is a new request to the identifier and is let through as
+        one (the lock waited out, the one request of its lock period, the policy kept); the seconds waited, or
+        :class:`Held`."""
+        if ticket.key is None:
             return 0.0
-        if left > allowance:
-            return None
-        self._sleep(left)
-        return left
+        self._leave(ticket)
+        ticket.pending = ticket.probe = False
+        started = self._clock()
+        try:
+            self._admit(ticket, request, allowance)
+        except Held:
+            ticket.key = None  # nothing held any more: leaving the turn releases nothing
+            raise
+        return self._clock() - started
 
     def locked_for(self, request: LoginRequest) -> float | None:
         """Seconds the identifier of *request* stays locked (inf: the run), or None when it is not locked."""
@@ -306,6 +315,7 @@ class _Ticket:
         self.book, self.key, self.may_fail = book, key, may_fail
         self.pending = False
         self.probe = False
+        self.locks_before = 0  # lock answers on its identifier when it was let through
 
     def answered(self, exchange: Exchange, *, lock: bool, retry_after: float | None, received_at: float) -> None:
         self.book.answered(self, exchange, lock=lock, retry_after=retry_after, received_at=received_at)
