@@ -4,18 +4,21 @@ A lockout policy counts failed logins per identifier (the configured account, an
 names) and locks it; every attempt while it is locked may extend the lock (and, on a production identity provider,
 page a security team). The :class:`LockBook` keeps, per identifier, what the target saw of the suite:
 
-* the failed logins answered (possible credential failures that came back without a token), on the monotonic clock;
+* the refusals answered to requests that may fail to log in (validation refusals included: some policies count
+  them), on the monotonic clock, and those in flight;
 * whether the identifier is locked, and until when: the Retry-After of its lock answer (plus a margin); without one,
   the window of a declared policy; without that, for the rest of the run;
-* after a lock, one request naming it at a time until an answer that is not a lock comes back (the probe): at most
-  one request per lock period reaches a locked identifier.
+* after a lock, one request naming it at a time until an answer that is not a lock comes back (the probe, a retry of
+  the locked request included): at most one request per lock period reaches a locked identifier. Lock answers to
+  requests that were already on the wire together are one lock.
 
-The policy is declared (``--lockout-policy=10/120s``: 10 failed logins within 120 s lock an identifier; successes
-do not reset the count) or learned from the first lock: the failed logins the identifier had answered before it
-(since the run started, or since its last lock ended) is how many lock it; the window is unknown then, so the suite
-assumes the whole run and, once a lock has ended, sends at most one fewer before holding the rest. A declared
-window lets the suite spread its failed logins instead: one that would be the N-th within the window waits until
-the oldest leaves it (within --max-retry-wait), or is not sent.
+The policy is declared (``--lockout-policy=10/120s``: 10 failed logins within 120 s lock an identifier; a success is
+not assumed to reset the count) or learned from the identifier's own lock: the refusals it had answered before it
+(since the run started, or since its last lock) is how many lock it. The window is unknown then: the suite assumes
+the lock spent the count and the whole run as the window, so after a lock it sends at most one fewer before holding
+the rest; locked again before any other answer, the count outlived the lock and no failed login on it is sent any
+more. A declared window lets the suite spread its failed logins instead: one that would be the N-th within the window
+waits until the oldest leaves it (within --max-retry-wait), or is not sent.
 
 The book decides nothing about verdicts: what it holds back is a :class:`Held` the client turns into a NotSent.
 """
