@@ -121,14 +121,32 @@ class Measured:
         found = []
         for stop in (s for s in self.seen if s.kind in ("rate limit", "lock") and s.retry_after is not None):
             until = stop.answered + stop.retry_after
-            at_server = sum(1 for s in self.seen if s.arrived <= stop.answered <= s.answered)
-            on_the_way = max(0, in_flight - at_server)
-            late = sorted((s for s in self.seen if stop.answered < s.arrived < until), key=lambda s: s.arrived)
-            for s in late[on_the_way:]:
-                found.append(f"a request arrived {until - s.arrived:.3f} s before the Retry-After "
-                             f"{stop.retry_after:g} of a {stop.status} ({stop.error}) sent at {stop.answered:.3f} "
-                             f"({len(late)} arrived meanwhile, at most {on_the_way} of them were on the wire)")
+            on_the_wire = {id(s) for s in self._on_the_wire(stop, in_flight)}
+            for s in self.seen:
+                if stop.answered < s.arrived < until and id(s) not in on_the_wire:
+                    found.append(f"a request arrived {until - s.arrived:.3f} s before the Retry-After "
+                                 f"{stop.retry_after:g} of a {stop.status} ({stop.error}) sent at {stop.answered:.3f}")
         return found
+
+    def _on_the_wire(self, stop: Seen, in_flight: int) -> list[Seen]:
+        """The arrivals after *stop*'s answer left that the suite may have sent before it reached it: at most
+        *in_flight* minus the requests the server was still answering then (the stopping one included)."""
+        at_server = sum(1 for s in self.seen if s.arrived <= stop.answered <= s.answered)
+        late = sorted((s for s in self.seen if s.arrived > stop.answered), key=lambda s: s.arrived)
+        return late[:max(0, in_flight - at_server)]
+
+    def lock_events(self, in_flight: int) -> dict[str, int]:
+        """Locks met per identifier: lock answers to requests on the wire together count as one."""
+        events: dict[str, int] = {}
+        covered: set[int] = set()
+        for lock in sorted(self.lock_answers(), key=lambda s: s.arrived):
+            if id(lock) in covered:
+                continue
+            events[lock.identifier] = events.get(lock.identifier, 0) + 1
+            on_the_wire = {id(s) for s in self._on_the_wire(lock, in_flight)}
+            covered |= {id(s) for s in self.lock_answers(lock.identifier)
+                        if s.arrived <= lock.answered or id(s) in on_the_wire}
+        return events
 
     def locked_identifier_requests(self, lock_seconds: float, in_flight: int) -> list[str]:
         """Requests naming an identifier sent within *lock_seconds* (the server's lock period: what the answer may not
@@ -136,12 +154,10 @@ class Measured:
         Those on the wire when the answer left are told apart by counting, as in :meth:`early_requests`."""
         found = []
         for lock in self.lock_answers():
-            at_server = sum(1 for s in self.seen if s.arrived <= lock.answered <= s.answered)
-            on_the_way = max(0, in_flight - at_server)
-            late = sorted((s for s in self.seen if lock.answered < s.arrived < lock.answered + lock_seconds),
-                          key=lambda s: s.arrived)  # any identifier: what was on the wire may name another
-            for s in late[on_the_way:]:
-                if s.identifier == lock.identifier:
+            on_the_wire = {id(s) for s in self._on_the_wire(lock, in_flight)}
+            for s in self.seen:
+                if (s.identifier == lock.identifier and lock.answered < s.arrived < lock.answered + lock_seconds
+                        and id(s) not in on_the_wire):
                     found.append(f"{s.identifier!a}: a request {s.arrived - lock.answered:.3f} s after its lock "
                                  f"answer (lock period {lock_seconds:g} s)")
         return found
@@ -158,7 +174,6 @@ class MeasuringProxy:
         self.url = socket_url(self._sock)
         self._server = uvicorn.Server(uvicorn_config(self._app, interface="asgi3"))
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True)
-        self._client: httpx.AsyncClient | None = None
 
     async def _app(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -170,15 +185,14 @@ class MeasuringProxy:
             body += message.get("body", b"")
             if not message.get("more_body"):
                 break
-        if self._client is None:
-            self._client = httpx.AsyncClient(base_url=self.upstream, timeout=30)
         seen = Seen(arrived=arrived)
         with self._lock:
             self.measured.record(seen, body)
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]
                    if k.decode("latin-1").lower() not in HOP_BY_HOP]
         path = scope["path"] + (("?" + scope["query_string"].decode("latin-1")) if scope["query_string"] else "")
-        response = await self._client.request(scope["method"], path, content=body, headers=headers)
+        async with httpx.AsyncClient(base_url=self.upstream, timeout=30) as client:  # nothing left open at the end
+            response = await client.request(scope["method"], path, content=body, headers=headers)
         seen.status = response.status_code
         try:
             data = response.json()

@@ -287,7 +287,8 @@ class ContractClient:
         self._clock = time.monotonic  # the pauses' and the locks' clock (and the sleep above): replaceable in tests
         clock, wait = (lambda: self._clock()), (lambda seconds: self._sleep(seconds))
         self._pause = Pause(clock, wait)  # after a 429 or a lock answer nothing new is sent until its Retry-After
-        self._locks = LockBook(limits.lockout_policy, clock=clock, sleep=wait)  # locked identifiers, their failures
+        self._locks = LockBook(limits.lockout_policy, account_email=account.email if account else None, clock=clock,
+                               sleep=wait)  # locked identifiers, their failed logins
         self._slots = threading.Condition()  # requests in flight (_slot)
         self._in_use = 0
         self._wanted_now = 0  # requests the running test sends itself, waiting for a slot (they go first)
@@ -693,7 +694,7 @@ class ContractClient:
         one than --max-retry-wait, holds that identifier only (the lock book): the rest of the run goes on."""
         seconds = _retry_after(answer.headers, attempt)
         has_retry_after = bool(answer.headers.get("retry-after", "").strip())
-        if kind == "lockout" and identifier_of(answer.request) is not None and (
+        if kind == "lockout" and identifier_of(answer.request, self._locks.account_email) is not None and (
                 not has_retry_after or seconds > self.limits.max_retry_wait):
             return
         grown = self._pause.start(seconds, received)

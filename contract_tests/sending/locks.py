@@ -69,8 +69,9 @@ def parse_policy(text: str) -> LockoutPolicy:
     return LockoutPolicy(int(match.group(1)), float(match.group(2)) * _UNITS[unit])
 
 
-def identifier_of(request: LoginRequest) -> str | None:
-    """The identifier a request names (the one a lockout policy counts it against), or None."""
+def identifier_of(request: LoginRequest, account_email: str | None = None) -> str | None:
+    """The identifier a request names (the one a lockout policy counts it against), or None; the configured account
+    is one identifier however a request names it."""
     if request.real_account:
         return ACCOUNT_KEY
     fields: dict = {}
@@ -81,7 +82,8 @@ def identifier_of(request: LoginRequest) -> str | None:
     for name in ("email", "username"):
         value = fields.get(name)
         if isinstance(value, str) and value.strip():
-            return value.strip().lower()
+            key = value.strip().lower()
+            return ACCOUNT_KEY if account_email and key == account_email.strip().lower() else key
     return None
 
 
@@ -102,14 +104,16 @@ class _Identifier:
     probing: bool = False  # after a lock: one request naming it is on the wire
     after_lock: bool = False  # locked before, no answer since that was not a lock
     locks: int = 0  # lock answers received on it
+    retrying: int = 0  # requests that met a lock on it and may retry (one at a time: ContractClient._retrying)
     learned: LockoutPolicy | None = None  # from its own lock, when no policy is declared
     refusals: set = field(default_factory=set)  # the `error` values of its failed logins that were not locks
 
 
 class LockBook:
-    def __init__(self, policy: LockoutPolicy | None = None, *, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(self, policy: LockoutPolicy | None = None, *, account_email: str | None = None,
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
         self.policy = policy
+        self.account_email = account_email
         self._clock = clock
         self._sleep = sleep
         self._cond = threading.Condition()
@@ -119,7 +123,7 @@ class LockBook:
     def forbidden_after_failures(self, request: LoginRequest, answer: Exchange) -> bool:
         """*answer* forbids an identifier that had failed logins answered otherwise earlier in this run: the
         identifier locking (an identifier that was forbidden from its first answer on is a disabled account)."""
-        key = identifier_of(request)
+        key = identifier_of(request, self.account_email)
         with self._cond:
             state = self._ids.get(key) if key is not None else None
             return bool(state and (state.answered_failures or state.locks) and answer.error not in state.refusals)
@@ -134,7 +138,8 @@ class LockBook:
         """Let *request* reach the target when its identifier allows it: waits (at most *allowance* seconds) for a
         lock to end, a probe to be answered, or a failed login to leave the declared window; raises :class:`Held`
         when that would take longer. The caller reports the answer on the ticket (:meth:`_Ticket.answered`)."""
-        key = None if request.raw_rate_limit else identifier_of(request)  # the throttling probe hammers on purpose
+        key = None if request.raw_rate_limit else identifier_of(request, self.account_email)  # (the throttling
+        # probe hammers on purpose)
         ticket = _Ticket(self, key, may_fail=request.expect != "success")
         if key is None:
             yield ticket
@@ -147,17 +152,20 @@ class LockBook:
                 self._leave(ticket)
 
     # -- internals -------------------------------------------------------------------------------------------------
-    def _admit(self, ticket: "_Ticket", request: LoginRequest, allowance: float) -> float:
+    def _admit(self, ticket: "_Ticket", request: LoginRequest, allowance: float, *, retry: bool = False) -> float:
+        """Wait until *ticket*'s request may go (see :meth:`turn`). *retry*: the retry of a request that met a lock,
+        which holds a slot in flight: it waits only for time to pass (a request waiting for its answer could be
+        waiting for that slot), and goes before the requests naming the identifier that came after it."""
         waited, slept_to = 0.0, None
         with self._cond:
             state = self._ids.setdefault(ticket.key, _Identifier())
             while True:
                 now = self._clock()
-                wait_until = self._blocked_until(state, ticket.may_fail, now)
+                wait_until = self._blocked_until(state, ticket.may_fail, now, retry)
                 if wait_until is None:
                     break
                 if wait_until is _PROBE:  # another request naming it is on the wire and decides: wait for its answer
-                    self._cond.wait()
+                    self._cond.wait(0.5)
                     continue
                 if wait_until <= now:
                     continue
@@ -181,11 +189,11 @@ class LockBook:
                 ticket.pending = True
         return waited
 
-    def _blocked_until(self, state: _Identifier, may_fail: bool, now: float):
+    def _blocked_until(self, state: _Identifier, may_fail: bool, now: float, retry: bool = False):
         """None: it may go now; _PROBE: wait for an answer in flight; else the clock() it may go at."""
         if state.locked_until is not None and now < state.locked_until:
             return state.locked_until
-        if state.probing:
+        if not retry and (state.probing or state.retrying):
             return _PROBE
         policy = self.policy_for(state)
         if not may_fail or policy is None:
@@ -193,8 +201,8 @@ class LockBook:
         self._forget_old(state, policy, now)
         if len(state.failures) + state.pending + 1 < policy.failures:
             return None
-        if state.pending and len(state.failures) + 1 < policy.failures:
-            return _PROBE  # the failures in flight decide: wait for their answers
+        if not retry and state.pending and len(state.failures) + 1 < policy.failures:
+            return _PROBE  # the failures in flight decide: wait for their answers (a retry counts them as failed)
         if policy.window == math.inf or not state.failures:
             return math.inf
         return state.failures[0] + with_margin(policy.window)
@@ -229,6 +237,9 @@ class LockBook:
                 state.pending -= 1
             if ticket.probe:
                 state.probing = False
+            if ticket.retrying:
+                state.retrying -= 1
+            ticket.pending = ticket.probe = ticket.retrying = False
             self._cond.notify_all()
 
     def answered(self, ticket: "_Ticket", exchange: Exchange, *, lock: bool, retry_after: float | None,
@@ -269,12 +280,13 @@ class LockBook:
             end = math.inf
         state.locked_until = max(state.locked_until or 0.0, end)
         state.after_lock = True
-        if not state.probing:  # its own retry is the one request of the next lock period; the others wait for it
-            state.probing = ticket.probe = True
+        if not ticket.retrying:  # its retry goes before the requests naming it that come later: they wait for it
+            state.retrying += 1
+            ticket.retrying = True
 
     def hold_if_locked(self, request: LoginRequest, allowance: float) -> None:
         """Raise :class:`Held` now when the identifier of *request* stays locked longer than *allowance*."""
-        key = identifier_of(request)
+        key = identifier_of(request, self.account_email)
         with self._cond:
             state = self._ids.get(key) if key is not None else None
             now = self._clock()
@@ -287,19 +299,21 @@ class LockBook:
         :class:`Held`."""
         if ticket.key is None:
             return 0.0
-        self._leave(ticket)
-        ticket.pending = ticket.probe = False
-        started = self._clock()
+        with self._cond:
+            state = self._ids[ticket.key]
+            if ticket.pending:  # let through again below, counted again
+                state.pending -= 1
+                ticket.pending = False
         try:
-            self._admit(ticket, request, allowance)
+            return self._admit(ticket, request, allowance, retry=True)
         except Held:
+            self._leave(ticket)
             ticket.key = None  # nothing held any more: leaving the turn releases nothing
             raise
-        return self._clock() - started
 
     def locked_for(self, request: LoginRequest) -> float | None:
         """Seconds the identifier of *request* stays locked (inf: the run), or None when it is not locked."""
-        key = identifier_of(request)
+        key = identifier_of(request, self.account_email)
         with self._cond:
             state = self._ids.get(key) if key is not None else None
             if state is None or state.locked_until is None:
@@ -318,6 +332,7 @@ class _Ticket:
         self.book, self.key, self.may_fail = book, key, may_fail
         self.pending = False
         self.probe = False
+        self.retrying = False  # it met a lock and may retry
         self.locks_before = 0  # lock answers on its identifier when it was let through
 
     def answered(self, exchange: Exchange, *, lock: bool, retry_after: float | None, received_at: float) -> None:
