@@ -339,3 +339,19 @@ def test_a_declared_policy_keeps_every_identifier_unlocked(tmp_path, variant, po
     measured, report, output = _measured_run(tmp_path, service, f"--lockout-policy={policy}", "--max-retry-wait=30")
     _assert_server_side_promises(measured, report, output)
     assert measured.lock_answers() == [], output[-2000:]
+
+
+@pytest.mark.parametrize("request_, identifier", [
+    (LoginRequest("p", "failure", json={"email": " Someone@Example.com ", "password": "x"}), "someone@example.com"),
+    (LoginRequest("p", "failure", json={"username": "someone"}), "someone"),
+    (LoginRequest("p", "invalid", raw=b'{"email": "first@x.test", "email": "last@x.test"}'), "last@x.test"),
+    (LoginRequest("p", "invalid", form=[("email", "DEMO@example.com")]), "<the configured account>"),
+    (LoginRequest("p", "invalid", json={"email": ACCOUNT.email.upper(), "password": 1}), "<the configured account>"),
+    (LoginRequest("p", "invalid", raw=b"\xff{"), None),
+    (LoginRequest("p", "invalid", json=[{"email": "a@b.c"}]), None),
+    (LoginRequest("p", "invalid", json={"email": 7}), None),
+])
+def test_the_identifier_a_request_names(request_, identifier):
+    from contract_tests.sending.locks import identifier_of
+
+    assert identifier_of(request_, ACCOUNT.email) == identifier

@@ -724,11 +724,11 @@ class ContractClient:
         lock_left = self._locks.locked_for(request) or 0.0
         if lock_left > allowance:
             return None  # (reported by _still_backing_off with the lock's own words)
-        held = self._locks.readmit(ticket, request, allowance)
+        admitted_after = self._locks.readmit(ticket, request, allowance)
         if lock_left > pause_left:
             with self._counting:
                 self.backoff_seconds += lock_left - pause_left
-        return max(held, pause_left)
+        return max(admitted_after, pause_left)
 
     def back_off(self, answer: Exchange, attempt: int, waited: float = 0.0) -> float | None:
         """For an *answer* handed over raw (the throttling probe): wait as it asks (Retry-After, else 1, 2, 4, 8 s for
@@ -775,7 +775,7 @@ class ContractClient:
                         answered: Callable | None = None) -> tuple[int, httpx.Headers, bytes, bool]:
         """Status, headers, at most ``max_body`` bytes of the body, and whether more were discarded. *before*: awaited
         right before the request goes; *answered(status, headers, body, truncated)*: called as soon as the answer is
-        read, on the loop thread, before any other request can go (pauses.py: a 429 stops the sends that follow)."""
+        read, on the loop thread, before any other request can go (pause.py: a 429 stops the sends that follow)."""
         cap = self.limits.max_body
         if before is not None:
             await before()

@@ -26,6 +26,7 @@ The book decides nothing about verdicts: what it holds back is a :class:`Held` t
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import re
 import threading
@@ -74,11 +75,18 @@ def identifier_of(request: LoginRequest, account_email: str | None = None) -> st
     is one identifier however a request names it."""
     if request.real_account:
         return ACCOUNT_KEY
-    fields: dict = {}
-    if request.has_json and isinstance(request.json, dict):
+    fields: object = {}
+    if request.has_json:
         fields = request.json
     elif request.form:
         fields = dict(request.form)
+    elif request.raw is not None:  # a body written by hand (duplicate keys, odd encodings) still names someone
+        try:
+            fields = json.loads(request.raw)
+        except ValueError:
+            fields = {}
+    if not isinstance(fields, dict):
+        return None
     for name in ("email", "username"):
         value = fields.get(name)
         if isinstance(value, str) and value.strip():
