@@ -152,32 +152,35 @@ def test_a_lock_without_retry_after_holds_its_identifier_for_the_run_and_only_it
     assert book.lock_answers == 1 and fake.sleeps == []
 
 
-def test_a_learned_policy_sends_one_failure_fewer_after_the_lock_ended_then_holds_the_rest():
+def test_a_lock_with_retry_after_is_waited_out_once_per_period_while_it_comes_after_as_many_failures():
     book, fake = _book()
     for n in range(5):
         _through(book, fake, _wrong(n))
-    _through(book, fake, _wrong(5), 423, "ACCOUNT_LOCKED", lock=True, retry_after=2.0)  # learned: 5 lock it
+    _through(book, fake, _wrong(5), 423, "ACCOUNT_LOCKED", lock=True, retry_after=2.0)  # 5 lock it
     success = LoginRequest("right", "success", json=ACCOUNT.body(), real_account=True)
     _through(book, fake, success, 201, None)  # waits the lock out; the one request of the next period
     assert fake.sleeps == [pytest.approx(with_margin(2.0))]
-    for n in range(4):
+    for n in range(5):  # the lock spent the count (as lockout policies that restart it do): the checks go on
         _through(book, fake, _wrong(10 + n))
-    with pytest.raises(Held, match=r"one more failed login would lock the configured account \(5 failed logins in "
-                                   r"the run lock an identifier \(learned"):
-        _through(book, fake, _wrong(20))
-    _through(book, fake, success, 201, None)  # successes are not failed logins: they go
-    assert book.lock_answers == 1
+    _through(book, fake, _wrong(20), 423, "ACCOUNT_LOCKED", lock=True, retry_after=2.0)  # after 5 again: waited out
+    _through(book, fake, _wrong(21))
+    assert book.lock_answers == 2 and len(fake.sleeps) == 2
 
 
-def test_locked_again_by_the_first_request_after_the_lock_no_failed_login_is_safe_any_more():
+@pytest.mark.parametrize("failures_between", [0, 1])
+def test_locked_again_sooner_the_count_outlived_the_lock_and_no_failed_login_is_sent_any_more(failures_between):
     book, fake = _book()
     for n in range(10):
         _through(book, fake, _wrong(n))
     _through(book, fake, _wrong(10), 429, "TOO_MANY_FAILED_ATTEMPTS", lock=True, retry_after=1.0)
-    _through(book, fake, _wrong(11), 429, "TOO_MANY_FAILED_ATTEMPTS", lock=True, retry_after=1.0)  # sliding window
-    fake.now += 5
-    with pytest.raises(Held, match="one more failed login would lock"):
-        _through(book, fake, _wrong(12))
+    for n in range(failures_between):  # the lock ended; a sliding window still counts the ten
+        _through(book, fake, _wrong(11 + n))
+    _through(book, fake, _wrong(20), 429, "TOO_MANY_FAILED_ATTEMPTS", lock=True, retry_after=1.0)
+    fake.now += 60
+    with pytest.raises(Held, match=rf"would lock the configured account again: its lock came back after "
+                                   rf"{failures_between} failed login\(s\), its first after 10"):
+        _through(book, fake, _wrong(30))
+    _through(book, fake, LoginRequest("right", "success", json=ACCOUNT.body(), real_account=True), 201, None)
     assert book.lock_answers == 2
 
 

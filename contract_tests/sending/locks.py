@@ -13,12 +13,13 @@ page a security team). The :class:`LockBook` keeps, per identifier, what the tar
   requests that were already on the wire together are one lock.
 
 The policy is declared (``--lockout-policy=10/120s``: 10 failed logins within 120 s lock an identifier; a success is
-not assumed to reset the count) or learned from the identifier's own lock: the refusals it had answered before it
-(since the run started, or since its last lock) is how many lock it. The window is unknown then: the suite assumes
-the lock spent the count and the whole run as the window, so after a lock it sends at most one fewer before holding
-the rest; locked again before any other answer, the count outlived the lock and no failed login on it is sent any
-more. A declared window lets the suite spread its failed logins instead: one that would be the N-th within the window
-waits until the oldest leaves it (within --max-retry-wait), or is not sent.
+not assumed to reset the count) or learned from the identifier's own locks. A declared window lets the suite spread
+its failed logins: one that would be the N-th within the window waits until the oldest leaves it (within
+--max-retry-wait), or is not sent. Without one the window cannot be known: the refusals an identifier had answered
+before its first lock are how many lock it, and the lock is assumed to spend them (a lock with a Retry-After is then
+waited out, once per lock period, and the checks go on); a later lock that comes after fewer shows the count outlived
+the lock (a sliding window that neither the lock nor a success resets), and no failed login on that identifier is
+sent any more.
 
 The book decides nothing about verdicts: what it holds back is a :class:`Held` the client turns into a NotSent.
 """
@@ -113,7 +114,9 @@ class _Identifier:
     after_lock: bool = False  # locked before, no answer since that was not a lock
     locks: int = 0  # lock answers received on it
     retrying: int = 0  # requests that met a lock on it and may retry (one at a time: ContractClient._retrying)
-    learned: LockoutPolicy | None = None  # from its own lock, when no policy is declared
+    learned: LockoutPolicy | None = None  # when no policy is declared: its count outlived a lock, none is safe
+    locked_after: int | None = None  # failed logins answered before its first lock (no policy declared)
+    outlived: tuple[int, int] = (0, 0)  # locked again after so many failed logins, first after so many
     refusals: set = field(default_factory=set)  # the `error` values of its failed logins that were not locks
 
 
@@ -216,8 +219,8 @@ class LockBook:
         return state.failures[0] + with_margin(policy.window)
 
     def policy_for(self, state: _Identifier) -> LockoutPolicy | None:
-        """The declared policy, else the one this identifier's own lock taught (another identifier's lock says
-        nothing about which refusals this one's count includes)."""
+        """The declared policy, else what this identifier's own locks taught (another identifier's lock says nothing
+        about which refusals this one's count includes)."""
         return self.policy or state.learned
 
     def _why_held(self, state: _Identifier, ticket: "_Ticket", until: float, now: float) -> str:
@@ -229,6 +232,11 @@ class LockBook:
                     "the lock (raise --max-retry-wait to wait it out)")
         policy = self.policy_for(state)
         assert policy is not None
+        if not policy.declared:
+            again, first = state.outlived
+            return (f"one more failed login would lock {who} again: its lock came back after {again} failed "
+                    f"login(s), its first after {first}, so the target's count outlived the lock; no failed login is "
+                    "sent to it any more (--lockout-policy lets the suite spread them)")
         spread = ("" if until == math.inf else
                   f"; the oldest leaves the window in {until - now:.0f} s (raise --max-retry-wait to wait for it)")
         return (f"one more failed login would lock {who} ({policy.describe()}; {len(state.failures)} answered and "
@@ -270,15 +278,14 @@ class LockBook:
     def _lock(self, state: _Identifier, ticket: "_Ticket", retry_after: float | None, received_at: float) -> None:
         state.locks += 1
         same_lock = ticket.locks_before < state.locks - 1  # on the wire when another lock answer on it came
-        if not same_lock and self.policy is None and (state.after_lock or state.answered_failures):
-            # the failed logins it had answered since the run started (or its last lock ended) locked it; locked
-            # again before any other answer: the count outlived the lock, no failed login is safe any more (locked
-            # at its first request: locked before the run, nothing learned)
-            learned = 0 if state.after_lock else state.answered_failures
-            if state.learned is None or learned < state.learned.failures:
-                state.learned = LockoutPolicy(max(1, learned), math.inf, declared=False)
-        if not same_lock and self.policy is None:  # assumed spent by the lock (the request after it finds out)
-            state.failures.clear()
+        if not same_lock and self.policy is None:
+            since = 0 if state.after_lock else state.answered_failures  # failed logins since the last lock ended
+            if state.locked_after is None:
+                state.locked_after = since or None  # (locked at its first request: locked before the run)
+            elif since < state.locked_after:  # locked again sooner: the count outlived the lock
+                state.learned = LockoutPolicy(1, math.inf, declared=False)
+                state.outlived = (since, state.locked_after)
+            state.failures.clear()  # assumed spent by the lock, until a lock that comes sooner says otherwise
             state.answered_failures = 0
         if retry_after is not None:
             end = received_at + with_margin(retry_after)
