@@ -617,7 +617,8 @@ class ContractClient:
             self._received(exchange, attempt, ticket)
 
         try:
-            self._loop.run(self._transmit(kwargs, None if request.raw_rate_limit else self._last_look(allowance),
+            self._loop.run(self._transmit(kwargs, None if request.raw_rate_limit else self._last_look(allowance,
+                                                                                                       ticket),
                                           answered))
         except NotSent:  # a pause that began after this request's own look at it: not sent after all
             with self._counting:
@@ -671,13 +672,19 @@ class ContractClient:
                             retry_after=_retry_after(exchange.headers, attempt) if has_retry_after else None,
                             received_at=received)
 
-    def _last_look(self, allowance: float) -> Callable:
+    def _last_look(self, allowance: float, ticket) -> Callable:
         """What a request awaits on the loop right before it goes: a pause begun since its thread waited one out
-        (another request's 429 answered meanwhile) is waited out too, or the request is not sent."""
+        (another request's 429 answered meanwhile) is waited out too, or the request is not sent; so is one whose
+        identifier locked since the lock book let it through."""
         looked = self._pause.until
 
         async def look() -> None:
             nonlocal looked
+            if ticket is not None:
+                try:
+                    self._locks.last_look(ticket)
+                except Held as exc:
+                    raise AccountLocked(exc.reason) from None
             while self._pause.until > looked:
                 looked = self._pause.until
                 left = looked - self._clock()

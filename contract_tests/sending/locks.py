@@ -308,6 +308,17 @@ class LockBook:
             if state is not None and state.locked_until is not None and state.locked_until - now > allowance:
                 raise Held(self._why_held(state, _Ticket(self, key, False), state.locked_until, now))
 
+    def last_look(self, ticket: "_Ticket") -> None:
+        """Right before *ticket*'s request goes: raise :class:`Held` when its identifier locked since it was let
+        through (it waited for a slot meanwhile): only a request already on the wire may meet a lock twice."""
+        if ticket.key is None:
+            return
+        with self._cond:
+            state = self._ids[ticket.key]
+            now = self._clock()
+            if state.locks > ticket.locks_before and state.locked_until is not None and now < state.locked_until:
+                raise Held(self._why_held(state, ticket, state.locked_until, now))
+
     def readmit(self, ticket: "_Ticket", request: LoginRequest, allowance: float) -> float:
         """Before a retry after a lock answer: the retry is a new request to the identifier and is let through as
         one (the lock waited out, the one request of its lock period, the policy kept); the seconds waited, or
