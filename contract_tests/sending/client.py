@@ -34,7 +34,7 @@ from .account_gate import AccountGate
 from .ahead_pool import AheadPool
 from .exchange import Exchange, LoginRequest
 from .locks import Held, LockBook, LockoutPolicy, identifier_of
-from .pause import Pause
+from .pause import Pause, PausedMeanwhile
 from .secrets import Redactor, Secret, password_secret
 
 USER_AGENT = "hyper3d-login-conformance/0.1 (+contract tests)"
@@ -616,10 +616,15 @@ class ContractClient:
             exchange.status, exchange.headers, exchange.body, exchange.truncated = status, headers, body, truncated
             self._received(exchange, attempt, ticket)
 
+        look = None if request.raw_rate_limit else self._last_look(ticket)
         try:
-            self._loop.run(self._transmit(kwargs, None if request.raw_rate_limit else self._last_look(allowance,
-                                                                                                       ticket),
-                                          answered))
+            while True:
+                try:
+                    self._loop.run(self._transmit(kwargs, look, answered))
+                    break
+                except PausedMeanwhile:  # a 429 answered since this thread looked: it waits that pause out too
+                    self._honour_pause(allowance)
+                    look = self._last_look(ticket)
         except NotSent:  # a pause that began after this request's own look at it: not sent after all
             with self._counting:
                 self.requests_sent -= 1
@@ -672,26 +677,20 @@ class ContractClient:
                             retry_after=_retry_after(exchange.headers, attempt) if has_retry_after else None,
                             received_at=received)
 
-    def _last_look(self, allowance: float, ticket) -> Callable:
-        """What a request awaits on the loop right before it goes: a pause begun since its thread waited one out
-        (another request's 429 answered meanwhile) is waited out too, or the request is not sent; so is one whose
-        identifier locked since the lock book let it through."""
+    def _last_look(self, ticket) -> Callable:
+        """What a request awaits on the loop right before it goes: it does not go when a pause began since its thread
+        waited one out (another request's 429 was answered meanwhile: :class:`PausedMeanwhile`, the thread waits it
+        out), nor when its identifier locked since the lock book let it through."""
         looked = self._pause.until
 
         async def look() -> None:
-            nonlocal looked
             if ticket is not None:
                 try:
                     self._locks.last_look(ticket)
                 except Held as exc:
                     raise AccountLocked(exc.reason) from None
-            while self._pause.until > looked:
-                looked = self._pause.until
-                left = looked - self._clock()
-                if left > allowance:
-                    self._honour_pause(allowance)  # raises RateLimited
-                if left > 0:
-                    await asyncio.sleep(left)
+            if self._pause.until > looked and self._pause.left() > 0:
+                raise PausedMeanwhile()
 
         return look
 

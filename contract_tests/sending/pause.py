@@ -22,6 +22,10 @@ def with_margin(seconds: float) -> float:
     return seconds + MARGIN_SECONDS + MARGIN_SHARE * seconds
 
 
+class PausedMeanwhile(Exception):
+    """A request about to go finds a pause begun since it looked: it goes back to wait it out."""
+
+
 class Pause:
     def __init__(self, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep) -> None:
