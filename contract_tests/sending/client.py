@@ -622,7 +622,12 @@ class ContractClient:
                 try:
                     self._loop.run(self._transmit(kwargs, look, answered))
                     break
-                except PausedMeanwhile:  # a 429 answered since this thread looked: it waits that pause out too
+                except PausedMeanwhile:  # a 429 or a lock answered since this thread looked: it waits that out too
+                    if ticket is not None and self._locks.locked_since_admitted(ticket):
+                        try:
+                            self._locks.readmit(ticket, request, allowance)
+                        except Held as exc:
+                            raise AccountLocked(exc.reason) from None
                     self._honour_pause(allowance)
                     look = self._last_look(ticket)
         except NotSent:  # a pause that began after this request's own look at it: not sent after all
@@ -679,17 +684,13 @@ class ContractClient:
 
     def _last_look(self, ticket) -> Callable:
         """What a request awaits on the loop right before it goes: it does not go when a pause began since its thread
-        waited one out (another request's 429 was answered meanwhile: :class:`PausedMeanwhile`, the thread waits it
-        out), nor when its identifier locked since the lock book let it through."""
+        waited one out (another request's 429 was answered meanwhile), nor when its identifier locked since the lock
+        book let it through: :class:`PausedMeanwhile`, its thread waits that out first."""
         looked = self._pause.until
 
         async def look() -> None:
-            if ticket is not None:
-                try:
-                    self._locks.last_look(ticket)
-                except Held as exc:
-                    raise AccountLocked(exc.reason) from None
-            if self._pause.until > looked and self._pause.left() > 0:
+            if ((self._pause.until > looked and self._pause.left() > 0)
+                    or (ticket is not None and self._locks.locked_since_admitted(ticket))):
                 raise PausedMeanwhile()
 
         return look

@@ -17,8 +17,8 @@ not assumed to reset the count) or learned from the identifier's own locks. A de
 its failed logins: one that would be the N-th within the window waits until the oldest leaves it (within
 --max-retry-wait), or is not sent. Without one the window cannot be known: the refusals an identifier had answered
 before its first lock are how many lock it, and the lock is assumed to spend them (a lock with a Retry-After is then
-waited out, once per lock period, and the checks go on); a later lock that comes after fewer shows the count outlived
-the lock (a sliding window that neither the lock nor a success resets), and no failed login on that identifier is
+waited out, once per lock period, and the checks go on); a later lock that comes after far fewer (under half as many
+credential failures) shows the count outlived the lock (a sliding window that neither the lock nor a success resets), and no failed login on that identifier is
 sent any more.
 
 The book decides nothing about verdicts: what it holds back is a :class:`Held` the client turns into a NotSent.
@@ -108,6 +108,7 @@ class Held(Exception):
 class _Identifier:
     failures: deque = field(default_factory=deque)  # clock() of failed logins answered (since the last lock ended)
     answered_failures: int = 0  # failed logins answered since the run started or the last lock ended
+    credential_failures: int = 0  # of those, the requests meant as credential failures
     pending: int = 0  # possible failed logins in flight
     locked_until: float | None = None  # clock(); inf: for the rest of the run
     probing: bool = False  # after a lock: one request naming it is on the wire
@@ -152,6 +153,7 @@ class LockBook:
         key = None if request.raw_rate_limit else identifier_of(request, self.account_email)  # (the throttling
         # probe hammers on purpose)
         ticket = _Ticket(self, key, may_fail=request.expect != "success")
+        ticket.credential_failure = request.expect == "failure"
         if key is None:
             yield ticket
             return
@@ -272,6 +274,7 @@ class LockBook:
                 if ticket.may_fail and not exchange.token and exchange.status is not None and exchange.status < 500:
                     state.failures.append(received_at)
                     state.answered_failures += 1
+                    state.credential_failures += ticket.credential_failure
                     state.refusals.add(exchange.error if isinstance(exchange.error, str) else None)
             self._cond.notify_all()
 
@@ -279,14 +282,16 @@ class LockBook:
         state.locks += 1
         same_lock = ticket.locks_before < state.locks - 1  # on the wire when another lock answer on it came
         if not same_lock and self.policy is None:
-            since = 0 if state.after_lock else state.answered_failures  # failed logins since the last lock ended
+            # the credential failures (requests meant to fail to log in) since the last lock ended: what a policy
+            # counts for sure (whether it counts validation refusals too is not known)
+            since = 0 if state.after_lock else state.credential_failures
             if state.locked_after is None:
                 state.locked_after = since or None  # (locked at its first request: locked before the run)
-            elif since < state.locked_after:  # locked again sooner: the count outlived the lock
+            elif 2 * since < state.locked_after:  # locked again after far fewer: the count outlived the lock
                 state.learned = LockoutPolicy(1, math.inf, declared=False)
                 state.outlived = (since, state.locked_after)
             state.failures.clear()  # assumed spent by the lock, until a lock that comes sooner says otherwise
-            state.answered_failures = 0
+            state.answered_failures = state.credential_failures = 0
         if retry_after is not None:
             end = received_at + with_margin(retry_after)
         elif self.policy is not None:
@@ -308,21 +313,21 @@ class LockBook:
             if state is not None and state.locked_until is not None and state.locked_until - now > allowance:
                 raise Held(self._why_held(state, _Ticket(self, key, False), state.locked_until, now))
 
-    def last_look(self, ticket: "_Ticket") -> None:
-        """Right before *ticket*'s request goes: raise :class:`Held` when its identifier locked since it was let
-        through (it waited for a slot meanwhile): only a request already on the wire may meet a lock twice."""
+    def locked_since_admitted(self, ticket: "_Ticket") -> bool:
+        """Right before *ticket*'s request goes: its identifier locked since it was let through (it waited for a
+        slot meanwhile), so it is let through again first (:meth:`readmit`): only a request already on the wire
+        meets a lock it did not wait out."""
         if ticket.key is None:
-            return
+            return False
         with self._cond:
             state = self._ids[ticket.key]
-            now = self._clock()
-            if state.locks > ticket.locks_before and state.locked_until is not None and now < state.locked_until:
-                raise Held(self._why_held(state, ticket, state.locked_until, now))
+            return state.locks > ticket.locks_before and state.locked_until is not None and \
+                self._clock() < state.locked_until
 
     def readmit(self, ticket: "_Ticket", request: LoginRequest, allowance: float) -> float:
-        """Before a retry after a lock answer: the retry is a new request to the identifier and is let through as
-        one (the lock waited out, the one request of its lock period, the policy kept); the seconds waited, or
-        :class:`Held`."""
+        """Before a retry after a lock answer (or a request whose identifier locked while it waited for a slot): it
+        is let through as a new request to the identifier (the lock waited out, the one request of its lock period,
+        the policy kept); the seconds waited, or :class:`Held`."""
         if ticket.key is None:
             return 0.0
         with self._cond:
@@ -359,6 +364,7 @@ class _Ticket:
         self.pending = False
         self.probe = False
         self.retrying = False  # it met a lock and may retry
+        self.credential_failure = False  # a well-formed login meant to fail (not a validation refusal)
         self.locks_before = 0  # lock answers on its identifier when it was let through
 
     def answered(self, exchange: Exchange, *, lock: bool, retry_after: float | None, received_at: float) -> None:
