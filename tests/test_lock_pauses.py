@@ -21,7 +21,7 @@ from test_gate import SUITE, _clean_env
 
 from contract_tests.reference import DEMO_EMAIL, DEMO_PASSWORD, start_reference_server
 from contract_tests.reference.guards import RequestRate
-from contract_tests.reference.registry import service_class
+from contract_tests.reference.stacks.lockout import LockoutForbidden, LockoutSliding
 from contract_tests.reference.service import LoginService, Reject
 from contract_tests.sending.client import AccountLocked, RateLimited
 from contract_tests.sending.exchange import LoginRequest
@@ -298,7 +298,7 @@ def _assert_server_side_promises(measured: Measured, report: dict, output: str, 
 
 
 def _lockout(name: str, **policy) -> LoginService:
-    return service_class(None, name)().configure(**policy)
+    return {"lockout-sliding": LockoutSliding, "lockout-forbidden": LockoutForbidden}[name]().configure(**policy)
 
 
 IN_FLIGHT = [pytest.param((), id="default"), pytest.param(("--in-flight=1",), id="in-flight-1")]
@@ -358,3 +358,33 @@ def test_the_identifier_a_request_names(request_, identifier):
     from contract_tests.sending.locks import identifier_of
 
     assert identifier_of(request_, ACCOUNT.email) == identifier
+
+
+# -- the policies themselves ----------------------------------------------------------------------------------------
+def _post(http, email, password):
+    return http.post("/api/user/login", json={"email": email, "password": password})
+
+
+def test_the_sliding_policy_keeps_counting_through_the_lock_and_answers_429_with_retry_after():
+    service = LockoutSliding().configure(lock_after=3, window=60.0, lock_seconds=30.0)
+    with start_reference_server(service=service) as server, httpx.Client(base_url=server.url) as http:
+        for _ in range(3):
+            assert _post(http, DEMO_EMAIL, "x").status_code == 401
+        locked = _post(http, DEMO_EMAIL, DEMO_PASSWORD)
+        assert (locked.status_code, locked.json()["error"], locked.headers["retry-after"]) == (
+            429, "TOO_MANY_FAILED_ATTEMPTS", "30")
+        service.locked_until = {key: 0.0 for key in service.locked_until}  # the lock has run out ...
+        assert _post(http, DEMO_EMAIL, DEMO_PASSWORD).status_code == 201  # (a success resets nothing)
+        assert _post(http, DEMO_EMAIL, "x").status_code == 401  # ... the failures in the window still count:
+        assert _post(http, DEMO_EMAIL, DEMO_PASSWORD).status_code == 429  # locked again
+
+
+def test_the_forbidding_policy_locks_any_identifier_with_user_forbidden_and_no_retry_after():
+    service = LockoutForbidden().configure(lock_after=2, window=60.0, lock_seconds=30.0)
+    with start_reference_server(service=service) as server, httpx.Client(base_url=server.url) as http:
+        for email in ("nobody@example.com", DEMO_EMAIL):
+            for _ in range(2):
+                assert _post(http, email, "x").status_code == 401
+            locked = _post(http, email, DEMO_PASSWORD)
+            assert (locked.status_code, locked.json()["error"], "retry-after" in locked.headers) == (
+                403, "USER_FORBIDDEN", False)

@@ -35,7 +35,7 @@ def test_stack_variants_are_registered_apart_from_the_conforming_ones():
     from contract_tests.reference import VARIANTS
 
     assert set(STACKS) == {"nestjs", "fastapi-contract", "fastapi-defaults", "express", "nginx-front", "lockout",
-                           "vendor-codes", "validation-as-credentials", "lockout-sliding", "lockout-forbidden"}
+                           "vendor-codes", "validation-as-credentials"}
     assert not set(STACKS) & set(VARIANTS)
     assert all(m.kind == "stack" and m.breaks == [] for m in STACKS.values())
 
@@ -186,28 +186,3 @@ def test_validation_as_credentials_answers_validation_like_a_wrong_password(clie
             (401, {"error": "INVALID_CREDENTIALS"})
         assert answer.headers["www-authenticate"] == wrong.headers["www-authenticate"]
 
-
-@stack("lockout-sliding")
-def test_lockout_sliding_keeps_counting_through_the_lock_and_answers_429_with_retry_after(client):
-    client.service.configure(lock_after=3, window=60.0, lock_seconds=30.0)
-    for _ in range(3):
-        assert post(client, {"email": DEMO_EMAIL, "password": "x"}).status_code == 401
-    locked = post(client, {"email": DEMO_EMAIL, "password": DEMO_PASSWORD})
-    assert (locked.status_code, locked.json()["error"], locked.headers["retry-after"]) == (
-        429, "TOO_MANY_FAILED_ATTEMPTS", "30")
-    service = client.service
-    service.locked_until = {key: 0.0 for key in service.locked_until}  # the lock has run out ...
-    assert post(client, {"email": DEMO_EMAIL, "password": DEMO_PASSWORD}).status_code == 201  # no reset on success
-    assert post(client, {"email": DEMO_EMAIL, "password": "x"}).status_code == 401  # ... the failures still count:
-    assert post(client, {"email": DEMO_EMAIL, "password": DEMO_PASSWORD}).status_code == 429  # locked again
-
-
-@stack("lockout-forbidden")
-def test_lockout_forbidden_locks_unknown_identifiers_with_user_forbidden_and_no_retry_after(client):
-    client.service.configure(lock_after=2, window=60.0, lock_seconds=30.0)
-    for email in ("nobody@example.com", DEMO_EMAIL):
-        for _ in range(2):
-            assert post(client, {"email": email, "password": "x"}).status_code == 401
-        locked = post(client, {"email": email, "password": DEMO_PASSWORD})
-        assert (locked.status_code, locked.json()["error"], "retry-after" in locked.headers) == (
-            403, "USER_FORBIDDEN", False)

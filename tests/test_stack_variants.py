@@ -34,8 +34,7 @@ CATALOG = load_catalog()
 LEVELS = {rid: req.level for rid, req in CATALOG.items()}
 EXPECTED = load_expectations(list(STACKS), list(CATALOG))
 # waits by design (Retry-After, 429 back-off) go to the second lane, so this one is not held up by them
-LANE = [] if "PYTEST_XDIST_WORKER" in os.environ else ["lockout", "nginx-front", "express", "validation-as-credentials",
-                                                      "lockout-sliding", "lockout-forbidden"]
+LANE = [] if "PYTEST_XDIST_WORKER" in os.environ else ["lockout", "nginx-front", "express", "validation-as-credentials"]
 HERE = [name for name in STACKS if name not in LANE]
 TABLE_ENV, DOC_ENV = "HYPER3D_STACK_TABLE", "HYPER3D_STACK_DOC"
 
