@@ -388,3 +388,36 @@ def test_the_forbidding_policy_locks_any_identifier_with_user_forbidden_and_no_r
             locked = _post(http, email, DEMO_PASSWORD)
             assert (locked.status_code, locked.json()["error"], "retry-after" in locked.headers) == (
                 403, "USER_FORBIDDEN", False)
+
+
+# -- xdist: the workers share the pause and the locks ----------------------------------------------------------------
+def test_xdist_workers_share_the_pause_and_the_locks(tmp_path):
+    from contract_tests.sending.client import SharedTally
+
+    fake = FakeTime()  # one monotonic clock, as the processes of one machine share
+    seen = {"a": [], "b": []}
+
+    def server(name, answer):
+        def handler(request):
+            seen[name].append(json.loads(request.content)["email"])
+            return answer(request)
+        return handler
+
+    limited = _answer(429, {"error": "RATE_LIMITED"}, {"Retry-After": "3"})
+    a = fake.on(_client(server("a", lambda r: limited), max_retries=0))
+    b = fake.on(_client(server("b", lambda r: _answer(401, {"error": "NO_SUCH_USER"}))))
+    tally = str(tmp_path / "tally.json")
+    a.shared, b.shared = SharedTally(tally), SharedTally(tally)
+    with pytest.raises(RateLimited):
+        a.send(_unknown(1))
+    b.send(_unknown(2, "other@example.com"))  # the other worker waits out the pause the first one met
+    assert fake.sleeps == waits(3.0)
+
+    locked = _answer(423, {"error": "ACCOUNT_LOCKED"}, {"Retry-After": "900"})
+    a = fake.on(_client(server("a", lambda r: locked)))
+    a.shared = SharedTally(tally)
+    with pytest.raises(AccountLocked):
+        a.send(_wrong(1))
+    with pytest.raises(AccountLocked, match="locked out by the target for about 9\\d\\d s more"):
+        b.send(_wrong(2))  # nothing is sent to the account the other worker found locked
+    assert seen["b"] == ["other@example.com"]

@@ -91,6 +91,21 @@ class SharedTally:
         """Count one more *name*, without a limit."""
         self._update(name, lambda n: n + 1)
 
+    def raise_to(self, name: str, value: float) -> None:
+        """*name* becomes *value* unless it is already higher (a deadline on the machine's monotonic clock, which
+        every process of the run shares)."""
+        self._update(name, lambda n: value if value > n else None)
+
+    def read(self, name: str) -> float:
+        """The value of *name* (0 when never set), without counting anything."""
+        import json
+
+        try:
+            with open(self._path, encoding="utf-8") as fh:
+                return float(json.loads(fh.read() or "{}").get(name, 0))
+        except FileNotFoundError:
+            return 0.0
+
     def _update(self, name: str, change: Callable[[int], int | None]) -> bool:
         """Replace *name*'s count by *change(count)* under the file lock (None: leave it); whether it changed."""
         import fcntl
@@ -311,7 +326,8 @@ class ContractClient:
         self.while_waiting: Callable[[], bool] | None = None  # work done while a test waits for an answer sent ahead
         # --har: (exchange, wall-clock start, carried the captcha token) for every attempt, probes included
         self.recorder: Callable[[Exchange, float, bool], None] | None = None
-        self.shared: SharedTally | None = None  # set on xdist workers: the budgets are per run, not per worker
+        self._shared: SharedTally | None = None
+        self.shared = None  # set on xdist workers: budgets, pause and locks per run, not per worker
         self.captcha_token_uses = 0  # responses to requests that carried LOGIN_CAPTCHA_TOKEN (captcha probe)
         self.captcha_token_accepted = False  # a well-formed login carrying it got past the captcha at least once
         if captcha_token is not None:
@@ -328,6 +344,15 @@ class ContractClient:
             self._loop.run(self._http.aclose())
         finally:
             self._loop.close()
+
+    @property
+    def shared(self) -> SharedTally | None:
+        return self._shared
+
+    @shared.setter
+    def shared(self, tally: SharedTally | None) -> None:
+        self._shared = tally
+        self._locks.shared = tally
 
     @property
     def run_requests(self) -> int:
@@ -705,12 +730,17 @@ class ContractClient:
                 not has_retry_after or seconds > self.limits.max_retry_wait):
             return
         grown = self._pause.start(seconds, received)
+        if self.shared:  # the other xdist workers pause with this one
+            self.shared.raise_to("pause_until", self._pause.until)
         if seconds <= self.limits.max_retry_wait:  # waited out (a longer pause stops the requests instead)
             with self._counting:
                 self.backoff_seconds += grown
 
     def _honour_pause(self, allowance: float) -> None:
-        """Wait out the run's pause, or raise :class:`RateLimited` when it lasts longer than *allowance*."""
+        """Wait out the run's pause (under xdist: another worker's too), or raise :class:`RateLimited` when it lasts
+        longer than *allowance*."""
+        if self.shared:
+            self._pause.extend_to(self.shared.read("pause_until"))
         left = self._pause.left()
         if left > allowance:
             raise RateLimited(f"the target asked for a pause of {left:.0f} s more (Retry-After of a 429 or lock "

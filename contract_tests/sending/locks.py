@@ -126,6 +126,7 @@ class LockBook:
                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
         self.policy = policy
         self.account_email = account_email
+        self.shared = None  # under xdist, the run's shared tally (raise_to / read): the workers share their locks
         self._clock = clock
         self._sleep = sleep
         self._cond = threading.Condition()
@@ -172,6 +173,7 @@ class LockBook:
         waited, slept_to = 0.0, None
         with self._cond:
             state = self._ids.setdefault(ticket.key, _Identifier())
+            self._merge_shared(ticket.key, state)
             while True:
                 now = self._clock()
                 wait_until = self._blocked_until(state, ticket.may_fail, now, retry)
@@ -219,6 +221,15 @@ class LockBook:
         if policy.window == math.inf or not state.failures:
             return math.inf
         return state.failures[0] + with_margin(policy.window)
+
+    def _merge_shared(self, key: str, state: _Identifier) -> None:
+        """A lock another xdist worker met on *key* holds it here too (its end on the shared monotonic clock)."""
+        if self.shared is None:
+            return
+        until = self.shared.read(f"locked_until {key}")
+        if until > (state.locked_until or 0.0) and until > self._clock():
+            state.locked_until = until
+            state.after_lock = True
 
     def policy_for(self, state: _Identifier) -> LockoutPolicy | None:
         """The declared policy, else what this identifier's own locks taught (another identifier's lock says nothing
@@ -300,6 +311,8 @@ class LockBook:
             end = math.inf
         state.locked_until = max(state.locked_until or 0.0, end)
         state.after_lock = True
+        if self.shared is not None:
+            self.shared.raise_to(f"locked_until {ticket.key}", state.locked_until)
         if not ticket.retrying:  # its retry goes before the requests naming it that come later: they wait for it
             state.retrying += 1
             ticket.retrying = True
@@ -308,7 +321,9 @@ class LockBook:
         """Raise :class:`Held` now when the identifier of *request* stays locked longer than *allowance*."""
         key = identifier_of(request, self.account_email)
         with self._cond:
-            state = self._ids.get(key) if key is not None else None
+            state = self._ids.setdefault(key, _Identifier()) if key is not None else None
+            if state is not None:
+                self._merge_shared(key, state)
             now = self._clock()
             if state is not None and state.locked_until is not None and state.locked_until - now > allowance:
                 raise Held(self._why_held(state, _Ticket(self, key, False), state.locked_until, now))

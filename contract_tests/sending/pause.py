@@ -46,6 +46,11 @@ class Pause:
             self.until = max(self.until, received_at + with_margin(seconds))
         return grown
 
+    def extend_to(self, until: float) -> None:
+        """Hold every new send until *until* too (a pause another process of the run started)."""
+        with self._lock:
+            self.until = max(self.until, until)
+
     def left(self) -> float:
         with self._lock:
             return max(0.0, self.until - self._clock())
