@@ -421,3 +421,19 @@ def test_xdist_workers_share_the_pause_and_the_locks(tmp_path):
     with pytest.raises(AccountLocked, match="locked out by the target for about 9\\d\\d s more"):
         b.send(_wrong(2))  # nothing is sent to the account the other worker found locked
     assert seen["b"] == ["other@example.com"]
+
+
+@pytest.mark.parametrize("service, lock_seconds", [
+    pytest.param(RateLimitedAddress, None, id="rate-limit"),
+    pytest.param(lambda: _lockout("lockout-forbidden", window=60.0, lock_seconds=60.0), math.inf, id="forbidding"),
+])
+def test_two_xdist_workers_keep_the_pause_and_the_locks_at_the_server(tmp_path, service, lock_seconds):
+    pytest.importorskip("xdist")
+    measured, report, output = _measured_run(tmp_path, service(), "-n", "2")
+    on_the_wire = 2 * report["run"]["in_flight"]  # each worker's
+    assert report["run"]["xdist_workers"] == 2
+    assert measured.early_requests(on_the_wire) == [], output[-2000:]
+    assert measured.failed_logins_on_account() <= 20
+    if lock_seconds is not None:
+        assert measured.locked_identifier_requests(lock_seconds, on_the_wire) == []
+        assert set(measured.lock_events(on_the_wire).values()) == {1}
