@@ -20,7 +20,6 @@ import httpx
 import uvicorn
 
 from contract_tests.reference.server import bind_socket, socket_url, uvicorn_config
-from contract_tests.sending.pause import with_margin
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host", "content-encoding"}
 
@@ -226,7 +225,3 @@ class MeasuringProxy:
         self._thread.join(5)
         self._sock.close()
 
-
-def margin_of(seconds: float) -> float:
-    """What the suite adds to a Retry-After of *seconds* (for checks that allow for it)."""
-    return with_margin(seconds) - seconds
