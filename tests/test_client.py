@@ -7,9 +7,34 @@ from helpers import exchange
 from contract_tests.sending.client import (Account, BudgetSpent, CaptchaDemanded, ClientLimits, ContractClient, NoAnswer,
                                           NotSent, RateLimited)
 from contract_tests.sending.exchange import LoginRequest
+from contract_tests.sending.pause import with_margin
 from contract_tests.sending.secrets import Redactor
 
 ACCOUNT = Account.from_values("demo@example.com", "Right-Passw0rd!")
+
+
+def waits(*seconds):
+    """The sleeps of pauses asking for *seconds*: each Retry-After plus its margin (an injected sleep lets no time
+    pass, so each pause is slept once, from just after its answer came)."""
+    return [pytest.approx(with_margin(s), abs=0.05) for s in seconds]
+
+
+class FakeTime:
+    """A monotonic clock that only its sleep advances, and the sleeps it was asked for."""
+
+    def __init__(self) -> None:
+        self.now, self.sleeps = 1000.0, []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def on(self, client):
+        client._clock, client._sleep = self.clock, self.sleep
+        return client
 
 
 def _client(handler, sleeps=None, **limits):
@@ -46,7 +71,7 @@ def test_429_is_retried_after_retry_after_and_never_a_failure():
     client = _client(lambda r: next(answers), sleeps)
     ex = client.send(LoginRequest(purpose="p", expect="failure", json={"email": "x@example.com", "password": "p"}))
     assert ex.status == 401 and ex.attempts == 2
-    assert sleeps == [2.0]
+    assert sleeps == waits(2.0)
     assert client.requests_sent == 2
 
 
@@ -191,6 +216,7 @@ def _answer(status, body=None, headers=None, html=False):
 
 @pytest.mark.parametrize("status, error, after_failures, kind", [
     (429, None, False, "rate limit"),
+    (429, "TOO_MANY_FAILED_ATTEMPTS", False, "lockout"),  # a 429 whose error names a lock: the identifier's
     (200, "RATE_LIMITED", False, "rate limit"),
     (423, None, False, "lockout"),
     (403, "ACCOUNT_LOCKED", False, "lockout"),
@@ -215,11 +241,11 @@ def test_backoff_kind(status, error, after_failures, kind):
 def test_lockout_is_waited_out_and_retried_then_counted():
     answers = iter([_answer(423, {"error": "ACCOUNT_LOCKED"}, {"Retry-After": "2"}),
                     _answer(201, {"token": "t.t.t", "user_uuid": "u"})])
-    sleeps, seen = [], []
-    client = _client(lambda r: next(answers), sleeps)
+    seen, fake = [], FakeTime()
+    client = fake.on(_client(lambda r: next(answers)))
     client.observer = seen.append
     ex = client.login(ACCOUNT, "a login")
-    assert ex.token == "t.t.t" and ex.attempts == 2 and sleeps == [2.0]
+    assert ex.token == "t.t.t" and ex.attempts == 2 and fake.sleeps == waits(2.0)
     assert (client.locked_out, client.rate_limited, client.backoff_seconds) == (1, 0, 2.0)
     assert [e.status for e in seen] == [423, 201] and seen[0].backoff == "lockout"  # the lock is judged too
 
@@ -239,14 +265,15 @@ def test_lockout_beyond_max_retry_wait_is_blocked_and_not_extended():
         client.send(_wrong())
     assert sleeps == [] and len(log) == 1  # 900 s is beyond --max-retry-wait: no pointless wait
     assert not_sent_verdict(exc.value).startswith("blocked: ")
-    with pytest.raises(AccountLocked, match="nothing more is sent to it meanwhile"):
+    with pytest.raises(AccountLocked, match="nothing is sent to it meanwhile"):
         client.login(ACCOUNT, "a login")  # a request while locked would restart many locks: not sent
     assert len(log) == 1 and client.locked_out == 1
     # another identifier is not the account: its lockout is waited out on its own
     other = LoginRequest(purpose="p", expect="failure", json={"email": "x@example.com", "password": "p"})
     with pytest.raises(AccountLocked, match="this identifier is locked out"):
         client.send(other)
-    client._account_locked_until = 0.0  # the lock ended
+    for state in client._locks._ids.values():  # the locks ended
+        state.locked_until = 0.0
     with pytest.raises(AccountLocked):
         client.send(_wrong())
     assert len(log) == 3
@@ -308,11 +335,11 @@ def test_user_forbidden_after_failures_is_a_lockout_only_on_an_account_that_logg
 
 def test_html_429_without_retry_after_is_counted_backed_off_and_observed():
     answers = iter([_answer(429, html=True), _answer(429, html=True), _answer(401, {"error": "WRONG_PASSWORD"})])
-    sleeps, seen = [], []
-    client = _client(lambda r: next(answers), sleeps)
+    seen, fake = [], FakeTime()
+    client = fake.on(_client(lambda r: next(answers)))
     client.observer = seen.append
     client.send(LoginRequest(purpose="p", expect="failure", json={"email": "x@example.com", "password": "p"}))
-    assert sleeps == [1.0, 2.0] and client.rate_limited == 2 and client.backoff_seconds == 3.0
+    assert fake.sleeps == waits(1.0, 2.0) and client.rate_limited == 2 and client.backoff_seconds == 3.0
     assert [e.backoff for e in seen] == ["rate limit", "rate limit", None]
 
 
@@ -328,7 +355,7 @@ def test_rate_limit_answers_are_observed_when_the_back_off_runs_out():
     client.observer = seen.append
     with pytest.raises(RateLimited):
         client.send(LoginRequest(purpose="p", expect="failure", json={}))
-    assert len(seen) == client.rate_limited == 2 and sleeps == [1.0]
+    assert len(seen) == client.rate_limited == 2 and sleeps == waits(1.0)
 
 
 @pytest.mark.parametrize("answer, failures", [

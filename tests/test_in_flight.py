@@ -18,7 +18,7 @@ from contract_tests import plan
 from contract_tests.judging import verdicts
 from contract_tests.sending.client import BudgetSpent
 from contract_tests.sending.exchange import Exchange, LoginRequest
-from test_client import ACCOUNT, _client
+from test_client import ACCOUNT, _client, waits
 from test_gate import SUITE, _clean_env
 
 
@@ -74,19 +74,19 @@ def test_a_429_pauses_every_request_in_flight_and_is_counted_once():
     assert all(isinstance(o, Exchange) and o.status == 401 for o in outcomes)
     assert outcomes[0].attempts == 2 and outcomes[0].retried[0].status == 429
     assert client.rate_limited == 1 and client.requests_sent == 9
-    assert client.backoff_seconds == 3.0  # the pause, counted once however many requests waited in it
-    # the back-off itself, then a wait before each request sent after it began (4..7 and the retry at least)
-    assert sleeps[0] == 3.0 and sum(1 for s in sleeps[1:] if s > 2.5) >= 5
+    assert client.backoff_seconds == pytest.approx(3.0)  # the pause, counted once however many requests waited in it
+    # a wait before each request sent after it began (4..7 and the retry at least), each the whole pause
+    assert sum(1 for s in sleeps if s > 3.0) >= 5
     client.close()
 
 
-def test_sequential_requests_do_not_wait_on_a_pause():
+def test_a_sequential_retry_waits_the_pause_once():
     answers = iter([httpx.Response(429, headers={"Retry-After": "2"}, json={"error": "RATE_LIMITED"}),
                     httpx.Response(401, json={"error": "NO_SUCH_USER"})])
     sleeps: list[float] = []
     client = _client(lambda r: next(answers), sleeps, in_flight=1)
     assert client.send(_request(1)).status == 401
-    assert sleeps == [2.0]  # the back-off only: no second wait for the pause it set
+    assert sleeps == waits(2.0)  # the pause the 429 started, waited by its retry, once
     client.close()
 
 

@@ -76,6 +76,11 @@ def add_options(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager
              "time and judged in test order; those naming the account keep the failed-login budget and its "
              "interleaved logins in the target's order; 1 sends each when its test runs. A 429 or lockout pauses "
              "them all (default: 8).")
+    add("--lockout-policy", default=None, metavar="FAILURES/WINDOW",
+        help="the target's account-lockout policy, e.g. 10/120s or 6/5m: that many failed logins for one identifier "
+             "within that time lock it. The suite then spreads its failed logins so none locks (waiting within "
+             "--max-retry-wait, else not sending them) and treats a lock without Retry-After as lasting the window "
+             "(default: none; learned from the target's first lock answer, then at most one lock answer per lock).")
     add("--request-interval", type=str, default=0.0, metavar="SECONDS",
         help="minimum pause between two requests (default: 0).")
     add("--max-retry-wait", type=str, default=30.0, metavar="SECONDS",

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from ..sending.client import Account, ClientLimits
+from ..sending.locks import parse_policy
 # the options and their environment variables: options.py (cheap to import: every pytest session adds them)
 from .options import (ENV_CAPTCHA, ENV_EMAIL, ENV_PASSWORD, ENV_REFERENCE_PASSWORD, FAIL_ON_CHOICES,  # noqa: F401
                       MAX_SECONDS, add_options)
@@ -89,6 +90,10 @@ class Settings:
         in_flight = number(config, "in_flight", integer=True, minimum=1, maximum=64)
         max_token_lifetime = number(config, "max_token_lifetime", above_minimum=True, unit="days")
         try:
+            lockout_policy = parse_policy(opt("lockout_policy")) if opt("lockout_policy") else None
+        except ValueError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        try:
             re.compile(opt("captcha_error"))
         except re.error as exc:
             raise pytest.UsageError(f"--captcha-error is not a valid regular expression: {exc}") from None
@@ -142,6 +147,7 @@ class Settings:
                 pace=request_interval,
                 max_retry_wait=max_retry_wait,
                 in_flight=in_flight,
+                lockout_policy=lockout_policy,
                 verify_tls=not opt("insecure"),
             ),
             fail_on=fail_on,

@@ -1,9 +1,11 @@
 """The one HTTP client every request of the suite goes through.
 
-It paces requests, backs off on 429 / ``RATE_LIMITED`` and on account lockouts (423, lock errors; see
-:func:`backoff_kind`), counts each of them and the time spent waiting, bounds the request count, budgets failed
-logins on the real account (interleaving successful logins so a policy that resets on success does not lock it,
-and sending nothing to an account it knows is locked, so the suite never extends a lock),
+It paces requests, backs off on 429 / ``RATE_LIMITED`` and on lockouts (423, lock errors; see :func:`backoff_kind`):
+from the moment such an answer is received nothing new is sent until its Retry-After has passed (pause.py), and a
+locked identifier gets nothing until its lock is waited out, one request per lock period (locks.py, which also keeps
+failed logins under a declared or learned lockout policy); it counts each of them and the time spent waiting, bounds
+the request count, budgets failed logins on the real account (interleaving successful logins so a policy that resets
+on success does not lock it),
 registers issued tokens with the redactor, and hands each exchange to an observer (the judging side
 sets it: it records the exchange against the running test and applies the cross-cutting invariants).
 
@@ -19,6 +21,7 @@ import contextlib
 import dataclasses
 import datetime
 import email.utils
+import math
 import re
 import threading
 import time
@@ -33,6 +36,8 @@ import httpx
 from .account_gate import AccountGate
 from .ahead_pool import AheadPool
 from .exchange import Exchange, LoginRequest, visible
+from .locks import Held, LockBook, LockoutPolicy, identifier_of
+from .pause import Pause, PausedMeanwhile
 from .secrets import Redactor, Secret, password_secret
 from .transport import TransportFailure, classify
 from .wire_log import WireLog, observe_pool
@@ -72,6 +77,7 @@ class ClientLimits:
     run_deadline: float | None = None  # time.monotonic() after which no request is sent (--run-deadline)
     in_flight: int = 1  # requests sent ahead at once (--in-flight; 1: every request when its test asks)
     continue_wait: float = 1.0  # Expect: 100-continue: seconds to wait for the target's word before the body (curl's)
+    lockout_policy: LockoutPolicy | None = None  # --lockout-policy (None: learned from the first lock)
 
 
 class SharedTally:
@@ -91,6 +97,21 @@ class SharedTally:
     def add(self, name: str) -> None:
         """Count one more *name*, without a limit."""
         self._update(name, lambda n: n + 1)
+
+    def raise_to(self, name: str, value: float) -> None:
+        """*name* becomes *value* unless it is already higher (a deadline on the machine's monotonic clock, which
+        every process of the run shares)."""
+        self._update(name, lambda n: value if value > n else None)
+
+    def read(self, name: str) -> float:
+        """The value of *name* (0 when never set), without counting anything."""
+        import json
+
+        try:
+            with open(self._path, encoding="utf-8") as fh:
+                return float(json.loads(fh.read() or "{}").get(name, 0))
+        except FileNotFoundError:
+            return 0.0
 
     def _update(self, name: str, change: Callable[[int], int | None]) -> bool:
         """Replace *name*'s count by *change(count)* under the file lock (None: leave it); whether it changed."""
@@ -183,10 +204,10 @@ def backoff_kind(exchange: Exchange, *, locked_after_failures: bool = False) -> 
     had failed logins since: a ``USER_FORBIDDEN`` there is the account locking, not a disabled account.
     """
     error = exchange.error if isinstance(exchange.error, str) else None
+    if exchange.status == 423 or (error is not None and LOCKOUT_ERROR.fullmatch(error)):
+        return "lockout"  # a 429 included: its error names the identifier's lock
     if exchange.status == 429 or error == "RATE_LIMITED":
         return "rate limit"
-    if exchange.status == 423 or (error is not None and LOCKOUT_ERROR.fullmatch(error)):
-        return "lockout"
     if locked_after_failures and error == "USER_FORBIDDEN":
         return "lockout"
     return None
@@ -265,6 +286,12 @@ def default_backoff(attempt: int) -> float:
     return min(2.0**attempt, 8.0)
 
 
+def asked_wait(headers: httpx.Headers, attempt: int) -> float:
+    """The wait an answer asks for: its readable Retry-After, else the default back-off of the *attempt*-th retry."""
+    asked = retry_after(headers)
+    return default_backoff(attempt) if asked is None else asked
+
+
 def unreadable_retry_after(headers: httpx.Headers) -> str | None:
     """A note for a ``Retry-After`` that is present but neither seconds nor an HTTP-date (None otherwise)."""
     value = headers.get("retry-after")
@@ -319,7 +346,11 @@ class ContractClient:
         self._lock = threading.Lock()  # pacing
         self._counting = threading.Lock()  # the request cap and the back-off tally, exact with requests in flight
         self._last_sent = 0.0
-        self._paused_until = 0.0  # time.monotonic(): a 429 or a lockout pauses every request in flight until then
+        self._clock = time.monotonic  # the pauses' and the locks' clock (and the sleep above): replaceable in tests
+        clock, wait = (lambda: self._clock()), (lambda seconds: self._sleep(seconds))
+        self._pause = Pause(clock, wait)  # after a 429 or a lock answer nothing new is sent until its Retry-After
+        self._locks = LockBook(limits.lockout_policy, account_email=account.email if account else None, clock=clock,
+                               sleep=wait)  # locked identifiers, their failed logins
         self._slots = threading.Condition()  # requests in flight (_slot)
         self._in_use = 0
         self._wanted_now = 0  # requests the running test sends itself, waiting for a slot (they go first)
@@ -335,7 +366,6 @@ class ContractClient:
         self.requests_sent = 0
         self.failed_logins = 0  # counted in test order, when a test takes the answer
         self._account_logged_in = False  # a request naming the account got a token in this run
-        self._account_locked_until: float | None = None  # time.monotonic(); inf: locked for the rest of the run
         self.rate_limited = 0  # answers that were rate limits (429 / RATE_LIMITED), waited out or not
         self.locked_out = 0  # answers that were lockouts (423, lock errors)
         self.backoff_seconds = 0.0  # time spent waiting on them
@@ -345,7 +375,8 @@ class ContractClient:
         self.while_waiting: Callable[[], bool] | None = None  # work done while a test waits for an answer sent ahead
         # --har: (exchange, wall-clock start, carried the captcha token) for every attempt, probes included
         self.recorder: Callable[[Exchange, float, bool], None] | None = None
-        self.shared: SharedTally | None = None  # set on xdist workers: the budgets are per run, not per worker
+        self._shared: SharedTally | None = None
+        self.shared = None  # set on xdist workers: budgets, pause and locks per run, not per worker
         self.captcha_token_uses = 0  # responses to requests that carried LOGIN_CAPTCHA_TOKEN (captcha probe)
         self.captcha_token_accepted = False  # a well-formed login carrying it got past the captcha at least once
         if captcha_token is not None:
@@ -362,6 +393,15 @@ class ContractClient:
             self._loop.run(self._http.aclose())
         finally:
             self._loop.close()
+
+    @property
+    def shared(self) -> SharedTally | None:
+        return self._shared
+
+    @shared.setter
+    def shared(self, tally: SharedTally | None) -> None:
+        self._shared = tally
+        self._locks.shared = tally
 
     @property
     def run_requests(self) -> int:
@@ -446,7 +486,7 @@ class ContractClient:
         try:
             if not request.real_account:
                 return self._send(request)
-            self._check_account_not_locked()
+            self._hold_if_locked(request)  # before the gate: no budget unit, no interleaved login for nothing
             before: list[Exchange] = []
             if request.spends_budget:
                 gate = self._gate.spender(self._check_budget, lambda: self._interleave(before), self._give_back)
@@ -569,30 +609,43 @@ class ContractClient:
         # The request keeps its slot through its back-off and retries, and once it has met a 429 or a lockout it
         # retries alone (_retrying): as in a sequential run, nothing else reaches the target between its wait and
         # its retry (a request sent meanwhile can restart the limit it waits out, and starve it of its retries).
-        with self._slot(), contextlib.ExitStack() as alone:
-            waited = 0.0
-            answers: list[Exchange] = []  # rate-limit and lockout answers backed off from
-            kind = None
-            for attempt in range(self.limits.max_retries + 1):
-                self._check_not_stopped(probe)
-                exchange = self._attempt(request, kwargs, attempt, probe, with_token)
-                if exchange.transport_error and not probe and not request.accept_transport_error:
-                    lost = NoAnswer(f"no response from the target: {exchange.transport_error}")
-                    lost.failure = exchange.failure
-                    lost.answers = answers
-                    raise lost
-                kind = exchange.backoff
-                if kind is None or request.raw_rate_limit:
-                    exchange.retried = answers
-                    return exchange
-                if not answers and self.limits.in_flight > 1:
-                    alone.enter_context(self._retrying)
-                answers.append(exchange)
-                pause = None if attempt == self.limits.max_retries else self.back_off(exchange, attempt, waited)
-                if pause is None:
-                    break
-                waited += pause
-            raise self._still_backing_off(request, kind, answers, waited)
+        # Before its slot, the identifier it names must be free (locks.py): not locked, no probe of it on the wire,
+        # and, under a known lockout policy, one more failed login must not lock it.
+        turn = contextlib.nullcontext(None) if probe else self._locks.turn(request, self.limits.max_retry_wait)
+        try:
+            with turn as ticket, self._slot(), contextlib.ExitStack() as alone:
+                waited = settled = 0.0  # the back-off of this request; settled: waited out before the last pause
+                answers: list[Exchange] = []  # rate-limit and lockout answers backed off from
+                kind = None
+                for attempt in range(self.limits.max_retries + 1):
+                    self._check_not_stopped(probe)
+                    exchange = self._attempt(request, kwargs, attempt, probe, with_token, ticket=ticket,
+                                             allowance=self.limits.max_retry_wait - settled)
+                    if exchange.transport_error and not probe and not request.accept_transport_error:
+                        lost = NoAnswer(f"no response from the target: {exchange.transport_error}")
+                        lost.failure = exchange.failure
+                        lost.answers = answers
+                        raise lost
+                    kind = exchange.backoff
+                    if kind is None or request.raw_rate_limit:
+                        exchange.retried = answers
+                        return exchange
+                    if not answers and self.limits.in_flight > 1:
+                        alone.enter_context(self._retrying)
+                    answers.append(exchange)
+                    try:
+                        pause = (None if attempt == self.limits.max_retries
+                                 else self._retry_wait(request, kind, waited, ticket))
+                    except Held as exc:
+                        held = AccountLocked(exc.reason)
+                        held.answers = answers
+                        raise held from None
+                    if pause is None:
+                        break
+                    settled, waited = waited, waited + pause
+                raise self._still_backing_off(request, kind, answers, waited)
+        except Held as exc:
+            raise AccountLocked(exc.reason) from None
 
     @contextlib.contextmanager
     def _slot(self):
@@ -617,22 +670,48 @@ class ContractClient:
                 self._in_use -= 1
                 self._slots.notify_all()
 
-    def _attempt(self, request: LoginRequest, kwargs: dict, attempt: int, probe: bool, with_token: bool) -> Exchange:
-        """Send once (the request cap counted exactly) and classify the answer; a 429 or lockout is noted on it."""
-        self._wait_out_pause()
+    def _attempt(self, request: LoginRequest, kwargs: dict, attempt: int, probe: bool, with_token: bool, *,
+                 ticket=None, allowance: float = math.inf) -> Exchange:
+        """Send once (the request cap counted exactly) and classify the answer; a 429 or lockout is noted on it, and
+        starts the run's pause when it is received. *allowance*: the longest pause this request may still wait."""
+        self._pace()
+        if not request.raw_rate_limit:  # (the throttling probe hammers on purpose and backs off itself)
+            self._honour_pause(allowance)
         cap = self.limits.max_requests
         with self._counting:
             if not probe and (self.requests_sent >= cap
                               or (self.shared and not self.shared.take("requests", cap))):
                 raise BudgetSpent(f"request cap of {cap} reached (--max-requests)")
             self.requests_sent += 1
-        self._pace()
         exchange = Exchange(request=request, base_url=self.base_url, redactor=self.redactor, attempts=attempt + 1)
         started, wall = time.perf_counter(), time.time()
         log = WireLog(expect_continue=_expects_continue(kwargs), continue_wait=self.limits.continue_wait)
+
+        def answered(status: int, headers: httpx.Headers, body: bytes, truncated: bool) -> None:
+            exchange.status, exchange.headers, exchange.body, exchange.truncated = status, headers, body, truncated
+            self._received(exchange, attempt, ticket)
+
+        look = None if request.raw_rate_limit else self._last_look(ticket)
         try:
-            exchange.status, exchange.headers, exchange.body, exchange.truncated = self._loop.run(
-                self._transmit(kwargs, log))
+            while True:
+                try:
+                    self._loop.run(self._transmit(kwargs, log, look, answered))
+                    break
+                except PausedMeanwhile:  # a 429 or a lock answered since this thread looked: it waits that out too
+                    if ticket is not None and self._locks.locked_since_admitted(ticket):
+                        try:
+                            self._locks.readmit(ticket, request, allowance)
+                        except Held as exc:
+                            raise AccountLocked(exc.reason) from None
+                    self._honour_pause(allowance)
+                    look = self._last_look(ticket)
+                    log = WireLog(expect_continue=_expects_continue(kwargs), continue_wait=self.limits.continue_wait)
+        except NotSent:  # a pause that began after this request's own look at it: not sent after all
+            with self._counting:
+                self.requests_sent -= 1
+            if self.shared and not probe:
+                self.shared.give_back("requests")
+            raise
         except (httpx.TimeoutException, TimeoutError, httpx.TransportError) as exc:
             exchange.failure = classify(exc, scheme=self._scheme, timeout=self.limits.timeout,
                                         size=len(kwargs.get("content") or b""), wire=log if self._observed else None)
@@ -650,9 +729,8 @@ class ContractClient:
                 self.captcha_token_accepted |= passed
         if exchange.transport_error:
             return exchange
-        kind = self._backoff_kind(exchange)
+        kind = exchange.backoff
         if kind is not None:
-            exchange.backoff = kind
             with self._counting:
                 if kind == "lockout":
                     self.locked_out += 1
@@ -662,30 +740,90 @@ class ContractClient:
                 self._width, self._slowed = 1, True
         return exchange
 
+    def _received(self, exchange: Exchange, attempt: int, ticket) -> None:
+        """The answer has just been read (on the loop thread): a 429 or lock answer starts the pause and holds its
+        identifier now, before another request can go."""
+        received = self._clock()
+        kind = exchange.backoff = self._backoff_kind(exchange)
+        if kind is not None and not exchange.request.raw_rate_limit:
+            self._pause_for(exchange, kind, attempt, received)
+        if ticket is not None:
+            ticket.answered(exchange, lock=kind == "lockout", retry_after=retry_after(exchange.headers),
+                            received_at=received)
+
+    def _last_look(self, ticket) -> Callable:
+        """What a request awaits on the loop right before it goes: it does not go when a pause began since its thread
+        waited one out (another request's 429 was answered meanwhile), nor when its identifier locked since the lock
+        book let it through: :class:`PausedMeanwhile`, its thread waits that out first."""
+        looked = self._pause.until
+
+        async def look() -> None:
+            if ((self._pause.until > looked and self._pause.left() > 0)
+                    or (ticket is not None and self._locks.locked_since_admitted(ticket))):
+                raise PausedMeanwhile()
+
+        return look
+
+    def _pause_for(self, answer: Exchange, kind: str, attempt: int, received: float) -> None:
+        """A 429 or lock answer was just received: from now on nothing new is sent until its Retry-After (else 1, 2,
+        4, 8 s for the *attempt*-th retry) has elapsed. A lock on an identifier that gives no Retry-After, or a longer
+        one than --max-retry-wait, holds that identifier only (the lock book): the rest of the run goes on."""
+        seconds = asked_wait(answer.headers, attempt)
+        has_retry_after = retry_after(answer.headers) is not None  # an unreadable one is read as absent
+        if kind == "lockout" and identifier_of(answer.request, self._locks.account_email) is not None and (
+                not has_retry_after or seconds > self.limits.max_retry_wait):
+            return
+        grown = self._pause.start(seconds, received)
+        if self.shared:  # the other xdist workers pause with this one
+            self.shared.raise_to("pause_until", self._pause.until)
+        if seconds <= self.limits.max_retry_wait:  # waited out (a longer pause stops the requests instead)
+            with self._counting:
+                self.backoff_seconds += grown
+
+    def _honour_pause(self, allowance: float) -> None:
+        """Wait out the run's pause (under xdist: another worker's too), or raise :class:`RateLimited` when it lasts
+        longer than *allowance*."""
+        if self.shared:
+            self._pause.extend_to(self.shared.read("pause_until"))
+        left = self._pause.left()
+        if left > allowance:
+            raise RateLimited(f"the target asked for a pause of {left:.0f} s more (Retry-After of a 429 or lock "
+                              f"answer), beyond --max-retry-wait {self.limits.max_retry_wait:g}; nothing is sent "
+                              "before it ends")
+        self._pause.wait()
+
+    def _retry_wait(self, request: LoginRequest, kind: str, waited: float, ticket) -> float | None:
+        """How long the retry of *request* waits after its 429 or lock answer (the next attempt waits the run's pause
+        out; the lock book lets the retry of a lock through as a new request to the identifier); None when that is
+        past --max-retry-wait; :class:`Held` when the lock's end is unknown or the policy holds the retry."""
+        allowance = self.limits.max_retry_wait - waited
+        pause_left = self._pause.left()
+        if pause_left > allowance:
+            return None
+        if kind != "lockout" or ticket is None:
+            return pause_left
+        lock_left = self._locks.locked_for(request) or 0.0
+        if lock_left > allowance:
+            return None  # (reported by _still_backing_off with the lock's own words)
+        admitted_after = self._locks.readmit(ticket, request, allowance)
+        if lock_left > pause_left:
+            with self._counting:
+                self.backoff_seconds += lock_left - pause_left
+        return max(admitted_after, pause_left)
+
     def back_off(self, answer: Exchange, attempt: int, waited: float = 0.0) -> float | None:
-        """Wait as a rate-limit or lockout *answer* asks (Retry-After, else 1, 2, 4, 8 s for the *attempt*-th
-        retry), counted in the run's back-off; None (no wait) when that would take *waited* past --max-retry-wait."""
-        asked = retry_after(answer.headers)
-        pause = default_backoff(attempt) if asked is None else asked
+        """For an *answer* handed over raw (the throttling probe): wait as it asks (Retry-After, else 1, 2, 4, 8 s for
+        the *attempt*-th retry), every other request with it, counted in the run's back-off; None (no wait) when
+        that would take *waited* past --max-retry-wait."""
+        pause = asked_wait(answer.headers, attempt)
         answer.backoff_note = unreadable_retry_after(answer.headers)
         if waited + pause > self.limits.max_retry_wait:
             return None
-        with self._counting:  # the requests in flight wait with this one; the run's back-off counts the pause once
-            now = time.monotonic()
-            until = now + pause
-            overlap = max(0.0, self._paused_until - now) if self.limits.in_flight > 1 else 0.0
-            self.backoff_seconds += max(0.0, pause - overlap)
-            self._paused_until = max(self._paused_until, until)
-        self._sleep(pause)
+        grown = self._pause.start(pause, self._clock())
+        with self._counting:
+            self.backoff_seconds += grown
+        self._pause.wait()
         return pause
-
-    def _wait_out_pause(self) -> None:
-        """With requests in flight: none is sent while another's 429 or lockout is being waited out."""
-        if self.limits.in_flight <= 1:
-            return
-        left = self._paused_until - time.monotonic()
-        if left > 0:
-            self._sleep(left)
 
     def _still_backing_off(self, request: LoginRequest, kind: str, answers: list[Exchange], waited: float) -> NotSent:
         last = answers[-1]
@@ -700,31 +838,33 @@ class ContractClient:
             said_after = last.headers.get("retry-after")
             said = f"status {last.status}" + (f", error {last.error!r}" if last.error is not None else "")
             until = f"; Retry-After {visible(said_after.strip())[:60]}" if said_after else "; no Retry-After"
-            if request.real_account:
-                # send nothing more to it until the lock ends: an attempt while locked often restarts the lock
-                asked = retry_after(last.headers)
-                self._account_locked_until = time.monotonic() + asked if asked is not None else float("inf")
+            # nothing more is sent to it until the lock ends (the lock book keeps it): an attempt while locked often
+            # restarts the lock
             who = "the configured account" if request.real_account else "this identifier"
             exc = AccountLocked(f"{who} is locked out by the target ({said}{until}) {tried}")
         exc.answers = answers
         return exc
 
-    def _check_account_not_locked(self) -> None:
-        until = self._account_locked_until
-        if until is None:
-            return
-        left = until - time.monotonic()
-        if left <= 0:
-            self._account_locked_until = None
-            return
-        when = "for the rest of the run" if left == float("inf") else f"for about {left:.0f} s more"
-        raise AccountLocked(f"the configured account is locked out by the target {when}; nothing more is sent to it "
-                            "meanwhile, so as not to extend the lock (raise --max-retry-wait to wait it out)")
+    def _hold_if_locked(self, request: LoginRequest) -> None:
+        try:
+            self._locks.hold_if_locked(request, self.limits.max_retry_wait)
+        except Held as exc:
+            raise AccountLocked(exc.reason) from None
 
-    async def _transmit(self, kwargs: dict, log: WireLog) -> tuple[int, httpx.Headers, bytes, bool]:
+    @property
+    def lock_answers(self) -> int:
+        """Lock answers received on the identifiers the suite names (the account, the unknown ones)."""
+        return self._locks.lock_answers
+
+    async def _transmit(self, kwargs: dict, log: WireLog, before: Callable | None = None,
+                        answered: Callable | None = None) -> tuple[int, httpx.Headers, bytes, bool]:
         """Status, headers, at most ``max_body`` bytes of the body, and whether more were discarded; the network
-        I/O is recorded in *log* (this coroutine's own task: the context variable is its alone)."""
+        I/O is recorded in *log* (this coroutine's own task: the context variable is its alone). *before*: awaited
+        right before the request goes; *answered(status, headers, body, truncated)*: called as soon as the answer is
+        read, on the loop thread, before any other request can go (pause.py: a 429 stops the sends that follow)."""
         cap = self.limits.max_body
+        if before is not None:
+            await before()
         wire_log.begin(log)
         async with asyncio.timeout(self.limits.timeout):
             response = await self._http.send(self._http.build_request(**kwargs), stream=True)
@@ -738,7 +878,10 @@ class ContractClient:
                         break
                     chunks.append(chunk)
                     size += len(chunk)
-                return response.status_code, response.headers, b"".join(chunks), truncated
+                result = response.status_code, response.headers, b"".join(chunks), truncated
+                if answered is not None:
+                    answered(*result)
+                return result
             finally:
                 await response.aclose()
 
@@ -788,9 +931,14 @@ class ContractClient:
             walk(list(pairs or ()))
 
     def _backoff_kind(self, exchange: Exchange) -> str | None:
-        after_failures = (exchange.error == "USER_FORBIDDEN" and exchange.request.real_account
-                          and self._account_logged_in  # any xdist worker's failures, or one answered, not yet counted
-                          and (self.run_failed_logins > 0 or self._gate.streak > 0))
+        request = exchange.request
+        if exchange.error != "USER_FORBIDDEN":
+            return backoff_kind(exchange)
+        on_account = (request.real_account and self._account_logged_in  # any xdist worker's failures, or one
+                      and (self.run_failed_logins > 0 or self._gate.streak > 0))  # answered, not yet counted
+        # any identifier the suite names: refused otherwise before in this run, now forbidden
+        after_failures = on_account or (request.expect in ("failure", "success")
+                                        and self._locks.forbidden_after_failures(request, exchange))
         return backoff_kind(exchange, locked_after_failures=after_failures)
 
 

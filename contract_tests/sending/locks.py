@@ -1,0 +1,386 @@
+"""Locked identifiers are left alone, and the failed logins that would lock one are spread or not sent.
+
+A lockout policy counts failed logins per identifier (the configured account, and any unknown address the suite
+names) and locks it; every attempt while it is locked may extend the lock (and, on a production identity provider,
+page a security team). The :class:`LockBook` keeps, per identifier, what the target saw of the suite:
+
+* the refusals answered to requests that may fail to log in (validation refusals included: some policies count
+  them), on the monotonic clock, and those in flight;
+* whether the identifier is locked, and until when: the Retry-After of its lock answer (plus a margin); without one,
+  the window of a declared policy; without that, for the rest of the run;
+* after a lock, one request naming it at a time until an answer that is not a lock comes back (the probe, a retry of
+  the locked request included): at most one request per lock period reaches a locked identifier. Lock answers to
+  requests that were already on the wire together are one lock.
+
+The policy is declared (``--lockout-policy=10/120s``: 10 failed logins within 120 s lock an identifier; a success is
+not assumed to reset the count) or learned from the identifier's own locks. A declared window lets the suite spread
+its failed logins: one that would be the N-th within the window waits until the oldest leaves it (within
+--max-retry-wait), or is not sent. Without one the window cannot be known: the refusals an identifier had answered
+before its first lock are how many lock it, and the lock is assumed to spend them (a lock with a Retry-After is then
+waited out, once per lock period, and the checks go on); a later lock that comes after far fewer (under half as many
+credential failures) shows the count outlived the lock (a sliding window that neither the lock nor a success resets), and no failed login on that identifier is
+sent any more.
+
+The book decides nothing about verdicts: what it holds back is a :class:`Held` the client turns into a NotSent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import re
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+from .exchange import Exchange, LoginRequest
+from .pause import with_margin
+
+ACCOUNT_KEY = "<the configured account>"
+
+_POLICY = re.compile(r"^\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?\s*$", re.I)
+_UNITS = {None: 1.0, "ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
+
+
+@dataclass(frozen=True)
+class LockoutPolicy:
+    """*failures* failed logins for one identifier within *window* seconds lock it (inf: counted over the run)."""
+
+    failures: int
+    window: float = math.inf
+    declared: bool = True
+
+
+    def describe(self) -> str:
+        within = "in the run" if self.window == math.inf else f"within {self.window:g} s"
+        how = "declared (--lockout-policy)" if self.declared else "learned from the target's first lock"
+        return f"{self.failures} failed logins {within} lock an identifier ({how})"
+
+
+def parse_policy(text: str) -> LockoutPolicy:
+    """``N/W`` with W in seconds, or ``Ns``, ``Nm``, ``Nh``, ``Nms`` (e.g. ``10/120s``, ``6/5m``); ValueError with
+    one line saying what is expected."""
+    match = _POLICY.match(text or "")
+    if not match or int(match.group(1)) < 1 or float(match.group(2)) <= 0:
+        raise ValueError(f"--lockout-policy expects FAILURES/WINDOW such as 10/120s or 6/5m (failed logins per "
+                         f"identifier that lock it, within that time), got {text!r}")
+    unit = (match.group(3) or "").lower() or None
+    return LockoutPolicy(int(match.group(1)), float(match.group(2)) * _UNITS[unit])
+
+
+def identifier_of(request: LoginRequest, account_email: str | None = None) -> str | None:
+    """The identifier a request names (the one a lockout policy counts it against), or None; the configured account
+    is one identifier however a request names it."""
+    if request.real_account:
+        return ACCOUNT_KEY
+    fields: object = {}
+    if request.has_json:
+        fields = request.json
+    elif request.form:
+        fields = dict(request.form)
+    elif request.raw is not None:  # a body written by hand (duplicate keys, odd encodings) still names someone
+        try:
+            fields = json.loads(request.raw)
+        except ValueError:
+            fields = {}
+    if not isinstance(fields, dict):
+        return None
+    for name in ("email", "username"):
+        value = fields.get(name)
+        if isinstance(value, str) and value.strip():
+            key = value.strip().lower()
+            return ACCOUNT_KEY if account_email and key == account_email.strip().lower() else key
+    return None
+
+
+class Held(Exception):
+    """The book keeps this request from the target (the identifier is locked, or one more failure would lock it)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class _Identifier:
+    failures: deque = field(default_factory=deque)  # clock() of failed logins answered (since the last lock ended)
+    answered_failures: int = 0  # failed logins answered since the run started or the last lock ended
+    credential_failures: int = 0  # of those, the requests meant as credential failures
+    pending: int = 0  # possible failed logins in flight
+    locked_until: float | None = None  # clock(); inf: for the rest of the run
+    probing: bool = False  # after a lock: one request naming it is on the wire
+    after_lock: bool = False  # locked before, no answer since that was not a lock
+    locks: int = 0  # lock answers received on it
+    retrying: int = 0  # requests that met a lock on it and may retry (one at a time: ContractClient._retrying)
+    learned: LockoutPolicy | None = None  # when no policy is declared: its count outlived a lock, none is safe
+    locked_after: int | None = None  # failed logins answered before its first lock (no policy declared)
+    outlived: tuple[int, int] = (0, 0)  # locked again after so many failed logins, first after so many
+    refusals: set = field(default_factory=set)  # the `error` values of its failed logins that were not locks
+
+
+class LockBook:
+    def __init__(self, policy: LockoutPolicy | None = None, *, account_email: str | None = None,
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.policy = policy
+        self.account_email = account_email
+        self.shared = None  # under xdist, the run's shared tally (raise_to / read): the workers share their locks
+        self._clock = clock
+        self._sleep = sleep
+        self._cond = threading.Condition()
+        self._ids: dict[str, _Identifier] = {}
+
+    # -- what the client asks -------------------------------------------------------------------------------------
+    def forbidden_after_failures(self, request: LoginRequest, answer: Exchange) -> bool:
+        """*answer* forbids an identifier that had failed logins answered otherwise earlier in this run: the
+        identifier locking (an identifier that was forbidden from its first answer on is a disabled account)."""
+        key = identifier_of(request, self.account_email)
+        with self._cond:
+            state = self._ids.get(key) if key is not None else None
+            return bool(state and (state.answered_failures or state.locks) and answer.error not in state.refusals)
+
+    @property
+    def lock_answers(self) -> int:
+        with self._cond:
+            return sum(state.locks for state in self._ids.values())
+
+    @contextlib.contextmanager
+    def turn(self, request: LoginRequest, allowance: float) -> Iterator["_Ticket"]:
+        """Let *request* reach the target when its identifier allows it: waits (at most *allowance* seconds) for a
+        lock to end, a probe to be answered, or a failed login to leave the declared window; raises :class:`Held`
+        when that would take longer. The caller reports the answer on the ticket (:meth:`_Ticket.answered`)."""
+        key = None if request.raw_rate_limit else identifier_of(request, self.account_email)  # (the throttling
+        # probe hammers on purpose)
+        ticket = _Ticket(self, key, may_fail=request.expect != "success")
+        ticket.credential_failure = request.expect == "failure"
+        if key is None:
+            yield ticket
+            return
+        self._admit(ticket, request, allowance)
+        try:
+            yield ticket
+        finally:
+            if ticket.key is not None:
+                self._leave(ticket)
+
+    # -- internals -------------------------------------------------------------------------------------------------
+    def _admit(self, ticket: "_Ticket", request: LoginRequest, allowance: float, *, retry: bool = False) -> float:
+        """Wait until *ticket*'s request may go (see :meth:`turn`). *retry*: the retry of a request that met a lock,
+        which holds a slot in flight: it waits only for time to pass (a request waiting for its answer could be
+        waiting for that slot), and goes before the requests naming the identifier that came after it."""
+        waited, slept_to = 0.0, None
+        with self._cond:
+            state = self._ids.setdefault(ticket.key, _Identifier())
+            self._merge_shared(ticket.key, state)
+            while True:
+                now = self._clock()
+                wait_until = self._blocked_until(state, ticket.may_fail, now, retry)
+                if wait_until is None:
+                    break
+                if wait_until is _PROBE:  # another request naming it is on the wire and decides: wait for its answer
+                    self._cond.wait(0.5)
+                    continue
+                if wait_until <= now:
+                    continue
+                if wait_until == slept_to:
+                    break  # slept until then already (an injected sleep lets no time pass)
+                left = wait_until - now
+                if waited + left > allowance:
+                    raise Held(self._why_held(state, ticket, wait_until, now))
+                self._cond.release()
+                try:
+                    self._sleep(left)
+                finally:
+                    self._cond.acquire()
+                waited += left
+                slept_to = wait_until
+            if state.after_lock:
+                state.probing = ticket.probe = True
+            ticket.locks_before = state.locks
+            if ticket.may_fail:
+                state.pending += 1
+                ticket.pending = True
+        return waited
+
+    def _blocked_until(self, state: _Identifier, may_fail: bool, now: float, retry: bool = False):
+        """None: it may go now; _PROBE: wait for an answer in flight; else the clock() it may go at."""
+        if state.locked_until is not None and now < state.locked_until:
+            return state.locked_until
+        if not retry and (state.probing or state.retrying):
+            return _PROBE
+        policy = self.policy_for(state)
+        if not may_fail or policy is None:
+            return None
+        self._forget_old(state, policy, now)
+        if len(state.failures) + state.pending + 1 < policy.failures:
+            return None
+        if not retry and state.pending and len(state.failures) + 1 < policy.failures:
+            return _PROBE  # the failures in flight decide: wait for their answers (a retry counts them as failed)
+        if policy.window == math.inf or not state.failures:
+            return math.inf
+        return state.failures[0] + with_margin(policy.window)
+
+    def _merge_shared(self, key: str, state: _Identifier) -> None:
+        """A lock another xdist worker met on *key* holds it here too (its end on the shared monotonic clock)."""
+        if self.shared is None:
+            return
+        until = self.shared.read(f"locked_until {key}")
+        if until > (state.locked_until or 0.0) and until > self._clock():
+            state.locked_until = until
+            state.after_lock = True
+
+    def policy_for(self, state: _Identifier) -> LockoutPolicy | None:
+        """The declared policy, else what this identifier's own locks taught (another identifier's lock says nothing
+        about which refusals this one's count includes)."""
+        return self.policy or state.learned
+
+    def _why_held(self, state: _Identifier, ticket: "_Ticket", until: float, now: float) -> str:
+        who = "the configured account" if ticket.key == ACCOUNT_KEY else "this identifier"
+        if state.locked_until is not None and now < state.locked_until:
+            when = ("for the rest of the run (its lock answer gave no Retry-After; --lockout-policy tells the suite "
+                    "how long a lock lasts)" if until == math.inf else f"for about {until - now:.0f} s more")
+            return (f"{who} is locked out by the target {when}; nothing is sent to it meanwhile, so as not to extend "
+                    "the lock (raise --max-retry-wait to wait it out)")
+        policy = self.policy_for(state)
+        assert policy is not None
+        if not policy.declared:
+            again, first = state.outlived
+            return (f"one more failed login would lock {who} again: its lock came back after {again} failed "
+                    f"login(s), its first after {first}, so the target's count outlived the lock; no failed login is "
+                    "sent to it any more (--lockout-policy lets the suite spread them)")
+        spread = ("" if until == math.inf else
+                  f"; the oldest leaves the window in {until - now:.0f} s (raise --max-retry-wait to wait for it)")
+        return (f"one more failed login would lock {who} ({policy.describe()}; {len(state.failures)} answered and "
+                f"{state.pending} in flight{spread}); not sent")
+
+    def _forget_old(self, state: _Identifier, policy: LockoutPolicy, now: float) -> None:
+        while state.failures and now - state.failures[0] >= with_margin(policy.window):
+            state.failures.popleft()
+
+    def _leave(self, ticket: "_Ticket") -> None:
+        with self._cond:
+            state = self._ids[ticket.key]
+            if ticket.pending:
+                state.pending -= 1
+            if ticket.probe:
+                state.probing = False
+            if ticket.retrying:
+                state.retrying -= 1
+            ticket.pending = ticket.probe = ticket.retrying = False
+            self._cond.notify_all()
+
+    def answered(self, ticket: "_Ticket", exchange: Exchange, *, lock: bool, retry_after: float | None,
+                 received_at: float) -> None:
+        """What came back to a request that passed :meth:`turn`."""
+        if ticket.key is None:
+            return
+        with self._cond:
+            state = self._ids.setdefault(ticket.key, _Identifier())
+            if lock:
+                self._lock(state, ticket, retry_after, received_at)
+            else:
+                state.after_lock = False  # (if it was locked: the lock ended)
+                if ticket.may_fail and not exchange.token and exchange.status is not None and exchange.status < 500:
+                    state.failures.append(received_at)
+                    state.answered_failures += 1
+                    state.credential_failures += ticket.credential_failure
+                    state.refusals.add(exchange.error if isinstance(exchange.error, str) else None)
+            self._cond.notify_all()
+
+    def _lock(self, state: _Identifier, ticket: "_Ticket", retry_after: float | None, received_at: float) -> None:
+        state.locks += 1
+        same_lock = ticket.locks_before < state.locks - 1  # on the wire when another lock answer on it came
+        if not same_lock and self.policy is None:
+            # the credential failures (requests meant to fail to log in) since the last lock ended: what a policy
+            # counts for sure (whether it counts validation refusals too is not known)
+            since = 0 if state.after_lock else state.credential_failures
+            if state.locked_after is None:
+                state.locked_after = since or None  # (locked at its first request: locked before the run)
+            elif 2 * since < state.locked_after:  # locked again after far fewer: the count outlived the lock
+                state.learned = LockoutPolicy(1, math.inf, declared=False)
+                state.outlived = (since, state.locked_after)
+            state.failures.clear()  # assumed spent by the lock, until a lock that comes sooner says otherwise
+            state.answered_failures = state.credential_failures = 0
+        if retry_after is not None:
+            end = received_at + with_margin(retry_after)
+        elif self.policy is not None:
+            end = received_at + with_margin(self.policy.window)  # no Retry-After: a lock lasts the declared window
+        else:
+            end = math.inf
+        state.locked_until = max(state.locked_until or 0.0, end)
+        state.after_lock = True
+        if self.shared is not None:
+            self.shared.raise_to(f"locked_until {ticket.key}", state.locked_until)
+        if not ticket.retrying:  # its retry goes before the requests naming it that come later: they wait for it
+            state.retrying += 1
+            ticket.retrying = True
+
+    def hold_if_locked(self, request: LoginRequest, allowance: float) -> None:
+        """Raise :class:`Held` now when the identifier of *request* stays locked longer than *allowance*."""
+        key = identifier_of(request, self.account_email)
+        with self._cond:
+            state = self._ids.setdefault(key, _Identifier()) if key is not None else None
+            if state is not None:
+                self._merge_shared(key, state)
+            now = self._clock()
+            if state is not None and state.locked_until is not None and state.locked_until - now > allowance:
+                raise Held(self._why_held(state, _Ticket(self, key, False), state.locked_until, now))
+
+    def locked_since_admitted(self, ticket: "_Ticket") -> bool:
+        """Right before *ticket*'s request goes: its identifier locked since it was let through (it waited for a
+        slot meanwhile), so it is let through again first (:meth:`readmit`): only a request already on the wire
+        meets a lock it did not wait out."""
+        if ticket.key is None:
+            return False
+        with self._cond:
+            state = self._ids[ticket.key]
+            return state.locks > ticket.locks_before and state.locked_until is not None and \
+                self._clock() < state.locked_until
+
+    def readmit(self, ticket: "_Ticket", request: LoginRequest, allowance: float) -> float:
+        """Before a retry after a lock answer (or a request whose identifier locked while it waited for a slot): it
+        is let through as a new request to the identifier (the lock waited out, the one request of its lock period,
+        the policy kept); the seconds waited, or :class:`Held`."""
+        if ticket.key is None:
+            return 0.0
+        with self._cond:
+            state = self._ids[ticket.key]
+            if ticket.pending:  # let through again below, counted again
+                state.pending -= 1
+                ticket.pending = False
+        try:
+            return self._admit(ticket, request, allowance, retry=True)
+        except Held:
+            self._leave(ticket)
+            ticket.key = None  # nothing held any more: leaving the turn releases nothing
+            raise
+
+    def locked_for(self, request: LoginRequest) -> float | None:
+        """Seconds the identifier of *request* stays locked (inf: the run), or None when it is not locked."""
+        key = identifier_of(request, self.account_email)
+        with self._cond:
+            state = self._ids.get(key) if key is not None else None
+            if state is None or state.locked_until is None:
+                return None
+            left = state.locked_until - self._clock()
+            return left if left > 0 else None
+
+
+_PROBE = object()
+
+
+class _Ticket:
+    """One request let through: the book's note of what it holds, and how its answer is reported."""
+
+    def __init__(self, book: LockBook, key: str | None, may_fail: bool) -> None:
+        self.book, self.key, self.may_fail = book, key, may_fail
+        self.pending = False
+        self.probe = False
+        self.retrying = False  # it met a lock and may retry
+        self.credential_failure = False  # a well-formed login meant to fail (not a validation refusal)
+        self.locks_before = 0  # lock answers on its identifier when it was let through
+
+    def answered(self, exchange: Exchange, *, lock: bool, retry_after: float | None, received_at: float) -> None:
+        self.book.answered(self, exchange, lock=lock, retry_after=retry_after, received_at=received_at)
