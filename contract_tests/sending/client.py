@@ -745,6 +745,8 @@ class ContractClient:
         identifier now, before another request can go."""
         received = self._clock()
         kind = exchange.backoff = self._backoff_kind(exchange)
+        if kind is not None:
+            exchange.backoff_note = unreadable_retry_after(exchange.headers)
         if kind is not None and not exchange.request.raw_rate_limit:
             self._pause_for(exchange, kind, attempt, received)
         if ticket is not None:

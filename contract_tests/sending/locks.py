@@ -84,7 +84,7 @@ def identifier_of(request: LoginRequest, account_email: str | None = None) -> st
     elif request.raw is not None:  # a body written by hand (duplicate keys, odd encodings) still names someone
         try:
             fields = json.loads(request.raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # a nested probe deeper than the decoder goes names no one
             fields = {}
     if not isinstance(fields, dict):
         return None
