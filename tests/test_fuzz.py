@@ -147,6 +147,10 @@ def test_unmistakably_not_an_email(value, unmistakable):
     (201, {"token": "t", "user_uuid": "u", "username": None}, {}, ["RESP-02"]),
     (401, None, {"content-type": "text/html"}, ["RESP-04"]),
     (500, {"error": "INTERNAL_ERROR"}, {}, ["INPUT-09"]),
+    # RFC 9457 problem details and other +json media types are JSON content types (RESP-04's statement)
+    (401, {"error": "INVALID_CREDENTIALS", "type": "about:blank"}, {"content-type": "application/problem+json"}, []),
+    (400, {"error": "INVALID_REQUEST"}, {"content-type": "application/vnd.api+json"}, []),
+    (401, {"error": "INVALID_CREDENTIALS"}, {"content-type": "text/plain"}, ["RESP-04"]),
 ])
 def test_schemathesis_response_checks_map_onto_requirements(status, body, headers, expected):
     raw = b"<html>no</html>" if body is None else None
