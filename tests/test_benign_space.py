@@ -35,19 +35,39 @@ from stack_table import read_verdicts
 from test_faults import CLEAN_ENV
 
 from contract_tests.contract.catalog import load_catalog
-from contract_tests.reference import DEMO_EMAIL, DEMO_PASSWORD, FAULTS, start_reference_server
+from contract_tests.reference import DEMO_EMAIL, DEMO_PASSWORD, FAULTS, LOGIN_PATH, start_reference_server
 from contract_tests.reference.knobs import AXES, KNOBS, check_set
 
 CATALOG = load_catalog()
-EXAMPLES = int(os.environ.get("HYPER3D_SPACE_EXAMPLES", "20"))
-HARMFUL_EXAMPLES = int(os.environ.get("HYPER3D_SPACE_HARMFUL_EXAMPLES", "5"))
+EXAMPLES = int(os.environ.get("HYPER3D_SPACE_EXAMPLES", "12"))
+HARMFUL_EXAMPLES = int(os.environ.get("HYPER3D_SPACE_HARMFUL_EXAMPLES", "3"))
 SEED = int(os.environ.get("HYPER3D_SPACE_SEED") or random.SystemRandom().randrange(2**32))
 RUN_TIMEOUT = 420.0
 LOG_ENV = "HYPER3D_SPACE_LOG"  # append one JSON line per combination (knobs, verdict, clean) to this file
 
 # Knobs whose false alarm is explained by a judging fix being made elsewhere: drawn again once it is merged (then
 # delete the entry: its examples below turn into plain examples, and fail loudly if the fix did not land).
-AWAITING_FIX: dict[str, str] = {}
+_SEC02 = ("SEC-02 judges key names: validation messages keyed by the field `password` fail it at MUST, though "
+          "nothing is disclosed (fix: look for the password itself, in every form the redactor knows)")
+_WIRE = ("a compressed answer is decoded twice (the fuzz layer rebuilds a response from the decoded body but keeps "
+         "Content-Encoding): httpx.DecodingError, suite errors, MUSTs inconclusive")
+_EARLY = ("early refusal: an answer sent before the request body is read, then the connection closed, is read as "
+          "ReadError (inconclusive) instead of the refusal it is")
+_BLIP = ("a proxy's 502/503/504 page on a transient upstream blip is charged to the request's own requirement as a "
+         "5xx at MUST (INPUT-03/04/09, AUTH-02/04/09...): not retried once to tell a blip from input that crashes "
+         "the upstream, nor reported as infrastructure")
+AWAITING_FIX: dict[str, str] = {
+    "drf-field-errors": _SEC02, "laravel-errors": _SEC02, "zod-flatten": _SEC02, "aspnet-problem": _SEC02,
+    "gzip": _WIRE, "deflate": _WIRE,
+    "limit-1mib-400-text": ("INPUT-08's oversized probe is exactly 1 MiB, which an inclusive 1<<20 limit allows: the "
+                            "probe sits on the limit instead of clearly above it"),
+    "limit-early-close": _EARLY,
+    "coerce-numbers": ("DEPR-03 inconclusive: one validation probe a lax validator accepts (a numeric password) makes "
+                       "validation and credential failures 'indistinguishable' though 81 vs 80 code points differ"),
+    "lockout-identifier-403": ("SEC-01 compares the answer for an identifier the suite's own failures locked with "
+                               "a wrong-password answer: enumeration compared across lock states"),
+    "proxy-502-nginx": _BLIP, "proxy-503-haproxy": _BLIP, "proxy-504-envoy": _BLIP,
+}
 
 # A proxy blip may meet any check: the check is then undecided (honestly), never failed.
 UNDECIDED = ("inconclusive", "blocked")
@@ -191,6 +211,18 @@ def announce_seed(request):
 @seed(SEED)
 @settings(max_examples=EXAMPLES, **SETTINGS)
 @given(knobs=knob_sets(DRAWN))
+# counterexamples found, each knob alone; knobs on different axes share one example to keep CI short
+@pending("drf-field-errors", "gzip", "limit-1mib-400-text")
+@pending("laravel-errors", "deflate", "coerce-numbers")
+@pending("zod-flatten", "limit-early-close")
+@pending("aspnet-problem", "lockout-identifier-403")
+@pending("proxy-502-nginx")
+@pending("proxy-503-haproxy")
+@pending("proxy-504-envoy")
+# RESP-04 reported application/problem+json and application/vnd.api+json as undocumented content types (fixed)
+@pending("rfc9457-problem", "http10", "br")  # http10 once met the early-refusal reset: it reads the body first now
+@pending("fastapi-detail", "connection-close", "validation-422")
+@pending("jsonapi-errors", "chunked", "address-429-nginx")
 def test_benign_knobs_raise_no_false_alarm(baseline, knobs):
     run = run_suite(knobs)
     problems = benign_problems(run, baseline)
@@ -235,3 +267,50 @@ def test_one_knob_per_axis_and_exclusions_are_enforced():
         check_set(["nestjs-exception", "lockout-identifier-403"])
     with pytest.raises(ValueError, match="unknown knob"):
         check_set(["no-such-knob"])
+
+
+def _post(server, body=None, **kwargs):
+    import httpx
+
+    with httpx.Client(timeout=10) as client:
+        return client.post(server.url + LOGIN_PATH, json=body, **kwargs)
+
+
+def test_wire_knobs_do_what_they_say():
+    ok = {"email": DEMO_EMAIL, "password": DEMO_PASSWORD}
+    with start_reference_server(knobs=("http10", "gzip")) as server:
+        answer = _post(server, ok)
+        assert answer.http_version == "HTTP/1.0" and answer.headers["connection"] == "close"
+        assert answer.headers["content-encoding"] == "gzip" and answer.json()["token"]
+        plain = _post(server, ok, headers={"accept-encoding": "identity"})
+        assert "content-encoding" not in plain.headers and plain.json()["token"]
+    with start_reference_server(knobs=("chunked", "deflate")) as server:
+        answer = _post(server, ok, headers={"accept-encoding": "deflate"})
+        assert answer.headers["transfer-encoding"] == "chunked" and "content-length" not in answer.headers
+        assert answer.headers["content-encoding"] == "deflate" and answer.json()["token"]
+
+
+def test_br_is_used_only_when_asked():
+    import importlib.util
+
+    with start_reference_server(knobs=("br",)) as server:
+        unasked = _post(server, {"email": DEMO_EMAIL, "password": "wrong"}, headers={"accept-encoding": "gzip"})
+        assert "content-encoding" not in unasked.headers and unasked.json()["error"]
+        asked = _post(server, {"email": DEMO_EMAIL, "password": "wrong"}, headers={"accept-encoding": "br"})
+        has_brotli = any(importlib.util.find_spec(m) for m in ("brotli", "brotlicffi"))
+        assert asked.headers.get("content-encoding") == ("br" if has_brotli else None)
+
+
+def test_identifiers_are_trimmed_passwords_never():
+    with start_reference_server(knobs=("trim-identifiers",)) as server:
+        assert _post(server, {"email": f"  {DEMO_EMAIL} ", "password": DEMO_PASSWORD}).json()["token"]
+        refused = _post(server, {"email": DEMO_EMAIL, "password": f" {DEMO_PASSWORD} "})
+        assert refused.status_code == 401 and "token" not in refused.json()
+
+
+def test_error_shapes_keep_a_non_empty_error():
+    for name in [n for n, k in KNOBS.items() if k.axis == "error-shape"]:
+        with start_reference_server(knobs=(name,)) as server:
+            for body in ({"email": DEMO_EMAIL, "password": "wrong"}, {"email": DEMO_EMAIL}):
+                answer = _post(server, body)
+                assert answer.status_code in (400, 401) and answer.json()["error"], (name, answer.text)

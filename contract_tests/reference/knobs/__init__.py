@@ -27,7 +27,7 @@ from .shapes import ERROR_SHAPES
 
 _HERE = Path(__file__).resolve().parent
 _VERDICT = re.compile(r"^(passed|skipped|failed\(SHOULD\)|inconclusive|blocked)$")
-_REQUIREMENT_ID = re.compile(r"^[A-Z]+-\d{2}$")
+_REQUIREMENT_ID = re.compile(r"^([A-Z]+-\d{2}|\*)$")  # "*": every requirement (undecided verdicts only)
 
 # Axes in the order their middleware wraps the service, outermost first; service-only axes anywhere.
 AXES = ("framing", "compression", "body-limit", "address-policy", "proxy-page", "request-id", "framework-headers",
@@ -143,6 +143,8 @@ def _load() -> dict[str, Knob]:
         for rid, verdicts in accepts.items():
             if not _REQUIREMENT_ID.match(rid) or not verdicts or not all(_VERDICT.match(v) for v in verdicts):
                 raise KnobError(f"knobs.yaml: {name}: accepts {rid}: {verdicts!r} (never failed at MUST)")
+            if rid == "*" and not set(verdicts) <= {"inconclusive", "blocked"}:
+                raise KnobError(f"knobs.yaml: {name}: accepts '*' only inconclusive / blocked, got {verdicts!r}")
         if accepts and not str(entry.get("why", "")).strip():
             raise KnobError(f"knobs.yaml: {name}: accepts needs a why")
         implementation = IMPLEMENTATIONS[name]

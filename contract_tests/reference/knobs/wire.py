@@ -37,6 +37,8 @@ def accepted_codings(scope: Scope) -> dict[str, float]:
 class Rewrite:
     """Buffers the app's answer and lets ``rewrite`` change status, headers and body chunks before sending."""
 
+    drain_first = False  # read the whole request body before the app answers (a lingering close needs it)
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
@@ -44,6 +46,8 @@ class Rewrite:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if self.drain_first:
+            receive = await self.drained(receive)
         start: Message = {}
         body: list[bytes] = []
 
@@ -61,6 +65,27 @@ class Rewrite:
                     await send({"type": "http.response.body", "body": chunk, "more_body": i < len(chunks) - 1})
 
         await self.app(scope, receive, collect)
+
+    @staticmethod
+    async def drained(receive: Receive) -> Receive:
+        parts: list[bytes] = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            parts.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": b"".join(parts), "more_body": False}
+
+        return replay
 
     async def rewrite(self, scope: Scope, status: int, headers: list[tuple[bytes, bytes]],
                       body: bytes) -> tuple[int, list[tuple[bytes, bytes]], list[bytes]]:
@@ -143,7 +168,9 @@ class ChunkedAnswers(Rewrite):
 
 class ConnectionClose(Rewrite):
     source = ("an upstream or proxy with keep-alive off (nginx `keepalive_timeout 0`, Go Server.SetKeepAlivesEnabled"
-              "(false)): every answer carries Connection: close and the connection is closed after it")
+              "(false)): every answer carries Connection: close and the connection is closed after it, the request "
+              "read first (nginx's lingering_close, Go's closeWriteAndWait: no reset under an unread body)")
+    drain_first = True
 
     async def rewrite(self, scope, status, headers, body):
         return status, with_length([*without(headers, b"connection"), (b"connection", b"close")], body), [body]
@@ -179,10 +206,20 @@ class HTTP10Front:
             asyncio.start_server(self.relay, sock=self.sock), self.loop).result(10)
 
     def stop(self) -> None:
-        if self.server is not None:
-            self.loop.call_soon_threadsafe(self.server.close)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
+        async def shutdown() -> None:
+            if self.server is not None:
+                self.server.close()
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        if self.thread.is_alive():
+            asyncio.run_coroutine_threadsafe(shutdown(), self.loop).result(5)
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(5)
+        if not self.thread.is_alive():
+            self.loop.close()
         self.sock.close()
 
     async def relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
