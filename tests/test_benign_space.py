@@ -39,7 +39,7 @@ from contract_tests.reference import DEMO_EMAIL, DEMO_PASSWORD, FAULTS, LOGIN_PA
 from contract_tests.reference.knobs import AXES, KNOBS, check_set
 
 CATALOG = load_catalog()
-EXAMPLES = int(os.environ.get("HYPER3D_SPACE_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("HYPER3D_SPACE_EXAMPLES", "10"))
 HARMFUL_EXAMPLES = int(os.environ.get("HYPER3D_SPACE_HARMFUL_EXAMPLES", "3"))
 SEED = int(os.environ.get("HYPER3D_SPACE_SEED") or random.SystemRandom().randrange(2**32))
 RUN_TIMEOUT = 420.0
@@ -157,13 +157,11 @@ def benign_problems(run: SpaceRun, baseline: dict[str, str]) -> list[str]:
 
 
 # ----------------------------------------------------------------------------------------------- strategies
-def _axis_choice(axis: str, pool: list[str]) -> st.SearchStrategy:
-    names = sorted(n for n in pool if KNOBS[n].axis == axis)
-    return st.one_of(st.none(), st.sampled_from(names)) if names else st.none()
-
-
-def knob_sets(pool: list[str], base=None) -> st.SearchStrategy[tuple[str, ...]]:
-    """Up to one knob per axis, about half the axes on, combinations the knobs allow."""
+def knob_sets(pool: list[str], base=None, min_axes: int = 4) -> st.SearchStrategy[tuple[str, ...]]:
+    """One knob on each of `min_axes` to 12 axes (a knob set the plain reference does not already cover), in axis
+    order, combinations the knobs allow (exclusions; none changing what the fault *base* changes)."""
+    by_axis = {axis: sorted(n for n in pool if KNOBS[n].axis == axis) for axis in AXES}
+    axes = [axis for axis, names in by_axis.items() if names]
 
     def valid(names: tuple[str, ...]) -> bool:
         try:
@@ -172,8 +170,12 @@ def knob_sets(pool: list[str], base=None) -> st.SearchStrategy[tuple[str, ...]]:
             return False
         return True
 
-    axes = st.tuples(*(_axis_choice(axis, pool) for axis in AXES))
-    return axes.map(lambda chosen: tuple(n for n in chosen if n)).filter(valid)
+    @st.composite
+    def draw_set(draw) -> tuple[str, ...]:
+        chosen = draw(st.lists(st.sampled_from(axes), min_size=min(min_axes, len(axes)), max_size=12, unique=True))
+        return tuple(draw(st.sampled_from(by_axis[axis])) for axis in sorted(chosen, key=AXES.index))
+
+    return draw_set().filter(valid)
 
 
 DRAWN = [name for name in KNOBS if name not in AWAITING_FIX]
@@ -185,7 +187,7 @@ def harmful_sets(draw) -> tuple[str, tuple[str, ...]]:
     fault = draw(st.sampled_from(HARMFUL_FAULTS))
     breaks = set(FAULTS[fault].breaks)
     pool = [n for n in DRAWN if not breaks & set(KNOBS[n].masks)]
-    return fault, draw(knob_sets(pool, FAULTS[fault].service_class))
+    return fault, draw(knob_sets(pool, FAULTS[fault].service_class, min_axes=3))
 
 
 SETTINGS = dict(deadline=None, database=None, phases=[Phase.explicit, Phase.generate], print_blob=False,

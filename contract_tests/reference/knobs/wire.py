@@ -213,6 +213,7 @@ class HTTP10Front:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.sleep(0.01)  # the transports' connection_lost callbacks close their sockets
 
         if self.thread.is_alive():
             asyncio.run_coroutine_threadsafe(shutdown(), self.loop).result(5)
@@ -227,6 +228,7 @@ class HTTP10Front:
             up_reader, up_writer = await asyncio.open_connection(*self.upstream)
         except OSError:
             writer.close()
+            await asyncio.gather(writer.wait_closed(), return_exceptions=True)
             return
 
         async def upload() -> None:
@@ -253,10 +255,8 @@ class HTTP10Front:
         finally:
             pump.cancel()
             for w in (up_writer, writer):
-                try:
-                    w.close()
-                except Exception:  # noqa: BLE001 - already gone
-                    pass
+                w.close()
+            await asyncio.gather(pump, up_writer.wait_closed(), writer.wait_closed(), return_exceptions=True)
 
 
 class RequestIdHeader(Rewrite):
