@@ -209,11 +209,14 @@ class HTTP10Front:
         async def shutdown() -> None:
             if self.server is not None:
                 self.server.close()
-            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            await asyncio.sleep(0.01)  # the transports' connection_lost callbacks close their sockets
+            for _ in range(5):  # a connection accepted just before the close starts its relay a moment later
+                tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                await asyncio.sleep(0.01)  # the transports' connection_lost callbacks close their sockets
+                if not tasks:
+                    break
 
         if self.thread.is_alive():
             asyncio.run_coroutine_threadsafe(shutdown(), self.loop).result(5)
