@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import socket
+import socketserver
 import threading
 import uuid
 import zlib
@@ -185,81 +186,75 @@ class HTTP10Answers(ConnectionClose):
               "HTTP/1.0 status line, no chunked coding, no keep-alive, no 100 Continue")
 
 
-class HTTP10Front:
+class HTTP10Front(socketserver.ThreadingTCPServer):
     """A TCP front on its own loopback port that relays to the server and rewrites each answer's status line to
-    HTTP/1.0, dropping interim 1xx answers (an HTTP/1.0 server sends none)."""
+    HTTP/1.0, dropping interim 1xx answers (an HTTP/1.0 server sends none). Plain blocking sockets, a thread per
+    connection (socketserver), every socket closed by the thread that opened it."""
+
+    daemon_threads = True
+    allow_reuse_address = True
 
     def __init__(self, upstream: tuple[str, int]) -> None:
+        super().__init__((upstream[0], 0), _Relay)
         self.upstream = upstream
-        self.loop = asyncio.new_event_loop()
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((upstream[0], 0))
-        self.sock.listen(128)
-        self.port = self.sock.getsockname()[1]
-        self.thread = threading.Thread(target=self.loop.run_forever, name=f"hyper3d-http10-{self.port}", daemon=True)
-        self.server: asyncio.base_events.Server | None = None
+        self.port = self.server_address[1]
+        self.thread = threading.Thread(target=self.serve_forever, name=f"hyper3d-http10-{self.port}", daemon=True)
 
     def start(self) -> None:
         self.thread.start()
-        self.server = asyncio.run_coroutine_threadsafe(
-            asyncio.start_server(self.relay, sock=self.sock), self.loop).result(10)
 
     def stop(self) -> None:
-        async def shutdown() -> None:
-            if self.server is not None:
-                self.server.close()
-            for _ in range(5):  # a connection accepted just before the close starts its relay a moment later
-                tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-                for task in tasks:
-                    task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
-                await asyncio.sleep(0.01)  # the transports' connection_lost callbacks close their sockets
-                if not tasks:
-                    break
+        self.shutdown()
+        self.server_close()
+        self.thread.join(5)
 
-        if self.thread.is_alive():
-            asyncio.run_coroutine_threadsafe(shutdown(), self.loop).result(5)
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self.thread.join(5)
-        if not self.thread.is_alive():
-            self.loop.close()
-        self.sock.close()
 
-    async def relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+class _Relay(socketserver.BaseRequestHandler):
+    def handle(self) -> None:
+        client: socket.socket = self.request
         try:
-            up_reader, up_writer = await asyncio.open_connection(*self.upstream)
+            upstream = socket.create_connection(self.server.upstream, timeout=60)
         except OSError:
-            writer.close()
-            await asyncio.gather(writer.wait_closed(), return_exceptions=True)
             return
-
-        async def upload() -> None:
+        pump = threading.Thread(target=self.upload, args=(client, upstream), daemon=True)
+        with upstream:
+            pump.start()
             try:
-                while data := await reader.read(65536):
-                    up_writer.write(data)
-                    await up_writer.drain()
-            except (ConnectionError, OSError):
+                self.download(upstream, client)
+            except OSError:
                 pass
+            for sock, how in ((upstream, socket.SHUT_RDWR), (client, socket.SHUT_RD)):  # ends the upload too
+                try:
+                    sock.shutdown(how)
+                except OSError:
+                    pass
+        pump.join(5)
 
-        pump = asyncio.ensure_future(upload())
+    @staticmethod
+    def upload(client: socket.socket, upstream: socket.socket) -> None:
         try:
-            while True:
-                head = await up_reader.readuntil(b"\r\n\r\n")
-                if head[9:10] == b"1":  # 1xx interim answer: an HTTP/1.0 server sends none
-                    continue
-                writer.write(b"HTTP/1.0" + head[8:])
-                while data := await up_reader.read(65536):
-                    writer.write(data)
-                    await writer.drain()
-                break
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, OSError):
+            while data := client.recv(65536):
+                upstream.sendall(data)
+        except OSError:
             pass
-        finally:
-            pump.cancel()
-            for w in (up_writer, writer):
-                w.close()
-            await asyncio.gather(pump, up_writer.wait_closed(), writer.wait_closed(), return_exceptions=True)
+
+    @staticmethod
+    def download(upstream: socket.socket, client: socket.socket) -> None:
+        buffer = b""
+        while True:
+            while b"\r\n\r\n" not in buffer:
+                data = upstream.recv(65536)
+                if not data:
+                    return
+                buffer += data
+            head, _, rest = buffer.partition(b"\r\n\r\n")
+            if head[9:10] == b"1":  # 1xx interim answer: an HTTP/1.0 server sends none
+                buffer = rest
+                continue
+            client.sendall(b"HTTP/1.0" + head[8:] + b"\r\n\r\n" + rest)
+            break
+        while data := upstream.recv(65536):
+            client.sendall(data)
 
 
 class RequestIdHeader(Rewrite):
