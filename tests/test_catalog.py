@@ -156,3 +156,24 @@ def test_unparseable_catalog_raises(tmp_path):
         load_catalog(path)
     with pytest.raises(CatalogError, match="cannot read"):
         load_catalog(tmp_path / "missing.yaml")
+
+
+def test_legitimate_variations_name_existing_knobs_and_every_knob_covers_one():
+    """Each legitimate variation of a requirement is covered by a knob of the reference server, and every knob is
+    a variation of some requirement (the benign-space property switches them on: tests/test_benign_space.py)."""
+    from contract_tests.reference.knobs import KNOBS
+
+    named: set[str] = set()
+    for entry in _raw()["requirements"]:
+        for variation in entry.get("legitimate_variations", []):
+            assert variation["knob"] in KNOBS, f"{entry['id']}: no knob {variation['knob']!r}"
+            assert variation["variation"].strip(), entry["id"]
+            named.add(variation["knob"])
+    assert named == set(KNOBS), f"knobs no requirement names: {sorted(set(KNOBS) - named)}"
+
+
+def test_a_variation_naming_no_knob_breaks_the_schema(tmp_path):
+    data = _raw()
+    data["requirements"][0]["legitimate_variations"] = [{"variation": "compressed"}]
+    with pytest.raises(CatalogError, match="knob"):
+        load_catalog(_write(tmp_path, data))

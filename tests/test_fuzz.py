@@ -152,6 +152,10 @@ def test_unmistakably_not_an_email(value, unmistakable):
     (401, {"error": "INVALID_CREDENTIALS"}, {"content-encoding": "br"}, []),
     (201, {"token": "t", "user_uuid": "u"}, {"content-encoding": "deflate", "transfer-encoding": "chunked"}, []),
     (401, {"message": "invalid credentials"}, {"content-encoding": "gzip"}, ["RESP-05"]),
+    # RFC 9457 problem details and other +json media types are JSON content types (RESP-04's statement)
+    (401, {"error": "INVALID_CREDENTIALS", "type": "about:blank"}, {"content-type": "application/problem+json"}, []),
+    (400, {"error": "INVALID_REQUEST"}, {"content-type": "application/vnd.api+json"}, []),
+    (401, {"error": "INVALID_CREDENTIALS"}, {"content-type": "text/plain"}, ["RESP-04"]),
 ])
 def test_schemathesis_response_checks_map_onto_requirements(status, body, headers, expected):
     raw = b"<html>no</html>" if body is None else None

@@ -9,7 +9,9 @@ Which built-in checks fit this contract, decided on purpose:
 APPLIED
 * ``not_a_server_error``           never 5xx: the requirement of the request's kind (INPUT-0x, AUTH-0x).
 * ``content_type_conformance``     every documented response (201 and, in the clarified document, the
-                                   ``default`` failure response) is application/json: RESP-04.
+                                   ``default`` failure response) is application/json: RESP-04; another JSON
+                                   media type (application/problem+json, any application/*+json) is JSON too,
+                                   as RESP-04's statement says, and not reported.
 * ``response_schema_conformance``  with the clarified document a 201 is a success body or a failure body
                                    and any other status a failure body (non-empty ``error``): RESP-02 for a
                                    response carrying a token, RESP-05 for one without, RESP-04 when the
@@ -119,6 +121,8 @@ def schema_findings(ex: Exchange, owner: str) -> list[Finding]:
         name = type(failure).__name__
         if name == "ServerError":
             findings.append(Finding(owner, "a status below 500 (no server error)", f"status {ex.status}"))
+        elif name == "UndefinedContentType" and ex.is_json_content_type and ex.body_object is not None:
+            continue  # RESP-04 asks for a JSON media type; application/problem+json and other +json types are JSON
         elif isinstance(failure, JsonSchemaError) and ex.body_object is not None:
             if ex.token:
                 level = _success_level(ex)

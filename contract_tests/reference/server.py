@@ -41,10 +41,14 @@ class RunningServer:
     """A reference server serving on a loopback port in a daemon thread. Context manager; `.stop()` is idempotent."""
 
     def __init__(self, *, app, server: uvicorn.Server, thread: threading.Thread, sock: socket.socket,
-                 fault: str | None, variant: str | None) -> None:
+                 fault: str | None, variant: str | None, front=None) -> None:
         self.app = app
         self.url = socket_url(sock)
         self.host, self.port = sock.getsockname()[:2]
+        self._front = front  # a TCP front the clients talk to instead (the `http10` knob)
+        if front is not None:
+            self.url = f"http://{self.host}:{front.port}"
+            self.port = front.port
         self.fault = fault
         self.variant = variant
         self._server = server
@@ -64,6 +68,9 @@ class RunningServer:
         self._server.should_exit = True
         if not wait:
             return
+        if self._front is not None:
+            self._front.stop()
+            self._front = None
         self._thread.join(timeout)
         if self._thread.is_alive():
             self._server.force_exit = True
@@ -83,11 +90,11 @@ class RunningServer:
 
 def start_reference_server(*, fault: str | None = None, variant: str | None = None, host: str = "127.0.0.1",
                            startup_timeout: float = 10.0, demo_password: str | None = None,
-                           service=None) -> RunningServer:
+                           service=None, knobs=()) -> RunningServer:
     """Start a reference server (optionally with one named fault and/or variant) on a free port of `host`.
 
-    `demo_password` / `service`: see `create_app`."""
-    app = create_app(fault=fault, variant=variant, demo_password=demo_password, service=service)
+    `demo_password` / `service` / `knobs` (benign behaviours, knobs/): see `create_app`."""
+    app = create_app(fault=fault, variant=variant, demo_password=demo_password, service=service, knobs=knobs)
     sock = bind_socket(host, 0)
     server = uvicorn.Server(uvicorn_config(app))
     errors: list[BaseException] = []
@@ -111,4 +118,10 @@ def start_reference_server(*, fault: str | None = None, variant: str | None = No
             sock.close()
             raise RuntimeError(f"reference server did not start within {startup_timeout:g} s")
         time.sleep(0.002)
-    return RunningServer(app=app, server=server, thread=thread, sock=sock, fault=fault, variant=variant)
+    front = None
+    if getattr(app.state.service, "http10", False):
+        from .knobs.wire import HTTP10Front
+
+        front = HTTP10Front(sock.getsockname()[:2])
+        front.start()
+    return RunningServer(app=app, server=server, thread=thread, sock=sock, fault=fault, variant=variant, front=front)

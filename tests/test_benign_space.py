@@ -1,0 +1,312 @@
+"""The benign-behaviour space as a property: the contract suite, run against the reference server with a random set
+of benign knobs (contract_tests/reference/knobs: what correct servers legitimately do differently), reports nothing
+the knobs do not explain; and with a fault underneath, it still fails the requirement the fault breaks.
+
+The gate asserted is ``--fail-on=should``, the strictest: a false alarm at SHOULD shows there, where ``must`` would
+hide it. A knob whose behaviour the catalog itself judges at SHOULD (an HTML proxy page is not JSON: RESP-04's
+should_clause) or that makes a requirement not applicable says so in knobs.yaml (``accepts``, with why); every
+other requirement must come out as on the plain reference. Never accepted: a failure at MUST, a suite error, could
+not test, an undecided in-scope MUST that no drawn knob declares (a knob that makes a MUST untestable must say so,
+and then the suite must say inconclusive or blocked, never passed on no evidence: exit 10, not 0).
+
+Each combination is one run of the suite (about 7 s) against a fresh server on a free loopback port, started by
+this process with ``start_reference_server(knobs=...)``; the suite is pointed at it with --base-url, as at any
+deployment. Hypothesis draws the combinations from a seed printed at the start (``HYPER3D_SPACE_SEED`` replays
+one); ``HYPER3D_SPACE_EXAMPLES`` sets how many (25 in CI; ``tox -e space`` runs more). Shrinking is off (each step
+is a suite run): a counterexample is kept below as an ``@example``. The examples of knobs whose false alarm a
+judging fix in progress explains are expected failures (``AWAITING_FIX``); those knobs are not drawn until then.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, Phase, example, given, seed, settings
+from hypothesis import strategies as st
+from stack_table import read_verdicts
+from test_faults import CLEAN_ENV
+
+from contract_tests.contract.catalog import load_catalog
+from contract_tests.reference import DEMO_EMAIL, DEMO_PASSWORD, FAULTS, LOGIN_PATH, start_reference_server
+from contract_tests.reference.knobs import AXES, KNOBS, check_set
+
+CATALOG = load_catalog()
+EXAMPLES = int(os.environ.get("HYPER3D_SPACE_EXAMPLES", "10"))
+HARMFUL_EXAMPLES = int(os.environ.get("HYPER3D_SPACE_HARMFUL_EXAMPLES", "3"))
+# CI draws the same combinations every run (a fixed seed: a self-test that fails on a new draw would block a landing
+# for a reason unrelated to the change); HYPER3D_SPACE_SEED=random explores, =N replays (tox -e space).
+_SEED_SETTING = os.environ.get("HYPER3D_SPACE_SEED", "20261207")
+SEED = random.SystemRandom().randrange(2**32) if _SEED_SETTING == "random" else int(_SEED_SETTING)
+RUN_TIMEOUT = 420.0
+LOG_ENV = "HYPER3D_SPACE_LOG"  # append one JSON line per combination (knobs, verdict, clean) to this file
+
+# Knobs whose false alarm is explained by a judging fix being made elsewhere: drawn again once it is merged (then
+# delete the entry: its examples below turn into plain examples, and fail loudly if the fix did not land).
+_BLIP = ("a proxy's 502/503/504 page on a transient upstream blip is charged to the request's own requirement as a "
+         "5xx at MUST (INPUT-03/04/09, AUTH-02/04/09...): not retried once to tell a blip from input that crashes "
+         "the upstream, nor reported as infrastructure")
+AWAITING_FIX: dict[str, str] = {
+    "proxy-502-nginx": _BLIP, "proxy-503-haproxy": _BLIP, "proxy-504-envoy": _BLIP,
+}
+
+# A proxy blip may meet any check: the check is then undecided (honestly), never failed.
+UNDECIDED = ("inconclusive", "blocked")
+
+
+# ----------------------------------------------------------------------------------------------- one run
+@dataclass
+class SpaceRun:
+    knobs: tuple[str, ...]
+    fault: str | None = None
+    exit_code: int | None = None
+    verdicts: dict[str, str] = field(default_factory=dict)
+    reasons: dict[str, str] = field(default_factory=dict)
+    run: dict = field(default_factory=dict)
+    output: str = ""
+
+    def describe(self) -> str:
+        what = f"knobs={list(self.knobs)}" + (f" fault={self.fault!r}" if self.fault else "")
+        return f"{what} (space seed {SEED}): exit {self.exit_code}, verdict {self.run.get('verdict')}"
+
+
+def run_suite(knobs: tuple[str, ...], fault: str | None = None) -> SpaceRun:
+    result = SpaceRun(knobs, fault)
+    env = {k: v for k, v in os.environ.items() if k not in CLEAN_ENV}
+    env.update(LOGIN_EMAIL=DEMO_EMAIL, LOGIN_PASSWORD=DEMO_PASSWORD)
+    with tempfile.TemporaryDirectory(prefix="hyper3d-space-") as tmp, \
+            start_reference_server(knobs=knobs, fault=fault) as server:
+        proc = subprocess.run(
+            # --timeout 30: the property judges the suite's logic, not this loaded machine's speed (the slow knobs
+            # and the server sharing this process's cores must not turn into "no complete answer within 10 s")
+            [sys.executable, "-m", "contract_tests", f"--base-url={server.url}", "--fail-on=should", "--timeout=30",
+             f"--report-dir={tmp}", "-p", "no:randomly", "-q"],
+            env=env, cwd=tmp, capture_output=True, text=True, timeout=RUN_TIMEOUT)
+        result.exit_code = proc.returncode
+        result.output = (proc.stdout + proc.stderr)[-4000:]
+        if (Path(tmp) / "conformance.json").exists():
+            result.verdicts, result.reasons, _ = read_verdicts(Path(tmp))
+            result.run = json.loads((Path(tmp) / "conformance.json").read_text(encoding="utf-8"))["run"]
+    return result
+
+
+def _log(run: SpaceRun, clean: bool) -> None:
+    path = os.environ.get(LOG_ENV)
+    if path:
+        with open(path, "a", encoding="utf-8") as log:
+            log.write(json.dumps({"seed": SEED, "knobs": list(run.knobs), "fault": run.fault,
+                                  "exit": run.exit_code, "clean": clean}) + "\n")
+
+
+# ----------------------------------------------------------------------------------------------- what is accepted
+@pytest.fixture(scope="module")
+def baseline() -> dict[str, str]:
+    """What the suite reports on the plain reference server, pointed at like a deployment."""
+    run = run_suite(())
+    assert run.exit_code == 0 and run.verdicts, f"the plain reference is not conforming: {run.describe()}\n{run.output}"
+    return run.verdicts
+
+
+def accepted(knobs: tuple[str, ...], baseline: dict[str, str]) -> dict[str, set[str]]:
+    """Per requirement, the verdicts a correct suite may report with these knobs on."""
+    allowed = {rid: {verdict} for rid, verdict in baseline.items()}
+    for name in knobs:
+        for rid, verdicts in KNOBS[name].accepts.items():
+            for target in (allowed if rid == "*" else [rid]):
+                allowed.setdefault(target, set()).update(verdicts)
+    return allowed
+
+
+def benign_problems(run: SpaceRun, baseline: dict[str, str]) -> list[str]:
+    problems: list[str] = []
+    if not run.verdicts:
+        return [f"no report: {run.output}"]
+    if run.run.get("could_not_test"):
+        problems.append(f"could not test: {run.run['could_not_test']}")
+    if run.run.get("verdict") == "error":
+        problems.append("a test of the suite errored: " + "; ".join(run.run.get("verdict_reasons", [])))
+    allowed = accepted(run.knobs, baseline)
+    for rid, verdict in run.verdicts.items():
+        if verdict not in allowed.get(rid, {"passed"}):
+            problems.append(f"{rid} {verdict} (accepted: {', '.join(sorted(allowed.get(rid, {'passed'})))}): "
+                            f"{run.reasons.get(rid, '')[:400]}")
+    failed = [rid for rid, v in run.verdicts.items() if v.startswith("failed")]
+    undecided_must = [rid for rid, v in run.verdicts.items() if v in UNDECIDED and CATALOG[rid].level == "MUST"]
+    expected_exit = 1 if failed else 10 if undecided_must else 0
+    if run.exit_code != expected_exit:
+        problems.append(f"exit {run.exit_code}, expected {expected_exit} (failed: {failed}, undecided MUST: "
+                        f"{undecided_must})")
+    return problems
+
+
+# ----------------------------------------------------------------------------------------------- strategies
+def knob_sets(pool: list[str], base=None, min_axes: int = 4) -> st.SearchStrategy[tuple[str, ...]]:
+    """One knob on each of `min_axes` to 12 axes (a knob set the plain reference does not already cover), in axis
+    order, combinations the knobs allow (exclusions; none changing what the fault *base* changes)."""
+    by_axis = {axis: sorted(n for n in pool if KNOBS[n].axis == axis) for axis in AXES}
+    axes = [axis for axis, names in by_axis.items() if names]
+
+    def valid(names: tuple[str, ...]) -> bool:
+        try:
+            check_set(names, *([base] if base is not None else []))
+        except ValueError:
+            return False
+        return True
+
+    @st.composite
+    def draw_set(draw) -> tuple[str, ...]:
+        chosen = draw(st.lists(st.sampled_from(axes), min_size=min(min_axes, len(axes)), max_size=12, unique=True))
+        return tuple(draw(st.sampled_from(by_axis[axis])) for axis in sorted(chosen, key=AXES.index))
+
+    return draw_set().filter(valid)
+
+
+DRAWN = [name for name in KNOBS if name not in AWAITING_FIX]
+HARMFUL_FAULTS = sorted(name for name, m in FAULTS.items() if not any(CATALOG[r].opt_in for r in m.breaks))
+
+
+@st.composite
+def harmful_sets(draw) -> tuple[str, tuple[str, ...]]:
+    fault = draw(st.sampled_from(HARMFUL_FAULTS))
+    breaks = set(FAULTS[fault].breaks)
+    pool = [n for n in DRAWN if not breaks & set(KNOBS[n].masks)]
+    return fault, draw(knob_sets(pool, FAULTS[fault].service_class, min_axes=3))
+
+
+SETTINGS = dict(deadline=None, database=None, phases=[Phase.explicit, Phase.generate], print_blob=False,
+                suppress_health_check=list(HealthCheck))
+
+
+def pending(*knobs: str):
+    """An @example whose knob awaits a judging fix: an expected failure until AWAITING_FIX forgets it."""
+    waiting = [k for k in knobs if k in AWAITING_FIX]
+    ex = example(knobs=tuple(knobs))
+    return ex.xfail(reason="; ".join(AWAITING_FIX[k] for k in waiting), raises=AssertionError) if waiting else ex
+
+
+@pytest.fixture(scope="module", autouse=True)
+def announce_seed(request):
+    with request.config.pluginmanager.get_plugin("capturemanager").global_and_fixture_disabled():
+        print(f"\nbenign space: seed {SEED} (HYPER3D_SPACE_SEED={SEED} replays), {EXAMPLES} benign and "
+              f"{HARMFUL_EXAMPLES} harmful combinations, {len(KNOBS)} knobs on {len(AXES)} axes")
+    yield
+
+
+# ----------------------------------------------------------------------------------------------- the properties
+@seed(SEED)
+@settings(max_examples=EXAMPLES, **SETTINGS)
+@given(knobs=knob_sets(DRAWN))
+# counterexamples found, each knob alone; knobs on different axes share one example to keep CI short
+@pending("drf-field-errors", "gzip", "limit-1mib-400-text")
+@pending("laravel-errors", "deflate", "coerce-numbers")
+@pending("zod-flatten", "limit-early-close")
+@pending("aspnet-problem", "lockout-identifier-403")
+@pending("proxy-502-nginx")
+@pending("proxy-503-haproxy")
+@pending("proxy-504-envoy")
+# RESP-04 reported application/problem+json and application/vnd.api+json as undocumented content types (fixed)
+@pending("rfc9457-problem", "http10", "br")  # http10 once met the early-refusal reset: it reads the body first now
+@pending("fastapi-detail", "connection-close", "validation-422")
+@pending("jsonapi-errors", "chunked", "address-429-nginx")
+# seed 3: AUTH-02 "no complete answer within 10 s" on a machine at load 17 (slow knobs, server in this process)
+@pending("limit-100kb-413-json", "address-429-nginx", "request-id", "framework-headers", "session-cookie",
+         "slow-answers", "reject-unknown-fields", "error-in-201", "trim-identifiers", "oauth-extras",
+         "rate-limit-account-429", "slow-hash")
+def test_benign_knobs_raise_no_false_alarm(baseline, knobs):
+    run = run_suite(knobs)
+    problems = benign_problems(run, baseline)
+    _log(run, not problems)
+    assert not problems, run.describe() + "\n  " + "\n  ".join(problems)
+
+
+@seed(SEED)
+@settings(max_examples=HARMFUL_EXAMPLES, **SETTINGS)
+@given(case=harmful_sets())
+def test_faults_under_benign_knobs_still_fail_their_requirement(case):
+    fault, knobs = case
+    run = run_suite(knobs, fault)
+    missed = [rid for rid in FAULTS[fault].breaks if not run.verdicts.get(rid, "").startswith("failed")]
+    _log(run, not missed)
+    assert run.verdicts, f"no report: {run.describe()}\n{run.output}"
+    assert not missed, (f"{run.describe()}: declared {FAULTS[fault].breaks}, not failed: "
+                        + "; ".join(f"{rid} {run.verdicts.get(rid)}: {run.reasons.get(rid, '')[:300]}"
+                                    for rid in missed))
+
+
+# ----------------------------------------------------------------------------------------------- the knobs themselves
+def test_every_axis_has_a_knob_and_every_knob_names_its_source():
+    assert len(KNOBS) >= 30
+    assert {k.axis for k in KNOBS.values()} == set(AXES)
+    for knob in KNOBS.values():
+        assert len(knob.source) > 30, knob.name
+    shapes = [k for k in KNOBS.values() if k.axis == "error-shape"]
+    assert len(shapes) >= 8
+
+
+def test_knob_accepts_name_catalog_requirements():
+    for knob in KNOBS.values():
+        assert set(knob.accepts) - {"*"} <= set(CATALOG), knob.name
+        assert set(knob.masks) <= set(CATALOG), knob.name
+
+
+def test_one_knob_per_axis_and_exclusions_are_enforced():
+    with pytest.raises(ValueError, match="both on axis"):
+        check_set(["gzip", "deflate"])
+    with pytest.raises(ValueError, match="cannot be combined"):
+        check_set(["nestjs-exception", "lockout-identifier-403"])
+    with pytest.raises(ValueError, match="unknown knob"):
+        check_set(["no-such-knob"])
+
+
+def _post(server, body=None, **kwargs):
+    import httpx
+
+    with httpx.Client(timeout=10) as client:
+        return client.post(server.url + LOGIN_PATH, json=body, **kwargs)
+
+
+def test_wire_knobs_do_what_they_say():
+    ok = {"email": DEMO_EMAIL, "password": DEMO_PASSWORD}
+    with start_reference_server(knobs=("http10", "gzip")) as server:
+        answer = _post(server, ok)
+        assert answer.http_version == "HTTP/1.0" and answer.headers["connection"] == "close"
+        assert answer.headers["content-encoding"] == "gzip" and answer.json()["token"]
+        plain = _post(server, ok, headers={"accept-encoding": "identity"})
+        assert "content-encoding" not in plain.headers and plain.json()["token"]
+    with start_reference_server(knobs=("chunked", "deflate")) as server:
+        answer = _post(server, ok, headers={"accept-encoding": "deflate"})
+        assert answer.headers["transfer-encoding"] == "chunked" and "content-length" not in answer.headers
+        assert answer.headers["content-encoding"] == "deflate" and answer.json()["token"]
+
+
+def test_br_is_used_only_when_asked():
+    import importlib.util
+
+    with start_reference_server(knobs=("br",)) as server:
+        unasked = _post(server, {"email": DEMO_EMAIL, "password": "wrong"}, headers={"accept-encoding": "gzip"})
+        assert "content-encoding" not in unasked.headers and unasked.json()["error"]
+        asked = _post(server, {"email": DEMO_EMAIL, "password": "wrong"}, headers={"accept-encoding": "br"})
+        has_brotli = any(importlib.util.find_spec(m) for m in ("brotli", "brotlicffi"))
+        assert asked.headers.get("content-encoding") == ("br" if has_brotli else None)
+
+
+def test_identifiers_are_trimmed_passwords_never():
+    with start_reference_server(knobs=("trim-identifiers",)) as server:
+        assert _post(server, {"email": f"  {DEMO_EMAIL} ", "password": DEMO_PASSWORD}).json()["token"]
+        refused = _post(server, {"email": DEMO_EMAIL, "password": f" {DEMO_PASSWORD} "})
+        assert refused.status_code == 401 and "token" not in refused.json()
+
+
+def test_error_shapes_keep_a_non_empty_error():
+    for name in [n for n, k in KNOBS.items() if k.axis == "error-shape"]:
+        with start_reference_server(knobs=(name,)) as server:
+            for body in ({"email": DEMO_EMAIL, "password": "wrong"}, {"email": DEMO_EMAIL}):
+                answer = _post(server, body)
+                assert answer.status_code in (400, 401) and answer.json()["error"], (name, answer.text)
