@@ -99,10 +99,13 @@ class SuiteState:
         }
 
     def _backoff(self) -> dict:
-        """The rate limits and lockouts this process's client met, and the time it waited on them."""
+        """The rate limits and lockouts this process's client met, the time it waited on them, and the gateway
+        answers it retried."""
         client = self.client
         return {"rate_limited": client.rate_limited if client else 0, "locked_out": client.locked_out if client else 0,
-                "backoff_seconds": client.backoff_seconds if client else 0.0}
+                "backoff_seconds": client.backoff_seconds if client else 0.0,
+                "gateway_retries": client.gateway_retries if client else 0,
+                "gateway_blips": client.gateway_blips if client else 0}
 
     @staticmethod
     def unreported_invariant_failures() -> list[dict]:

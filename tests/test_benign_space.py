@@ -50,12 +50,7 @@ LOG_ENV = "HYPER3D_SPACE_LOG"  # append one JSON line per combination (knobs, ve
 
 # Knobs whose false alarm is explained by a judging fix being made elsewhere: drawn again once it is merged (then
 # delete the entry: its examples below turn into plain examples, and fail loudly if the fix did not land).
-_BLIP = ("a proxy's 502/503/504 page on a transient upstream blip is charged to the request's own requirement as a "
-         "5xx at MUST (INPUT-03/04/09, AUTH-02/04/09...): not retried once to tell a blip from input that crashes "
-         "the upstream, nor reported as infrastructure")
-AWAITING_FIX: dict[str, str] = {
-    "proxy-502-nginx": _BLIP, "proxy-503-haproxy": _BLIP, "proxy-504-envoy": _BLIP,
-}
+AWAITING_FIX: dict[str, str] = {}
 
 # A proxy blip may meet any check: the check is then undecided (honestly), never failed.
 UNDECIDED = ("inconclusive", "blocked")

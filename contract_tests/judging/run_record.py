@@ -83,6 +83,8 @@ class RunRecord:
     rate_limited: int = 0  # rate-limit answers (429 / RATE_LIMITED) the client met
     locked_out: int = 0  # lockout answers (423, lock errors) the client met
     backoff_seconds: float = 0.0  # time the client waited on them
+    gateway_retries: int = 0  # gateway answers (502/503/504) the client retried once, identically
+    gateway_blips: int = 0  # of them, those whose retry was answered without a server error (judged in their place)
     # (wall-clock start, seconds, answered) of every request that reached the wire (summed over xdist workers)
     answer_times: tuple = ()
     in_flight: int = 1  # --in-flight: requests sent ahead at once

@@ -193,6 +193,8 @@ def build_report(record: RunRecord, outcome: Outcome) -> dict:
             "rate_limited": record.rate_limited,
             "locked_out": record.locked_out,
             "backoff_s": round(record.backoff_seconds, 1),
+            "gateway_retries": record.gateway_retries,
+            "gateway_blips": record.gateway_blips,
             "latency": latency(record),
             "in_flight": record.in_flight,
             "sent_ahead": record.sent_ahead,
@@ -263,6 +265,17 @@ def backoff_line(run: dict) -> str | None:
            f"{locked} lockout{'s' if locked != 1 else ''} (423 / lock error)" if locked else ""]
     return (f"{' and '.join(m for m in met if m)} met, {run.get('backoff_s') or 0:g} s of back-off in total (never a "
             "failure by itself: a check they kept from being observed is blocked)")
+
+
+def gateway_line(run: dict) -> str | None:
+    """The gateway answers (502/503/504) the run retried once and how many were passing blips (None: none)."""
+    retried = run.get("gateway_retries") or 0
+    if not retried:
+        return None
+    blips = run.get("gateway_blips") or 0
+    return (f"{retried} gateway answer{'s' if retried != 1 else ''} (502/503/504) retried once, identically; "
+            f"{blips} of them a passing blip (the retry answered without a server error and was judged in its place; "
+            "the blip is kept as evidence and judged at SHOULD), the others a server error again (judged as such)")
 
 
 def _visible(value: Any) -> Any:

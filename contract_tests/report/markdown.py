@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 from ..judging.results import clip, failed_clause
-from .json_report import backoff_line, latency_line
+from .json_report import backoff_line, gateway_line, latency_line
 
 ICONS = {
     "conforming": "✅",
@@ -143,6 +143,9 @@ def render_markdown(report: dict) -> str:
     if backoff_line(run):
         lines[-1] += "  "
         lines.append(f"**Rate limits and lockouts:** {backoff_line(run)}")
+    if gateway_line(run):
+        lines[-1] += "  "
+        lines.append(f"**Gateway answers:** {gateway_line(run)}")
     if latency_line(run):
         lines[-1] += "  "
         lines.append(f"**Answer latency:** {latency_line(run)}")

@@ -7,7 +7,7 @@ from pathlib import Path
 from ..sending.exchange import visible
 from ..judging.results import Verdict, clip, failed_clause
 from ..judging.run_record import RunRecord
-from .json_report import _split_message, backoff_line, latency, latency_line, not_run_reason
+from .json_report import _split_message, backoff_line, gateway_line, latency, latency_line, not_run_reason
 from ..judging.outcome import Outcome
 
 _MARKUP = {
@@ -72,6 +72,9 @@ def write_summary(tr, record: RunRecord, outcome: Outcome, report_dir: Path | No
                             "backoff_s": round(record.backoff_seconds, 1)})
     if backoff:
         tr.write_line(f"rate limits and lockouts: {backoff}", yellow=True)
+    gateway = gateway_line({"gateway_retries": record.gateway_retries, "gateway_blips": record.gateway_blips})
+    if gateway:
+        tr.write_line(f"gateway answers: {gateway}", yellow=True)
     answers = latency(record)
     if answers:
         duration = (record.finished or record.started) - record.started

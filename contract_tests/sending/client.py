@@ -43,6 +43,11 @@ from .transport import TransportFailure, classify
 from .wire_log import WireLog, observe_pool
 from . import wire_log
 
+# Statuses a proxy or load balancer answers itself when its upstream is down or slow: retried once, identically, to
+# tell a passing blip from an answer of the API to the input (a 500 is the API's own: never retried).
+GATEWAY_STATUSES = frozenset({502, 503, 504})
+GATEWAY_RETRY_WAIT = 0.75  # seconds before that retry when the answer gives no Retry-After
+
 USER_AGENT = "hyper3d-login-conformance/0.1 (+contract tests)"
 DEFAULT_HEADERS = {"User-Agent": USER_AGENT, "Accept": "application/json"}
 
@@ -369,6 +374,8 @@ class ContractClient:
         self.rate_limited = 0  # answers that were rate limits (429 / RATE_LIMITED), waited out or not
         self.locked_out = 0  # answers that were lockouts (423, lock errors)
         self.backoff_seconds = 0.0  # time spent waiting on them
+        self.gateway_retries = 0  # gateway answers (502/503/504) retried once, identically
+        self.gateway_blips = 0  # of them, those whose retry was answered without a server error (a passing blip)
         # (wall-clock start, seconds, answered) of every request that reached the wire: the run's answer latency
         self.answer_times: list[tuple[float, float, bool]] = []
         self.observer: Callable[[Exchange], None] | None = None
@@ -617,10 +624,17 @@ class ContractClient:
                 waited = settled = 0.0  # the back-off of this request; settled: waited out before the last pause
                 answers: list[Exchange] = []  # rate-limit and lockout answers backed off from
                 kind = None
+                blip_retried = False  # a gateway answer (502/503/504) is retried once per request
                 for attempt in range(self.limits.max_retries + 1):
                     self._check_not_stopped(probe)
                     exchange = self._attempt(request, kwargs, attempt, probe, with_token, ticket=ticket,
                                              allowance=self.limits.max_retry_wait - settled)
+                    gateway_wait = None if blip_retried or probe else self._gateway_wait(exchange, waited)
+                    if gateway_wait is not None:
+                        blip_retried = True
+                        self._check_not_stopped(probe)
+                        exchange = self._retry_gateway(exchange, answers, kwargs, attempt, with_token, ticket,
+                                                       gateway_wait, settled)
                     if exchange.transport_error and not probe and not request.accept_transport_error:
                         lost = NoAnswer(f"no response from the target: {exchange.transport_error}")
                         lost.failure = exchange.failure
@@ -646,6 +660,38 @@ class ContractClient:
                 raise self._still_backing_off(request, kind, answers, waited)
         except Held as exc:
             raise AccountLocked(exc.reason) from None
+
+    def _gateway_wait(self, answer: Exchange, waited: float) -> float | None:
+        """The wait before the identical retry of a gateway answer (502, 503, 504 with no back-off of its own: a proxy
+        in front of the API, or an upstream that was down or slow for a moment): its Retry-After when readable and
+        within what --max-retry-wait leaves, else :data:`GATEWAY_RETRY_WAIT`; None when *answer* is not one, when the
+        request takes its answers raw (the throttling probe), or when its Retry-After asks for longer than that (the
+        target asked not to be asked again so soon: the answer stands)."""
+        if answer.status not in GATEWAY_STATUSES or answer.backoff is not None or answer.request.raw_rate_limit:
+            return None
+        asked = retry_after(answer.headers)
+        if asked is None:
+            return GATEWAY_RETRY_WAIT
+        return asked if asked <= self.limits.max_retry_wait - waited else None
+
+    def _retry_gateway(self, answer: Exchange, answers: list[Exchange], kwargs: dict, attempt: int,
+                       with_token: bool, ticket, wait: float, settled: float) -> Exchange:
+        """Send the request of the gateway *answer* once more, identically, after *wait*, through the same path (the
+        request cap, the pause, the same slot, lock-book ticket and account-gate turn: a gateway answer logged no one
+        in nor failed a login at the API, so the turn's one budget unit is spent on the retry's answer, or given back).
+        When the retry is answered without a server error the first answer was a blip (``gateway_blip``): it is kept
+        in ``retried`` as evidence and the retry is what the checks judge; a 5xx again, or no answer, is the target's
+        own answer to this input, judged as such."""
+        self._sleep(wait)
+        retry = self._attempt(answer.request, kwargs, attempt, False, with_token, ticket=ticket,
+                              allowance=self.limits.max_retry_wait - settled)
+        retry.attempts = answer.attempts + 1
+        answer.gateway_blip = retry.status is not None and retry.status < 500
+        with self._counting:
+            self.gateway_retries += 1
+            self.gateway_blips += answer.gateway_blip
+        answers.append(answer)
+        return retry
 
     @contextlib.contextmanager
     def _slot(self):

@@ -408,7 +408,10 @@ class Exchange:
     truncated: bool = False  # the body was longer than the client keeps (ClientLimits.max_body); the rest was discarded
     backoff: str | None = None  # the client met a rate limit or a lockout here and backed off ("rate limit" / "lockout")
     backoff_note: str | None = None  # how the back-off read the answer (an unreadable Retry-After)
-    retried: list["Exchange"] = field(default_factory=list)  # the answers the client backed off from before this one
+    retried: list["Exchange"] = field(default_factory=list)  # the answers the client backed off from or retried
+    # a gateway answer (502/503/504) whose identical retry was answered without a server error: a proxy's page on a
+    # passing upstream blip, kept in the retry's ``retried`` as evidence
+    gateway_blip: bool = False
     sent_ahead: bool = False  # sent before its test ran (--in-flight), judged when it ran
     before: list["Exchange"] = field(default_factory=list)  # an interleaved login the client sent first, on its behalf
     counted: bool = False  # a failed login on the account, counted in the failed-login budget
@@ -469,7 +472,19 @@ class Exchange:
             body += f" (body cut at {len(self.body)} bytes: the rest was not read)"
         if self.backoff_note:
             body += f" ({self.backoff_note})"
+        blips = self.blips_note()
+        if blips:
+            body += f" ({blips})"
         return visible(self.redactor(f"status {self.status}  [{'; '.join(interesting)}]  {body}"))
+
+    def blips_note(self) -> str | None:
+        """What the answers this one retried after a gateway blip said (None: none)."""
+        blips = [ex for ex in self.retried if ex.gateway_blip]
+        if not blips:
+            return None
+        said = "; ".join(f"status {ex.status} {ex.content_type.split(';')[0].strip() or '(no Content-Type)'} "
+                         f"{_clip(ex.text, 80)!r}" for ex in blips)
+        return f"this is the identical retry of a gateway answer on a passing blip, not charged as a server error: {said}"
 
     def curl(self) -> str:
         return self.redactor(self.request.curl(self.base_url))
@@ -491,6 +506,7 @@ class Exchange:
                 "transport_error": self.transport_error,
                 "transport_failure": None if self.failure is None else self.failure.kind.value,
                 "truncated": self.truncated,
+                "retried_after_gateway_blip": self.blips_note(),
             },
             "elapsed_ms": round(self.elapsed * 1000, 1),
             "reproduce": self.curl(),
