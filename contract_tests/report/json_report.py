@@ -273,9 +273,12 @@ def gateway_line(run: dict) -> str | None:
     if not retried:
         return None
     blips = run.get("gateway_blips") or 0
-    return (f"{retried} gateway answer{'s' if retried != 1 else ''} (502/503/504) retried once, identically; "
-            f"{blips} of them a passing blip (the retry answered without a server error and was judged in its place; "
-            "the blip is kept as evidence and judged at SHOULD), the others a server error again (judged as such)")
+    again = retried - blips
+    said = [f"{blips} a passing blip (the retry, answered without a server error, judged in its place; the blip kept "
+            "as evidence, its shape judged at SHOULD)" if blips else "",
+            f"{again} a server error again (the target's own answer to that input, judged as such)" if again else ""]
+    return (f"{retried} gateway answer{'s' if retried != 1 else ''} (502/503/504) retried once, identically: "
+            + "; ".join(s for s in said if s))
 
 
 def _visible(value: Any) -> Any:

@@ -622,7 +622,7 @@ class ContractClient:
         try:
             with turn as ticket, self._slot(), contextlib.ExitStack() as alone:
                 waited = settled = 0.0  # the back-off of this request; settled: waited out before the last pause
-                answers: list[Exchange] = []  # rate-limit and lockout answers backed off from
+                answers: list[Exchange] = []  # rate-limit and lockout answers backed off from, a gateway answer retried
                 kind = None
                 blip_retried = False  # a gateway answer (502/503/504) is retried once per request
                 for attempt in range(self.limits.max_retries + 1):
@@ -632,9 +632,9 @@ class ContractClient:
                     gateway_wait = None if blip_retried or probe else self._gateway_wait(exchange, waited)
                     if gateway_wait is not None:
                         blip_retried = True
-                        self._check_not_stopped(probe)
                         exchange = self._retry_gateway(exchange, answers, kwargs, attempt, with_token, ticket,
-                                                       gateway_wait, settled)
+                                                       gateway_wait, settled + gateway_wait)
+                        waited, settled = waited + gateway_wait, settled + gateway_wait
                     if exchange.transport_error and not probe and not request.accept_transport_error:
                         lost = NoAnswer(f"no response from the target: {exchange.transport_error}")
                         lost.failure = exchange.failure
@@ -644,7 +644,7 @@ class ContractClient:
                     if kind is None or request.raw_rate_limit:
                         exchange.retried = answers
                         return exchange
-                    if not answers and self.limits.in_flight > 1:
+                    if not any(answer.backoff for answer in answers) and self.limits.in_flight > 1:
                         alone.enter_context(self._retrying)
                     answers.append(exchange)
                     try:
@@ -675,7 +675,7 @@ class ContractClient:
         return asked if asked <= self.limits.max_retry_wait - waited else None
 
     def _retry_gateway(self, answer: Exchange, answers: list[Exchange], kwargs: dict, attempt: int,
-                       with_token: bool, ticket, wait: float, settled: float) -> Exchange:
+                       with_token: bool, ticket, wait: float, waited: float) -> Exchange:
         """Send the request of the gateway *answer* once more, identically, after *wait*, through the same path (the
         request cap, the pause, the same slot, lock-book ticket and account-gate turn: a gateway answer logged no one
         in nor failed a login at the API, so the turn's one budget unit is spent on the retry's answer, or given back).
@@ -683,14 +683,19 @@ class ContractClient:
         in ``retried`` as evidence and the retry is what the checks judge; a 5xx again, or no answer, is the target's
         own answer to this input, judged as such."""
         self._sleep(wait)
-        retry = self._attempt(answer.request, kwargs, attempt, False, with_token, ticket=ticket,
-                              allowance=self.limits.max_retry_wait - settled)
+        answers.append(answer)
+        try:
+            self._check_not_stopped(False)
+            retry = self._attempt(answer.request, kwargs, attempt, False, with_token, ticket=ticket,
+                                  allowance=self.limits.max_retry_wait - waited)
+        except NotSent as exc:  # (the request cap, a pause past the bound): the gateway answer is all there is
+            exc.answers = [*answers, *exc.answers]
+            raise
         retry.attempts = answer.attempts + 1
         answer.gateway_blip = retry.status is not None and retry.status < 500
         with self._counting:
             self.gateway_retries += 1
             self.gateway_blips += answer.gateway_blip
-        answers.append(answer)
         return retry
 
     @contextlib.contextmanager

@@ -484,7 +484,8 @@ class Exchange:
             return None
         said = "; ".join(f"status {ex.status} {ex.content_type.split(';')[0].strip() or '(no Content-Type)'} "
                          f"{_clip(ex.text, 80)!r}" for ex in blips)
-        return f"this is the identical retry of a gateway answer on a passing blip, not charged as a server error: {said}"
+        return ("this is the identical retry of a gateway answer on a passing blip, not charged as a server error: "
+                + said)
 
     def curl(self) -> str:
         return self.redactor(self.request.curl(self.base_url))

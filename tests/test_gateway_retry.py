@@ -1,0 +1,169 @@
+"""A gateway answer (502/503/504) is retried once, identically: a retry answered normally makes the first a blip
+(kept as evidence, never charged as a server error), a 5xx again stands as the target's answer to the input."""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+import httpx
+import pytest
+
+from contract_tests.judging import invariants, verdicts
+from contract_tests.report.json_report import gateway_line
+from contract_tests.sending.client import (GATEWAY_RETRY_WAIT, Account, BudgetSpent, ClientLimits, ContractClient)
+from contract_tests.sending.exchange import LoginRequest
+from contract_tests.sending.secrets import Redactor
+from tests.misbehaving_targets import CREDENTIAL_FAILURE, RawTarget, read_request
+
+ACCOUNT = Account.from_values("demo@example.com", "Right-Passw0rd!")
+NGINX_502 = (b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1>"
+             b"</center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n")
+BAD_GATEWAY = (b"HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n" % len(NGINX_502)
+               + NGINX_502)
+
+
+def gateway_first(blips: int):
+    """The first *blips* requests (over all connections) get nginx's 502 page; the ones after a credential failure."""
+    seen = [0]
+    lock = threading.Lock()
+
+    def behave(conn: socket.socket, stop: threading.Event) -> None:
+        while not stop.is_set() and read_request(conn):
+            with lock:
+                seen[0] += 1
+                blip = seen[0] <= blips
+            conn.sendall(BAD_GATEWAY if blip else CREDENTIAL_FAILURE)
+
+    return behave
+
+
+@pytest.fixture
+def in_test():
+    """The invariants' observer inside a test context declaring *requirements*."""
+    def enter(*requirements: str) -> verdicts.TestContext:
+        verdicts.reset_held()
+        ctx = verdicts.TestContext("suite/test_x.py::test_x", requirements)
+        verdicts.begin(ctx)
+        return ctx
+
+    yield enter
+    verdicts.begin(None)
+    verdicts.reset_held()
+
+
+def _hostile() -> LoginRequest:
+    return LoginRequest(purpose="a hostile string", expect="failure", requirement="INPUT-09",
+                        json={"email": "x@example.com", "password": "'; DROP TABLE users; --"})
+
+
+def _send_to(target: RawTarget, request: LoginRequest):
+    sleeps: list[float] = []
+    seen = []
+    client = ContractClient(target.url, Redactor(), ClientLimits(timeout=5), sleep=sleeps.append)
+    client.observer = seen.append
+    try:
+        return client, client.send(request), seen, sleeps
+    finally:
+        client.close()
+
+
+def test_a_502_page_on_a_blip_is_retried_and_the_retry_is_judged(in_test):
+    with RawTarget(gateway_first(1)) as target:
+        client, ex, seen, sleeps = _send_to(target, _hostile())
+    assert ex.status == 401 and ex.attempts == 2 and client.requests_sent == 2
+    assert sleeps == [GATEWAY_RETRY_WAIT]
+    blip = ex.retried[0]
+    assert blip.status == 502 and blip.gateway_blip and not ex.gateway_blip
+    assert seen == [blip, ex]  # the blip is evidence: observed with its retry
+    assert (client.gateway_retries, client.gateway_blips) == (1, 1)
+    note = "this is the identical retry of a gateway answer on a passing blip, not charged as a server error"
+    assert note in ex.describe_response() and "status 502 text/html" in ex.describe_response()
+    assert "502 Bad Gateway" in ex.evidence()["response"]["retried_after_gateway_blip"]
+
+    observer = invariants.Observer()
+    ctx = in_test("INPUT-09")
+    for answer in seen:
+        observer(answer)
+    assert ctx.failed() == []  # no "status below 500" charged to the input's requirement
+    held = [o for o in verdicts.take_held() if o.requirement == "RESP-04"]
+    assert held and {o.level for o in held} == {"SHOULD"}  # the proxy page's shape: infrastructure, at SHOULD
+
+
+def test_a_5xx_again_stands_as_the_answer_to_the_input(in_test):
+    with RawTarget(gateway_first(2)) as target:
+        client, ex, seen, _ = _send_to(target, _hostile())
+    assert ex.status == 502 and client.requests_sent == 2
+    assert [a.status for a in seen] == [502, 502] and not any(a.gateway_blip for a in seen)
+    assert (client.gateway_retries, client.gateway_blips) == (1, 0)
+    assert "passing blip" not in ex.describe_response()
+
+    observer = invariants.Observer()
+    ctx = in_test("INPUT-09")
+    observer(seen[-1])
+    failed = ctx.failed()
+    assert [o.requirement for o in failed] == ["INPUT-09"] and "a status below 500" in failed[0].message
+    assert failed[0].message.startswith("INPUT-09 [MUST]")
+
+
+def _mock_client(answers, sleeps, **limits):
+    log = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        log.append(request.read().decode())
+        return next(answers)
+
+    client = ContractClient("http://target.test", Redactor(), ClientLimits(**limits), account=ACCOUNT,
+                            transport=httpx.MockTransport(handler), sleep=sleeps.append)
+    return client, log
+
+
+def test_a_500_is_the_apis_own_and_not_retried():
+    sleeps: list[float] = []
+    client, log = _mock_client(iter([httpx.Response(500, json={"error": "INTERNAL"})]), sleeps)
+    ex = client.send(_hostile())
+    assert ex.status == 500 and len(log) == 1 and sleeps == [] and client.gateway_retries == 0
+
+
+def test_retry_after_is_honoured_within_the_bound_and_a_longer_one_lets_the_answer_stand():
+    sleeps: list[float] = []
+    answers = iter([httpx.Response(503, headers={"Retry-After": "3"}, text="busy"),
+                    httpx.Response(401, json={"error": "INVALID_CREDENTIALS"})])
+    client, log = _mock_client(answers, sleeps, max_retry_wait=10)
+    assert client.send(_hostile()).status == 401 and sleeps == [3.0] and len(log) == 2
+
+    sleeps.clear()
+    client, log = _mock_client(iter([httpx.Response(503, headers={"Retry-After": "3600"}, text="maintenance")]),
+                               sleeps, max_retry_wait=10)
+    ex = client.send(_hostile())
+    assert ex.status == 503 and len(log) == 1 and sleeps == [] and client.gateway_retries == 0
+
+
+def test_a_blip_on_the_account_spends_one_budget_unit_for_the_one_login_the_api_saw():
+    sleeps: list[float] = []
+    answers = iter([httpx.Response(504, text="upstream request timeout", headers={"content-type": "text/plain"}),
+                    httpx.Response(401, json={"error": "INVALID_CREDENTIALS"}),
+                    httpx.Response(502, text="<html>bad gateway</html>", headers={"content-type": "text/html"}),
+                    httpx.Response(201, json={"token": "t.t.t", "user_uuid": "u"})])
+    client, log = _mock_client(answers, sleeps, failed_login_budget=5)
+    wrong = LoginRequest(purpose="wrong", expect="failure", real_account=True,
+                         json={"email": ACCOUNT.email, "password": "wrong-1"})
+    assert client.send(wrong).status == 401 and client.failed_logins == 1
+    assert client.login(ACCOUNT, "right").token == "t.t.t" and client.failed_logins == 1
+    assert client._gate.held == 0 and client._gate.streak == 0  # no unit left held, the streak reset by the login
+    assert len(log) == 4 and client.gateway_blips == 2
+
+
+def test_the_retry_counts_against_the_request_cap_and_keeps_the_gateway_answer_as_evidence():
+    sleeps: list[float] = []
+    client, log = _mock_client(iter([httpx.Response(502, text="<html>bad gateway</html>")]), sleeps, max_requests=1)
+    with pytest.raises(BudgetSpent, match="request cap") as raised:
+        client.send(_hostile(), observe=False)
+    assert len(log) == 1 and [a.status for a in raised.value.answers] == [502]
+
+
+def test_the_run_summary_counts_the_retries():
+    assert gateway_line({}) is None
+    line = gateway_line({"gateway_retries": 3, "gateway_blips": 2})
+    assert line.startswith("3 gateway answers (502/503/504) retried once")
+    assert "2 a passing blip" in line and "1 a server error again" in line
