@@ -3,15 +3,24 @@
 
 from __future__ import annotations
 
+import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 
 import httpx
 import pytest
 
+from test_faults import CLEAN_ENV
+
 from contract_tests.judging import invariants, verdicts
+from contract_tests.report.html import render_html
 from contract_tests.report.json_report import gateway_line
-from contract_tests.sending.client import (GATEWAY_RETRY_WAIT, Account, BudgetSpent, ClientLimits, ContractClient)
+from contract_tests.report.markdown import render_markdown
+from contract_tests.reference import DEMO_EMAIL, DEMO_PASSWORD, start_reference_server
+from contract_tests.sending.client import GATEWAY_RETRY_WAIT, Account, BudgetSpent, ClientLimits, ContractClient
 from contract_tests.sending.exchange import LoginRequest
 from contract_tests.sending.secrets import Redactor
 from tests.misbehaving_targets import CREDENTIAL_FAILURE, RawTarget, read_request
@@ -167,3 +176,19 @@ def test_the_run_summary_counts_the_retries():
     line = gateway_line({"gateway_retries": 3, "gateway_blips": 2})
     assert line.startswith("3 gateway answers (502/503/504) retried once")
     assert "2 a passing blip" in line and "1 a server error again" in line
+
+
+def test_every_report_of_a_run_that_met_a_blip_says_so(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in CLEAN_ENV}
+    env.update(LOGIN_EMAIL=DEMO_EMAIL, LOGIN_PASSWORD=DEMO_PASSWORD)
+    with start_reference_server(knobs=("proxy-504-envoy",)) as server:
+        proc = subprocess.run([sys.executable, "-m", "contract_tests", f"--base-url={server.url}", "--timeout=30",
+                               f"--report-dir={tmp_path}", "-p", "no:randomly", "-q"],
+                              env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    report = json.loads((tmp_path / "conformance.json").read_text(encoding="utf-8"))
+    run = report["run"]
+    assert run["gateway_retries"] >= 1 and run["gateway_blips"] == run["gateway_retries"]
+    assert proc.returncode == 0, proc.stdout[-3000:]  # at --fail-on=must: no blip is a MUST failure
+    assert "gateway answers: " in proc.stdout
+    assert "**Gateway answers:** " + gateway_line(run) in render_markdown(report)
+    assert "gateway answers</dt>" in render_html(report)

@@ -15,7 +15,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from ..judging.results import clip, failed_clause
-from .json_report import backoff_line, latency_line
+from .json_report import backoff_line, gateway_line, latency_line
 
 # Plain symbols every font has (a CI machine has no colour-emoji font).
 ICONS = {"conforming": "✓", "non-conforming": "✗", "inconclusive": "?", "error": "!", "could-not-test": "⊘",
@@ -60,6 +60,7 @@ def render_html(report: dict) -> str:
         report=report,
         run=report["run"],
         backoff=backoff_line(report["run"]),
+        gateway=gateway_line(report["run"]),
         answers=latency_line(report["run"]),
         counts=report["summary"],
         total=len(reqs),
