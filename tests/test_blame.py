@@ -336,7 +336,7 @@ def test_reports_headline_the_must_violation_with_the_must_statement():
     assert "[MUST]" in section and "text/plain 500" in section and "HTML 413" not in section
     assert CATALOG["RESP-04"].statement[:60] in section  # the MUST statement
     assert "text/plain 500" in render_html(report)
-    assert _note(outcome.requirements["RESP-04"], record).endswith("actual text/plain 500")
+    assert _note(outcome.requirements["RESP-04"], record, outcome).endswith("actual text/plain 500")
     # failed at SHOULD only: the SHOULD clause is printed
     _, _, report = _built(should)
     r = next(r for r in report["requirements"] if r["id"] == "RESP-04")
