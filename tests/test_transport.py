@@ -73,7 +73,8 @@ def _says_what_happened(message: str) -> None:
 
 # ------------------------------------------------------------------------------------------------ kinds and words
 @pytest.mark.parametrize("behaviour, kind, words", [
-    ("resets", Failure.RESET, "reset the connection"),
+    # a reset may come before the small body was written (a loaded machine): then it was reset while uploading
+    ("resets", (Failure.RESET, Failure.RESET_WHILE_UPLOADING), "reset the connection"),
     ("closes", Failure.CLOSED, "closed the connection without answering; if that port serves HTTPS, use https://"),
     ("tls-alert-to-plain-http", Failure.PLAIN_TO_TLS_PORT, "that port speaks TLS; use https://"),
     ("never-answers", Failure.TIMEOUT, "no complete answer within 0.5 s (--timeout bounds the whole request): the "
@@ -82,7 +83,7 @@ def _says_what_happened(message: str) -> None:
 def test_a_small_request_without_an_answer_says_what_happened(behaviour, kind, words):
     with RawTarget(BEHAVIOURS[behaviour]) as target:
         ex = _send(target.url, _small(), timeout=0.5)
-    assert ex.failure is not None and ex.failure.kind is kind, ex.failure
+    assert ex.failure is not None and ex.failure.kind in (kind if isinstance(kind, tuple) else (kind,)), ex.failure
     assert words in ex.transport_error
     _says_what_happened(ex.transport_error)
 

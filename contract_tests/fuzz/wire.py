@@ -185,7 +185,9 @@ def classify(wire: Wire) -> Shape:
             found.setdefault("INPUT-01", "no password")
         elif error.validator == "anyOf" and not path:
             found.setdefault("INPUT-02", "neither email nor username")
-        elif error.validator == "maxLength" and path == ["username"]:
+        elif error.validator == "maxLength" and path == ["username"] and "email" not in body:
+            # the username's length is DEPR-03's where the username is the identifier; beside an email (which wins,
+            # DEPR-02) a server may ignore it unread: then it is only a schema-invalid request (INPUT-06)
             found.setdefault("DEPR-03", f"username of {len(body['username'])} code points "
                                           f"(max {error.validator_value})")
         elif error.validator == "format" and path == ["email"]:
