@@ -223,3 +223,34 @@ def test_missing_error_says_what_the_body_is(ex, says, never):
         assert words in actual
     for words in never:
         assert words not in actual
+
+
+# ------------------------------------------------------------------ INPUT-06 and coercing validators
+def test_a_coerced_login_attempt_is_not_judged_as_a_refusal():
+    """A number where a string is wanted, answered exactly like the run's credential failure (a 201 with `error`, the
+    vendor's style): a coercing validator read a login attempt, INPUT-06 (the status of refusals) does not judge it;
+    the same request answered 201 with another error, or a missing password answered 201, still fails INPUT-06."""
+    from contract_tests.judging import invariants, verdicts
+    from contract_tests.sending.exchange import Exchange, LoginRequest
+    from contract_tests.sending.secrets import Redactor
+
+    def exchange(expect, body, status, error):
+        ex = Exchange(request=LoginRequest("p", expect, json=body), base_url="http://t", redactor=Redactor())
+        ex.status, ex.headers = status, __import__("httpx").Headers({"content-type": "application/json"})
+        ex.body = __import__("json").dumps({"error": error}).encode()
+        return ex
+
+    observer = invariants.Observer()
+    verdicts.reset_held()
+    ctx = verdicts.TestContext("t", ("INPUT-06",))
+    verdicts.begin(ctx)
+    try:
+        observer(exchange("failure", {"email": "a@example.com", "password": "wrong"}, 201, "INVALID_CREDENTIALS"))
+        observer(exchange("invalid", {"email": "a@example.com", "password": 12345}, 201, "INVALID_CREDENTIALS"))
+        assert not ctx.failed("INPUT-06", repeats=True)
+        observer(exchange("invalid", {"email": "a@example.com", "password": 12345}, 201, "INVALID_REQUEST"))
+        observer(exchange("invalid", {"email": "a@example.com"}, 201, "INVALID_CREDENTIALS"))
+        assert len(ctx.failed("INPUT-06", repeats=True)) == 2
+    finally:
+        verdicts.begin(None)
+        verdicts.reset_held()

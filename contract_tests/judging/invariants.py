@@ -65,6 +65,14 @@ class Observer:
         self._reported: set[tuple] = set()
         self._token_headers: set[str] = set()  # TOKEN-04 scans each distinct JOSE header once (about 3 ms each)
         self.applicable: Counter[str] = Counter()  # exchanges each invariant judged
+        self._credential_answers: set[tuple] = set()  # (status, error) of the run's credential failures
+
+    def _coerced_login_attempt(self, ex: Exchange) -> bool:
+        """A schema-invalid request a coercing validator read as a login attempt: only a number where a string is
+        wanted, answered exactly like the run's credential failures. Its status is the credential failure's (a 2xx
+        in the vendor's style), not a refusal's: INPUT-06 judges refusals (INPUT-03 the token, RESP-05 the error)."""
+        return (not ex.token and (ex.status, repr(ex.error)) in self._credential_answers
+                and coercible_login(ex.request.json if ex.request.has_json else None))
 
     def take(self, requirement: str) -> tuple[list[Observation], int]:
         """The failures held for *requirement* (removed from the store) and how many exchanges it judged."""
@@ -106,7 +114,10 @@ class Observer:
                 run("RESP-05", checks.has_error, level=answer_shape_level(ex))
             if req.expect in ("failure", "invalid"):
                 run("RESP-06", checks.no_token)
-            if req.expect == "invalid" and ex.backoff is None and owner not in _OWN_STATUS_RULE:
+            if req.expect == "failure" and not ex.token and ex.backoff is None and ex.status < 500:
+                self._credential_answers.add((ex.status, repr(ex.error)))  # (an error may be any JSON)
+            if (req.expect == "invalid" and ex.backoff is None and owner not in _OWN_STATUS_RULE
+                    and not self._coerced_login_attempt(ex)):
                 # a token is the "never a token" clause (the cause the request's own requirement may carry already)
                 run("INPUT-06", checks.no_token if ex.token else _not_2xx)
             run("SEC-02", checks.no_password_echo, submitted_passwords(ex))
@@ -120,6 +131,17 @@ class Observer:
             self._token_headers.add(ex.token.split(".")[0])
             run("TOKEN-04", checks.hmac_key_not_weak)
         self.applicable.update(judged)
+
+
+def coercible_login(body: object) -> bool:
+    """A login whose only fault is a number where the schema wants a string (what coercing validators accept: DRF's
+    CharField, ajv's coerceTypes, Pydantic's lax mode for some types)."""
+    if not isinstance(body, dict) or not body.keys() <= {"email", "username", "password"} or "password" not in body:
+        return False
+    values = list(body.values())
+    numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return bool(numbers) and all(isinstance(v, str) or v in numbers for v in values) and (
+        "email" in body or "username" in body)
 
 
 def _not_2xx(ex: Exchange) -> None:
