@@ -17,18 +17,11 @@ Behaviour = Callable[[socket.socket, threading.Event], None]
 
 def read_request(conn: socket.socket) -> bool:
     """Read one HTTP request (headers and a Content-Length body); False when the client went away."""
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = conn.recv(65536)
-        if not chunk:
-            return False
-        data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    length = 0
-    for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            length = int(value.strip() or 0)
+    read = read_head(conn)
+    if read is None:
+        return False
+    headers, body = read
+    length = int(headers.get(b"content-length", b"0") or 0)
     while len(body) < length:
         chunk = conn.recv(65536)
         if not chunk:
