@@ -990,9 +990,9 @@ class ContractClient:
             return backoff_kind(exchange)
         on_account = (request.real_account and self._account_logged_in  # any xdist worker's failures, or one
                       and (self.run_failed_logins > 0 or self._gate.streak > 0))  # answered, not yet counted
-        # any identifier the suite names: refused otherwise before in this run, now forbidden
-        after_failures = on_account or (request.expect in ("failure", "success")
-                                        and self._locks.forbidden_after_failures(request, exchange))
+        # any identifier the suite names, whatever the request checks (a validation probe naming a locked identifier
+        # meets the lock too): refused otherwise before in this run, now forbidden
+        after_failures = on_account or self._locks.forbidden_after_failures(request, exchange)
         return backoff_kind(exchange, locked_after_failures=after_failures)
 
 
