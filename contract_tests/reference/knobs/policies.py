@@ -211,6 +211,10 @@ class AddressRateLimitNginx:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and not self.bucket.allow((scope.get("client") or ("?",))[0]):
+            # nginx reads and discards the rest of the request body before it closes (lingering_close), so the client
+            # gets the page instead of a reset
+            while (await receive()).get("more_body"):
+                pass
             await NginxFront.page(send, 429, "Too Many Requests")
             return
         await self.app(scope, receive, send)
