@@ -104,7 +104,9 @@ class Observer:
                        check_record(check, args, {}, ex.redactor))
 
         owner = req.requirement or (ctx.requirements[0] if ctx is not None and ctx.requirements else None)
-        if ex.status >= 500 and owner and not ex.gateway_blip:  # (a blip: judged by its shape, at SHOULD, below)
+        # a blip is judged by its shape, at SHOULD, below; a gateway answer whose retry could not be sent is
+        # unconfirmed: not charged as the input's server error either
+        if ex.status >= 500 and owner and not ex.gateway_blip and not ex.gateway_unconfirmed:
             charge(owner, "a status below 500 (no server error)", None, None, (owner, id(ex)),
                    check_record(checks.not_5xx, (), {}, ex.redactor))
         if req.method == "POST":

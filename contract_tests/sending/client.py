@@ -689,7 +689,8 @@ class ContractClient:
             self._check_not_stopped(False)
             retry = self._attempt(answer.request, kwargs, attempt, False, with_token, ticket=ticket,
                                   allowance=self.limits.max_retry_wait - waited)
-        except NotSent as exc:  # (the request cap, a pause past the bound): the gateway answer is all there is
+        except NotSent as exc:  # (the request cap, a pause past the bound, a lock): the gateway answer is all there is
+            answer.gateway_unconfirmed = True  # its identical retry was not sent: whether the input did it is unknown
             exc.answers = [*answers, *exc.answers]
             raise
         retry.attempts = answer.attempts + 1
