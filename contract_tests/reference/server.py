@@ -25,9 +25,9 @@ def bind_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
     return sock
 
 
-def socket_url(sock: socket.socket) -> str:
+def socket_url(sock: socket.socket, scheme: str = "http") -> str:
     host, port = sock.getsockname()[:2]
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+    return f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"
 
 
 def uvicorn_config(app, **overrides) -> uvicorn.Config:
@@ -41,9 +41,9 @@ class RunningServer:
     """A reference server serving on a loopback port in a daemon thread. Context manager; `.stop()` is idempotent."""
 
     def __init__(self, *, app, server: uvicorn.Server, thread: threading.Thread, sock: socket.socket,
-                 fault: str | None, variant: str | None, front=None) -> None:
+                 fault: str | None, variant: str | None, front=None, scheme: str = "http") -> None:
         self.app = app
-        self.url = socket_url(sock)
+        self.url = socket_url(sock, scheme)
         self.host, self.port = sock.getsockname()[:2]
         self._front = front  # a TCP front the clients talk to instead (the `http10` knob)
         if front is not None:
@@ -90,13 +90,15 @@ class RunningServer:
 
 def start_reference_server(*, fault: str | None = None, variant: str | None = None, host: str = "127.0.0.1",
                            startup_timeout: float = 10.0, demo_password: str | None = None,
-                           service=None, knobs=()) -> RunningServer:
+                           service=None, knobs=(), tls: tuple[str, str] | None = None) -> RunningServer:
     """Start a reference server (optionally with one named fault and/or variant) on a free port of `host`.
 
-    `demo_password` / `service` / `knobs` (benign behaviours, knobs/): see `create_app`."""
+    `demo_password` / `service` / `knobs` (benign behaviours, knobs/): see `create_app`. `tls`: (certificate file,
+    key file) PEM paths: the server speaks https only."""
     app = create_app(fault=fault, variant=variant, demo_password=demo_password, service=service, knobs=knobs)
     sock = bind_socket(host, 0)
-    server = uvicorn.Server(uvicorn_config(app))
+    tls_options = dict(ssl_certfile=tls[0], ssl_keyfile=tls[1]) if tls else {}
+    server = uvicorn.Server(uvicorn_config(app, **tls_options))
     errors: list[BaseException] = []
 
     def run() -> None:
@@ -120,8 +122,11 @@ def start_reference_server(*, fault: str | None = None, variant: str | None = No
         time.sleep(0.002)
     front = None
     if getattr(app.state.service, "http10", False):
+        if tls:
+            raise ValueError("the HTTP/1.0 front speaks plain http: no tls with the http10 knob")
         from .knobs.wire import HTTP10Front
 
         front = HTTP10Front(sock.getsockname()[:2])
         front.start()
-    return RunningServer(app=app, server=server, thread=thread, sock=sock, fault=fault, variant=variant, front=front)
+    return RunningServer(app=app, server=server, thread=thread, sock=sock, fault=fault, variant=variant, front=front,
+                         scheme="https" if tls else "http")
