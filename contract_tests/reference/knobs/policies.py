@@ -12,6 +12,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..guards import RequestRate
+from ..request_body import discard
 from ..service import LoginRequest, LoginService, Reject, User
 from ..stacks.nginx import LeakyBucket, NginxFront, nginx_page
 
@@ -213,8 +214,7 @@ class AddressRateLimitNginx:
         if scope["type"] == "http" and not self.bucket.allow((scope.get("client") or ("?",))[0]):
             # nginx reads and discards the rest of the request body before it closes (lingering_close), so the client
             # gets the page instead of a reset
-            while (await receive()).get("more_body"):
-                pass
+            await discard(receive)
             await NginxFront.page(send, 429, "Too Many Requests")
             return
         await self.app(scope, receive, send)

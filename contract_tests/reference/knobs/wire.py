@@ -17,6 +17,8 @@ import zlib
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..request_body import buffered, replaying
+
 
 def accepted_codings(scope: Scope) -> dict[str, float]:
     """Accept-Encoding of the request: coding -> q (RFC 9110 §12.5.3)."""
@@ -69,24 +71,8 @@ class Rewrite:
 
     @staticmethod
     async def drained(receive: Receive) -> Receive:
-        parts: list[bytes] = []
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                break
-            parts.append(message.get("body", b""))
-            if not message.get("more_body"):
-                break
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": b"".join(parts), "more_body": False}
-
-        return replay
+        body, _ = await buffered(receive)
+        return replaying(body or b"", receive)
 
     async def rewrite(self, scope: Scope, status: int, headers: list[tuple[bytes, bytes]],
                       body: bytes) -> tuple[int, list[tuple[bytes, bytes]], list[bytes]]:

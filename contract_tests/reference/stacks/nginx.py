@@ -17,6 +17,7 @@ import time
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..request_body import buffered, discard, replaying
 from ..service import LoginService
 from . import stack
 
@@ -62,34 +63,20 @@ class NginxFront:
         headers = dict(scope["headers"])
         declared = headers.get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self.max_body_bytes:  # checked before anything else
-            await self.linger(receive)
+            await discard(receive)
             await self.page(send, 413, "Request Entity Too Large")
             return
         if not self.bucket.allow((scope.get("client") or ("?",))[0]):
+            await discard(receive)
             await self.page(send, 429, "Too Many Requests")
             return
-        body, size = [], 0
-        while True:  # nginx buffers the request body before proxying it
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            size += len(message.get("body", b""))
-            if size > self.max_body_bytes:
-                if message.get("more_body"):
-                    await self.linger(receive)
-                await self.page(send, 413, "Request Entity Too Large")
-                return
-            body.append(message.get("body", b""))
-            if not message.get("more_body"):
-                break
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": b"".join(body), "more_body": False}
+        body, within = await buffered(receive, self.max_body_bytes)  # nginx buffers the body before proxying it
+        if not within:
+            await self.page(send, 413, "Request Entity Too Large")
+            return
+        if body is None:  # the client went away
+            return
+        replay = replaying(body, receive)
 
         async def send_as_nginx(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -98,18 +85,6 @@ class NginxFront:
             await send(message)
 
         await self.app(scope, replay, send_as_nginx)
-
-    @staticmethod
-    async def linger(receive: Receive, limit: int = 8 * 1024 * 1024) -> None:
-        """nginx's lingering close: read and discard what the client is still sending, so that closing the
-        connection does not reset it before the client has read the 413 (uvicorn stops delivering the body once
-        a response is sent, so the draining comes first)."""
-        drained = 0
-        while drained < limit:
-            message = await receive()
-            if message["type"] == "http.disconnect" or not message.get("more_body"):
-                return
-            drained += len(message.get("body", b""))
 
     @staticmethod
     async def page(send: Send, status: int, reason: str) -> None:
