@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import threading
-import time
 from typing import Any
 
 from starlette.responses import PlainTextResponse, Response
@@ -13,7 +12,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..guards import RequestRate
 from ..request_body import discard
-from ..service import LoginRequest, LoginService, Reject, User
+from ..service import LoginRequest, LoginService, User
+from ..stacks.lockout import LockoutPolicy
 from ..stacks.nginx import LeakyBucket, NginxFront, nginx_page
 
 
@@ -124,52 +124,14 @@ class EarlyClose413:
 
 
 # ----------------------------------------------------------------------------------------- account policies
-class IdentifierLockout(LoginService):
-    """`lock_after` failed logins for one identifier (known or not) within `window` lock it for `lock_seconds`,
-    the right password included; an attempt while locked starts the lock again."""
-
+class IdentifierLockout(LockoutPolicy):
     source = ("django-axes with AXES_LOCKOUT_PARAMETERS=[\"username\"] (unknown identifiers counted too), "
               "AXES_RESET_ON_SUCCESS=False (its default) and AXES_HTTP_RESPONSE_CODE=403, answering the vendor's "
               "USER_FORBIDDEN without Retry-After")
     lock_after = 6
-    window = 300.0
+    window_seconds = 300.0
     lock_seconds = 2.0
     lock_status, lock_error, retry_after, reset_on_success = 403, "USER_FORBIDDEN", False, False
-
-    def setup(self) -> None:
-        self.policy_lock = threading.Lock()
-        self.failures: dict[str, list[float]] = {}
-        self.locked_until: dict[str, float] = {}
-
-    def guarded_authenticate(self, login: LoginRequest) -> User:
-        key = self.throttle_key(login)
-        now = time.monotonic()
-        with self.policy_lock:
-            locked = key is not None and self.locked_until.get(key, 0.0) > now
-            if locked:
-                self.locked_until[key] = now + self.lock_seconds
-        if locked:
-            headers = {"Retry-After": str(math.ceil(self.lock_seconds))} if self.retry_after else None
-            raise Reject(self.error_response(self.lock_status, self.lock_error, headers=headers))
-        try:
-            user = self.authenticate(login)
-        except Reject:
-            self.count_failure(key, now)
-            raise
-        if self.reset_on_success and key is not None:
-            with self.policy_lock:
-                self.failures.pop(key, None)
-        return user
-
-    def count_failure(self, key: str | None, now: float) -> None:
-        if key is None:
-            return
-        with self.policy_lock:
-            recent = [t for t in self.failures.get(key, ()) if now - t < self.window] + [now]
-            if len(recent) >= self.lock_after:
-                self.locked_until[key] = now + self.lock_seconds
-                recent = []
-            self.failures[key] = recent
 
 
 class Lockout429ResetOnSuccess(IdentifierLockout):
