@@ -25,10 +25,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..service import LOGIN_PATH, LoginRequest, LoginService, Reject, User
+from ..service import LoginRequest, Reject, User
 from . import stack
-from .nestjs import NodeJSON
-from .node import (STATUS_TEXT, BodyParserError, JsonWebTokenClaims, js_length, js_utf8, media_type, parse_json_body,
+from .node import (STATUS_TEXT, BodyParserError, ExpressRouted, js_length, js_utf8, media_type, parse_json_body,
                    read_limited)
 
 # zod 3's z.string().email()
@@ -74,22 +73,9 @@ def _type_name(value: Any) -> str:
 
 
 @stack("express")
-class Express(JsonWebTokenClaims, LoginService):
-    def json(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
-        return NodeJSON(body, status_code=status, headers=headers)
-
-    async def route(self, request: Request) -> Response:
-        if request.url.path == LOGIN_PATH and request.method == "POST":
-            return await self.login(request)
-        if request.url.path == LOGIN_PATH and request.method == "OPTIONS":
-            return Response("POST", 200, {"Allow": "POST"}, media_type="text/html; charset=utf-8")
+class Express(ExpressRouted):
+    def not_found(self, request: Request) -> Response:
         return finalhandler_page(404, f"Cannot {request.method} {request.url.path}")
-
-    async def login(self, request: Request) -> Response:
-        data = await self.request_data(request)
-        login = self.validate(data)
-        user = self.guarded_authenticate(login)
-        return self.success(request, user, login)
 
     async def request_data(self, request: Request) -> Any:
         if media_type(request) != "application/json":

@@ -19,16 +19,15 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..service import LOGIN_PATH, LoginRequest, LoginService, Reject, User, is_email_address
+from ..service import LoginRequest, Reject, User, is_email_address
 from . import stack
-from .node import (STATUS_TEXT, BodyParserError, JsonWebTokenClaims, js_utf8, media_type, parse_json_body,
+from .node import (STATUS_TEXT, BodyParserError, ExpressRouted, js_utf8, media_type, parse_json_body,
                    parse_urlencoded_body, read_limited, validator_js_length)
 
 _LABEL = re.compile(r"^[a-z\u00a1-\uffff0-9-]{1,63}$", re.IGNORECASE)
@@ -46,39 +45,15 @@ def validator_is_email(value: str) -> bool:
             and bool(_TLD.match(labels[-1])))
 
 
-class NodeJSON(Response):
-    """res.json(): JSON.stringify (non-ASCII as UTF-8, lone surrogates escaped), charset in the content type."""
-
-    media_type = "application/json; charset=utf-8"
-
-    def render(self, content: Any) -> bytes:
-        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "backslashreplace")
-
-
 def nest_error(status: int, message: Any) -> dict[str, Any]:
     """The body of Nest's HttpException subclasses (BadRequestException, NotFoundException, ...)."""
     return {"message": message, "error": STATUS_TEXT[status], "statusCode": status}
 
 
 @stack("nestjs")
-class NestJs(JsonWebTokenClaims, LoginService):
-    def json(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
-        return NodeJSON(body, status_code=status, headers=headers)
-
-    # --------------------------------------------------------------- routing (Express router under Nest)
-    async def route(self, request: Request) -> Response:
-        if request.url.path == LOGIN_PATH and request.method == "POST":
-            return await self.login(request)
-        if request.url.path == LOGIN_PATH and request.method == "OPTIONS":
-            # Express answers OPTIONS itself: 200, Allow, the method list as the (text/html) body
-            return Response("POST", 200, {"Allow": "POST"}, media_type="text/html; charset=utf-8")
+class NestJs(ExpressRouted):
+    def not_found(self, request: Request) -> Response:
         return self.json(404, nest_error(404, f"Cannot {request.method} {request.url.path}"))
-
-    async def login(self, request: Request) -> Response:
-        data = await self.request_data(request)
-        login = self.validate(data)
-        user = self.guarded_authenticate(login)
-        return self.success(request, user, login)
 
     # --------------------------------------------------------------- body-parser json + urlencoded
     async def request_data(self, request: Request) -> Any:

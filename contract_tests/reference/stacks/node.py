@@ -9,8 +9,9 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
+from starlette.responses import Response
 
-from ..service import LoginRequest, User
+from ..service import LOGIN_PATH, LoginRequest, LoginService, User
 
 BODY_PARSER_LIMIT = 100 * 1024  # body-parser's default `limit: '100kb'`
 # Node's http.STATUS_CODES (the `statuses` package) for the statuses these servers send
@@ -100,3 +101,36 @@ class JsonWebTokenClaims:
         if issued is None:
             issued = self._issued_at = int(time.time())
         return {"sub": user.uuid, "iat": issued, "exp": issued + self.jwt_expires_in}
+
+
+class NodeJSON(Response):
+    """res.json(): JSON.stringify (non-ASCII as UTF-8, lone surrogates escaped), charset in the content type."""
+
+    media_type = "application/json; charset=utf-8"
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "backslashreplace")
+
+
+class ExpressRouted(JsonWebTokenClaims, LoginService):
+    """A login route on an Express router (Express itself, or under NestJS): res.json() answers, OPTIONS answered by
+    Express (200, Allow, the method list as a text/html body), anything else by ``not_found``."""
+
+    def json(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+        return NodeJSON(body, status_code=status, headers=headers)
+
+    async def route(self, request: Request) -> Response:
+        if request.url.path == LOGIN_PATH and request.method == "POST":
+            return await self.login(request)
+        if request.url.path == LOGIN_PATH and request.method == "OPTIONS":
+            return Response("POST", 200, {"Allow": "POST"}, media_type="text/html; charset=utf-8")
+        return self.not_found(request)
+
+    def not_found(self, request: Request) -> Response:
+        raise NotImplementedError
+
+    async def login(self, request: Request) -> Response:
+        data = await self.request_data(request)
+        login = self.validate(data)
+        user = self.guarded_authenticate(login)
+        return self.success(request, user, login)
