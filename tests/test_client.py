@@ -440,3 +440,18 @@ def test_shared_tally_waits_for_a_count_the_other_workers_reach_and_gives_up_whe
     other.join()
     tally.give_back("done")
     assert tally.count("done") == 3
+
+
+@pytest.mark.parametrize(("locations", "root"), [
+    (["https://login.example.test/api/user/login"] * 2, "https://login.example.test"),  # http:// moved to https://
+    (["/v2/api/user/login", "/v2/api/user/login"], "http://target.test/v2"),  # a path prefix, relative Location
+    (["https://a.test/api/user/login", "https://b.test/api/user/login"], None),  # they disagree
+    (["/login", "/login"], None),  # a login page, not the API
+    (["https://a.test/api/user/login", None], None),  # one answer is not a redirect
+])
+def test_pre_flight_names_the_base_url_a_redirecting_target_moved_to(locations, root):
+    from contract_tests.sending.preflight import moved_to
+
+    answers = [exchange(301, headers={"location": where}) if where else exchange(401, {"error": "NO_SUCH_USER"})
+               for where in locations]
+    assert moved_to(answers) == root

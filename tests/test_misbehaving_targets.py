@@ -65,6 +65,10 @@ CASES: dict[str, Case] = {
                    "HTTPS, use https://"),
     "html-200": Case("html-200", 4, "could-not-test", "does not look like the login API"),
     "redirect-302": Case("redirect-302", 4, "could-not-test", "does not look like the login API"),
+    "moved-to-https": Case("moved-to-https", 4, "could-not-test",
+                           "redirects the login to https://login.example.test/api/user/login (a redirected POST loses "
+                           "its body, and the documented client follows it as a GET): use "
+                           "--base-url=https://login.example.test"),
     "500-for-everything": Case("500-for-everything", 4, "could-not-test", "does not look like the login API"),
     "10-mb-body": Case("10-mb-body", 4, "could-not-test", "body cut at 1048576 bytes"),
     "empty-base-url": Case(None, 4, "could-not-test", "--base-url / PYTEST_BASE_URL is empty",

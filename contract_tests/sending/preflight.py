@@ -10,9 +10,10 @@ capped at the run deadline, so one request cannot outlast it either).
 from __future__ import annotations
 
 import time
+from urllib.parse import urljoin, urlsplit
 
 from .client import Account, ContractClient, NotSent, TargetError
-from .exchange import NOT_JSON, Exchange, LoginRequest, visible
+from .exchange import LOGIN_PATH, NOT_JSON, Exchange, LoginRequest, visible
 
 NO_SUCH_PATH = "/api/user/login-conformance-no-such-path"
 
@@ -45,10 +46,14 @@ def check_target(client: ContractClient, account: Account | None, *, judge_anywa
             purpose="pre-flight: an empty JSON object", expect="invalid", json={})))
     if not judge_anyway and not any(looks_like_the_api(ex) for ex in answers):
         said = "; ".join(f"{ex.request.purpose.removeprefix('pre-flight: ')}: {describe(ex)}" for ex in answers)
+        moved = moved_to(answers)
+        advice = (f"It redirects the login to {moved}{LOGIN_PATH} (a redirected POST loses its body, and the "
+                  f"documented client follows it as a GET): use --base-url={moved}" if moved else
+                  "Check --base-url; --judge-anyway judges it nonetheless")
         raise CannotTest(
             f"{url}/api/user/login does not look like the login API (it answers only with HTML pages, redirects, "
             "server errors or non-JSON successes): "
-            f"{said}. Check --base-url; --judge-anyway judges it nonetheless")
+            f"{said}. {advice}")
     if login is not None and not login.token and _credentials_refused(client, login):
         raise CannotTest(
             f"the configured credentials do not log in ({account.email}): {describe(login)}. "
@@ -56,6 +61,21 @@ def check_target(client: ContractClient, account: Account | None, *, judge_anywa
             "login reached the server, and a lockout policy counts it as a failed login; nothing else was sent to "
             "the account")
     return login
+
+
+def moved_to(answers: list[Exchange]) -> str | None:
+    """The server root every answer redirects the login endpoint to (an http:// URL moved to https://, a host
+    name behind another one), when they all agree; None otherwise."""
+    roots = set()
+    for ex in answers:
+        location = ex.headers.get("location") if ex.status and 300 <= ex.status < 400 else None
+        if not location:
+            return None
+        target = urlsplit(urljoin(ex.base_url.rstrip("/") + ex.request.path, location.strip()))
+        if not target.path.endswith(LOGIN_PATH) or target.scheme not in ("http", "https"):
+            return None
+        roots.add(f"{target.scheme}://{target.netloc}{target.path.removesuffix(LOGIN_PATH)}")
+    return roots.pop() if len(roots) == 1 else None
 
 
 def _within_deadline(client: ContractClient) -> None:
