@@ -2,7 +2,7 @@
 """Benchmark of the contract suite (issues 5 and 10), run by hand -- not a test:
 
     .venv/bin/python bench/run_bench.py                       # prints the tables
-    .venv/bin/python bench/run_bench.py --write README.md     # and writes them (and bench/latency.png) into README
+    .venv/bin/python bench/run_bench.py --write docs/benchmark.md   # and writes them (and docs/images/latency.png) into that page
 
 Start-up (issue 10): `python -m contract_tests --collect-only -q` (the installed suite) and `python -m pytest
 --collect-only -q` (a checkout), each with PYTHONDONTWRITEBYTECODE=1 and no assertion-rewritten module cached (as on
@@ -516,7 +516,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--suite-args", default="", help="extra options for every suite run (e.g. a smoke run's)")
     parser.add_argument("--write", metavar="FILE", help="also write the tables into FILE (between its markers)")
     parser.add_argument("--plot", metavar="PNG", default=None,
-                        help="wall time against latency as a PNG (default with --write: bench/latency.png)")
+                        help="wall time against latency as a PNG (default with --write: images/latency.png beside FILE)")
     parser.add_argument("--keep-env", action="store_true",
                         help="keep PYTHONDONTWRITEBYTECODE for the measured suite runs (dropped by default)")
     args = parser.parse_args(argv)
@@ -525,7 +525,7 @@ def main(argv: list[str] | None = None) -> int:
     SUITE_ARGS[:] = args.suite_args.split()
     sys.path.insert(0, str(ROOT))
     latencies = [int(x) for x in args.latencies.split(",") if x.strip()]
-    plot_path = Path(args.plot) if args.plot else (ROOT / "bench" / "latency.png" if args.write else None)
+    plot_path = Path(args.plot) if args.plot else (Path(args.write).parent / "images" / "latency.png" if args.write else None)
 
     LOAD[0] = _load()
     parts: list[str] = []
@@ -539,7 +539,9 @@ def main(argv: list[str] | None = None) -> int:
             text, ms = latency_benchmark(latencies, args.repeat, workdir, not args.no_schemathesis)
             parts.append(text)
             if plot_path and plot(latencies, ms, plot_path):
-                rel = plot_path.resolve().relative_to(ROOT) if plot_path.resolve().is_relative_to(ROOT) else plot_path
+                # the image link is relative to the page the tables are written into (or to the checkout)
+                page_dir = Path(args.write).resolve().parent if args.write else ROOT
+                rel = Path(os.path.relpath(plot_path.resolve(), page_dir)).as_posix()
                 parts.append(f"![wall time against added latency]({rel})\n")
         targets = [t.strip() for t in args.targets.split(",") if t.strip()]
         if targets:
