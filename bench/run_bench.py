@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
-"""Benchmark of the contract suite (issues 5 and 10), run by hand -- not a test:
+"""Benchmark of the contract suite, run by hand -- not a test:
 
     .venv/bin/python bench/run_bench.py                       # prints the tables
-    .venv/bin/python bench/run_bench.py --write README.md     # and writes them (and bench/latency.png) into README
+    .venv/bin/python bench/run_bench.py --write docs/benchmark.md   # and writes them (and docs/images/latency.png) into that page
 
-Start-up (issue 10): `python -m contract_tests --collect-only -q` (the installed suite) and `python -m pytest
+Start-up: `python -m contract_tests --collect-only -q` (the installed suite) and `python -m pytest
 --collect-only -q` (a checkout), each with PYTHONDONTWRITEBYTECODE=1 and no assertion-rewritten module cached (as on
 a fresh CI container), and with bytecode cached.
 
-Latency (issue 10): one conforming server process (the bundled reference app) with 0, 20, 50, 100 ms added to every
+Latency: one conforming server process (the bundled reference app) with 0, 20, 50, 100 ms added to every
 request (an asyncio sleep in the server's ASGI wrapper, so concurrent requests wait concurrently, like a network
 round trip); against it:
 
@@ -18,7 +18,7 @@ round trip); against it:
 * the floor: exactly the requests the suite sent (recorded at the server) replayed back-to-back by a bare
   `httpx.Client` loop on one keep-alive connection.
 
-Per target (issue 5, `--targets reference,slow`): the default run with the bundled server in-process, the suite
+Per target (`--targets reference,slow`): the default run with the bundled server in-process, the suite
 against a server process and its floor, with and without fuzzing, pytest start-up and schemathesis on the vendor
 document, with and without `--continue-on-failure`.
 
@@ -104,7 +104,7 @@ class ServerProcess:
         ctx = mp.get_context("spawn")
         self.counter = ctx.Value("q", 0)
         self.recording = ctx.Value("b", 0)
-        self.delay = ctx.Value("d", 0.0)  # seconds added to every request (issue 10's latency dimension)
+        self.delay = ctx.Value("d", 0.0)  # seconds added to every request (the latency dimension)
         self.record_path = workdir / f"requests-{variant or 'reference'}.jsonl"
         ready = ctx.Queue()
         self.proc = ctx.Process(target=_serve, args=(variant, ready, self.counter, self.recording,
@@ -349,7 +349,7 @@ def write_doc(path: Path, text: str) -> None:
     path.write_text(f"{head}{begin}\n{text}{end}{tail}", encoding="utf-8")
 
 
-# ------------------------------------------------------------------------------------------- start-up (issue 10)
+# ------------------------------------------------------------------------------------------------------ start-up
 STARTUP_COMMANDS = {
     "installed suite": ["-m", "contract_tests", "--collect-only", "-q"],
     "checkout": ["-m", "pytest", "--collect-only", "-q", "-p", "no:randomly"],
@@ -397,7 +397,7 @@ def _loads(m: Measure) -> str:
     return f"{statistics.median(m.loads):.1f}" if m.loads else "?"
 
 
-# ------------------------------------------------------------------------------------------- latency (issue 10)
+# ------------------------------------------------------------------------------------------------------- latency
 def _concurrency_option() -> str | None:
     """The suite's option for requests in flight, once it has one (then `=1` is the sequential run)."""
     done = subprocess.run(tool_cmd("--help"), cwd=ROOT, env=_env(), capture_output=True, text=True, check=False)
@@ -465,7 +465,7 @@ def latency_table(latencies: list[int], kinds: list[str], ms: dict, option: str 
         loads = [x for k in kinds for x in ms[(k, lat)].loads]
         lines.append(f"| {lat} ms | " + " | ".join(cells) + f" | {ratio} | {statistics.median(loads):.1f} |")
     suite0 = ms[("suite", latencies[0])]
-    lines += ["", "Growth of the suite's wall time with latency against issue 10's bound "
+    lines += ["", "Growth of the suite's wall time with latency against the latency bound "
                   "(start-up + 1.5 x requests x latency / concurrency, start-up taken as the loopback run's wall):", ""]
     concurrency = 1 if option is None else _default_in_flight()
     for lat in latencies[1:]:
@@ -510,13 +510,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latencies", default="0,20,50,100",
                         help="added latencies in ms for the latency benchmark (default 0,20,50,100; '' skips it)")
     parser.add_argument("--targets", default="",
-                        help="also the per-target breakdown of issue 5, comma-separated: reference, slow")
+                        help="also the per-target breakdown, comma-separated: reference, slow")
     parser.add_argument("--no-schemathesis", action="store_true", help="skip the schemathesis runs")
     parser.add_argument("--no-startup", action="store_true", help="skip the start-up table")
     parser.add_argument("--suite-args", default="", help="extra options for every suite run (e.g. a smoke run's)")
     parser.add_argument("--write", metavar="FILE", help="also write the tables into FILE (between its markers)")
     parser.add_argument("--plot", metavar="PNG", default=None,
-                        help="wall time against latency as a PNG (default with --write: bench/latency.png)")
+                        help="wall time against latency as a PNG (default with --write: images/latency.png beside FILE)")
     parser.add_argument("--keep-env", action="store_true",
                         help="keep PYTHONDONTWRITEBYTECODE for the measured suite runs (dropped by default)")
     args = parser.parse_args(argv)
@@ -525,7 +525,7 @@ def main(argv: list[str] | None = None) -> int:
     SUITE_ARGS[:] = args.suite_args.split()
     sys.path.insert(0, str(ROOT))
     latencies = [int(x) for x in args.latencies.split(",") if x.strip()]
-    plot_path = Path(args.plot) if args.plot else (ROOT / "bench" / "latency.png" if args.write else None)
+    plot_path = Path(args.plot) if args.plot else (Path(args.write).parent / "images" / "latency.png" if args.write else None)
 
     LOAD[0] = _load()
     parts: list[str] = []
@@ -539,7 +539,9 @@ def main(argv: list[str] | None = None) -> int:
             text, ms = latency_benchmark(latencies, args.repeat, workdir, not args.no_schemathesis)
             parts.append(text)
             if plot_path and plot(latencies, ms, plot_path):
-                rel = plot_path.resolve().relative_to(ROOT) if plot_path.resolve().is_relative_to(ROOT) else plot_path
+                # the image link is relative to the page the tables are written into (or to the checkout)
+                page_dir = Path(args.write).resolve().parent if args.write else ROOT
+                rel = Path(os.path.relpath(plot_path.resolve(), page_dir)).as_posix()
                 parts.append(f"![wall time against added latency]({rel})\n")
         targets = [t.strip() for t in args.targets.split(",") if t.strip()]
         if targets:
@@ -560,7 +562,7 @@ def header(repeat: int) -> str:
 
 
 def per_target(targets: list[str], args, workdir: Path) -> dict[str, dict[str, Measure]]:
-    """Issue 5's breakdown per target (the reference server and its `slow` variant)."""
+    """The breakdown per target (the reference server and its `slow` variant)."""
     results: dict[str, dict[str, Measure]] = {}
     startup = Measure("pytest start-up (`pytest --collect-only -q`)")
     for _ in range(args.repeat):

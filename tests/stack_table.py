@@ -1,7 +1,7 @@
-"""The expected verdicts on the stack variants (tests/stack_expectations.yaml) and the README's "variant x
+"""The expected verdicts on the stack variants (tests/stack_expectations.yaml) and docs/self-checks.md's "variant x
 requirement" table.
 
-    python tests/stack_table.py            # prints the expected table (the one README shows once issue 12 is done)
+    python tests/stack_table.py            # prints the expected table (the one docs/self-checks.md shows)
 
 `stack_table(expectations, actual)` renders the table; with `actual` (what a self-test run found, see
 `read_verdicts`) each cell shows that and flags where it differs from the expectation. test_faults.update_doc rewrites the

@@ -12,6 +12,8 @@ from contract_tests.reference.stacks.node import validator_js_length
 from contract_tests.suite.test_deprecated import LIMIT, USERNAMES
 from contract_tests.suite.test_input import BAD_EMAILS, EMAIL_FIELDS, REQUIRED
 
+pytestmark = pytest.mark.unit  # the fast lane: python -m pytest tests -m unit
+
 
 def utf16_units(value: str) -> int:
     return len(value.encode("utf-16-le")) // 2

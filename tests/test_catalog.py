@@ -13,6 +13,8 @@ import yaml
 from contract_tests.contract import catalog
 from contract_tests.contract.catalog import CatalogError, Requirement, load_catalog
 
+pytestmark = pytest.mark.unit  # the fast lane: python -m pytest tests -m unit
+
 EXPECTED_LEVELS = {
     "RESP-01": "MUST", "RESP-02": "MUST", "RESP-03": "MUST", "RESP-04": "MUST", "RESP-05": "MUST", "RESP-06": "MUST",
     "DEPR-01": "MUST", "DEPR-02": "SHOULD", "DEPR-03": "MUST",

@@ -8,6 +8,8 @@ from contract_tests.judging import checks
 from contract_tests.judging.checks import Mismatch
 from contract_tests.judging.classification import Signatures
 
+pytestmark = pytest.mark.unit  # the fast lane: python -m pytest tests -m unit
+
 
 def hsts(value: str | None):
     return exchange(200, {}, {} if value is None else {"strict-transport-security": value})

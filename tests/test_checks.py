@@ -8,6 +8,8 @@ from helpers import exchange, jwt
 from contract_tests.judging import checks
 from contract_tests.judging.checks import Mismatch
 
+pytestmark = pytest.mark.unit  # the fast lane: python -m pytest tests -m unit
+
 GOOD_TOKEN = jwt({"alg": "HS256", "typ": "JWT"}, {"sub": "u1", "exp": int(time.time()) + 3600})
 SUCCESS = {"token": GOOD_TOKEN, "user_uuid": "u1", "username": "demo", "avatar_url": "", "email": "d@x.test"}
 

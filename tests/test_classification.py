@@ -10,6 +10,8 @@ from contract_tests.judging import classification as c
 from contract_tests.judging.classification import Signatures
 from contract_tests.sending.exchange import LoginRequest
 
+pytestmark = pytest.mark.unit  # the fast lane: python -m pytest tests -m unit
+
 UNKNOWN = {"email": "conformance-unknown@example.com", "password": "Unknown-Acc0unt-Passw0rd!"}
 
 

@@ -10,6 +10,8 @@ from contract_tests.sending.exchange import LoginRequest
 from contract_tests.sending.pause import with_margin
 from contract_tests.sending.secrets import Redactor
 
+pytestmark = pytest.mark.unit  # the fast lane: python -m pytest tests -m unit
+
 ACCOUNT = Account.from_values("demo@example.com", "Right-Passw0rd!")
 
 

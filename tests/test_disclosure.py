@@ -18,6 +18,8 @@ from contract_tests.judging.checks.security import password_forms
 from contract_tests.sending.exchange import LoginRequest
 from contract_tests.sending.secrets import Redactor, secret_forms
 
+pytestmark = pytest.mark.unit  # the fast lane: python -m pytest tests -m unit
+
 PASSWORD = 'Pa"ss\\wörd<&>/+?=1'  # quote, backslash, non-ASCII, HTML and URL specials: each form differs
 BLANK = LoginRequest("blank password", "invalid", json={"email": "a@example.com", "password": ""})
 

@@ -12,7 +12,7 @@ modules would be recompiled on every run where bytecode is not cached (PYTHONDON
 
 At the end the table "fault -> caught by which requirement IDs" and the totals are printed in the terminal
 summary and written to ``reports/selftest/faults.md`` (``$HYPER3D_FAULT_TABLE`` overrides the path). With
-``HYPER3D_FAULT_DOC=README.md`` the generated block of that page is rewritten too.
+``HYPER3D_FAULT_DOC=docs/self-checks.md`` the generated block of that page is rewritten too.
 
 ``HYPER3D_SELFTEST_QUICK=1`` (used by the mutation run, docs/mutation.md): everything in this process, fuzzing off
 (``--fuzz-examples=0``) -- and on again for a fault the hand-written tests alone do not catch --, the slow-by-design

@@ -4,10 +4,16 @@ directory, far from the checkout.
 Fast on purpose: no build isolation, and the fresh venv sees the dependencies already installed here through a .pth
 line (a directory named in a .pth file is not scanned for .pth files, so the editable install of the checkout does
 not come along: the test checks that contract_tests is imported from the fresh venv).
+
+A second venv is what a CI job testing a deployment installs: the wheel without its ``reference`` extra (the
+bundled server's dependencies, and what only they need, left out of the directory it sees). It runs against a
+reference server this process starts, and asked for the bundled server it says which extra to install.
 """
 
 from __future__ import annotations
 
+import email.parser
+import importlib.metadata
 import json
 import os
 import re
@@ -20,6 +26,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 import contract_tests
 from contract_tests.contract.catalog import catalog_digest, load_catalog
@@ -64,20 +72,78 @@ def dists(tmp_path_factory):
     return sdist, wheel
 
 
-@pytest.fixture(scope="module")
-def venv(dists, tmp_path_factory):
-    """A fresh venv with the wheel installed and, behind it, the dependencies installed here."""
-    _, wheel = dists
-    home = tmp_path_factory.mktemp("venv")
+def _new_venv(wheel: Path, home: Path, dependencies: list[str]) -> tuple[Path, Path]:
+    """A venv with *wheel* installed alone, and a .pth line naming the *dependencies* directories."""
     _ok(_run([sys.executable, "-m", "venv", "--without-pip", home], cwd=home))
     python = home / "bin" / "python"
     _ok(_run([sys.executable, "-m", "pip", "--python", python, "install", "--quiet", "--no-deps", "--no-index",
               wheel], cwd=home))
     site = Path(_ok(_run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], cwd=home))
                 .stdout.strip())
-    here = dict.fromkeys([sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]])
-    (site / "zz-dependencies-of-the-checkout.pth").write_text("\n".join(here) + "\n")
+    (site / "zz-dependencies-of-the-checkout.pth").write_text("\n".join(dependencies) + "\n")
     return python, site
+
+
+@pytest.fixture(scope="module")
+def venv(dists, tmp_path_factory):
+    """A fresh venv with the wheel installed and, behind it, the dependencies installed here."""
+    _, wheel = dists
+    here = dict.fromkeys([sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]])
+    return _new_venv(wheel, tmp_path_factory.mktemp("venv"), list(here))
+
+
+def _wheel_requirements(wheel: Path, extra: str) -> list[Requirement]:
+    """The wheel's requirements for *extra* ("": the suite's own dependencies)."""
+    with zipfile.ZipFile(wheel) as archive:
+        metadata = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
+        message = email.parser.Parser().parsestr(archive.read(metadata).decode())
+    requirements = [Requirement(text) for text in message.get_all("Requires-Dist") or []]
+    return [r for r in requirements if (r.marker.evaluate({"extra": extra}) if r.marker else not extra)
+            and not (extra and r.marker and r.marker.evaluate({"extra": ""}))]
+
+
+def _closure(requirements: list[Requirement]) -> set[str]:
+    """The distributions installed here that *requirements* need, transitively (their extras included)."""
+    names: set[str] = set()
+    seen: set[tuple[str, frozenset]] = set()
+    todo = list(requirements)
+    while todo:
+        requirement = todo.pop()
+        key = (canonicalize_name(requirement.name), frozenset(requirement.extras))
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            dist = importlib.metadata.distribution(requirement.name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        names.add(key[0])
+        for text in dist.requires or []:
+            sub = Requirement(text)
+            if sub.marker is None or any(sub.marker.evaluate({"extra": e}) for e in {"", *requirement.extras}):
+                todo.append(sub)
+    return names
+
+
+@pytest.fixture(scope="module")
+def venv_without_reference(dists, tmp_path_factory):
+    """The wheel in a fresh venv whose dependency directory lacks every distribution only the reference extra needs."""
+    _, wheel = dists
+    reference = _wheel_requirements(wheel, "reference")
+    assert {canonicalize_name(r.name) for r in reference} >= {"starlette", "uvicorn", "argon2-cffi", "pyjwt"}
+    left_out = _closure(reference) - _closure(_wheel_requirements(wheel, ""))
+    entries = {str(file).split("/")[0] for name in left_out for file in importlib.metadata.distribution(name).files or ()
+               if not str(file).startswith("..")}
+    home = tmp_path_factory.mktemp("venv-without-reference")
+    dependencies = home / "dependencies"
+    dependencies.mkdir()
+    for directory in dict.fromkeys([sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]):
+        for entry in Path(directory).iterdir():
+            if entry.name not in entries and not (dependencies / entry.name).exists():
+                (dependencies / entry.name).symlink_to(entry)
+    (home / "venv").mkdir()
+    python, site = _new_venv(wheel, home / "venv", [str(dependencies)])
+    return python, left_out
 
 
 @pytest.fixture
@@ -173,3 +239,38 @@ def test_an_unrelated_project_sees_no_difference(venv, work):
     assert "hyper3d-login-conformance" in full and "hyper3d-login-conformance" not in without
     drop_plugins = re.compile(r"^plugins: .*\n", re.M)
     assert drop_plugins.sub("", full) == drop_plugins.sub("", without)
+
+
+def test_without_the_reference_extra_the_suite_tests_a_deployment(venv_without_reference, work):
+    """What a CI job installs: the suite alone. Pointed at a running server with --base-url it runs and judges."""
+    python, left_out = venv_without_reference
+    cwd, env = work
+    for module in ("starlette", "uvicorn", "argon2", "jwt"):
+        proc = _run([python, "-c", f"import {module}"], cwd, env)
+        assert proc.returncode == 1 and "ModuleNotFoundError" in proc.stderr, (module, left_out)
+    from contract_tests.reference import DEMO_EMAIL, DEMO_PASSWORD, start_reference_server
+
+    script = python.parent / "hyper3d-login-conformance"
+    with start_reference_server() as server:
+        proc = _run([script, f"--base-url={server.url}", "--report-dir=out", "-q"], cwd,
+                    {**env, "LOGIN_EMAIL": DEMO_EMAIL, "LOGIN_PASSWORD": DEMO_PASSWORD})
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    assert proc.stdout.splitlines()[-1].startswith("hyper3d-login: CONFORMING at --fail-on=must")
+    assert "BUNDLED" not in proc.stdout
+    assert set(_verdicts(cwd / "out")) == set(load_catalog())
+
+
+def test_without_the_reference_extra_the_bundled_server_names_the_extra(venv_without_reference, work):
+    python, _ = venv_without_reference
+    cwd, env = work
+    script = python.parent / "hyper3d-login-conformance"
+    for args in (["--bundled-server"], ["--reference-fault=echo-password"]):
+        proc = _run([script, *args, "--report-dir=out"], cwd, env)
+        output = proc.stdout + proc.stderr
+        assert proc.returncode == 4, output[-4000:]
+        assert "Traceback" not in output and "ModuleNotFoundError" not in output
+        said = [line for line in output.splitlines() if "needs the 'reference' extra" in line]
+        assert said and 'hyper3d-login-conformance[reference]' in said[0], output[-4000:]
+        report = json.loads((cwd / "out" / "conformance.json").read_text())
+        assert report["run"]["verdict"] == "could-not-test" and report["run"]["exit_status"] == 4
+        assert "'reference' extra" in report["run"]["could_not_test"]

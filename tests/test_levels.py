@@ -14,6 +14,8 @@ from contract_tests.inputs.padding import (MIB, client_bound, padded, size_probe
 from contract_tests.judging.levels import answer_shape_level, refusal_shape_level
 from contract_tests.sending.exchange import LoginRequest
 
+pytestmark = pytest.mark.unit  # the fast lane: python -m pytest tests -m unit
+
 BOUND = documented_client()["max-body-bytes"]
 
 

@@ -2,7 +2,7 @@
 
 Each case runs the suite end to end in a subprocess, as CI runs it, at default settings (only what the case is
 about is changed), against a misbehaving target on loopback (tests/misbehaving_targets.py) or the bundled
-reference server. The cases run concurrently; each is bounded in wall time. README's misbehaving-target table
+reference server. The cases run concurrently; each is bounded in wall time. docs/misbehaving-targets.md's table
 comes from these cases.
 """
 
@@ -237,7 +237,7 @@ def runs(tmp_path_factory):
 
 
 def _write_table(results: dict[str, Run]) -> None:
-    """README's misbehaving-target table: what each case ended as, and how long it took."""
+    """docs/misbehaving-targets.md's table: what each case ended as, and how long it took."""
     lines = ["| target / setup | exit | verdict | wall (s) |", "|---|---|---|---|"]
     for name, run in results.items():
         verdict = run.report["run"]["verdict"] if run.report else "(no report)"
@@ -342,7 +342,7 @@ class PausesMidRun(LoginService):
         return await super().handle(request)
 
 
-# a signal mid-run (tests below): the exit path, as README's table lists it
+# a signal mid-run (tests below): the exit path, as docs/reports.md's table lists it
 INTERRUPTS = {"SIGINT": Case("reference", 2, "interrupted", "the run was interrupted (SIGINT) before all checks ran"),
               "SIGTERM": Case("reference", 2, "interrupted", "the run was interrupted (SIGTERM) before all checks ran")}
 
@@ -376,12 +376,12 @@ def test_interrupted_run_reports_its_real_exit_status(tmp_path, name):
     assert last.startswith(f"hyper3d-login: INTERRUPTED: {case.says}") and "(exit 2; report: out" in last, out[-3000:]
 
 
-# ------------------------------------------------------------------------------------------- README's table
+# ------------------------------------------------------------------------------ docs/reports.md's table
 EXIT_PATHS = ("<!-- exit-paths:start -->", "<!-- exit-paths:end -->")
 
 
 def exit_path_table() -> str:
-    """README's table of exit paths: every case above, as the tests assert it."""
+    """docs/reports.md's table of exit paths: every case above, as the tests assert it."""
     rows = ["| case | options and environment | exit | verdict | the output says |", "|---|---|---|---|---|"]
     for name, case in {**CASES, **{f"interrupted-by-{n.lower()}": c for n, c in INTERRUPTS.items()}}.items():
         setup = " ".join([f"`{' '.join(case.args)}`"] if case.args else [])
@@ -395,8 +395,8 @@ def exit_path_table() -> str:
 
 
 def test_readme_lists_every_exit_path_as_tested():
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parents[1] / "docs" / "reports.md").read_text(encoding="utf-8")
     start, end = readme.index(EXIT_PATHS[0]) + len(EXIT_PATHS[0]), readme.index(EXIT_PATHS[1])
     assert readme[start:end].strip() == exit_path_table().strip(), (
         "run: python -c 'from tests.test_misbehaving_targets import exit_path_table as t; print(t())' and paste it "
-        "between the exit-paths markers in README.md")
+        "between the exit-paths markers in docs/reports.md")

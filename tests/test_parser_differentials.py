@@ -47,7 +47,7 @@ def test_the_mixes_each_mixed_body_catches():
     first, second = mixed_readings(E, P, U, W, W2, U2).values()
     r1, r2 = readings(first), readings(second)
     exact_first, exact_last = "first member, exact name", "last member, exact name"
-    any_first, any_last = "first member, any letter case", "last member, any letter case"
+    any_last = "last member, any letter case"
     # account from the last `email` (json.loads), password from the first (a first-match scanner) or from PASSWORD
     assert r1[exact_last]["email"] == E and r1[exact_first]["password"] == P and r1[any_last]["password"] == P
     # account from the first `email` (a first-match scanner) or from Email, password from the last `password`

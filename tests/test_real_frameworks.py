@@ -281,7 +281,7 @@ def test_expectations_cover_every_stack_and_requirement():
     """Each stack has its expectations file; every non-pass says why; no MUST is expected to stay undecided."""
     assert len(STACKS) >= 5 and len({s.language for s in STACKS.values()}) >= 3
     assert len(EXPECTED) == len(STACKS) * len(CATALOG)
-    for (stack, rid), expectation in EXPECTED.items():
+    for (_stack, rid), expectation in EXPECTED.items():
         if expectation.expect != "passed" or expectation.today:
             assert len(expectation.why) > 20, expectation  # a sentence, not a label
         if LEVELS[rid] == "MUST" and not CATALOG[rid].opt_in:

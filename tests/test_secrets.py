@@ -13,6 +13,8 @@ from contract_tests.sending.exchange import LoginRequest
 from contract_tests.inputs.near_misses import near_misses
 from contract_tests.sending.secrets import Redactor, password_secret
 
+pytestmark = pytest.mark.unit  # the fast lane: python -m pytest tests -m unit
+
 PASSWORD = 'Zq9!"pa ss\\wörd'
 
 

@@ -12,6 +12,8 @@ import yaml
 
 from contract_tests.contract import spec
 
+pytestmark = pytest.mark.unit  # the fast lane: python -m pytest tests -m unit
+
 MARK = "x-clarification"
 GO_CLIENT_BODY = {"password": "<your password>", "email": "example@example.com"}
 

@@ -9,7 +9,7 @@ xfail naming the issue-12 item whose fix flips it; it fails if the suite says an
 Runs are split over two lanes like tests/test_faults.py: this process runs its share in-process (pytest.main), a
 second process (tests/selftest_lane.py) runs the rest, started when the first case asks. The table "variant x
 requirement" (found, with the expectation where they differ) is written to ``reports/selftest/stacks.md``
-(``$HYPER3D_STACK_TABLE`` overrides) and, with ``HYPER3D_STACK_DOC=README.md``, into that page's generated block.
+(``$HYPER3D_STACK_TABLE`` overrides) and, with ``HYPER3D_STACK_DOC=docs/self-checks.md``, into that page's generated block.
 """
 
 from __future__ import annotations

@@ -8,10 +8,19 @@ would stop before any report could be written. ``nan`` and ``inf`` are never a s
 from __future__ import annotations
 
 import math
+from typing import Literal, overload
 
 import pytest
 
 
+@overload
+def number(config: pytest.Config, name: str, *, integer: Literal[True], minimum: float = 0.0,
+           above_minimum: bool = False, maximum: float | None = None, below_maximum: bool = False,
+           unit: str = "") -> int: ...
+@overload
+def number(config: pytest.Config, name: str, *, integer: Literal[False] = False, minimum: float = 0.0,
+           above_minimum: bool = False, maximum: float | None = None, below_maximum: bool = False,
+           unit: str = "") -> float: ...
 def number(config: pytest.Config, name: str, *, integer: bool = False, minimum: float = 0.0,
            above_minimum: bool = False, maximum: float | None = None, below_maximum: bool = False,
            unit: str = "") -> float | int:

@@ -130,7 +130,7 @@ def add_options(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager
         help="throttling probe: failed logins per account before giving up (default: 100, the NIST limit).")
     add("--fuzz-examples", type=str, default=20, metavar="N",
         help="examples per fuzzing property (default: 20; 0 switches fuzzing off). Runs are repeatable: "
-             "the seed is fixed unless --hypothesis-seed is given. See README, section Property-based fuzzing.")
+             "the seed is fixed unless --hypothesis-seed is given. See docs/fuzzing.md.")
 
 
 def explain_base_url(config: pytest.Config) -> None:

@@ -17,7 +17,7 @@ MARKER = "requirement"
 
 def parse_patterns(values: list[str] | None) -> list[str]:
     """``["AUTH-0*,INPUT-04", "SEC-01"]`` -> ``["AUTH-0*", "INPUT-04", "SEC-01"]`` (upper-cased, in order)."""
-    patterns = []
+    patterns: list[str] = []
     for value in values or ():
         patterns.extend(p.strip().upper() for p in value.split(",") if p.strip())
     return list(dict.fromkeys(patterns))
@@ -55,7 +55,8 @@ class RequirementSelection:
         if selection is None:
             return
         selected = set(selection["selected"])
-        kept, deselected = [], []
+        kept: list[pytest.Item] = []
+        deselected: list[pytest.Item] = []
         for item in items:
             ids = {rid for mark in item.iter_markers(MARKER) for rid in mark.args}
             (deselected if ids and not ids & selected else kept).append(item)
@@ -69,7 +70,7 @@ def list_requirements(catalog: dict, patterns: list[str]) -> str:
     """The catalog as a table: ID, level, credentials, opt-in, title (only those the patterns select)."""
     ids = select(patterns, list(catalog)) if patterns else list(catalog)
     rows = [("ID", "LEVEL", "CREDENTIALS", "OPT-IN", "TITLE")]
-    rows += [(r.id, r.level, r.credentials, "yes" if r.opt_in else "no", r.title) for r in map(catalog.get, ids)]
+    rows += [(r.id, r.level, r.credentials, "yes" if r.opt_in else "no", r.title) for r in (catalog[rid] for rid in ids)]
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = ["  ".join([*(cell.ljust(w) for cell, w in zip(row, widths)), row[4]]) for row in rows]
     return "\n".join(lines) + f"\n{len(ids)} of {len(catalog)} requirements\n"

@@ -76,17 +76,16 @@ class Settings:
         fail_on = str(opt("fail_on")).strip().lower()
         if fail_on not in FAIL_ON_CHOICES:
             raise pytest.UsageError(f"--fail-on must be {' or '.join(FAIL_ON_CHOICES)}, got {opt('fail_on')!r}")
-        seconds = dict(unit="seconds", maximum=MAX_SECONDS)
-        timeout = number(config, "timeout", above_minimum=True, **seconds)
-        run_deadline = number(config, "run_deadline", above_minimum=True, **seconds)
+        timeout = number(config, "timeout", above_minimum=True, unit="seconds", maximum=MAX_SECONDS)
+        run_deadline = number(config, "run_deadline", above_minimum=True, unit="seconds", maximum=MAX_SECONDS)
         notes = []
         if timeout > run_deadline:  # one request may not outlast the run
             notes.append(f"--timeout={timeout:g} capped to --run-deadline={run_deadline:g} s")
             timeout = run_deadline
         max_requests = number(config, "max_requests", integer=True, minimum=1)
         max_failed_logins = number(config, "max_failed_logins", integer=True, minimum=0)
-        request_interval = number(config, "request_interval", **seconds)
-        max_retry_wait = number(config, "max_retry_wait", **seconds)
+        request_interval = number(config, "request_interval", unit="seconds", maximum=MAX_SECONDS)
+        max_retry_wait = number(config, "max_retry_wait", unit="seconds", maximum=MAX_SECONDS)
         in_flight = number(config, "in_flight", integer=True, minimum=1, maximum=64)
         max_token_lifetime = number(config, "max_token_lifetime", above_minimum=True, unit="days")
         try:
@@ -112,7 +111,7 @@ class Settings:
             raise pytest.UsageError(f"credentials are incomplete: set {missing} too, or neither")
         if opt("require_credentials") and not email:
             raise pytest.UsageError(f"--require-credentials: set {ENV_EMAIL} and {ENV_PASSWORD}")
-        account = Account.from_values(email, password) if email else None
+        account = Account.from_values(email, password) if email and password else None  # both or neither
         captcha = os.environ.get(ENV_CAPTCHA) or None
         if base_url is None and captcha is None:  # a captcha-enforcing bundled server: its test token
             from ..bundled import captcha_token

@@ -7,6 +7,7 @@ import functools
 import hashlib
 import json
 from dataclasses import dataclass
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -101,7 +102,7 @@ def _where(path: Any) -> str:
     return out or "<top level>"
 
 
-def _parse(path: Path) -> dict[str, Requirement]:
+def _parse(path: Path | Traversable) -> dict[str, Requirement]:
     try:
         data = load_yaml(path.read_text(encoding="utf-8"))
     except OSError as exc:

@@ -1,6 +1,13 @@
-"""Generated documentation: ``python -m contract_tests.contract.docs`` prints README's requirement table."""
+"""Generated documentation: the requirement table of docs/requirements-table.md.
+
+``python -m contract_tests.contract.docs`` prints it; with ``--write docs/requirements-table.md`` it replaces the
+block between the page's markers (tests/test_docs.py checks that the page holds exactly this table).
+"""
 
 from __future__ import annotations
+
+import sys
+from pathlib import Path
 
 from .catalog import level_principle, load_catalog
 
@@ -13,7 +20,7 @@ def _cell(text: str) -> str:
 
 
 def principle_text() -> list[str]:
-    """The level principle as README prose (from the catalog's `level_principle`)."""
+    """The level principle as prose (from the catalog's `level_principle`)."""
     p = level_principle()
     lines = ["**Level principle** (spec/requirements.yaml, `level_principle`). The documented client: "
              + " ".join(p["documented_client"].split()), "", "MUST is for:"]
@@ -36,5 +43,20 @@ def requirements_table() -> str:
     return "\n".join([START, *principle_text(), *rows, END])
 
 
+def write(path: Path) -> None:
+    """Replace the table between START and END in the Markdown page at *path*."""
+    text = path.read_text(encoding="utf-8")
+    head, sep, rest = text.partition(START)
+    _, sep2, tail = rest.partition(END)
+    if not sep or not sep2:
+        raise SystemExit(f"{path}: markers {START!r} / {END!r} not found")
+    path.write_text(head + requirements_table() + tail, encoding="utf-8")
+
+
 if __name__ == "__main__":
-    print(requirements_table())
+    if sys.argv[1:2] == ["--write"] and len(sys.argv) == 3:
+        write(Path(sys.argv[2]))
+    elif len(sys.argv) == 1:
+        print(requirements_table())
+    else:
+        raise SystemExit("usage: python -m contract_tests.contract.docs [--write PAGE.md]")

@@ -65,7 +65,7 @@ class ProbeSettings:
 
     def describe(self) -> str:
         if not self.enabled:
-            return f"none (enable with --probe={','.join(PROBES)}; see README, section Opt-in probes)"
+            return f"none (enable with --probe={','.join(PROBES)}; see docs/probes.md)"
         names = [name for name in PROBES if name in self.enabled]
         extra = f", throwaway account {self.throwaway.email}" if self.throwaway and "throttling" in self.enabled else ""
         return f"{', '.join(names)} (up to {self.request_allowance()} more requests{extra})"

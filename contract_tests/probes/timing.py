@@ -9,7 +9,7 @@ from ..inputs.near_misses import wrong_password_for
 from ..judging.verdicts import inconclusive
 from ..sending.client import Account, ContractClient
 from ..sending.exchange import Exchange, LoginRequest
-from .outcome import ProbeOutcome, outcome_of, show
+from .outcome import ProbeOutcome, show
 from .stats import TimingComparison, compare_timings
 
 

@@ -154,7 +154,7 @@ def same_account(ex: Exchange, user_uuid: str) -> None:
     """A successful login (a token) of the account whose ``user_uuid`` is given."""
     if not ex.token:
         raise Mismatch("a successful login (a token)", "no token")
-    got = ex.body_object.get("user_uuid")
+    got = (ex.body_object or {}).get("user_uuid")  # a token comes from a body object
     if got != user_uuid:
         raise Mismatch(f"the same account as the email login (user_uuid {user_uuid!r})", f"user_uuid {got!r}")
 

@@ -22,7 +22,7 @@ def _decode(token: str) -> tuple[dict, dict]:
         header = json.loads(b64url_decode(parts[0]))
         claims = json.loads(b64url_decode(parts[1]))
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise Mismatch("a JWS whose header and payload are base64url-encoded JSON", "undecodable segments")
+        raise Mismatch("a JWS whose header and payload are base64url-encoded JSON", "undecodable segments") from None
     if not isinstance(header, dict) or not isinstance(claims, dict):
         raise Mismatch("a JSON object header and claims set", "non-object header or claims")
     return header, claims

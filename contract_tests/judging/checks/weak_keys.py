@@ -38,7 +38,8 @@ def weak_key_of(token: str) -> str | None:
         signature = b64url_decode(parts[2])
     except (ValueError, binascii.Error, UnicodeDecodeError):
         return None
-    digest = HMAC_DIGESTS.get(header.get("alg")) if isinstance(header, dict) else None
+    alg = header.get("alg") if isinstance(header, dict) else None
+    digest = HMAC_DIGESTS.get(alg) if isinstance(alg, str) else None  # a list or an object as alg is no HMAC
     if digest is None:
         return None
     signing_input = f"{parts[0]}.{parts[1]}".encode("ascii", "replace")
