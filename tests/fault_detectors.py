@@ -1,6 +1,7 @@
-"""Direct-HTTP detectors of the requirements the issue-5 faults break, merged into tests/test_reference_server.py's
-PROBES table: each takes that module's ``Api`` and says whether the server breaks the requirement. They check the
-faults themselves, independently of the contract suite (whose verdicts on them tests/test_faults.py checks)."""
+"""Direct-HTTP detectors of the requirements the reference server's faults break (the fuzzing and opt-in faults have
+their own modules), merged into tests/test_reference_server.py's PROBES table: each takes that module's ``Api`` and
+says whether the server breaks the requirement. They check the faults themselves, independently of the contract
+suite (whose verdicts on them tests/test_faults.py checks)."""
 
 from __future__ import annotations
 
@@ -99,7 +100,7 @@ def broken_input_07(api) -> bool:
 
 
 def broken_input_08(api) -> bool:
-    """Not a 4xx, or (issue 12 item 5) not a 413 and the same answer as the unpadded unknown-account login."""
+    """Not a 4xx, or not a 413 and the same answer as the unpadded unknown-account login."""
     credentials = {"email": "a@example.com", "password": "Unknown-Acc0unt-Passw0rd!"}
     unpadded = api.post(credentials)
     try:
@@ -188,7 +189,7 @@ def broken_http_02(api) -> bool:
     return response.status_code == 401 and not response.headers.get("www-authenticate")
 
 
-# --- issue 11 ---
+# --- login security checks ---
 def broken_auth_03_nul(api) -> bool:
     return _logs_in(api.post({"email": DEMO_EMAIL, "password": DEMO_PASSWORD + "\x00anything"}))
 

@@ -1,4 +1,4 @@
-"""Direct-HTTP detectors of the faults issue 3 added for the fuzzing tests (non-utf8-body-crash,
+"""Direct-HTTP detectors of the faults the fuzzing tests catch (non-utf8-body-crash,
 single-item-list-unwrapped), merged into tests/test_reference_server.py's PROBES table: each takes that module's
 ``Api`` and says whether the server breaks the requirement. The fuzzing itself is tested in tests/test_fuzz.py."""
 

@@ -1,4 +1,4 @@
-"""Direct-HTTP detectors of the opt-in requirements (issue 6), for tests/test_reference_server.py's PROBES table:
+"""Direct-HTTP detectors of the opt-in requirements, for tests/test_reference_server.py's PROBES table:
 each takes that module's ``Api`` and says whether the server breaks the requirement. The suite's own probes
 (contract_tests/probes/) are tested in tests/test_probes.py."""
 

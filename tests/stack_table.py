@@ -36,7 +36,7 @@ class Expectation:
     expect: str
     why: str
     today: str | None = None  # what the suite says today where it disagrees (a known disagreement)
-    fixed_by: str | None = None  # the issue-12 item whose fix removes the disagreement
+    fixed_by: str | None = None  # the judging fix that removes the disagreement
 
 
 def load_expectations(variants: list[str], requirements: list[str],

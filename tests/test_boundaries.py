@@ -1,6 +1,6 @@
-"""The boundaries DEPR-03 and INPUT-05 probe come from the shipped document and test what they claim (issue 12
-item 5): each username case has exactly the limit or one more code point, JSON Schema agrees, and each miscounted
-case really is miscounted by the counting it is there for."""
+"""The boundaries DEPR-03 and INPUT-05 probe come from the shipped document and test what they claim: each username
+case has exactly the limit or one more code point, JSON Schema agrees, and each miscounted case really is miscounted
+by the counting it is there for."""
 
 from __future__ import annotations
 

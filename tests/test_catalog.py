@@ -22,15 +22,15 @@ EXPECTED_LEVELS = {
     "INPUT-06": "SHOULD", "INPUT-07": "SHOULD", "INPUT-08": "SHOULD", "INPUT-09": "MUST", "INPUT-10": "MUST",
     "INPUT-11": "MUST",  # repeated and case-variant names
     "AUTH-01": "MUST", "AUTH-02": "MUST", "AUTH-03": "MUST", "AUTH-04": "MUST", "AUTH-05": "MUST", "AUTH-06": "MUST",
-    "AUTH-07": "SHOULD", "AUTH-08": "SHOULD", "AUTH-09": "MUST",  # issue 11: AUTH-09
+    "AUTH-07": "SHOULD", "AUTH-08": "SHOULD", "AUTH-09": "MUST",  # AUTH-09: login security checks
     "TOKEN-01": "MUST", "TOKEN-02": "MUST", "TOKEN-03": "MUST", "TOKEN-04": "MUST",
     "SEC-01": "SHOULD", "SEC-02": "MUST", "SEC-03": "SHOULD", "SEC-04": "SHOULD", "SEC-05": "SHOULD", "SEC-06": "MUST",
     "SEC-08": "SHOULD",
     "HTTP-01": "SHOULD", "HTTP-02": "SHOULD",
-    "ABUSE-01": "SHOULD", "SEC-07": "SHOULD", "CAPTCHA-01": "MUST",  # issue 6: opt-in probes
+    "ABUSE-01": "SHOULD", "SEC-07": "SHOULD", "CAPTCHA-01": "MUST",  # opt-in probes
 }
 OPT_IN = {"ABUSE-01", "SEC-07", "CAPTCHA-01"}
-SHOULD_CLAUSES = {"TOKEN-02", "RESP-04", "RESP-05", "RESP-01", "RESP-02", "DEPR-03", "INPUT-04"}  # issue 12 item 1: RESP-01 ..
+SHOULD_CLAUSES = {"TOKEN-02", "RESP-04", "RESP-05", "RESP-01", "RESP-02", "DEPR-03", "INPUT-04"}  # level principle: RESP-01 ..
 
 
 def _raw() -> dict:
@@ -80,7 +80,7 @@ def test_entries_are_well_formed():
 
 
 def test_level_principle_and_a_reason_for_every_level():
-    """issue 12 item 1: the catalog states its level principle, and every requirement says why it has its level."""
+    """The catalog states its level principle, and every requirement says why it has its level."""
     principle = catalog.level_principle()
     assert "map[string]string" in principle["documented_client"]
     assert principle["must"] and principle["should"]

@@ -1,5 +1,5 @@
 """Telling a validation failure from a credential failure (contract_tests/judging/classification.py): each condition
-on a good and a bad input, then the whole rule on each error vocabulary the suite meets (issue 12 item 3)."""
+on a good and a bad input, then the whole rule on each error vocabulary the suite meets."""
 
 from __future__ import annotations
 

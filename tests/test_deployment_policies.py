@@ -1,4 +1,4 @@
-"""Deployment policies end to end (issue 12 item 4): the lockout stack variant locks the account after 5 failed
+"""Deployment policies end to end: the lockout stack variant locks the account after 5 failed
 logins (423 ACCOUNT_LOCKED, Retry-After 2); the suite waits each lock out, fails nothing because of it, and counts the
 lockouts and the back-off in every output, summed over xdist workers. (The verdicts per requirement of a serial run
 are pinned in tests/stack_expectations.yaml.)"""

@@ -1,4 +1,4 @@
-"""The suite proves itself (issue 5): every fault of the bundled reference server is caught by the requirement(s)
+"""The suite proves itself: every fault of the bundled reference server is caught by the requirement(s)
 it declares, and every conforming variant passes with no failed requirement.
 
 One full default run of the contract suite (fuzzing included) per fault and per variant, at ``--fail-on=should``,
@@ -56,7 +56,7 @@ QUICK = os.environ.get("HYPER3D_SELFTEST_QUICK") == "1"
 
 # ----------------------------------------------------------------------------------------------- what one run says
 # A conforming variant passes; one that keeps every credentialed check from being observed (a captcha the suite's
-# own requests cannot all pass) is honestly undecided: INCONCLUSIVE (exit 10), never CONFORMING (issue 14).
+# own requests cannot all pass) is honestly undecided: INCONCLUSIVE (exit 10), never CONFORMING.
 # lockout-403 locks any identifier, the suite's unknown ones included, without Retry-After: the suite leaves a locked
 # identifier alone for the rest of the run (never hammering a lock) and what that keeps from being observed is blocked
 # (declared with --lockout-policy it is conforming: tests/test_lock_pauses.py).
@@ -131,7 +131,7 @@ def read_report(run: Run, report_dir: Path) -> Run:
 
 
 def probe_options(declared: list[str]) -> list[str]:
-    """Opt-in requirements (issue 6) are only checked when their probe is enabled."""
+    """Opt-in requirements are only checked when their probe is enabled."""
     opt_in = [rid for rid in declared if rid in CATALOG and CATALOG[rid].opt_in]
     if not opt_in:
         return []
@@ -147,7 +147,7 @@ def suite_args(kind: str, name: str, declared: list[str], quick: bool = False) -
 
 def _has_fuzzing() -> bool:
     try:
-        import contract_tests.fuzz  # noqa: F401  (issue 3: --fuzz-examples)
+        import contract_tests.fuzz  # noqa: F401  (the fuzzing extra: --fuzz-examples)
     except ImportError:
         return False
     return True

@@ -1,4 +1,4 @@
-"""Property-based fuzzing (issue 3): strategies, classification, the hypothesis driver, and the fuzz tests as users
+"""Property-based fuzzing: strategies, classification, the hypothesis driver, and the fuzz tests as users
 run them against the bundled reference server, its conforming variants and the faults they must catch."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The level principle in code (issue 12 item 1): which requests the documented client can send, and the level at
+"""The level principle in code: which requests the documented client can send, and the level at
 which an answer's shape is judged (judging/levels.py), plus the sized bodies of the size probes (inputs/padding.py)."""
 
 from __future__ import annotations

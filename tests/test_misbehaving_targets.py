@@ -30,7 +30,7 @@ from contract_tests.reference.service import LoginService
 from tests.misbehaving_targets import BEHAVIOURS, RawTarget
 
 SUITE = ("-p", "contract_tests.plugin", "--pyargs", "contract_tests.suite", "-p", "no:cacheprovider", "-q")
-CASE_WALL_LIMIT = 60.0  # seconds, at default settings (issue 14)
+CASE_WALL_LIMIT = 60.0  # seconds, at default settings: no misbehaving target holds a run longer
 CLEAN_ENV = ("GITHUB_STEP_SUMMARY", "PYTEST_BASE_URL", "HYPER3D_REFERENCE_PASSWORD", "PYTEST_ADDOPTS",
              "LOGIN_CAPTCHA_TOKEN", "LOGIN_EMAIL", "LOGIN_PASSWORD", "PYTEST_CURRENT_TEST", "PYTEST_XDIST_WORKER",
              "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID", "SSL_CERT_FILE", "SSL_CERT_DIR")
@@ -133,7 +133,7 @@ CASES: dict[str, Case] = {
     "select-one-requirement": Case("reference", 0, "conforming", "scope narrowed (-k 'AUTH-01')",
                                    args=("-k", "AUTH-01")),
     "select-nothing": Case("reference", 5, "inconclusive", "no contract test ran", args=("-k", "no_such_test")),
-    # TLS (issue 12 item 6): which failure it was, said once, with the fix that fits it
+    # TLS: which failure it was, said once, with the fix that fits it
     "tls-untrusted-certificate": Case("tls", 4, "could-not-test", "was reached, but TLS certificate verify failed: "
                                       "the certificate is not trusted (unable to get local issuer certificate); to "
                                       "trust a private CA, export SSL_CERT_FILE="),

@@ -1,4 +1,4 @@
-"""Self-tests of the opt-in probes (issue 6): statistics, throttle signals, the reference server's guards, each probe
+"""Self-tests of the opt-in probes: statistics, throttle signals, the reference server's guards, each probe
 against its conforming server and its matching fault, and the plugin (off by default: no request; --probe)."""
 
 from __future__ import annotations

@@ -497,7 +497,7 @@ PROBES = {
     "SEC-03": broken_sec_03, "SEC-06": broken_sec_06, "TOKEN-01": broken_token_01, "TOKEN-03": broken_token_03,
     "HTTP-01": broken_http_01,
 }
-PROBES.update(OPT_IN_PROBES)  # issue 6: ABUSE-01, SEC-07, CAPTCHA-01 (tests/opt_in_detectors.py)
+PROBES.update(OPT_IN_PROBES)  # opt-in probes: ABUSE-01, SEC-07, CAPTCHA-01 (tests/opt_in_detectors.py)
 
 
 def _merge(probes: dict, detectors: dict) -> None:
@@ -507,8 +507,8 @@ def _merge(probes: dict, detectors: dict) -> None:
         probes[requirement] = detector if existing is None else (lambda api, a=existing, b=detector: a(api) or b(api))
 
 
-_merge(PROBES, FUZZ_PROBES)  # issue 3: INPUT-04, RESP-06, INPUT-03 for the fuzzing faults (tests/fuzz_detectors.py)
-_merge(PROBES, FAULT_PROBES)  # issue 5: the requirements of the issue-5 faults (tests/fault_detectors.py)
+_merge(PROBES, FUZZ_PROBES)  # fuzzing: INPUT-04, RESP-06, INPUT-03 for the fuzzing faults (tests/fuzz_detectors.py)
+_merge(PROBES, FAULT_PROBES)  # the other faults' requirements (tests/fault_detectors.py)
 _merge(PROBES, PARSER_PROBES)  # structure: parser differentials (tests/parser_detectors.py)
 
 

@@ -1,4 +1,4 @@
-"""The stack variants of the reference server answer the way their stacks do (issue 12 item 7): one behaviour per
+"""The stack variants of the reference server answer the way their stacks do: one behaviour per
 test, the one each expectation in tests/stack_expectations.yaml relies on."""
 
 from __future__ import annotations

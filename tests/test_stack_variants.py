@@ -1,9 +1,9 @@
-"""The suite judges servers nobody here wrote (issue 12 item 7): one default run of the contract suite per stack
+"""The suite judges servers nobody here wrote: one default run of the contract suite per stack
 variant of the reference server (NestJS, FastAPI contract-aware and defaults, Express, behind nginx, with an account
 lockout), its verdict compared requirement by requirement with tests/stack_expectations.yaml.
 
 Each (variant, requirement) is its own case. Where today's suite disagrees with the expectation the case is a strict
-xfail naming the issue-12 item whose fix flips it; it fails if the suite says anything other than the recorded
+xfail naming the judging fix that flips it; it fails if the suite says anything other than the recorded
 `today` verdict, and XPASSes (a failure, strict) once the judging is fixed -- then delete `today`/`fixed_by`.
 
 Runs are split over two lanes like tests/test_faults.py: this process runs its share in-process (pytest.main), a
@@ -40,7 +40,7 @@ TABLE_ENV, DOC_ENV = "HYPER3D_STACK_TABLE", "HYPER3D_STACK_DOC"
 
 
 class KnownDisagreement(AssertionError):
-    """Today's suite gives the verdict recorded as `today` (an issue-12 item will change it)."""
+    """Today's suite gives the verdict recorded as `today` (a judging fix will change it)."""
 
 
 @dataclass
@@ -138,7 +138,7 @@ class StackRuns:
                 lanes.append(f"{where}: {', '.join(f'{r.name} {r.seconds:.1f} s' for r in mine)}")
         wall = (self.finished or time.perf_counter()) - self.started
         return [f"- (variant, requirement) verdicts as expected: **{agree}/{len(runs) * len(CATALOG)}**; known "
-                f"disagreements waiting for issue 12's judging fixes: {len(known)}",
+                f"disagreements waiting for a judging fix: {len(known)}",
                 f"- {len(runs)} suite runs, {sum(r.requests or 0 for r in runs)} requests ({'; '.join(lanes)}); "
                 f"{wall:.1f} s wall for the whole self-test ({platform.python_implementation()} "
                 f"{platform.python_version()}, {os.cpu_count()} CPUs)"]

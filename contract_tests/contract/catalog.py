@@ -33,7 +33,7 @@ CATALOG_SCHEMA_FILE = SPEC_DIR / "requirements.schema.json"
 Level = Literal["MUST", "SHOULD", "MAY"]
 Credentials = Literal["none", "required", "partial"]
 
-# ID prefix -> area, for the prefixes issue 2 defines (other prefixes are free to pick their area).
+# ID prefix -> area, for the prefixes the shipped catalog uses (other prefixes are free to pick their area).
 _PREFIX_AREA = {
     "RESP": "response",
     "DEPR": "deprecated",
@@ -42,7 +42,7 @@ _PREFIX_AREA = {
     "TOKEN": "token",
     "SEC": "security",
     "HTTP": "http",
-    "ABUSE": "abuse",  # issue 6: opt-in probes
+    "ABUSE": "abuse",  # the opt-in probes
     "CAPTCHA": "abuse",
 }
 

@@ -1,4 +1,4 @@
-"""Opt-in probes (issue 6): which are enabled, their settings, and how their tests are gated (their order: suite/conftest.py).
+"""Opt-in probes: which are enabled, their settings, and how their tests are gated (their order: suite/conftest.py).
 
 A probe runs only when ``--probe`` names it.  Its test is marked with an opt-in requirement of the catalog
 (``opt_in: true``); when the probe is not enabled, collection adds a skip mark ("opt-in, not enabled"), so the

@@ -221,7 +221,7 @@ class No405(LoginService):
         return self.not_found(request)  # only POST is routed
 
 
-# --- issue 5 faults ---
+# --- coverage faults ---
 # One per requirement the faults above left uncovered (plus a few second bugs for well-covered ones). The catalog
 # entries are in faults.yaml under the same comment; README (fault table) shows which requirements catch each one.
 
@@ -450,7 +450,7 @@ class UserRowSerialized(LoginService):
         return {**dataclasses.asdict(user), "user_uuid": user.uuid, "token": token}
 
 
-# --- issue 3 faults (fuzzing): found by the property-based tests (contract_tests/suite/test_fuzz.py), which
+# --- fuzzing faults: found by the property-based tests (contract_tests/suite/test_fuzz.py), which
 # send inputs the hand-written cases do not. Catalog entries at the end of faults.yaml.
 
 
@@ -480,7 +480,7 @@ class SingleItemListUnwrapped(LoginService):
         return super().validate(unwrapped)
 
 
-# --- issue 11 faults (login security checks): catalog entries at the end of faults.yaml.
+# --- login security checks: catalog entries at the end of faults.yaml.
 
 
 @fault("nul-terminated-password")
@@ -567,7 +567,7 @@ class DebugTracebacks(LoginService):
             raise
 
 
-# --- issue 12 faults ---
+# --- body size limit: catalog entries at the end of faults.yaml ---
 @fault("no-body-limit")
 class NoBodyLimit(LoginService):
     async def read_body(self, request: Request) -> bytes:

@@ -1,4 +1,4 @@
-"""State of the reference server's opt-in deployment guards (issue 6): brute-force throttling and a captcha.
+"""State of the reference server's opt-in deployment guards: brute-force throttling and a captcha.
 
 Both are switched off in a default reference server (see ``LoginService.throttle_after`` and
 ``LoginService.captcha_required``): the suite's own runs must stay fast and must not lock anything.  The classes

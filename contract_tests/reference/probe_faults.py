@@ -1,4 +1,4 @@
-"""Faults and variants of the opt-in probes (issue 6): brute-force throttling, timing, captcha.
+"""Faults and variants of the opt-in probes: brute-force throttling, timing, captcha.
 
 Registered with the same decorators as ``faults.py`` / ``variants.py`` (``registry.py`` imports this module);
 their catalog entries are at the end of ``faults.yaml`` / ``variants.yaml``.  Like every fault, each class

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-# issue 6: registers the opt-in probes' faults and variant. import_module, not `from . import`: that returns a stale
+# Registers the opt-in probes' faults and variant. import_module, not `from . import`: that returns a stale
 # package attribute left behind when pytester's in-process runs drop the submodule from sys.modules
 importlib.import_module(".probe_faults", __package__)
 from .faults import FAULT_CLASSES

@@ -311,7 +311,7 @@ class LoginService:
             raise Reject(self.credential_failure(login, user))
         return user
 
-    # ------------------------------------------------------------------ opt-in guards: throttling, captcha (issue 6)
+    # ------------------------------------------------------------------ opt-in guards: throttling, captcha
     # Off by default so the suite's own runs stay fast and lock nothing. `throttle_after` switches brute-force
     # throttling on (the suite's --probe=throttling does so on the bundled server right before it probes);
     # `captcha_required` switches a Turnstile-like captcha on (the `captcha-turnstile` variant). State: guards.py.

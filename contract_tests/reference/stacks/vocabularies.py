@@ -1,4 +1,4 @@
-"""Lab servers with error vocabularies the framework stacks do not cover (issue 12 item 3): the reference login with
+"""Lab servers with error vocabularies the framework stacks do not cover: the reference login with
 only its failure answers changed, so that what the suite concludes about DEPR-03 and INPUT-05 rests on the
 vocabulary alone.
 
