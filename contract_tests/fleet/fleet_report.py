@@ -106,6 +106,7 @@ def _settings_differ(reports: dict[str, dict]) -> dict[str, dict[str, object]]:
     out = {}
     for key in SETTINGS_COMPARED:
         values = {name: (report.get("run") or {}).get(key) for name, report in reports.items()}
+        values = {name: value for name, value in values.items() if value is not None}  # a stand-in says none
         if len(set(map(json.dumps, values.values()))) > 1:
             out[key] = values
     return out

@@ -26,19 +26,28 @@ class SourceError(Exception):
     """A directory given to `fleet merge` holds no deployment report: one line."""
 
 
-def stand_in(target: str | None, verdict: str, exit_status: int, reason: str, *, gate: str | None = None,
+def stand_in(target: str | None, verdict: str, exit_status: int, reason: str, *, gate: str = "must",
              started: str | None = None, finished: str | None = None, duration_s: float | None = None) -> dict:
-    """A conformance.json for a deployment whose run wrote none: nothing judged, the reason said."""
+    """A conformance.json for a deployment whose run wrote none: nothing judged, the reason said (valid against
+    conformance.schema.json)."""
     from .. import __version__
+    from ..contract.catalog import catalog_digest
+    from ..contract.spec import spec_digest
 
     run = {
         "target": strip_credentials(target),
+        "reference_server": False,
         "suite_version": __version__,
+        "spec_digest": spec_digest(),
+        "catalog_digest": catalog_digest(),
         "started": started,
         "finished": finished,
-        "duration_s": duration_s,
+        "duration_s": duration_s or 0.0,
         "requests": 0,
+        "credentials": False,
+        "hypothesis_seed": None,
         "gate": gate,
+        "fail_on_inconclusive": False,
         "exit_status": exit_status,
         "verdict": verdict,
         "verdict_reasons": [reason],
