@@ -84,6 +84,7 @@ def credential_names(deployments: list[Deployment]) -> set[str]:
 def suite_environment(deployment: Deployment, environ: dict[str, str], fleet_names: set[str]) -> dict[str, str]:
     """The deployment's process environment; CredentialsMissing names the variables that are not set."""
     env = {k: v for k, v in environ.items() if k not in CLEARED and k not in fleet_names}
+    env["PYTHONUNBUFFERED"] = "1"  # its output.txt follows the run as it goes
     creds = deployment.credentials
     if creds is None:
         return env
