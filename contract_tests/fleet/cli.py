@@ -109,7 +109,7 @@ def _run(options: argparse.Namespace) -> int:
 
     from .fleet_file import load_fleet
     from .fleet_report import build_fleet_report
-    from .runner import FleetRunner, scrub
+    from .runner import FleetRunner, scrub_document
     from .sources import read_reports
 
     deployments = load_fleet(options.fleet_file)
@@ -127,11 +127,16 @@ def _run(options: argparse.Namespace) -> int:
         raise UsageError(f"--report-dir {report_dir}: not writable ({exc.strerror or exc})")
     print(f"fleet: {len(deployments)} deployment{'s' if len(deployments) != 1 else ''}, at most {options.jobs} at once; "
           f"reports in {report_dir}/NAME")
+    listed = {d.name for d in deployments}
+    others = sorted(p.name for p in report_dir.iterdir() if p.name not in listed and (p / "conformance.json").is_file())
+    if others:
+        print(f"note: {report_dir} also holds reports of deployments not in this fleet file ({', '.join(others)}): the "
+              "fleet report leaves them out, `fleet merge` of the directory would not")
     runner = FleetRunner(deployments, report_dir, jobs=options.jobs, say=lambda line: print(line, flush=True))
     runner.run()
     reports = read_reports({d.name: report_dir / d.name for d in deployments})
     report = build_fleet_report(reports, baseline)
-    report = json.loads(scrub(json.dumps(report, ensure_ascii=False), runner.secrets))
+    report = scrub_document(report, runner.secrets)
     return _finish(report, report_dir)
 
 

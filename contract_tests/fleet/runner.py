@@ -113,6 +113,17 @@ def scrub(text: str, secrets: list[str]) -> str:
     return text
 
 
+def scrub_document(value, secrets: list[str]):
+    """*value* (a report: dicts, lists, strings) with every secret value replaced, in keys and values alike."""
+    if isinstance(value, str):
+        return scrub(value, secrets)
+    if isinstance(value, dict):
+        return {scrub_document(k, secrets): scrub_document(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [scrub_document(v, secrets) for v in value]
+    return value
+
+
 def _iso(ts: float) -> str:
     return dt.datetime.fromtimestamp(ts, dt.timezone.utc).isoformat(timespec="milliseconds")
 
@@ -273,7 +284,7 @@ class FleetRunner:
         """conformance.json (and, for a full report, its .md and .html again, from the same document)."""
         from ..report.json_report import write_json
 
-        report = json.loads(scrub(json.dumps(report, ensure_ascii=False), self.secrets))
+        report = scrub_document(report, self.secrets)
         write_json(where / REPORT, report)
         if report.get("requirements"):
             from ..report.html import write_html
