@@ -260,17 +260,36 @@ def test_a_bad_fleet_file_is_one_line_and_exit_4(case, tmp_path, capsys):
     (["merge", "EMPTY"], "no conformance.json in it nor in its subdirectories"),
     (["merge"], "the following arguments are required: dirs"),
     (["nope.yaml"], "nope.yaml: cannot be read"),
+    (["merge", "SPACED"], "a deployment's directory is named for it"),
+    (["merge", "TWICE", "TWICE"], "a second deployment named twice"),
 ])
 def test_bad_fleet_options_are_one_line_and_exit_4(args, expected, tmp_path, capsys):
     fleet_file = tmp_path / "fleet.yaml"
     fleet_file.write_text("deployments:\n  - {name: a, base_url: 'http://127.0.0.1:9', without_credentials: true}\n")
     (tmp_path / "baseline.json").write_text(json.dumps({"run": {}}))
     (tmp_path / "empty").mkdir()
+    for name in ("a deployment", "twice"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "conformance.json").write_text("{}")
     names = {"FLEET": str(fleet_file), "BASELINE": str(tmp_path / "baseline.json"), "EMPTY": str(tmp_path / "empty"),
-             "nope.yaml": str(tmp_path / "nope.yaml")}
+             "nope.yaml": str(tmp_path / "nope.yaml"), "SPACED": str(tmp_path / "a deployment"),
+             "TWICE": str(tmp_path / "twice")}
     assert fleet_main([names.get(a, a) for a in args]) == 4
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1 and expected in err, err
+
+
+def test_fleet_help_is_one_screen_and_the_commands_help_names_it(capsys):
+    from contract_tests.__main__ import main
+
+    assert fleet_main(["--help"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("usage: hyper3d-login-conformance fleet FLEET.yaml") and "fleet merge DIR..." in text
+    assert len(text.splitlines()) <= 20 and max(map(len, text.splitlines())) <= 120
+    assert main(["--help"]) == 0 and "fleet FLEET.yaml --report-dir=DIR" in capsys.readouterr().out
+    assert main(["fleet"]) == 4
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "give a fleet file (fleet FLEET.yaml)" in err
 
 
 def test_the_example_fleet_file_is_valid(tmp_path):

@@ -82,10 +82,13 @@ def _load_baseline(path: Path | None) -> dict | None:
 
 
 def main(args: list[str]) -> int:
-    if not args or args[0] in ("-h", "--help"):
+    if args[:1] in (["-h"], ["--help"]):
         sys.stdout.write(USAGE)
-        return 0 if args else EXIT_COULD_NOT_TEST
+        return 0
     try:
+        if not args:
+            raise UsageError("give a fleet file (fleet FLEET.yaml) or report directories (fleet merge DIR...); "
+                             "fleet --help says more")
         if args[0] == "merge":
             return _merge(_parser(merge=True).parse_args(args[1:]))
         return _run(_parser(merge=False).parse_args(args))
