@@ -203,6 +203,25 @@ def test_baseline_comparison_of_undecided_cells_is_not_rechecked():
     assert build_fleet_report({"a": doc("failed")}, baseline=then)["baseline"]["new"] == []
 
 
+def test_hostile_report_text_stays_text_in_the_fleet_markdown_and_html():
+    from contract_tests.fleet.html import render_html
+    from contract_tests.fleet.markdown import render_markdown
+
+    hostile = "<script>alert(1)</script> | [x](javascript:alert(1))"
+    report = stand_in("http://a", "non-conforming", 1, hostile)
+    report["requirements"] = [{"id": f"AUTH-01{hostile}", "level": "MUST", "title": hostile, "verdict": hostile,
+                               "failed_level": hostile, "gating": True, "reason": hostile}]
+    other = stand_in("http://b", "conforming", 0, "")
+    other["requirements"] = [{**report["requirements"][0], "verdict": "passed", "failed_level": None}]
+    fleet = build_fleet_report({"a": report, "b": other}, baseline=build_fleet_report({"b": other}))
+    assert fleet["differences"] and fleet["baseline"]["deployments_added"] == ["a"]
+    page, markdown = render_html(fleet), render_markdown(fleet)
+    assert page.count("<script>") == 1 and "<script>alert" not in page and "&lt;script&gt;alert" in page
+    assert "<script>" not in markdown and "[x](javascript:" not in markdown  # escaped: \\[x\\](...), no link
+    row = next(line for line in markdown.splitlines() if line.startswith("| **AUTH"))
+    assert len(re.findall(r"(?<!\\)\|", row)) == 5  # requirement, level, a, b: the table is not broken
+
+
 @pytest.mark.parametrize("codes, fleet_code", [
     ([0, 0], 0), ([0, 5], 5), ([5, 10], 10), ([10, 4], 4), ([4, 1], 1), ([1, 2], 2), ([0, 3], 1), ([0, -9], 1),
     ([0, None], 1), ([], 4)])

@@ -22,9 +22,9 @@ def verdict_line(report: dict) -> str:
 def cell(value: dict | None) -> str:
     if not value:
         return NOT_LISTED
-    icon = CELLS.get(value["verdict"], value["verdict"])
+    icon = CELLS.get(value["verdict"]) or text(str(value["verdict"]), 20)
     if value["verdict"] == "failed" and value.get("failed_level") not in (None, "MUST"):
-        return f"{icon} {value['failed_level']}"
+        return f"{icon} {text(str(value['failed_level']), 20)}"
     return icon
 
 
@@ -37,7 +37,7 @@ def _deployments(report: dict) -> list[str]:
         undecided = s.get("inconclusive", 0) + s.get("blocked", 0)
         took = f"{d['duration_s']:.1f} s" if d.get("duration_s") is not None else ""
         lines.append(f"| [{d['name']}]({d['report']}) | {text(d['target'] or '')} | "
-                     f"{ICONS.get(d['verdict'], '')} {d['verdict']} | {d['exit_status']} | {s.get('failed', 0)} | "
+                     f"{ICONS.get(d['verdict'], '')} {text(str(d['verdict']), 40)} | {d['exit_status']} | {s.get('failed', 0)} | "
                      f"{undecided} | {s.get('passed', 0)} | {took} | {text(d['reason'], 200)} |")
     order = ", ".join(str(c) for c in report["exit_order"])
     lines += ["", f"The fleet's exit code is the worst of its deployments' (worst first: {order})."]
@@ -53,7 +53,8 @@ def _matrix(report: dict) -> list[str]:
              "|---|---|" + "---|" * len(names)]
     for row in report["requirements"]:
         cells = " | ".join(cell(row["cells"].get(n)) for n in names)
-        lines.append(f"| **{row['id']}** {text(row['title'] or '', 80)} | {row['level'] or ''} | {cells} |")
+        lines.append(f"| **{text(row['id'], 40)}** {text(row['title'] or '', 80)} | {text(row['level'] or '', 10)} | "
+                     f"{cells} |")
     return lines
 
 
@@ -66,8 +67,9 @@ def _differences(report: dict) -> list[str]:
         shown = "; ".join(f"{name}: {text(str(value), 80)}" for name, value in values.items())
         lines.append(f"- run setting **{key}** differs: {shown}")
     for diff in report["differences"]:
-        where = "; ".join(f"{verdict} on {', '.join(names)}" for verdict, names in diff["by_verdict"].items())
-        lines.append(f"- **{diff['id']}** ({diff['level']}) {text(diff['title'] or '', 80)}: {where}")
+        where = "; ".join(f"{text(verdict, 40)} on {', '.join(names)}" for verdict, names in diff["by_verdict"].items())
+        lines.append(f"- **{text(diff['id'], 40)}** ({text(str(diff['level']), 10)}) {text(diff['title'] or '', 80)}: "
+                     f"{where}")
     if not report["differences"] and not report["settings_differ"]:
         lines.append("Every deployment that was judged has the same verdict on every requirement.")
     return lines
@@ -82,12 +84,12 @@ def _baseline(report: dict) -> list[str]:
         entries = base[key]
         lines.append(f"**{label}** ({len(entries)})" + (":" if entries else ""))
         for e in entries:
-            lines.append(f"- {e['deployment']}: **{e['id']}** {text(e['title'] or '', 80)} "
-                         f"({e['was'] or 'not listed'} → {e['now'] or 'not listed'})")
+            lines.append(f"- {e['deployment']}: **{text(e['id'], 40)}** {text(e['title'] or '', 80)} "
+                         f"({text(e['was'] or 'not listed', 40)} → {text(e['now'] or 'not listed', 40)})")
         lines.append("")
     for change in base["verdict_changes"]:
-        lines.append(f"- deployment {change['deployment']}: {change['was']} (exit {change['was_exit_status']}) → "
-                     f"{change['now']} (exit {change['now_exit_status']})")
+        lines.append(f"- deployment {change['deployment']}: {text(str(change['was']), 40)} (exit "
+                     f"{change['was_exit_status']}) → {text(str(change['now']), 40)} (exit {change['now_exit_status']})")
     if base["deployments_added"]:
         lines.append(f"- deployments added: {', '.join(base['deployments_added'])}")
     if base["deployments_removed"]:
