@@ -311,6 +311,16 @@ def test_fleet_help_is_one_screen_and_the_commands_help_names_it(capsys):
     assert len(err.splitlines()) == 1 and "give a fleet file (fleet FLEET.yaml)" in err
 
 
+def test_deadline_option_is_the_default_where_the_file_sets_none(tmp_path):
+    path = tmp_path / "fleet.yaml"
+    path.write_text("deployments:\n  - {name: a, base_url: 'http://x', without_credentials: true, deadline: 30}\n"
+                    "  - {name: b, base_url: 'http://x', without_credentials: true}\n")
+    assert [d.deadline for d in load_fleet(path, default_deadline=90)] == [30.0, 90.0]
+    assert [d.deadline for d in load_fleet(path)] == [30.0, 1200.0]
+    path.write_text("defaults: {deadline: 45}\n" + path.read_text())
+    assert [d.deadline for d in load_fleet(path, default_deadline=90)] == [30.0, 45.0]
+
+
 def test_the_example_fleet_file_is_valid(tmp_path):
     deployments = load_fleet(EXAMPLES / "fleet.example.yaml")
     assert [d.name for d in deployments] == ["eu-prod", "us-prod", "acme-onprem-staging", "preview"]
@@ -364,6 +374,28 @@ def test_a_run_past_its_deadline_is_ended_and_inconclusive_and_holds_up_no_other
     assert (quick["verdict"], quick["exit_status"]) == ("error", 1) and "ended with exit 3" in quick["verdict_reasons"][0]
     assert build_fleet_report(reports)["exit_status"] == 1
     assert len(lines) == 3
+
+
+RECORDS = """
+import pathlib, sys, time
+started = time.monotonic()
+time.sleep(0.3)
+pathlib.Path(sys.argv[1]).write_text(f"{started} {time.monotonic()}")
+"""
+
+
+def test_at_most_jobs_deployments_run_at_once(tmp_path):
+    names = [f"d{i}" for i in range(5)]
+    runner = FleetRunner([_deployment(n) for n in names], tmp_path, jobs=2, environ=_env(), say=lambda line: None,
+                         command=lambda d, where: [sys.executable, "-c", RECORDS, str(tmp_path / f"{d.name}.times")])
+    runner.run()
+    spans = [tuple(map(float, (tmp_path / f"{n}.times").read_text().split())) for n in names]
+    events = sorted([(start, 1) for start, _ in spans] + [(end, -1) for _, end in spans])
+    running, most = 0, 0
+    for _, change in events:
+        running += change
+        most = max(most, running)
+    assert most <= 2
 
 
 def test_the_suite_process_gets_its_credentials_in_its_environment_only(tmp_path):

@@ -108,17 +108,12 @@ def _finish(report: dict, report_dir: Path) -> int:
 
 
 def _run(options: argparse.Namespace) -> int:
-    from dataclasses import replace
-
     from .fleet_file import load_fleet
     from .fleet_report import build_fleet_report
     from .runner import FleetRunner, scrub_document
     from .sources import read_reports
 
-    deployments = load_fleet(options.fleet_file)
-    if options.deadline is not None:
-        explicit = _explicit_deadlines(options.fleet_file)
-        deployments = [d if d.name in explicit else replace(d, deadline=options.deadline) for d in deployments]
+    deployments = load_fleet(options.fleet_file, default_deadline=options.deadline)
     baseline = _load_baseline(options.baseline)
     report_dir = options.report_dir
     try:
@@ -141,16 +136,6 @@ def _run(options: argparse.Namespace) -> int:
     report = build_fleet_report(reports, baseline)
     report = scrub_document(report, runner.secrets)
     return _finish(report, report_dir)
-
-
-def _explicit_deadlines(path: Path) -> set[str]:
-    """Deployments whose fleet file entry (or defaults) sets a deadline: --deadline does not override them."""
-    from ..contract.yaml_loading import load_yaml
-
-    document = load_yaml(path.read_text(encoding="utf-8"))
-    if "deadline" in (document.get("defaults") or {}):
-        return {d["name"] for d in document["deployments"]}
-    return {d["name"] for d in document["deployments"] if "deadline" in d}
 
 
 def _merge(options: argparse.Namespace) -> int:

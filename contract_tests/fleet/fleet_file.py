@@ -75,8 +75,10 @@ def validate(document: object) -> None:
         raise FleetFileError(f"{_where(first)}: {_describe(first)}{more}")
 
 
-def load_fleet(path: Path) -> list[Deployment]:
-    """The deployments of the fleet file at *path*, in file order; FleetFileError when it cannot be used."""
+def load_fleet(path: Path, default_deadline: float | None = None) -> list[Deployment]:
+    """The deployments of the fleet file at *path*, in file order; FleetFileError when it cannot be used.
+    *default_deadline* (--deadline) is the deadline of the deployments for which the file (entry or defaults) sets
+    none; without it, the suite's own default."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -92,10 +94,10 @@ def load_fleet(path: Path) -> list[Deployment]:
         validate(document)
     except FleetFileError as exc:
         raise FleetFileError(f"{path}: {exc}") from None
-    return _deployments(document, path)
+    return _deployments(document, path, default_deadline or DEFAULT_DEADLINE_S)
 
 
-def _deployments(document: dict, path: Path) -> list[Deployment]:
+def _deployments(document: dict, path: Path, default_deadline: float) -> list[Deployment]:
     defaults = document.get("defaults") or {}
     base = path.resolve().parent
     seen: dict[str, int] = {}
@@ -125,7 +127,7 @@ def _deployments(document: dict, path: Path) -> list[Deployment]:
             gate=settings.get("gate", "must"),
             fail_on_new=bool(settings.get("fail_on_new", False)),
             without_credentials=bool(settings.get("without_credentials", False)),
-            deadline=float(settings.get("deadline", DEFAULT_DEADLINE_S)),
+            deadline=float(settings.get("deadline", default_deadline)),
             options=tuple(settings.get("options") or ()),
             **files,
         ))
