@@ -536,6 +536,22 @@ def deployments():
         yield {"eu-prod": (ok.url, PASSWORDS["ok"]), "us-prod": (bad.url, PASSWORDS["bad"])}
 
 
+GH_STUB = '''#!{python}
+"""gh, as the recipe uses it: `run list` prints the run ids (newest first), `run download` copies a run's artifact."""
+import os, shutil, sys
+args, store = sys.argv[1:], os.environ["FAKE_GH_ARTIFACTS"]
+if args[:2] == ["run", "list"]:
+    print("\\n".join(sorted(os.listdir(store), key=int, reverse=True)))
+elif args[:2] == ["run", "download"]:
+    source = os.path.join(store, args[2], args[args.index("--name") + 1])
+    if not os.path.isdir(source):
+        sys.exit("no valid artifacts found to download")
+    shutil.copytree(source, args[args.index("--dir") + 1], dirs_exist_ok=True)
+else:
+    sys.exit(f"unexpected gh call: {{args}}")
+'''
+
+
 def test_github_matrix_jobs_then_the_merge_job_gate_on_the_fleet(deployments, tmp_path):
     workflow = yaml.safe_load(GITHUB.read_text())
     job, merge = workflow["jobs"]["deployment"], workflow["jobs"]["fleet-report"]
@@ -579,11 +595,22 @@ def test_github_matrix_jobs_then_the_merge_job_gate_on_the_fleet(deployments, tm
     texts = [p.read_bytes().decode("utf-8", "replace") for p in merger.rglob("*") if p.is_file()]
     assert not [t for t in texts for pw in PASSWORDS.values() if pw in t]
 
-    # the next run: the last fleet report as the baseline (as the fetch step leaves it)
-    (merger / "baseline").mkdir()
-    shutil.copy(merger / "fleet-report" / "fleet.json", merger / "baseline" / "fleet.json")
+    # the next run: the fetch step takes the last completed run's fleet report (gh stubbed) as the baseline
+    store = tmp_path / "runs"
+    shutil.copytree(merger / "fleet-report", store / "7" / "login-fleet-report")
+    (store / "8").mkdir()  # a later run that left no fleet report (cancelled before its merge job)
+    stubs = tmp_path / "stubs"
+    stubs.mkdir()
+    (stubs / "gh").write_text(GH_STUB.format(python=sys.executable))
+    (stubs / "gh").chmod(0o755)
+    fetch = next(s for s in merge["steps"] if s.get("name", "").startswith("Fetch the baseline"))
+    env = _recipe_env(FAKE_GH_ARTIFACTS=str(store), GITHUB_REPOSITORY="acme/login-fleet")
+    env["PATH"] = os.pathsep.join([str(stubs), env["PATH"]])
+    fetched = _shell(fetch["run"], merger, env)
+    assert "fleet baseline: the fleet report of run 7" in fetched.stdout, fetched.stdout + fetched.stderr
     proc = _shell(step["run"], merger, _recipe_env())
-    assert proc.returncode == 1 and _report(merger / "fleet-report")["baseline"]["new"] == []
+    since = _report(merger / "fleet-report")["baseline"]
+    assert proc.returncode == 1 and since is not None and since["new"] == [] and since["verdict_changes"] == []
 
 
 def test_gitlab_parallel_matrix_jobs_then_the_merge_job_gate_on_the_fleet(deployments, tmp_path):
