@@ -159,10 +159,14 @@ class FleetRunner:
         with self._lock:
             running = list(self._running)
         for proc in running:
-            try:
-                os.killpg(proc.pid, signum)
-            except (ProcessLookupError, PermissionError):
-                pass
+            self._signal(proc, signum)
+
+    @staticmethod
+    def _signal(proc: subprocess.Popen, signum: int) -> None:
+        try:
+            os.killpg(proc.pid, signum)
+        except (ProcessLookupError, PermissionError):
+            pass
 
     def run(self) -> list[Finished]:
         handlers = {}
@@ -204,6 +208,8 @@ class FleetRunner:
                                      f"could not test: its suite process could not start ({exc.strerror or exc})")
             with self._lock:
                 self._running.add(proc)
+            if self.interrupted_by:  # the signal came while it was starting: it gets it too
+                self._signal(proc, getattr(signal, self.interrupted_by))
             try:
                 deadline_reached = self._wait(proc, d.deadline + self._backstop_s)
             finally:
@@ -229,10 +235,7 @@ class FleetRunner:
         except subprocess.TimeoutExpired:
             pass
         for signum, patience in ((signal.SIGTERM, self._grace_s), (signal.SIGKILL, None)):
-            try:
-                os.killpg(proc.pid, signum)
-            except (ProcessLookupError, PermissionError):
-                pass
+            self._signal(proc, signum)
             try:
                 proc.wait(timeout=patience)
                 break
