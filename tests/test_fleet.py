@@ -254,6 +254,8 @@ BAD_FILES = {
                        "deployments[0] (a): name its credentials' environment variables"),
     "missing-waivers": ("deployments:\n  - {name: a, base_url: 'http://x', without_credentials: true, "
                         "waivers: nope.yml}\n", "deployments[0].waivers: no such file: "),
+    "fail-on-new-without-baseline": ("defaults: {fail_on_new: true}\ndeployments:\n  - {name: a, base_url: 'http://x', "
+                                     "without_credentials: true}\n", "deployments[0] (a): fail_on_new needs its baseline"),
     "not-a-mapping": ("- just\n- a list\n", "the file: expected the deployments a fleet run tests"),
 }
 

@@ -120,6 +120,9 @@ def _deployments(document: dict, path: Path, default_deadline: float) -> list[De
                 if not found.is_file():
                     raise FleetFileError(f"{path}: deployments[{index}].{key}: no such file: {found}")
                 files[key] = found
+        if settings.get("fail_on_new") and "baseline" not in files:
+            raise FleetFileError(f"{path}: deployments[{index}] ({name}): fail_on_new needs its baseline (a "
+                                 "conformance.json of an earlier run of that deployment)")
         out.append(Deployment(
             name=name,
             base_url=settings["base_url"],
