@@ -5,6 +5,7 @@ as a tool, the same run as ``pytest --pyargs contract_tests.suite [options]``.
 
 ``... replay conformance.json --base-url URL`` sends a report's failing requests again (history/replay.py);
 ``... baseline record conformance.json -o baseline.json`` keeps a run as the baseline (history/baseline.py).
+``... fleet FLEET.yaml`` runs many deployments, ``... fleet merge DIR...`` merges their reports (fleet/cli.py).
 
 It reads its pytest configuration from the package (contract_tests/suite.ini), not from the current directory,
 so a deployment repository's own pytest settings (addopts, python_files, plugins, conftest.py files) do not change
@@ -34,6 +35,7 @@ reports      --report-dir=DIR       conformance.json, .md and .html, written on 
              --har=FILE             every exchange as HAR 1.2 (secrets as labels)
 other        replay conformance.json --base-url=URL     re-send a report's failing requests
              baseline record conformance.json -o FILE   keep a run as the baseline
+             fleet FLEET.yaml --report-dir=DIR  many deployments, one report   fleet merge DIR...  (fleet --help)
              --probe=NAMES (opt-in, staging only)  --version  --help-pytest (pytest's help: every option)
 
 exit codes   0   conforming (or, with --fail-on-new, no new failures)
@@ -65,6 +67,10 @@ def _main(args: list[str]) -> int:
         from .history.baseline import record_main
 
         return record_main(args[1:])
+    if args[:1] == ["fleet"]:
+        from .fleet.cli import main as fleet
+
+        return fleet(args[1:])
     ours = args[: args.index("--")] if "--" in args else args
     if "--help-pytest" in ours:
         args = ["--help" if arg == "--help-pytest" else arg for arg in args]
