@@ -74,7 +74,7 @@ def _load_baseline(path: Path | None) -> dict | None:
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise UsageError(f"--baseline {path}: cannot be read as JSON ({getattr(exc, 'strerror', None) or exc.__class__.__name__})")
+        raise UsageError(f"--baseline {path}: cannot be read as JSON ({getattr(exc, 'strerror', None) or exc.__class__.__name__})") from None
     if not (isinstance(document, dict) and "fleet_schema_version" in document
             and isinstance(document.get("deployments"), list) and isinstance(document.get("requirements"), list)):
         raise UsageError(f"--baseline {path}: not a fleet report (fleet.json of an earlier `fleet` or `fleet merge`)")
@@ -122,7 +122,7 @@ def _run(options: argparse.Namespace) -> int:
         probe.write_text("")
         probe.unlink()
     except OSError as exc:
-        raise UsageError(f"--report-dir {report_dir}: not writable ({exc.strerror or exc})")
+        raise UsageError(f"--report-dir {report_dir}: not writable ({exc.strerror or exc})") from None
     print(f"fleet: {len(deployments)} deployment{'s' if len(deployments) != 1 else ''}, at most {options.jobs} at once; "
           f"reports in {report_dir}/NAME")
     listed = {d.name for d in deployments}

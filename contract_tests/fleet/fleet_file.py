@@ -83,13 +83,13 @@ def load_fleet(path: Path, default_deadline: float | None = None) -> list[Deploy
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise FleetFileError(f"{path}: cannot be read ({exc.__class__.__name__}: {getattr(exc, 'strerror', '') or exc})")
+        raise FleetFileError(f"{path}: cannot be read ({exc.__class__.__name__}: {getattr(exc, 'strerror', '') or exc})") from None
     try:
         document = load_yaml(text)
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}" if mark is not None else ""
-        raise FleetFileError(f"{path}: not valid YAML{at} ({getattr(exc, 'problem', None) or 'syntax error'})")
+        raise FleetFileError(f"{path}: not valid YAML{at} ({getattr(exc, 'problem', None) or 'syntax error'})") from None
     try:
         validate(document)
     except FleetFileError as exc:
