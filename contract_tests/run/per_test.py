@@ -23,7 +23,7 @@ from .session import SuiteState
 def make_report(state: SuiteState, item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport,
                 ctx: TestContext) -> None:
     """Conclude *ctx*'s test on its decisive report (the call, or a setup that did not pass), gate and redact it."""
-    undecided = _undecided(call)
+    undecided = undecided_of(call)
     if undecided is not None:
         _as_skipped(report, item, undecided, typed=not isinstance(call.excinfo.value, NotSent))
     decisive = call.when == "call" or (call.when == "setup" and not report.passed)
@@ -38,7 +38,7 @@ def make_report(state: SuiteState, item: pytest.Item, call: pytest.CallInfo, rep
     report.user_properties.extend((rid, state.catalog[rid].level) for rid in ctx.requirements if rid in state.catalog)
 
 
-def _undecided(call: pytest.CallInfo) -> Undecided | None:
+def undecided_of(call: pytest.CallInfo) -> Undecided | None:
     """The verdict a test that ended without a pass or a failure carries (None: a plain skip, or none)."""
     exc = call.excinfo.value if call.excinfo is not None else None
     if isinstance(exc, NotSent):
