@@ -16,7 +16,7 @@ from ..judging import invariants
 from ..judging.ledger import Ledger
 from ..judging.results import Results
 from ..judging.run_record import RunRecord
-from ..sending.client import ContractClient, SharedTally
+from ..sending.client import ContractClient
 from ..sending.exchange import Exchange
 from ..sending.secrets import Redactor
 from ..warm_up import WarmUp
@@ -137,9 +137,9 @@ class SuiteState:
             self.har = HarRecorder(DEFAULT_HEADERS, s.captcha_header)
             self.client.recorder = self.har
         self.client.on_stop = self._on_stop
-        tally = getattr(self.config, "workerinput", {}).get("hyper3d_tally")
-        if tally:
-            self.client.shared = SharedTally(tally)
+        from .xdist import worker_tally
+
+        self.client.shared = worker_tally(self.config)
         from ..sending.preflight import CannotTest, check_target
 
         reports_here = s.report_dir is not None and not hasattr(self.config, "workerinput")

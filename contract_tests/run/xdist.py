@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import contextlib
 import os
+from typing import TYPE_CHECKING
 
 import pytest
 
 from ..judging.results import Observation
-from .session import SuiteState
+from ..sending.client import SharedTally
+
+if TYPE_CHECKING:
+    from .session import SuiteState
 
 
 def is_worker(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput")
+
+
+def worker_tally(config: pytest.Config) -> SharedTally | None:
+    """A worker's view of the run's shared tally (budgets, pause and locks per run, not per worker); None elsewhere."""
+    tally = getattr(config, "workerinput", {}).get("hyper3d_tally")
+    return SharedTally(tally) if tally else None
 
 
 def controller_of_suite(config: pytest.Config) -> bool:
@@ -26,7 +36,7 @@ def controller_of_suite(config: pytest.Config) -> bool:
 class WorkerMerge:
     """xdist controller: collects what each worker's suite state reported (request counts, target)."""
 
-    def __init__(self, state: SuiteState) -> None:
+    def __init__(self, state: "SuiteState") -> None:
         self._state = state
         self._tally: str | None = None
 
