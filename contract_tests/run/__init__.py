@@ -2,6 +2,6 @@
 
 session.py (the run's own objects: settings, redactor, judging ledger, target, client), configuration.py (options
 to a session, the report header), collection.py (markers, coverage, order, scope), planning.py (requests sent ahead),
-verdicts.py (one test's report: observations, gate), record.py (the run record), reporting.py (the end: gate, reports,
+per_test.py (one test's report: observations, gate), record.py (the run record), reporting.py (the end: gate, reports,
 summary), xdist.py (controller and workers), redaction.py (logs and reports), signals.py (SIGINT / SIGTERM).
 """
