@@ -28,7 +28,8 @@ from typing import Any, Callable, Iterable
 import pytest
 
 from .contract.catalog import Requirement
-from .judging import verdicts
+from .judging.failures import CROSS_CUTTING
+from .judging.ledger import Ledger, TestContext
 from .sending.client import ContractClient
 from .sending.exchange import Exchange, LoginRequest
 from .sending.secrets import Secret
@@ -121,10 +122,11 @@ def plannable(item: pytest.Item, catalog: dict[str, Requirement]) -> bool:
     return "send" in item.fixturenames
 
 
-def planned_request(item: pytest.Function, fixtures: dict[str, Callable[[], Any]]) -> LoginRequest | None:
+def planned_request(item: pytest.Function, fixtures: dict[str, Callable[[], Any]],
+                    ledger: Ledger | None = None) -> LoginRequest | None:
     """The first request *item* sends, built by calling its function up to that request; None when it cannot be
     known before the test runs. *fixtures*: the fixtures whose value is fixed for the run, by name (None: not
-    available); any other fixture stands in as unavailable."""
+    available); any other fixture stands in as unavailable. *ledger*: the run's (its running test is set aside)."""
     params = item.callspec.params if hasattr(item, "callspec") else {}
     kwargs: dict[str, Any] = {}
     for name in item._fixtureinfo.argnames:
@@ -137,9 +139,10 @@ def planned_request(item: pytest.Function, fixtures: dict[str, Callable[[], Any]
             kwargs[name] = _Unavailable(name) if value is None else value
         else:
             kwargs[name] = _Unavailable(name)
-    running = verdicts.current()
+    ledger = ledger if ledger is not None else Ledger()
+    running = ledger.current
     # a throwaway context: whatever the function records before its request (nothing, normally) is dropped
-    verdicts.begin(verdicts.TestContext("<plan>", verdicts.CROSS_CUTTING))
+    ledger.begin(TestContext("<plan>", CROSS_CUTTING))
     try:
         item.obj(**kwargs)
     except _Planned as planned:
@@ -149,18 +152,18 @@ def planned_request(item: pytest.Function, fixtures: dict[str, Callable[[], Any]
     except BaseException:  # noqa: BLE001 -- anything else (a skip, a fixture used early): sent when it runs
         return None
     finally:
-        verdicts.begin(running)
+        ledger.begin(running)
     return None
 
 
 def plan(items: Iterable[pytest.Item], catalog: dict[str, Requirement], fixtures: dict[str, Callable[[], Any]],
-         *, failed_logins: bool = True) -> list[tuple[str, LoginRequest]]:
+         *, failed_logins: bool = True, ledger: Ledger | None = None) -> list[tuple[str, LoginRequest]]:
     """(node ID, request) of each of *items* whose request can be sent ahead, in run order. *failed_logins*: False
     while the success-path checks run (a request naming the account that may fail waits until they are done)."""
     planned = []
     for item in items:
         if plannable(item, catalog):
-            request = planned_request(item, fixtures)  # type: ignore[arg-type]
+            request = planned_request(item, fixtures, ledger)  # type: ignore[arg-type]
             if request is not None and (failed_logins or not request.spends_budget):
                 planned.append((item.nodeid, request))
     return planned

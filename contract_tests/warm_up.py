@@ -13,14 +13,37 @@ from __future__ import annotations
 
 from typing import Callable
 
-_steps: list[tuple[str, Callable[[], object]]] = []
+
+class WarmUp:
+    """The steps one run will need, done one at a time while it waits (each run has its own)."""
+
+    def __init__(self) -> None:
+        self._steps: list[tuple[str, Callable[[], object]]] = []
+
+    def plan(self, *, fuzzing: bool, html: bool) -> None:
+        """The steps this run will need, in the order they are needed."""
+        self._steps = _planned(fuzzing=fuzzing, html=html)
+
+    def step(self) -> bool:
+        """Run the next step; False when none is left."""
+        if not self._steps:
+            return False
+        _, work = self._steps.pop(0)
+        try:
+            work()
+        except Exception:  # noqa: BLE001 -- done again where it is needed, and reported there
+            pass
+        return True
+
+    def drop(self, kind: str) -> None:
+        """The steps of *kind* are not needed any more (their results are being built where they are used)."""
+        self._steps = [(k, work) for k, work in self._steps if k != kind]
 
 
-def plan(*, fuzzing: bool, html: bool) -> None:
-    """The steps this run will need, in the order they are needed."""
-    _steps.clear()
+def _planned(*, fuzzing: bool, html: bool) -> list[tuple[str, Callable[[], object]]]:
+    steps: list[tuple[str, Callable[[], object]]] = []
     if fuzzing:
-        _steps.extend([
+        steps.extend([
             ("fuzzing", lambda: __import__("hypothesis.strategies")),
             ("fuzzing", lambda: __import__("schemathesis")),
             ("fuzzing", _fuzz_modules),
@@ -29,24 +52,8 @@ def plan(*, fuzzing: bool, html: bool) -> None:
             ("fuzzing", lambda: _fuzz_modules().prepare("negative")),
         ])
     if html:
-        _steps.append(("html", _html_template))
-
-
-def step() -> bool:
-    """Run the next step; False when none is left."""
-    if not _steps:
-        return False
-    _, work = _steps.pop(0)
-    try:
-        work()
-    except Exception:  # noqa: BLE001 -- done again where it is needed, and reported there
-        pass
-    return True
-
-
-def drop(kind: str) -> None:
-    """The steps of *kind* are not needed any more (their results are being built where they are used)."""
-    _steps[:] = [(k, work) for k, work in _steps if k != kind]
+        steps.append(("html", _html_template))
+    return steps
 
 
 def _fuzz_modules():

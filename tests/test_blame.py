@@ -18,17 +18,20 @@ from helpers import SUITE
 
 # ------------------------------------------------------------------------------------------ unit: the observer
 @pytest.fixture
-def in_test():
+def ledger():
+    """A run's judging ledger of its own."""
+    return verdicts.Ledger()
+
+
+@pytest.fixture
+def in_test(ledger):
     """Run the observer inside a test context declaring the given requirements."""
     def enter(*requirements: str) -> verdicts.TestContext:
-        verdicts.reset_held()
         ctx = verdicts.TestContext("suite/test_x.py::test_x", requirements)
-        verdicts.begin(ctx)
+        ledger.begin(ctx)
         return ctx
 
-    yield enter
-    verdicts.begin(None)
-    verdicts.reset_held()
+    return enter
 
 
 def _no_nosniff(status=401, body=None, **request):
@@ -37,8 +40,8 @@ def _no_nosniff(status=401, body=None, **request):
     return exchange(status, {"error": "X"} if body is None else body, {"x-content-type-options": ""}, request=req)
 
 
-def test_invariant_failure_is_held_for_its_own_item_not_the_sending_test(in_test):
-    observer = invariants.Observer()
+def test_invariant_failure_is_held_for_its_own_item_not_the_sending_test(in_test, ledger):
+    observer = invariants.Observer(ledger)
     ctx = in_test("AUTH-04")
     observer(_no_nosniff())
     assert ctx.observations == []  # the SQL-injection test that sent the request does not fail for nosniff
@@ -48,16 +51,16 @@ def test_invariant_failure_is_held_for_its_own_item_not_the_sending_test(in_test
     assert observer.take("SEC-04") == ([], 1)  # taken once: never counted twice
 
 
-def test_invariant_failure_is_the_running_tests_own_when_it_checks_that_requirement(in_test):
-    observer = invariants.Observer()
+def test_invariant_failure_is_the_running_tests_own_when_it_checks_that_requirement(in_test, ledger):
+    observer = invariants.Observer(ledger)
     ctx = in_test("SEC-04")
     observer(_no_nosniff())
     assert [o.requirement for o in ctx.failed()] == ["SEC-04"]
     assert observer.take("SEC-04") == ([], 1)
 
 
-def test_a_held_repeat_is_marked_and_a_good_exchange_only_counts(in_test):
-    observer = invariants.Observer()
+def test_a_held_repeat_is_marked_and_a_good_exchange_only_counts(in_test, ledger):
+    observer = invariants.Observer(ledger)
     in_test("AUTH-01")
     observer(_no_nosniff())
     observer(_no_nosniff())
@@ -66,19 +69,19 @@ def test_a_held_repeat_is_marked_and_a_good_exchange_only_counts(in_test):
     assert [o.repeat for o in held] == [False, True] and judged == 3
 
 
-def test_5xx_is_charged_to_the_requests_own_requirement(in_test):
-    observer = invariants.Observer()
+def test_5xx_is_charged_to_the_requests_own_requirement(in_test, ledger):
+    observer = invariants.Observer(ledger)
     ctx = in_test("DEPR-03")
     observer(_no_nosniff(500, {"error": "X"}, requirement="INPUT-01"))  # a shared probe sent for INPUT-01
     assert ctx.observations == [] or all(o.requirement != "DEPR-03" for o in ctx.observations)
-    assert "INPUT-01" in {o.requirement for o in verdicts.take_held()}
+    assert "INPUT-01" in {o.requirement for o in ledger.take_held()}
     ctx = in_test("INPUT-09")
     observer(exchange(500, {"error": "X"}, request=LoginRequest(purpose="p", expect="invalid", json={})))
     assert [o.requirement for o in ctx.failed()] == ["INPUT-09"]
 
 
-def test_input_06_leaves_unparseable_bodies_to_input_04(in_test):
-    observer = invariants.Observer()
+def test_input_06_leaves_unparseable_bodies_to_input_04(in_test, ledger):
+    observer = invariants.Observer(ledger)
     in_test("INPUT-04")
     observer(exchange(201, {"error": "NO_SUCH_USER"}, request=LoginRequest(
         purpose="p", expect="invalid", raw=b"{", content_type="application/json")))
@@ -100,14 +103,15 @@ def _coerced_login(requirement=None, content_type=None, password="Right-Passw0rd
 
 
 @pytest.mark.parametrize("order", ["invariants first", "specific check first"])
-def test_a_general_invariant_is_not_charged_where_a_more_specific_requirement_failed(in_test, order):
+def test_a_general_invariant_is_not_charged_where_a_more_specific_requirement_failed(in_test, ledger, order):
     """The token for a coerced right password is INPUT-03's (the request was sent to check it); RESP-06 and
     INPUT-06 break for the same cause (the same check on the same exchange) and are named as "also affects"."""
     from contract_tests.judging import checks
 
-    observer = invariants.Observer()
+    observer = invariants.Observer(ledger)
     ctx = in_test("RESP-06", "INPUT-03")
     ex = _coerced_login("INPUT-03")
+    ex.ledger = ledger  # the run's, as its client stamps every exchange
     if order == "invariants first":
         observer(ex)
     own = verdicts.verify("INPUT-03", ex, checks.no_token)
@@ -122,25 +126,27 @@ def test_a_general_invariant_is_not_charged_where_a_more_specific_requirement_fa
     assert observer.take("INPUT-06")[0] == [] and observer.take("RESP-06")[0] == []
 
 
-def test_another_cause_on_the_same_exchange_is_still_charged(in_test):
+def test_another_cause_on_the_same_exchange_is_still_charged(in_test, ledger):
     """A different check failing on the same exchange is a different cause: SEC-02's echo is charged to SEC-02."""
     from contract_tests.judging import checks
 
-    observer = invariants.Observer()
+    observer = invariants.Observer(ledger)
     in_test("INPUT-03")
     ex = _coerced_login("INPUT-03", password="Echoed-Passw0rd!")
+    ex.ledger = ledger  # the run's, as its client stamps every exchange
     observer(ex)
     verdicts.verify("INPUT-03", ex, checks.no_token)
     assert [o.requirement for o in observer.take("SEC-02")[0]] == ["SEC-02"]
 
 
-def test_a_specific_failure_at_a_weaker_level_never_hides_a_stricter_one(in_test):
+def test_a_specific_failure_at_a_weaker_level_never_hides_a_stricter_one(in_test, ledger):
     """INPUT-07 (SHOULD) carries "no token" too; it must not absorb RESP-06 (MUST): the gate is never lowered."""
     from contract_tests.judging import checks
 
-    observer = invariants.Observer()
+    observer = invariants.Observer(ledger)
     ctx = in_test("INPUT-07")
     ex = _coerced_login("INPUT-07", content_type="text/plain")
+    ex.ledger = ledger  # the run's, as its client stamps every exchange
     observer(ex)
     verdicts.verify("INPUT-07", ex, checks.no_token)
     assert [o.requirement for o in ctx.failed()] == ["INPUT-07"] and not ctx.failed()[0].also_affects
@@ -149,13 +155,14 @@ def test_a_specific_failure_at_a_weaker_level_never_hides_a_stricter_one(in_test
 
 def test_specificity_is_by_the_exchange():
     ex = _coerced_login("INPUT-03")
+    ex.ledger = ledger  # the run's, as its client stamps every exchange
     assert verdicts.specificity("INPUT-03", ex) > verdicts.specificity("AUTH-09", ex) > \
         verdicts.specificity("RESP-06", ex)
     assert verdicts.specificity("RESP-06", _coerced_login("RESP-06")) == 2  # its own request: the most specific
 
 
-def test_http_02_applies_to_401s_only(in_test):
-    observer = invariants.Observer()
+def test_http_02_applies_to_401s_only(in_test, ledger):
+    observer = invariants.Observer(ledger)
     in_test("AUTH-02")
     observer(exchange(400, {"error": "X"}))
     assert observer.take("HTTP-02") == ([], 0)
@@ -300,7 +307,8 @@ def _obs(rid, level, expected, actual, curls=("curl x",)):
                + "".join(f"  reproduce: {c}\n" for c in curls))
     evidence = [{"request": f"POST / #{i}", "response": {"status": 500, "headers": {}, "body": "{}"},
                  "elapsed_ms": 1.0, "reproduce": c} for i, c in enumerate(curls)]
-    return Observation(rid, Verdict.FAILED, f"t::{rid}", message.rstrip("\n"), level, evidence)
+    return Observation(rid, Verdict.FAILED, f"t::{rid}", message.rstrip("\n"), level, evidence, expected=expected,
+                       actual=actual)
 
 
 def _built(*observations):

@@ -242,17 +242,13 @@ def test_a_coerced_login_attempt_is_not_judged_as_a_refusal():
         ex.body = __import__("json").dumps({"error": error}).encode()
         return ex
 
-    observer = invariants.Observer()
-    verdicts.reset_held()
+    ledger = verdicts.Ledger()
+    observer = invariants.Observer(ledger)
     ctx = verdicts.TestContext("t", ("INPUT-06",))
-    verdicts.begin(ctx)
-    try:
+    with ledger.running(ctx):
         observer(exchange("failure", {"email": "a@example.com", "password": "wrong"}, 201, "INVALID_CREDENTIALS"))
         observer(exchange("invalid", {"email": "a@example.com", "password": 12345}, 201, "INVALID_CREDENTIALS"))
         assert not ctx.failed("INPUT-06", repeats=True)
         observer(exchange("invalid", {"email": "a@example.com", "password": 12345}, 201, "INVALID_REQUEST"))
         observer(exchange("invalid", {"email": "a@example.com"}, 201, "INVALID_CREDENTIALS"))
         assert len(ctx.failed("INPUT-06", repeats=True)) == 2
-    finally:
-        verdicts.begin(None)
-        verdicts.reset_held()

@@ -253,7 +253,8 @@ def test_lockout_is_waited_out_and_retried_then_counted():
 
 
 def test_lockout_beyond_max_retry_wait_is_blocked_and_not_extended():
-    from contract_tests.judging.verdicts import not_sent_verdict
+    from contract_tests.judging.outcomes import Blocked
+    from contract_tests.judging.verdicts import not_sent
     from contract_tests.sending.client import AccountLocked
 
     log, sleeps = [], []
@@ -266,7 +267,7 @@ def test_lockout_beyond_max_retry_wait_is_blocked_and_not_extended():
     with pytest.raises(AccountLocked, match=r"configured account is locked out .*Retry-After 900") as exc:
         client.send(_wrong())
     assert sleeps == [] and len(log) == 1  # 900 s is beyond --max-retry-wait: no pointless wait
-    assert not_sent_verdict(exc.value).startswith("blocked: ")
+    assert isinstance(not_sent(exc.value), Blocked)  # the verdict travels as the type, its reason in words
     with pytest.raises(AccountLocked, match="nothing is sent to it meanwhile"):
         client.login(ACCOUNT, "a login")  # a request while locked would restart many locks: not sent
     assert len(log) == 1 and client.locked_out == 1
@@ -371,17 +372,14 @@ def test_rate_limit_answers_are_judged_at_should(answer, failures):
 
     answers = iter([answer, _answer(400, {"error": "INVALID_INPUT"})])
     client = _client(lambda r: next(answers))
-    client.observer = invariants.Observer()
+    client.ledger = ledger = verdicts.Ledger()
+    client.observer = invariants.Observer(ledger)
     ctx = verdicts.TestContext("t", ("INPUT-01",))
-    verdicts.reset_held()
-    verdicts.begin(ctx)
-    try:
+    with ledger.running(ctx):
         client.send(LoginRequest(purpose="p", expect="invalid", json={"email": "x@example.com"}))
-    finally:
-        verdicts.begin(None)
     # cross-cutting failures are held for their own requirement's item, not charged to the running test
     assert ctx.failed() == []
-    assert {(o.requirement, o.level) for o in verdicts.take_held()} == failures
+    assert {(o.requirement, o.level) for o in ledger.take_held()} == failures
 
 
 def test_a_request_http_cannot_carry_is_not_blamed_on_the_target():

@@ -184,6 +184,7 @@ class _StubClient:
         self.failed_logins = 0
         self.observer = None
         self.redactor = Redactor()
+        self.ledger = context.Ledger()  # the run's judging ledger, stamped on every exchange as the client does
         self.sent: list[int] = []
 
     @property
@@ -198,14 +199,16 @@ class _StubClient:
         self.requests_sent += 1
         self.sent.append(request.json["n"])
         status = 500 if request.json["n"] > 50 else 401
-        return exchange(status, {"error": "X"}, request=request)
+        answer = exchange(status, {"error": "X"}, request=request)
+        answer.ledger = self.ledger
+        return answer
 
 
 def _run_stub(examples=30):
     client = _StubClient()
     session = FuzzSession(FuzzSettings(examples, 0, False), client, None, "u@example.com", ["t"], {})
     ctx = Ctx("t", ("INPUT-09",))
-    context.begin(ctx)
+    client.ledger.begin(ctx)
     try:
         def example(n, trial):
             ex = trial.send(LoginRequest(purpose=f"n={n}", expect="failure", json={"n": n}))
@@ -217,7 +220,7 @@ def _run_stub(examples=30):
         run = Fuzz(session)
         run.run(st.integers(min_value=0, max_value=10_000), example)
     finally:
-        context.begin(None)
+        client.ledger.begin(None)
     return client, ctx, run
 
 
@@ -243,14 +246,14 @@ def test_passing_examples_are_recorded_per_requirement():
     client = _StubClient()
     session = FuzzSession(FuzzSettings(10, 0, False), client, None, "u@example.com", ["t"], {})
     ctx = Ctx("t", ("INPUT-09",))
-    context.begin(ctx)
+    client.ledger.begin(ctx)
     try:
         def example(n, trial):
             trial.checked_for("INPUT-09", trial.send(LoginRequest(purpose="n", expect="failure", json={"n": n})))
 
         Fuzz(session).run(st.integers(min_value=0, max_value=50), example)
     finally:
-        context.begin(None)
+        client.ledger.begin(None)
     passed = [o for o in ctx.observations if o.verdict is Verdict.PASSED]
     assert [o.requirement for o in passed] == ["INPUT-09"]
     assert passed[0].message.startswith(f"fuzz: {len(client.sent)} generated request(s)")
@@ -268,6 +271,7 @@ def test_the_next_property_runs_dry_while_one_naming_the_account_waits_at_the_ga
         return httpx.Response(401, json={"error": "INVALID_CREDENTIALS"})
 
     client = _client(handler, in_flight=4, interleave_every=99)
+    client.ledger = context.Ledger()
 
     def on_account(n, trial):
         trial.send(LoginRequest(purpose="a", expect="failure", real_account=trial.real_account(),
@@ -283,7 +287,7 @@ def test_the_next_property_runs_dry_while_one_naming_the_account_waits_at_the_ga
                           fixture=lambda name: None)
     for nodeid, ahead_before in (("a", 0), ("b", 5)):
         ctx = Ctx(nodeid, ("AUTH-03",) if nodeid == "a" else ("INPUT-09",))
-        context.begin(ctx)
+        client.ledger.begin(ctx)
         try:
             assert len(client._ahead.get(nodeid, ())) == ahead_before  # b's requests went ahead while a ran
             client.plan_key = nodeid  # as the plugin sets it for the running test
@@ -291,7 +295,7 @@ def test_the_next_property_runs_dry_while_one_naming_the_account_waits_at_the_ga
             client.discard_ahead(nodeid)
         finally:
             client.plan_key = None
-            context.begin(None)
+            client.ledger.begin(None)
     assert sorted(sent) == ["account"] * 5 + ["other"] * 5  # b sent nothing of its own
     assert client.unused_ahead == 0 and client.sent_ahead == 10
     client.close()

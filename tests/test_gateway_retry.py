@@ -48,17 +48,20 @@ def gateway_first(blips: int):
 
 
 @pytest.fixture
-def in_test():
+def ledger():
+    """A run's judging ledger of its own."""
+    return verdicts.Ledger()
+
+
+@pytest.fixture
+def in_test(ledger):
     """The invariants' observer inside a test context declaring *requirements*."""
     def enter(*requirements: str) -> verdicts.TestContext:
-        verdicts.reset_held()
         ctx = verdicts.TestContext("suite/test_x.py::test_x", requirements)
-        verdicts.begin(ctx)
+        ledger.begin(ctx)
         return ctx
 
-    yield enter
-    verdicts.begin(None)
-    verdicts.reset_held()
+    return enter
 
 
 def _hostile() -> LoginRequest:
@@ -77,7 +80,7 @@ def _send_to(target: RawTarget, request: LoginRequest):
         client.close()
 
 
-def test_a_502_page_on_a_blip_is_retried_and_the_retry_is_judged(in_test):
+def test_a_502_page_on_a_blip_is_retried_and_the_retry_is_judged(in_test, ledger):
     with RawTarget(gateway_first(1)) as target:
         client, ex, seen, sleeps = _send_to(target, _hostile())
     assert ex.status == 401 and ex.attempts == 2 and client.requests_sent == 2
@@ -90,16 +93,16 @@ def test_a_502_page_on_a_blip_is_retried_and_the_retry_is_judged(in_test):
     assert note in ex.describe_response() and "status 502 text/html" in ex.describe_response()
     assert "502 Bad Gateway" in ex.evidence()["response"]["retried_after_gateway_blip"]
 
-    observer = invariants.Observer()
+    observer = invariants.Observer(ledger)
     ctx = in_test("INPUT-09")
     for answer in seen:
         observer(answer)
     assert ctx.failed() == []  # no "status below 500" charged to the input's requirement
-    held = [o for o in verdicts.take_held() if o.requirement == "RESP-04"]
+    held = [o for o in ledger.take_held() if o.requirement == "RESP-04"]
     assert held and {o.level for o in held} == {"SHOULD"}  # the proxy page's shape: infrastructure, at SHOULD
 
 
-def test_a_5xx_again_stands_as_the_answer_to_the_input(in_test):
+def test_a_5xx_again_stands_as_the_answer_to_the_input(in_test, ledger):
     with RawTarget(gateway_first(2)) as target:
         client, ex, seen, _ = _send_to(target, _hostile())
     assert ex.status == 502 and client.requests_sent == 2
@@ -107,7 +110,7 @@ def test_a_5xx_again_stands_as_the_answer_to_the_input(in_test):
     assert (client.gateway_retries, client.gateway_blips) == (1, 0)
     assert "passing blip" not in ex.describe_response()
 
-    observer = invariants.Observer()
+    observer = invariants.Observer(ledger)
     ctx = in_test("INPUT-09")
     observer(seen[-1])
     failed = ctx.failed()

@@ -354,15 +354,21 @@ def test_a_test_that_skips_or_fails_before_sending_is_not_planned_and_records_no
     def skips(send):
         pytest.skip("not here")
 
-    def fails(send):
-        verdicts.fail("RESP-04", None, "something", "nothing")
+    from helpers import exchange
 
-    before = verdicts.take_held()
-    assert plan.planned_request(_item(skips), FIXTURES) is None
-    assert plan.planned_request(_item(fails), FIXTURES) is None
-    assert verdicts.take_held() == [] and verdicts.current() is None
-    for obs in before:  # put back what an earlier test held
-        verdicts._held[(obs.requirement, id(obs))] = obs
+    ledger = verdicts.Ledger()
+    answer = exchange(401, {"error": "X"})  # a session fixture's exchange, made in this run
+    answer.ledger = ledger
+
+    def fails(send):
+        verdicts.fail("RESP-04", answer, "something", "nothing")
+
+    running = verdicts.TestContext("suite/test_x.py::test_x", ("AUTH-01",))
+    with ledger.running(running):
+        assert plan.planned_request(_item(skips), FIXTURES, ledger) is None
+        assert plan.planned_request(_item(fails), FIXTURES, ledger) is None
+        assert ledger.current is running  # the running test is the running test again
+    assert ledger.take_held() == [] and running.observations == [] and running.exchanges == []
 
 
 # -- end to end: the same verdicts whatever the concurrency -----------------------------------------------------------

@@ -284,12 +284,11 @@ def test_a_should_clause_failure_is_charged_at_should(run, pytester):
 def test_requirement_without_a_test_fails_collection(run, monkeypatch):
     import dataclasses
 
-    import contract_tests.plugin as plugin
-    from contract_tests.contract.catalog import load_catalog
+    from contract_tests.contract import catalog as catalogs
 
-    catalog = load_catalog()
+    catalog = catalogs.load_catalog()
     extra = dataclasses.replace(next(iter(catalog.values())), id="RESP-99")
-    monkeypatch.setattr(plugin, "load_catalog", lambda: {**catalog, "RESP-99": extra})
+    monkeypatch.setattr(catalogs, "load_catalog", lambda: {**catalog, "RESP-99": extra})
     result = run("--co")
     assert result.ret == 4
     assert "requirements with no test: RESP-99" in result.stdout.str() + result.stderr.str()

@@ -101,7 +101,7 @@ def _fail(rid, level=None):
     message = f"{rid} [{level or CATALOG[rid].level}] statement\n  expected:  A\n  actual:    B\n  reproduce: curl x"
     return Observation(rid, Verdict.FAILED, f"t::{rid}", message, level,
                        [{"request": "POST /", "response": {"status": 500, "headers": {}, "body": "{}"},
-                         "elapsed_ms": 1.0, "reproduce": "curl x"}])
+                         "elapsed_ms": 1.0, "reproduce": "curl x"}], expected="A", actual="B")
 
 
 FUTURE = Waiver("SEC-06", "known", dt.date(2099, 1, 1))

@@ -295,18 +295,17 @@ def test_an_echoed_password_is_recorded_with_the_check_that_found_it():
 
     client = ContractClient("http://target.test", Redactor(), ClientLimits(), transport=httpx.MockTransport(
         lambda r: httpx.Response(401, json={"error": "INVALID_CREDENTIALS", "detail": "bad Echoed-Passw0rd"})))
-    client.observer = invariants.Observer()
+    client.ledger = ledger = verdicts.Ledger()
+    client.observer = invariants.Observer(ledger)
     ctx = verdicts.TestContext("t", ("SEC-02",))
-    verdicts.reset_held()
-    verdicts.begin(ctx)
     try:
-        client.send(LoginRequest("p", "failure", json={"email": "x@example.com", "password": "Echoed-Passw0rd"}))
+        with ledger.running(ctx):
+            client.send(LoginRequest("p", "failure", json={"email": "x@example.com", "password": "Echoed-Passw0rd"}))
     finally:
-        verdicts.begin(None)
         client.close()
     [obs] = ctx.failed("SEC-02")
     echo = checks.no_password_echo
-    assert obs.replay["check"]["name"] == f"{echo.__module__}:{echo.__qualname__}"
+    assert obs.check["name"] == f"{echo.__module__}:{echo.__qualname__}"
 
 
 # ------------------------------------------------------------------------------------- malformed headers are evidence
@@ -339,15 +338,13 @@ def test_malformed_headers_of_an_answer_are_judged_as_evidence():
     with RawTarget(_raw_answer(head)) as target:
         client = ContractClient(target.url, Redactor(), ClientLimits(timeout=5, max_retry_wait=3),
                                 sleep=sleeps.append)
-        client.observer = invariants.Observer()
+        client.ledger = ledger = verdicts.Ledger()
+        client.observer = invariants.Observer(ledger)
         ctx = verdicts.TestContext("t", ("INPUT-01",))
-        verdicts.reset_held()
-        verdicts.begin(ctx)
         try:
-            with pytest.raises(Exception) as info:
+            with ledger.running(ctx), pytest.raises(Exception) as info:
                 client.send(LoginRequest("p", "invalid", json={"email": "x@example.com"}))
         finally:
-            verdicts.begin(None)
             client.close()
     from contract_tests.sending.client import RateLimited
 

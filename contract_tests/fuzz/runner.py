@@ -29,6 +29,7 @@ How a property runs (:meth:`Fuzz.run`):
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -41,7 +42,9 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from ..sending.client import Account, BudgetSpent, ContractClient, NotSent
-from ..judging.verdicts import TestContext, Violation, begin, current, not_applicable, not_sent_verdict
+from ..judging.ledger import TestContext
+from ..judging.outcomes import Blocked, Undecided
+from ..judging.verdicts import Violation, blocked, not_applicable, not_sent
 from ..sending.exchange import Exchange, LoginRequest
 from ..judging import checks
 from ..judging.results import Observation, Verdict
@@ -221,7 +224,8 @@ class Trial:
     def send(self, request: LoginRequest) -> Exchange:
         f, c = self.fuzz, self.fuzz.client
         if c.run_requests + 2 > c.limits.max_requests:
-            f.stop_reason = f"blocked: request cap of {c.limits.max_requests} reached (--max-requests)"
+            f.stop = Blocked(f"request cap of {c.limits.max_requests} reached (--max-requests)")
+            f.stop_reason = f.stop.reason_text
             raise _Stop()
         if f.requests >= f.request_share:
             f.stop_reason = f"request share of {f.request_share} spent"
@@ -257,7 +261,7 @@ class Fuzz:
 
     def __init__(self, session: FuzzSession, ctx: TestContext | None = None,
                  spent: tuple[int, int] | None = None) -> None:
-        ctx = ctx or current()
+        ctx = ctx or getattr(session.client.ledger, "current", None)
         if ctx is None:
             raise RuntimeError("fuzzing runs inside a contract test (marked @pytest.mark.requirement)")
         self.session = session
@@ -271,6 +275,7 @@ class Fuzz:
         self.real_examples = 0
         self.fallback_examples = 0
         self.stop_reason: str | None = None
+        self.stop: Undecided | None = None  # the examples stopped because the run could not go on (blocked, ...)
         self._outcomes: dict[str, _Outcome] = {}
         self.outcome_of_request: dict[tuple, str] = {}  # request fingerprint -> key of its failing outcome
         self.passed_requests: dict[tuple, str] = {}  # fingerprint of a request that passed -> its example's key
@@ -293,8 +298,8 @@ class Fuzz:
         if not s.enabled:
             not_applicable("fuzzing is off (--fuzz-examples 0)")
         if self.request_share <= 0:
-            pytest.skip(f"blocked: request cap of {self.client.limits.max_requests} reached (--max-requests) "
-                        "before this fuzzing property could run")
+            blocked(f"request cap of {self.client.limits.max_requests} reached (--max-requests) "
+                    "before this fuzzing property could run")
         ctx, observer = self.ctx, self.client.observer
         reported = getattr(observer, "_reported", None)
         sent_ahead = self.session.sent_ahead(self.ctx.nodeid, self.example_limit)
@@ -325,7 +330,8 @@ class Fuzz:
                     self.real_examples -= 1
                     self._rollback(mark, reported)
                     reject()
-                self.stop_reason = not_sent_verdict(exc)
+                self.stop = not_sent(exc)
+                self.stop_reason = self.stop.reason_text
                 self._rollback(mark, reported)
                 raise _Stop() from None
             except _Stop:
@@ -374,8 +380,8 @@ class Fuzz:
             if self._last is not None:
                 failed = self._outcomes[self._last]
                 note = f"; shrinking stopped early ({self.stop_reason})"
-            elif self.stop_reason and self.stop_reason.split(":")[0] in ("blocked", "inconclusive") and not self.examples:
-                pytest.skip(self.stop_reason)
+            elif self.stop is not None and not self.examples:
+                raise self.stop from None
         except Exception as exc:  # hypothesis gave up on a flaky failure: report the last one seen
             from hypothesis.errors import Flaky
 
@@ -466,16 +472,15 @@ class Fuzz:
             except (_Planned, _AlreadyPassed):
                 pass
 
-        running = current()
-        begin(scratch)  # whatever an example records before its request (nothing, normally) is dropped
-        try:
-            dry()
-        except _Stop:
-            pass  # as many examples as the property may send
-        except Exception:  # noqa: BLE001 -- anything the dry run cannot do: the real run sends as it goes
-            return None
-        finally:
-            begin(running)
+        ledger = self.client.ledger
+        # whatever an example records before its request (nothing, normally) is dropped
+        with ledger.running(scratch) if ledger is not None else contextlib.nullcontext():
+            try:
+                dry()
+            except _Stop:
+                pass  # as many examples as the property may send
+            except Exception:  # noqa: BLE001 -- anything the dry run cannot do: the real run sends as it goes
+                return None
         return values
 
     def _rollback(self, mark, reported) -> None:
@@ -500,7 +505,7 @@ class Fuzz:
             return
         obs = self.ctx.seen.get(("SEC-02", id(ex)))
         echo = checks.no_password_echo
-        found_by = ((obs.replay or {}).get("check") or {}).get("name") if obs is not None else None
+        found_by = (obs.check or {}).get("name") if obs is not None else None
         if obs is None or obs.verdict is not Verdict.FAILED or found_by != f"{echo.__module__}:{echo.__qualname__}":
             return  # decided by which check found it (its record), never by the message's wording
         others = [e for e in self.ctx.exchanges[-40:] if e is not ex and e.status is not None

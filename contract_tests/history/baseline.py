@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..contract.catalog import catalog_digest
+from ..contract.levels import Level
 from ..contract.spec import spec_digest
 from ..judging.results import RequirementResult, Verdict
 
@@ -21,7 +22,6 @@ NEW, WORSE, STILL, FIXED, NOT_RECHECKED, UNCHANGED = (
     "new", "worse", "still failing", "fixed", "not rechecked", "unchanged")
 CHANGES = (NEW, WORSE, STILL, FIXED, NOT_RECHECKED, UNCHANGED)
 GATED = (NEW, WORSE)  # what --fail-on-new gates
-_STRICTNESS = {"MUST": 0, "SHOULD": 1, "MAY": 2}
 
 
 class BaselineError(ValueError):
@@ -152,7 +152,8 @@ def change_of(before: Known | None, now: RequirementResult) -> str:
         return NEW
     if failed_now:
         level_now, level_before = now.failed_level or "MUST", before.failed_level or "MUST"
-        return WORSE if _STRICTNESS[level_now] < _STRICTNESS.get(level_before, 0) else STILL
+        before_known = level_before in Level.__members__  # a level no catalog has counts as MUST
+        return WORSE if not Level(level_before if before_known else "MUST").at_least(level_now) else STILL
     if failed_before:
         return FIXED if now.verdict is Verdict.PASSED else NOT_RECHECKED
     return UNCHANGED

@@ -27,7 +27,7 @@ from ..contract.catalog import load_catalog
 from ..inputs.near_misses import near_misses
 from ..judging import invariants, verdicts
 from ..judging.outcome import EXIT_CONFORMING, EXIT_COULD_NOT_TEST, EXIT_INCONCLUSIVE, EXIT_VIOLATIONS
-from ..judging.results import level_gates
+from ..judging.gate import gates
 from ..sending.client import Account, ClientLimits, ContractClient, NotSent, TargetError
 from ..sending.exchange import visible
 from ..sending.replayable import Unavailable, from_text
@@ -153,7 +153,9 @@ def failed_requirements(document: dict, only: set[str] | None = None) -> list[di
 class Replayer:
     def __init__(self, client: ContractClient, secrets: dict[str, Secret], account: Account | None = None) -> None:
         self.client = client
-        self.client.observer = invariants.Observer()
+        self.ledger = verdicts.Ledger()  # the replay's own: its checks and invariants record here
+        self.client.ledger = self.ledger
+        self.client.observer = invariants.Observer(self.ledger)
         self.secrets = secrets
         self.account = account  # LOGIN_EMAIL / LOGIN_PASSWORD: renews the tokens a recorded request carried
         self._renewed: dict[str, Secret] = {}  # values rebuilt from the token issued for the request being replayed
@@ -190,7 +192,7 @@ class Replayer:
         if len(requests) != 1:
             return Entry(UNDECIDED, f"{len(requests)} recorded requests for one check: re-run the suite")
         ctx = verdicts.TestContext(f"replay::{item.get('test', rid)}", (rid,))
-        verdicts.begin(ctx)
+        self.ledger.begin(ctx)
         try:
             exchange = self.client.send(requests[0])
             args, kwargs = check.get("args") or [], check.get("kwargs") or {}
@@ -200,11 +202,11 @@ class Replayer:
         except NotSent as exc:
             return Entry(UNDECIDED, verdicts.not_sent_verdict(exc))
         finally:
-            verdicts.begin(None)
+            self.ledger.begin(None)
         failures = ctx.failed(rid, repeats=True)
         if failures:
-            first = failures[0].message.splitlines()
-            detail = next((line.strip() for line in first if line.strip().startswith("actual:")), first[0])
+            first = failures[0]
+            detail = f"actual:    {first.actual}".strip().splitlines()[0]
             return Entry(STILL_FAILING, detail)
         return Entry(FIXED, "")
 
@@ -325,8 +327,8 @@ def report(results: list[RequirementReplay], args, fail_on: str, client: Contrac
     for r in results:
         line = f"{r.id:<10} {r.level:<7} {r.title:<40} {r.outcome.upper():<14} {r.note()}"
         print(visible(redactor(line))[:400], file=out)
-    still = [r.id for r in results if r.outcome == STILL_FAILING and level_gates(r.level, fail_on)]
-    undecided = [r.id for r in results if r.outcome == UNDECIDED and level_gates(r.level, fail_on)]
+    still = [r.id for r in results if r.outcome == STILL_FAILING and gates(r.level, fail_on)]
+    undecided = [r.id for r in results if r.outcome == UNDECIDED and gates(r.level, fail_on)]
     fixed = [r.id for r in results if r.outcome == FIXED]
     if still:
         verdict, code = f"STILL FAILING: {', '.join(still)}", EXIT_VIOLATIONS

@@ -2,7 +2,7 @@
 
 A violation is charged to its own requirement (RESP-05, SEC-02, ...), never to the test that happened to send
 the request: when the running test checks that requirement itself, it is that test's failure; otherwise it is
-held (:func:`verdicts.take_held`) until the requirement's own item (contract_tests/suite/test_invariants.py)
+held (:meth:`.ledger.Ledger.take_held`) until the requirement's own item (contract_tests/suite/test_invariants.py)
 reports it, after every test that sends requests.  What no item took (an item deselected, an xdist worker whose
 item ran earlier, a 5xx charged to a request's own requirement) still reaches the results at the end of the run.
 """
@@ -15,7 +15,8 @@ from . import checks
 from .checks import Mismatch
 from .levels import answer_shape_level
 from .results import Observation
-from .verdicts import CROSS_CUTTING, check_record, current, record_failure, take_held
+from .failures import CROSS_CUTTING, check_record
+from .ledger import Ledger
 from ..sending.exchange import Exchange
 from ..sending.secrets import Secret
 
@@ -61,7 +62,8 @@ class Observer:
     fail one more test with the same message.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, ledger: Ledger | None = None) -> None:
+        self.ledger = ledger if ledger is not None else Ledger()  # the run's: where violations are recorded
         self._reported: set[tuple] = set()
         self._token_headers: set[str] = set()  # TOKEN-04 scans each distinct JOSE header once (about 3 ms each)
         self.applicable: Counter[str] = Counter()  # exchanges each invariant judged
@@ -76,10 +78,10 @@ class Observer:
 
     def take(self, requirement: str) -> tuple[list[Observation], int]:
         """The failures held for *requirement* (removed from the store) and how many exchanges it judged."""
-        return take_held(requirement), self.applicable[requirement]
+        return self.ledger.take_held(requirement), self.applicable[requirement]
 
     def __call__(self, ex: Exchange) -> None:
-        ctx = current()
+        ctx = self.ledger.current
         if ctx is not None:
             ctx.exchanges.append(ex)
         if ex.status is None:
@@ -93,7 +95,8 @@ class Observer:
             repeat = key in self._reported
             self._reported.add(key)
             # the running test's own failure when it checks the requirement; else held for the requirement's item
-            record_failure(requirement, ex, expected, actual, level=level, repeat=repeat, hold=True, check=check)
+            self.ledger.record_failure(requirement, [ex], expected, actual, level=level, repeat=repeat, hold=True,
+                                       check=check)
 
         def run(requirement: str, check, *args, level: str | None = None) -> None:
             judged.add(requirement)

@@ -23,7 +23,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .results import NO_CREDENTIALS, NOT_ENABLED, RequirementResult, Verdict, clip, gating
+from ..contract.levels import Level
+from .gate import gating
+from .results import NO_CREDENTIALS, NOT_ENABLED, RequirementResult, Verdict, clip
 from .run_record import RunRecord
 from .waivers import Waiver, today
 
@@ -187,11 +189,11 @@ def _require_evidence(record: RunRecord, outcome: Outcome) -> None:
     """CONFORMING needs every in-scope MUST decided, at least one MUST observed to hold, and credentials (or the
     user's explicit --without-credentials)."""
     _require_credentials(record, outcome)
-    levels = ("MUST", "SHOULD", "MAY") if record.fail_on_inconclusive else ("MUST",)
+    levels = tuple(Level) if record.fail_on_inconclusive else (Level.MUST,)
     undecided = [r for r in outcome.requirements.values()
                  if r.undecided and r.result.requirement.level in levels]
     must_passed = [r for r in outcome.requirements.values()
-                   if r.result.requirement.level == "MUST" and r.verdict is Verdict.PASSED and not r.out_of_scope]
+                   if r.result.requirement.level == Level.MUST and r.verdict is Verdict.PASSED and not r.out_of_scope]
     if record.stopped:
         outcome.reasons.append(f"the run stopped early: {record.stopped}")
     if undecided:

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Iterable
 
 from ..contract.catalog import Requirement
+from ..contract.levels import Level
 
 
 class Verdict(str, enum.Enum):
@@ -21,16 +22,9 @@ class Verdict(str, enum.Enum):
         return self.value
 
 
-# Skip reasons carry the verdict as a prefix, so a plain pytest.skip() inside a fixture or the
-# client maps onto the right verdict, and the reason reads well in pytest's own output.
+# Why a requirement was skipped, as the skip reason begins (the gate reads these: out of scope, not undecided)
 NOT_ENABLED = "opt-in, not enabled"  # an opt-in probe's test without its --probe
 NO_CREDENTIALS = "no credentials"  # a credentialed check without LOGIN_EMAIL / LOGIN_PASSWORD
-
-SKIP_PREFIXES = {
-    "blocked:": Verdict.BLOCKED,
-    "inconclusive:": Verdict.INCONCLUSIVE,
-    "n/a:": Verdict.SKIPPED,
-}
 
 
 @dataclass
@@ -45,10 +39,15 @@ class Observation:
     evidence: list[dict] = field(default_factory=list)
     not_applicable: bool = False
     repeat: bool = False  # same violation, same kind of response, already reported earlier in the run
-    # failed observations: what `replay` needs to send and judge it again ({"check", "requests"}; verdicts.py)
+    # failed observations: the requests `replay` sends again ({"requests"}; judging/failures.py)
     replay: dict | None = None
-    # requirements whose statements the same answer breaks for the same reason, charged here once (verdicts.py)
+    # requirements whose statements the same answer breaks for the same reason, charged here once (ledger.py)
     also_affects: list[str] = field(default_factory=list)
+    # failed observations: what was expected and what came back (redacted, as the message shows them), and the check
+    # that failed as `replay` finds it again ({"name", "args", "kwargs"} or "withheld"; judging/failures.py)
+    expected: str | None = None
+    actual: str | None = None
+    check: dict | None = None
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -101,7 +100,7 @@ def aggregate(requirement: Requirement, observations: Iterable[Observation]) -> 
     if worst.verdict is not Verdict.FAILED:
         return RequirementResult(requirement, worst.verdict, worst.message, None, obs)
     failed = [o for o in obs if o.verdict is Verdict.FAILED]
-    failed_level = min({o.level or requirement.level for o in failed}, key=["MUST", "SHOULD", "MAY"].index)
+    failed_level = Level.strictest(o.level or requirement.level for o in failed).value
     # the headline is a violation at the failed level, a first-hand report before a repeat
     headline = min((o for o in failed if (o.level or requirement.level) == failed_level), key=lambda o: o.repeat)
     reason = headline.message.splitlines()[0] if headline.message else "failed"
@@ -148,12 +147,3 @@ def failed_clause(level: str, failed_level: str | None) -> str | None:
         return f"{level} requirement, failed its {failed_level} clause"
     return None
 
-
-def gating(result: RequirementResult, fail_on: str) -> bool:
-    """Whether a failed requirement makes the run fail at the chosen gate."""
-    return result.verdict is Verdict.FAILED and level_gates(result.failed_level or "", fail_on)
-
-
-def level_gates(level: str, fail_on: str) -> bool:
-    """``--fail-on=must`` gates MUST failures; ``--fail-on=should`` gates MUST and SHOULD ones."""
-    return level in {"must": {"MUST"}, "should": {"MUST", "SHOULD"}}[fail_on]

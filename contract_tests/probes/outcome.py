@@ -14,7 +14,7 @@ from typing import Any
 
 from ..judging import checks
 from ..judging.results import Observation, Verdict
-from ..judging.verdicts import Violation, current, inconclusive, not_applicable, record_failure
+from ..judging.verdicts import Violation, inconclusive, ledger_of, not_applicable, record_failure
 from ..sending.exchange import Exchange
 
 
@@ -39,7 +39,8 @@ def conclude(outcome: ProbeOutcome) -> None:
         not_applicable(outcome.message)
     if outcome.verdict == "inconclusive":
         inconclusive(outcome.message)
-    ctx = current()
+    ledger = ledger_of(outcome.exchanges)
+    ctx = ledger.current if ledger is not None else None
     if ctx is not None:  # a passed verdict keeps the probe's numbers (the plugin's own note is only a count)
         evidence = [ex.evidence() for ex in outcome.exchanges[:3]]
         ctx.observations.append(Observation(rid, Verdict.PASSED, ctx.nodeid, outcome.message, None, evidence))

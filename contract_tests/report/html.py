@@ -14,6 +14,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup, escape
 
+from ..contract.levels import Level
 from ..judging.results import clip, failed_clause
 from .json_report import backoff_line, gateway_line, latency_line
 
@@ -69,7 +70,7 @@ def render_html(report: dict) -> str:
         undecided=[r for r in reqs if r["verdict"] in ("inconclusive", "blocked")],
         waived=[r for r in reqs if r["verdict"] == "waived"],
         expired=[w for w in report["waivers"] if w["status"] == "expired"],
-        levels=sorted({r["level"] for r in reqs}, key=["MUST", "SHOULD", "MAY"].index),
+        levels=sorted({r["level"] for r in reqs}, key=Level.sort_key),
         icon=ICONS.get(report["run"]["verdict"], ""),
         baseline=report.get("baseline"),
         changes=_changes(report),

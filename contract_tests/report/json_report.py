@@ -47,15 +47,20 @@ def _iso(ts: float | None) -> str | None:
     return dt.datetime.fromtimestamp(ts, dt.timezone.utc).isoformat(timespec="milliseconds") if ts else None
 
 
-def _split_message(message: str) -> tuple[str | None, str | None]:
-    expected = actual = None
-    for line in message.splitlines():
-        stripped = line.strip()
-        if expected is None and stripped.startswith("expected:"):
-            expected = stripped.removeprefix("expected:").strip()
-        elif actual is None and stripped.startswith("actual:"):
-            actual = stripped.removeprefix("actual:").strip()
-    return expected, actual
+# an observation's fields the report lists elsewhere (evidence, reproduction, replay, the failure card)
+_NOT_LISTED = ("evidence", "replay", "expected", "actual", "check")
+
+
+def expected_actual(obs: Observation) -> tuple[str | None, str | None]:
+    """A failure's expected and actual, each on one line (the first of its text) as a summary shows them."""
+    return _first_line(obs.expected), _first_line(obs.actual)
+
+
+def _first_line(text: str | None) -> str | None:
+    if text is None:
+        return None
+    lines = text.splitlines()
+    return lines[0].strip() if lines else ""
 
 
 def _evidence(observations: list[Observation]) -> list[dict]:
@@ -101,7 +106,7 @@ def _requirement(r: RequirementOutcome, record: RunRecord, outcome: Outcome) -> 
     failure = None
     first = result.headline  # a failure at the failed level, first-hand before repeats (results.aggregate)
     if first is not None:
-        expected, actual = _split_message(first.message)
+        expected, actual = expected_actual(first)
         failure = {
             "test": first.test,
             "level": first.level or req.level,
@@ -140,7 +145,7 @@ def _requirement(r: RequirementOutcome, record: RunRecord, outcome: Outcome) -> 
         "evidence": redact.scrub(_evidence(result.observations)),
         "reproduction": redact(reproduction) if reproduction else None,
         "observations": [
-            redact.scrub({k: v for k, v in o.to_dict().items() if k not in ("evidence", "replay")})
+            redact.scrub({k: v for k, v in o.to_dict().items() if k not in _NOT_LISTED})
             for o in result.observations[:MAX_OBSERVATIONS]
         ],
         "observation_count": len(result.observations),
@@ -157,7 +162,7 @@ def _replay(failures: list[Observation]) -> list[dict]:
     for obs in failures:
         if not obs.replay:
             continue
-        entry = {"test": obs.test, "level": obs.level, "check": obs.replay.get("check"),
+        entry = {"test": obs.test, "level": obs.level, "check": obs.check,
                  "requests": list(obs.replay.get("requests") or ())}
         key = repr((entry["check"], entry["requests"]))
         if key in seen:

@@ -7,7 +7,7 @@ from pathlib import Path
 from ..sending.exchange import visible
 from ..judging.results import Verdict, clip, failed_clause
 from ..judging.run_record import RunRecord
-from .json_report import _split_message, backoff_line, gateway_line, latency, latency_line, not_run_reason
+from .json_report import backoff_line, expected_actual, gateway_line, latency, latency_line, not_run_reason
 from ..judging.outcome import Outcome
 
 _MARKUP = {
@@ -25,7 +25,7 @@ def _note(r, record: RunRecord, outcome: Outcome) -> str:
     if r.verdict is Verdict.PASSED and not result.requirement.opt_in:  # opt-in probes: show their numbers
         return ""
     if result.headline is not None:  # a failure at the failed level (results.aggregate)
-        expected, actual = _split_message(result.headline.message)
+        expected, actual = expected_actual(result.headline)
         if expected:
             note = f"expected {expected}; actual {actual or '(see above)'}"
             clause = failed_clause(result.requirement.level, result.failed_level)

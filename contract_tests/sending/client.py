@@ -380,6 +380,8 @@ class ContractClient:
         # (wall-clock start, seconds, answered) of every request that reached the wire: the run's answer latency
         self.answer_times: list[tuple[float, float, bool]] = []
         self.observer: Callable[[Exchange], None] | None = None
+        # the run's judging ledger, stamped on every exchange (opaque here: the client decides no verdict)
+        self.ledger: object | None = None
         self.while_waiting: Callable[[], bool] | None = None  # work done while a test waits for an answer sent ahead
         # --har: (exchange, wall-clock start, carried the captcha token) for every attempt, probes included
         self.recorder: Callable[[Exchange, float, bool], None] | None = None
@@ -736,7 +738,8 @@ class ContractClient:
                               or (self.shared and not self.shared.take("requests", cap))):
                 raise BudgetSpent(f"request cap of {cap} reached (--max-requests)")
             self.requests_sent += 1
-        exchange = Exchange(request=request, base_url=self.base_url, redactor=self.redactor, attempts=attempt + 1)
+        exchange = Exchange(request=request, base_url=self.base_url, redactor=self.redactor, attempts=attempt + 1,
+                            ledger=self.ledger)
         started, wall = time.perf_counter(), time.time()
         log = WireLog(expect_continue=_expects_continue(kwargs), continue_wait=self.limits.continue_wait)
 

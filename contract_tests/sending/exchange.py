@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import itertools
 import json
 import re
 import shlex
@@ -392,6 +393,9 @@ def _shell_header(name: str, value: Any) -> str:
     return shlex.quote(f"{name}: {value}")
 
 
+_SEQUENCE = itertools.count(1)
+
+
 @dataclass(eq=False)
 class Exchange:
     """A request, the response (or the transport error) and how long it took."""
@@ -416,6 +420,11 @@ class Exchange:
     sent_ahead: bool = False  # sent before its test ran (--in-flight), judged when it ran
     before: list["Exchange"] = field(default_factory=list)  # an interleaved login the client sent first, on its behalf
     counted: bool = False  # a failed login on the account, counted in the failed-login budget
+    # the order the process made its exchanges in: what the judging side keys an exchange by (never reused)
+    seq: int = field(default_factory=lambda: next(_SEQUENCE), compare=False)
+    # the run's judging ledger (contract_tests/judging/ledger.py) this exchange is judged in; opaque here: the client
+    # stamps the one the run gave it
+    ledger: Any = field(default=None, compare=False, repr=False)
 
     @property
     def transport_error(self) -> str | None:

@@ -10,7 +10,7 @@ import pytest
 
 from contract_tests.judging import invariants
 from contract_tests.judging.results import Observation, Verdict
-from contract_tests.judging.verdicts import Violation, current, not_applicable
+from contract_tests.judging.verdicts import Violation, not_applicable
 from contract_tests.contract.catalog import load_catalog
 
 _CATALOG = load_catalog()
@@ -22,7 +22,7 @@ _CATALOG = load_catalog()
 ])
 def test_invariant(suite, rid):
     held, judged = suite.observer.take(rid)
-    ctx = current()
+    ctx = suite.ledger.current
     for obs in held:
         obs.message += f"\n  seen in:   {obs.test} (which sent the request; it does not fail for this)"
         obs.test = ctx.nodeid
