@@ -14,7 +14,7 @@ import pytest
 
 from .judging import verdicts
 from .judging import invariants
-from . import plan, warm_up
+from . import declared, warm_up
 from .probes import settings as probe_settings
 from .contract.catalog import Requirement, load_catalog
 from .sending.client import ContractClient, NotSent, SharedTally
@@ -52,7 +52,7 @@ class SuiteState:
     stopped: str | None = None  # the run ended early for another reason (run deadline)
     preflight_login: Exchange | None = None  # the pre-flight login with the configured credentials (RESP-01's)
     session: pytest.Session | None = None
-    planned: set[str] = field(default_factory=set)  # node IDs whose request was sent ahead (plan.py)
+    planned: set[str] = field(default_factory=set)  # node IDs whose declared requests were sent ahead (declared.py)
     plan_inputs: tuple | None = None  # what the last plan could use (session fixtures, failed logins); None: no plan
     session_values: dict[str, object] = field(default_factory=dict)  # session fixtures set up so far, by name
     started: float = field(default_factory=time.time)
@@ -242,7 +242,7 @@ class SuiteState:
         from .sending.preflight import CannotTest, check_target
 
         reports_here = s.report_dir is not None and not hasattr(self.config, "workerinput")
-        warm_up.plan(fuzzing=self._fuzzes(), html=reports_here)
+        warm_up.prepare(fuzzing=self._fuzzes(), html=reports_here)
         self.client.while_waiting = warm_up.step  # done while the first checks wait on the network
         try:
             self.preflight_login = check_target(self.client, s.account, judge_anyway=s.judge_anyway)
@@ -255,9 +255,9 @@ class SuiteState:
                 and any(item.get_closest_marker("fuzz") for item in self.session.items))
 
     def send_ahead(self, item: pytest.Item) -> None:
-        """At the run's first check: send the run's plannable requests ahead (plan.py); again whenever a session
-        fixture has been set up since (a learned value: the checks that need it can be planned), and once the
-        success-path checks are done (the requests naming the account that may fail a login)."""
+        """At the run's first check: send the declared requests of the tests still to run ahead (declared.py); again
+        whenever a session fixture has been set up since (a learned value: the requests built from it can be
+        declared), and once the success-path checks are done (the requests naming the account that may fail)."""
         client = self.client
         failed_logins = item.get_closest_marker("success_path") is None
         inputs = (len(self.session_values), failed_logins)
@@ -266,14 +266,12 @@ class SuiteState:
             return
         self.plan_inputs = inputs
         items = self.session.items
-        # what a test may use before its request at plan time: data, and the suite and its client read-only
-        fixtures = {name: (lambda value=value: value) for name, value in self.session_values.items()
-                    if plan.plain_data(value)}
-        fixtures.update({"unknown_email": lambda: self.settings.unknown_email, "account": lambda: self.settings.account,
-                         "suite": lambda: plan.ReadOnlySuite(self), "client": lambda: plan.ReadOnlyClient(client)})
+        known = {"unknown_email": self.settings.unknown_email, "configured_account": self.settings.account,
+                 **({"account": self.settings.account} if self.settings.account is not None else {}),
+                 **self.session_values}
         rest = [later for later in items[items.index(item):] if later.nodeid not in self.planned]
-        planned = plan.plan(rest, self.catalog, fixtures, failed_logins=failed_logins)
-        if plan.send_ahead(client, planned):
+        planned = declared.plan(rest, self.catalog, known, failed_logins=failed_logins)
+        if declared.send_ahead(client, planned):
             self.planned.update(key for key, _ in planned)
 
     def _on_stop(self, reason: str, could_not_test: bool) -> None:
@@ -327,6 +325,10 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", f"{MARKER}(*ids): the requirement IDs (spec/requirements.yaml) a contract test checks."
+    )
+    config.addinivalue_line(
+        "markers", f"{declared.MARKER}(factory): the requests a contract test needs, as data (contract_tests/declared.py); "
+        "the test receives their answers as `exchange` / `exchanges`."
     )
     config.addinivalue_line(  # with the requirement marker: the suite's modules are imported by self-tests too
         "markers",
@@ -603,8 +605,12 @@ def pytest_runtest_call(item: pytest.Item):
     if item.get_closest_marker("fuzz"):
         warm_up.drop("fuzzing")  # what is not loaded yet, the property loads now
     state.send_ahead(item)
-    client.plan_key = item.nodeid  # its request may have been sent ahead
+    client.plan_key = item.nodeid  # its declared requests may have been sent ahead
     try:
+        funcargs = getattr(item, "funcargs", {})
+        for name, value in funcargs.items():  # the `exchange` / `exchanges` fixtures: the answers, in the call
+            if isinstance(value, declared.Declared):
+                funcargs[name] = value.answer(client)
         return (yield)
     finally:
         client.plan_key = None

@@ -16,7 +16,7 @@ from typing import Callable
 _steps: list[tuple[str, Callable[[], object]]] = []
 
 
-def plan(*, fuzzing: bool, html: bool) -> None:
+def prepare(*, fuzzing: bool, html: bool) -> None:
     """The steps this run will need, in the order they are needed."""
     _steps.clear()
     if fuzzing:

@@ -12,6 +12,7 @@ from contract_tests.fuzz.config import fuzz_settings
 from contract_tests.probes.settings import PROBES
 from contract_tests.judging.results import NO_CREDENTIALS
 from contract_tests.plugin import COLLECTED_ORDER, SuiteState, suite_state
+from contract_tests.declared import Declared, declared
 from contract_tests.judging.classification import Signatures
 from contract_tests.inputs.near_misses import wrong_password_for
 from contract_tests.config.settings import ENV_EMAIL, ENV_PASSWORD
@@ -34,6 +35,24 @@ def account(suite: SuiteState) -> Account:
     if suite.settings.account is None:
         pytest.skip(f"{NO_CREDENTIALS}: set {ENV_EMAIL} and {ENV_PASSWORD} to check this")
     return suite.settings.account
+
+
+@pytest.fixture(scope="session")
+def configured_account(suite: SuiteState) -> Account | None:
+    """The configured account, None without credentials (for checks that then use an unknown address instead)."""
+    return suite.settings.account
+
+
+@pytest.fixture
+def exchange(request: pytest.FixtureRequest) -> Declared:
+    """The answer to the one request the test declares (@sends); sent, or taken as sent ahead, when it is called."""
+    return declared(request, many=False)
+
+
+@pytest.fixture
+def exchanges(request: pytest.FixtureRequest) -> Declared:
+    """The answers to the requests the test declares (@sends), in order."""
+    return declared(request, many=True)
 
 
 @pytest.fixture(scope="session")

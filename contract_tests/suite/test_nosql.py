@@ -18,6 +18,8 @@ import pytest
 
 from contract_tests.judging import checks
 from contract_tests.judging.verdicts import blocked, expect
+from contract_tests.declared import sends
+from contract_tests.sending.exchange import LoginRequest
 
 requirement = pytest.mark.requirement
 RESERVE = 4  # failed logins left to the fuzzing and the tests after this module when each operator costs one
@@ -121,9 +123,10 @@ def test_top_level_operator_never_logs_in(suite, send, account, operators_cost_l
 
 @requirement("AUTH-09")
 @pytest.mark.parametrize("name", IDENTIFIER_NAMES)
-def test_pinned_operator_as_identifier_never_logs_in(send, account, name):
+@sends(lambda account, name: LoginRequest(
+    f"NoSQL operator as the identifier, pinned to the account's email ({name}), right password", "invalid",
+    json={**pinned_identifiers(account.email)[name], "password": account.password}))
+def test_pinned_operator_as_identifier_never_logs_in(exchange):
     """The right password with an operator identifier: either rejected, or (the bug) a login through the operator.
     No failed login can come of it (the right password)."""
-    body = {**pinned_identifiers(account.email)[name], "password": account.password}
-    _never_logs_in(send(f"NoSQL operator as the identifier, pinned to the account's email ({name}), right password",
-                        "invalid", json=body))
+    _never_logs_in(exchange)
