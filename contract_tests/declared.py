@@ -28,13 +28,14 @@ from __future__ import annotations
 
 import functools
 import inspect
-from typing import Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 import pytest
 
-from .contract.catalog import Requirement
-from .sending.client import ContractClient
-from .sending.exchange import Exchange, LoginRequest
+if TYPE_CHECKING:
+    from .contract.catalog import Requirement
+    from .sending.client import ContractClient
+    from .sending.exchange import Exchange, LoginRequest
 
 Factory = Callable[..., "LoginRequest | list[LoginRequest] | None"]
 MARKER = "sends"

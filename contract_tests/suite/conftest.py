@@ -62,7 +62,8 @@ def unknown_email(suite: SuiteState) -> str:
 
 @pytest.fixture(scope="session")
 def send(client: ContractClient):
-    """``send(purpose, expect, **request_fields)`` -> Exchange."""
+    """``send(purpose, expect, **request_fields)`` -> Exchange: a request that needs an answer the test got first (the
+    others are declared with ``@sends`` and arrive as ``exchange`` / ``exchanges``)."""
 
     def _send(purpose: str, expect: str, **fields):
         return client.send(LoginRequest(purpose=purpose, expect=expect, **fields))
