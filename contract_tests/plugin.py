@@ -327,8 +327,8 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", f"{MARKER}(*ids): the requirement IDs (spec/requirements.yaml) a contract test checks."
     )
     config.addinivalue_line(
-        "markers", f"{declared.MARKER}(factory): the requests a contract test needs, as data (contract_tests/declared.py); "
-        "the test receives their answers as `exchange` / `exchanges`."
+        "markers", f"{declared.MARKER}(factory): the requests a contract test needs, as data "
+        "(contract_tests/declared.py); the test receives their answers as `exchange` / `exchanges`."
     )
     config.addinivalue_line(  # with the requirement marker: the suite's modules are imported by self-tests too
         "markers",
