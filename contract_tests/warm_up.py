@@ -20,9 +20,9 @@ class WarmUp:
     def __init__(self) -> None:
         self._steps: list[tuple[str, Callable[[], object]]] = []
 
-    def plan(self, *, fuzzing: bool, html: bool) -> None:
+    def prepare(self, *, fuzzing: bool, html: bool) -> None:
         """The steps this run will need, in the order they are needed."""
-        self._steps = _planned(fuzzing=fuzzing, html=html)
+        self._steps = _needed(fuzzing=fuzzing, html=html)
 
     def step(self) -> bool:
         """Run the next step; False when none is left."""
@@ -40,7 +40,7 @@ class WarmUp:
         self._steps = [(k, work) for k, work in self._steps if k != kind]
 
 
-def _planned(*, fuzzing: bool, html: bool) -> list[tuple[str, Callable[[], object]]]:
+def _needed(*, fuzzing: bool, html: bool) -> list[tuple[str, Callable[[], object]]]:
     steps: list[tuple[str, Callable[[], object]]] = []
     if fuzzing:
         steps.extend([

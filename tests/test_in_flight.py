@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import httpx
 import pytest
 
-from contract_tests import plan
+from contract_tests import declared
 from contract_tests.judging import verdicts
 from contract_tests.sending.client import BudgetSpent
 from contract_tests.sending.exchange import Exchange, LoginRequest
@@ -283,92 +283,68 @@ def test_successful_logins_on_the_account_go_ahead_together():
     client.close()
 
 
-# -- the plan ---------------------------------------------------------------------------------------------------------
-def _item(function, params=None, argnames=None):
-    argnames = argnames or tuple(function.__code__.co_varnames[: function.__code__.co_argcount])
-    return SimpleNamespace(obj=function, callspec=SimpleNamespace(params=params or {}),
-                           _fixtureinfo=SimpleNamespace(argnames=argnames))
+# -- the declared requests -------------------------------------------------------------------------------------------
+def _item(factory, params=None):
+    """A stand-in for a collected test declaring *factory*'s requests (only what declared.py reads of an item)."""
+    def test_case(exchange):
+        pass
+
+    mark = declared.sends(factory)(test_case).pytestmark[0]
+    return SimpleNamespace(get_closest_marker=lambda name: mark if name == declared.MARKER else None,
+                           callspec=SimpleNamespace(params=params or {}))
 
 
-FIXTURES = {"unknown_email": lambda: "nobody@example.com", "suite": lambda: None, "account": lambda: ACCOUNT}
+KNOWN = {"unknown_email": "nobody@example.com", "account": ACCOUNT, "configured_account": ACCOUNT}
 
 
-def test_the_plan_builds_the_request_from_parameters_and_fixed_fixtures_and_stops_there():
-    after = []
-
-    def test_case(send, unknown_email, kind):
-        ex = send(f"{kind} body", "invalid", json={"email": unknown_email, "kind": kind})
-        after.append(ex)  # never reached at plan time
-
-    request = plan.planned_request(_item(test_case, {"kind": "array"}), FIXTURES)
-    assert request.purpose == "array body" and request.json == {"email": "nobody@example.com", "kind": "array"}
-    assert after == []
+def test_declared_requests_are_built_from_parameters_and_known_values_without_running_the_test():
+    request = LoginRequest("x", "invalid")
+    built = declared.planned_requests(_item(lambda unknown_email, kind: LoginRequest(
+        f"{kind} body", "invalid", json={"email": unknown_email, "kind": kind}), {"kind": "array"}), KNOWN)
+    assert [(r.purpose, r.json) for r in built] == [("array body", {"email": "nobody@example.com", "kind": "array"})]
+    assert declared.planned_requests(_item(lambda: [request, request]), KNOWN) == [request, request]
+    assert declared.planned_requests(_item(lambda configured_account: None), KNOWN) == []  # nothing to send
 
 
-def test_a_test_that_needs_an_earlier_answer_is_not_planned():
-    def test_case(send, session_login):
-        send("with the token", "any", headers={"Authorization": f"Bearer {session_login.token}"})
+def test_a_request_built_from_a_value_not_known_yet_is_left_to_its_test():
+    def needs_a_token(session_login):
+        return LoginRequest("with the token", "any", headers={"Authorization": f"Bearer {session_login.token}"})
 
-    assert plan.planned_request(_item(test_case), FIXTURES) is None
+    assert declared.planned_requests(_item(needs_a_token), KNOWN) is None
+    login = SimpleNamespace(token="t")
+    assert declared.planned_requests(_item(needs_a_token), {**KNOWN, "session_login": login})[0].headers == {
+        "Authorization": "Bearer t"}  # once the session fixture is set up, the plan builds it
 
 
-def test_a_request_naming_the_account_is_planned_and_its_possible_failure_waits_for_the_success_path():
-    def test_case(send, account):
-        send("the account without password", "invalid", json={"email": account.email}, real_account=True)
-
-    request = plan.planned_request(_item(test_case), FIXTURES)
-    assert request.real_account and request.spends_budget  # plan(..., failed_logins=False) leaves it to its test
+def test_a_request_naming_the_account_that_may_fail_is_marked_as_spending_the_budget():
+    built = declared.planned_requests(_item(lambda account: LoginRequest(
+        "the account without password", "invalid", json={"email": account.email}, real_account=True)), KNOWN)
+    assert built[0].real_account and built[0].spends_budget  # plan(..., failed_logins=False) leaves it to its test
     success = LoginRequest("right credentials", "success", json=ACCOUNT.body(), real_account=True)
     assert not success.spends_budget
 
 
-def test_planning_never_sends_whatever_the_test_does_before_its_request():
-    seen = []
-    client = _client(lambda r: seen.append(r) or _refusal(r), in_flight=4)
-    suite = SimpleNamespace(settings=SimpleNamespace(account=ACCOUNT), catalog={}, client=client)
+def test_a_factory_that_finds_its_check_not_applicable_is_left_to_its_test_and_records_nothing():
+    def not_here(account):
+        verdicts.not_applicable("not with this account")
 
-    def logs_in_first(send, suite):
-        issued = suite.client.login(suite.settings.account, "a model login").token  # would send: not planned
-        send("with it", "any", headers={"Authorization": f"Bearer {issued}"})
-
-    def reads_the_budget_first(send, suite):
-        if suite.client.run_failed_logins < suite.client.limits.failed_login_budget:  # counters: readable
-            send("within the budget", "invalid", json={"email": "nobody@example.com"})
-
-    fixtures = {**FIXTURES, "suite": lambda: plan.ReadOnlySuite(suite)}
-    assert plan.planned_request(_item(logs_in_first), fixtures) is None
-    assert plan.planned_request(_item(reads_the_budget_first), fixtures).purpose == "within the budget"
-    assert seen == [] and client.requests_sent == 0
-    client.close()
+    assert declared.planned_requests(_item(not_here), KNOWN) is None
+    assert declared.planned_requests(_item(not_here), {}) is None
+    assert verdicts.current() is None
 
 
-def test_only_plain_data_fixtures_reach_the_plan():
-    client = _client(_refusal)
-    assert plan.plain_data({"a": [1, "x", None]}) and plan.plain_data(ACCOUNT)
-    assert not plan.plain_data(client) and not plan.plain_data(lambda: None)
-    assert not plan.plain_data(SimpleNamespace(client=client))
-    client.close()
+def test_the_factory_arguments_become_the_test_fixtures():
+    """A test declaring its requests asks for what its factory needs, parameters included, whether or not its body
+    reads them (pytest would refuse a parameter the test does not use)."""
+    def test_case(exchange, origin):
+        return exchange, origin
 
+    wrapped = declared.sends(lambda unknown_email, origin, method: None)(test_case)
+    import inspect
 
-def test_a_test_that_skips_or_fails_before_sending_is_not_planned_and_records_nothing():
-    def skips(send):
-        pytest.skip("not here")
-
-    from helpers import exchange
-
-    ledger = verdicts.Ledger()
-    answer = exchange(401, {"error": "X"})  # a session fixture's exchange, made in this run
-    answer.ledger = ledger
-
-    def fails(send):
-        verdicts.fail("RESP-04", answer, "something", "nothing")
-
-    running = verdicts.TestContext("suite/test_x.py::test_x", ("AUTH-01",))
-    with ledger.running(running):
-        assert plan.planned_request(_item(skips), FIXTURES, ledger) is None
-        assert plan.planned_request(_item(fails), FIXTURES, ledger) is None
-        assert ledger.current is running  # the running test is the running test again
-    assert ledger.take_held() == [] and running.observations == [] and running.exchanges == []
+    assert list(inspect.signature(wrapped).parameters) == ["exchange", "origin", "unknown_email", "method"]
+    assert wrapped("ex", "o", unknown_email="u", method="m") == ("ex", "o")
+    assert wrapped.pytestmark[0].name == declared.MARKER
 
 
 # -- end to end: the same verdicts whatever the concurrency -----------------------------------------------------------

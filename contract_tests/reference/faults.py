@@ -577,10 +577,40 @@ class NoBodyLimit(LoginService):
 
 # --- structure, not only values (parser differentials): catalog entries at the end of faults.yaml. Probes:
 # contract_tests/suite/test_parsers.py; what each decoder does: contract_tests/inputs/parser_differentials.py.
+# Python's default recursion limit: a deployment's process keeps it. The bundled server may share its process with the
+# suite, whose hypothesis raises the process-wide limit while it draws examples: the fault nests as a deployment would.
+DEFAULT_RECURSION_LIMIT = 1000
+
+
+def json_nesting(raw: bytes) -> int:
+    """How deep arrays and objects nest in the JSON text *raw* (brackets inside strings not counted)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return deepest
+
+
 @fault("recursion-error-500")
 class RecursionError500(LoginService):
     def parse_json(self, raw: bytes) -> dict[str, Any]:
         try:
+            if json_nesting(raw) >= DEFAULT_RECURSION_LIMIT:
+                raise RecursionError("maximum recursion depth exceeded while decoding a JSON array from a unicode "
+                                     "string")
             self.logged_body = json.loads(raw)  # the request log's structured copy of the body
         except ValueError:
             # what Flask/werkzeug's Request.get_json and Django REST framework's JSONParser catch; nesting past the

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from .. import declared as declared_requests
 from ..judging.ledger import TestContext
 from ..probes import settings as probe_settings
 from .session import SuiteState
@@ -21,6 +22,10 @@ _SUITE_DIR = Path(__file__).resolve().parent.parent / "suite"
 def register_markers(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", f"{MARKER}(*ids): the requirement IDs (spec/requirements.yaml) a contract test checks."
+    )
+    config.addinivalue_line(
+        "markers", f"{declared_requests.MARKER}(factory): the requests a contract test needs, as data "
+        "(contract_tests/declared.py); the test receives their answers as `exchange` / `exchanges`."
     )
     config.addinivalue_line(  # with the requirement marker: the suite's modules are imported by self-tests too
         "markers",

@@ -1,7 +1,8 @@
-"""Requests sent ahead (--in-flight above 1): which tests' requests the plan may build, and when it is asked again.
+"""Requests sent ahead (--in-flight above 1): which tests' declared requests the plan may build, and when.
 
-The one place the plugin wires plan.py in: the session fixtures set up so far (what a plan may use), the plan at the
-run's first check and again when there is more to use, and each test's own requests taken by it (the rest dropped).
+The one place the plugin wires declared.py in: the session fixtures set up so far (what a plan may use), the plan at
+the run's first check and again when there is more to use, each test's declared requests answered for it (the
+`exchange` / `exchanges` fixtures), and the rest of what was sent ahead for it dropped.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Iterator
 
 import pytest
 
-from .. import plan
+from .. import declared
 from .session import SuiteState
 
 _PLANNER = pytest.StashKey["Planner"]()
@@ -21,7 +22,7 @@ _PLANNER = pytest.StashKey["Planner"]()
 @dataclass
 class Planner:
     state: SuiteState
-    planned: set[str] = field(default_factory=set)  # node IDs whose request was sent ahead (plan.py)
+    planned: set[str] = field(default_factory=set)  # node IDs whose declared requests were sent ahead
     plan_inputs: tuple | None = None  # what the last plan could use (session fixtures, failed logins); None: no plan
     session_values: dict[str, object] = field(default_factory=dict)  # session fixtures set up so far, by name
 
@@ -31,9 +32,9 @@ class Planner:
                 self.session_values[fixturedef.argname] = value
 
     def send_ahead(self, item: pytest.Item) -> None:
-        """At the run's first check: send the run's plannable requests ahead (plan.py); again whenever a session
-        fixture has been set up since (a learned value: the checks that need it can be planned), and once the
-        success-path checks are done (the requests naming the account that may fail a login)."""
+        """At the run's first check: send the declared requests of the tests still to run ahead (declared.py); again
+        whenever a session fixture has been set up since (a learned value: the requests built from it can be
+        declared), and once the success-path checks are done (the requests naming the account that may fail)."""
         state = self.state
         client = state.client
         failed_logins = item.get_closest_marker("success_path") is None
@@ -43,15 +44,12 @@ class Planner:
             return
         self.plan_inputs = inputs
         items = state.session.items
-        # what a test may use before its request at plan time: data, and the suite and its client read-only
-        fixtures = {name: (lambda value=value: value) for name, value in self.session_values.items()
-                    if plan.plain_data(value)}
-        fixtures.update({"unknown_email": lambda: state.settings.unknown_email,
-                         "account": lambda: state.settings.account,
-                         "suite": lambda: plan.ReadOnlySuite(state), "client": lambda: plan.ReadOnlyClient(client)})
+        account = state.settings.account
+        known = {"unknown_email": state.settings.unknown_email, "configured_account": account,
+                 **({"account": account} if account is not None else {}), **self.session_values}
         rest = [later for later in items[items.index(item):] if later.nodeid not in self.planned]
-        planned = plan.plan(rest, state.catalog, fixtures, failed_logins=failed_logins, ledger=state.ledger)
-        if plan.send_ahead(client, planned):
+        planned = declared.plan(rest, state.catalog, known, failed_logins=failed_logins)
+        if declared.send_ahead(client, planned):
             self.planned.update(key for key, _ in planned)
 
     @contextlib.contextmanager
@@ -61,8 +59,12 @@ class Planner:
         if item.get_closest_marker("fuzz"):
             self.state.warm_up.drop("fuzzing")  # what is not loaded yet, the property loads now
         self.send_ahead(item)
-        client.plan_key = item.nodeid  # its request may have been sent ahead
+        client.plan_key = item.nodeid  # its declared requests may have been sent ahead
         try:
+            funcargs = getattr(item, "funcargs", {})
+            for name, value in funcargs.items():  # the `exchange` / `exchanges` fixtures: the answers, in the call
+                if isinstance(value, declared.Declared):
+                    funcargs[name] = value.answer(client)
             yield
         finally:
             client.plan_key = None

@@ -143,7 +143,7 @@ class SuiteState:
         from ..sending.preflight import CannotTest, check_target
 
         reports_here = s.report_dir is not None and not hasattr(self.config, "workerinput")
-        self.warm_up.plan(fuzzing=self._fuzzes(), html=reports_here)
+        self.warm_up.prepare(fuzzing=self._fuzzes(), html=reports_here)
         self.client.while_waiting = self.warm_up.step  # done while the first checks wait on the network
         try:
             self.preflight_login = check_target(self.client, s.account, judge_anyway=s.judge_anyway)

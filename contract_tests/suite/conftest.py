@@ -12,6 +12,7 @@ from contract_tests.fuzz.config import fuzz_settings
 from contract_tests.probes.settings import PROBES
 from contract_tests.judging.results import NO_CREDENTIALS
 from contract_tests.plugin import COLLECTED_ORDER, SuiteState, suite_state
+from contract_tests.declared import Declared, declared
 from contract_tests.judging.classification import Signatures
 from contract_tests.inputs.near_misses import wrong_password_for
 from contract_tests.config.settings import ENV_EMAIL, ENV_PASSWORD
@@ -37,13 +38,32 @@ def account(suite: SuiteState) -> Account:
 
 
 @pytest.fixture(scope="session")
+def configured_account(suite: SuiteState) -> Account | None:
+    """The configured account, None without credentials (for checks that then use an unknown address instead)."""
+    return suite.settings.account
+
+
+@pytest.fixture
+def exchange(request: pytest.FixtureRequest) -> Declared:
+    """The answer to the one request the test declares (@sends); sent, or taken as sent ahead, when it is called."""
+    return declared(request, many=False)
+
+
+@pytest.fixture
+def exchanges(request: pytest.FixtureRequest) -> Declared:
+    """The answers to the requests the test declares (@sends), in order."""
+    return declared(request, many=True)
+
+
+@pytest.fixture(scope="session")
 def unknown_email(suite: SuiteState) -> str:
     return suite.settings.unknown_email
 
 
 @pytest.fixture(scope="session")
 def send(client: ContractClient):
-    """``send(purpose, expect, **request_fields)`` -> Exchange."""
+    """``send(purpose, expect, **request_fields)`` -> Exchange: a request that needs an answer the test got first (the
+    others are declared with ``@sends`` and arrive as ``exchange`` / ``exchanges``)."""
 
     def _send(purpose: str, expect: str, **fields):
         return client.send(LoginRequest(purpose=purpose, expect=expect, **fields))

@@ -10,7 +10,9 @@ from contract_tests.judging import checks
 from contract_tests.judging.checks import Mismatch
 from contract_tests.judging.verdicts import expect, not_applicable
 from contract_tests.inputs.near_misses import near_misses, wrong_password_for
+from contract_tests.sending.exchange import LoginRequest
 from contract_tests.sending.secrets import Secret
+from contract_tests.declared import sends
 
 requirement = pytest.mark.requirement
 
@@ -34,27 +36,28 @@ def like_pattern_lookalike(email: str) -> str | None:
     return f"{local[:-1]}_@{domain}"
 
 
-@requirement("AUTH-02")
-def test_like_pattern_lookalike_account_is_refused(suite, send):
-    """An unknown address matching the account only as a LIKE pattern, sent with the account's password."""
-    acc = suite.settings.account
-    if acc is None:
+def _lookalike_login(configured_account) -> LoginRequest:
+    if configured_account is None:
         not_applicable("needs the account's email and password (no credentials)")
-    address = like_pattern_lookalike(acc.email)
+    address = like_pattern_lookalike(configured_account.email)
     if address is None:
         not_applicable("the account's local part already ends with '_'")
-    ex = send("unknown address that matches the account's email only as a SQL LIKE pattern, account's password",
-              "failure", json={"email": address, "password": acc.password})
-    expect("AUTH-02", ex, checks.no_token)
+    return LoginRequest("unknown address that matches the account's email only as a SQL LIKE pattern, account's "
+                        "password", "failure", json={"email": address, "password": configured_account.password})
+
+
+@requirement("AUTH-02")
+@sends(_lookalike_login)
+def test_like_pattern_lookalike_account_is_refused(exchange):
+    """An unknown address matching the account only as a LIKE pattern, sent with the account's password."""
+    expect("AUTH-02", exchange, checks.no_token)
 
 
 NEAR_MISS_KINDS = ["case-flipped", "char-appended", "last-char-dropped", "surrounding-whitespace", "empty", "prefix",
                    "nul-suffixed", "bcrypt-72-truncated", "bcrypt-72-tail-changed"]
 
 
-@requirement("AUTH-03")
-@pytest.mark.parametrize("kind", NEAR_MISS_KINDS)
-def test_near_miss_password_never_logs_in(send, account, kind):
+def _near_miss_login(account, kind: str) -> LoginRequest:
     variants = near_misses(account.password)
     name = next((k for k in variants if k.startswith(kind)), None)
     if name is None:
@@ -63,8 +66,15 @@ def test_near_miss_password_never_logs_in(send, account, kind):
     plain = value.value if isinstance(value, Secret) else value
     if plain == account.password.value:
         not_applicable(f"the {name} variant of this password equals the password itself")
-    ex = send(f"near-miss password: {name}", "failure", json={"email": account.email, "password": value}, real_account=True)
-    expect("AUTH-03", ex, checks.no_token)
+    return LoginRequest(f"near-miss password: {name}", "failure", json={"email": account.email, "password": value},
+                        real_account=True)
+
+
+@requirement("AUTH-03")
+@pytest.mark.parametrize("kind", NEAR_MISS_KINDS)
+@sends(_near_miss_login)
+def test_near_miss_password_never_logs_in(exchange):
+    expect("AUTH-03", exchange, checks.no_token)
 
 
 def _sql_payloads(email: str) -> dict[str, dict]:
@@ -82,35 +92,45 @@ def _sql_payloads(email: str) -> dict[str, dict]:
 SQL_NAMES = list(_sql_payloads("a@example.com"))
 
 
+def _sql_injection(account, name: str) -> LoginRequest:
+    on_account = name.startswith("password")  # the suffixed identifiers name no account on a sound server
+    return LoginRequest(f"SQL injection ({name})", "failure" if on_account else "any",
+                        json=_sql_payloads(account.email)[name], real_account=on_account)
+
+
 @requirement("AUTH-04")
 @pytest.mark.parametrize("name", SQL_NAMES)
-def test_sql_injection_never_logs_in(send, account, name):
-    body = _sql_payloads(account.email)[name]
-    on_account = name.startswith("password")  # the suffixed identifiers name no account on a sound server
-    ex = send(f"SQL injection ({name})", "failure" if on_account else "any", json=body, real_account=on_account)
+@sends(_sql_injection)
+def test_sql_injection_never_logs_in(exchange):
+    ex = exchange
     expect("AUTH-04", ex, checks.not_5xx)
     expect("AUTH-04", ex, checks.no_token)
     expect("AUTH-04", ex, checks.no_db_error_text)
 
 
+def _query_string_login(account, body: str) -> LoginRequest:
+    return LoginRequest(f"credentials in the query string, body {body}", "invalid",
+                        json={} if body == "empty-object" else {"password": account.password},
+                        params=[("email", account.email), ("password", account.password)])
+
+
 @requirement("AUTH-05")
 @pytest.mark.parametrize("body", ["empty-object", "password-only"])
-def test_query_string_credentials_never_log_in(send, account, body):
-    json_body = {} if body == "empty-object" else {"password": account.password}
-    params = [("email", account.email), ("password", account.password)]
-    ex = send(f"credentials in the query string, body {body}", "invalid", json=json_body, params=params)
-    expect("AUTH-05", ex, checks.no_token)
+@sends(_query_string_login)
+def test_query_string_credentials_never_log_in(exchange):
+    expect("AUTH-05", exchange, checks.no_token)
 
 
 @requirement("AUTH-05")
 @pytest.mark.parametrize("method", ["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"])
-def test_query_string_credentials_never_log_in_with_any_method(send, account, method):
+@sends(lambda account, method: LoginRequest(f"{method} with the credentials in the query string", "any",
+                                            method=method,
+                                            params=[("email", account.email), ("password", account.password)]))
+def test_query_string_credentials_never_log_in_with_any_method(exchange):
     """Frameworks that read credentials from "the request values" (query and body alike) route other methods too;
     the right credentials in the query string of any method are never a login (a HEAD answer can still carry a
     token in a header or a cookie)."""
-    params = [("email", account.email), ("password", account.password)]
-    ex = send(f"{method} with the credentials in the query string", "any", method=method, params=params)
-    expect("AUTH-05", ex, checks.no_token)
+    expect("AUTH-05", exchange, checks.no_token)
 
 
 def _b64(obj) -> str:
@@ -139,15 +159,20 @@ def _forged_tokens(issued: str | None) -> dict[str, Secret]:
     }
 
 
+def _model_login(configured_account) -> list[LoginRequest]:
+    if configured_account is None:
+        return []
+    return [LoginRequest("a login whose token is the forgery's model", "success", json=configured_account.body(),
+                         real_account=True)]
+
+
 @pytest.mark.success_path(spends_failed_logins=True)  # its model token comes from a fresh login
 @requirement("AUTH-06")
 @pytest.mark.parametrize("forgery", ["alg-none", "garbage", "flipped-signature"])
-def test_forged_bearer_never_turns_failure_into_success(suite, send, unknown_email, forgery):
-    acc = suite.settings.account
-    issued = None
-    if acc is not None:
-        issued = send("a login whose token is the forgery's model", "success", json=acc.body(), real_account=True).token
-    tokens = _forged_tokens(issued)
+@sends(_model_login)
+def test_forged_bearer_never_turns_failure_into_success(exchanges, send, configured_account, unknown_email, forgery):
+    acc = configured_account
+    tokens = _forged_tokens(exchanges[0].token if exchanges else None)
     if forgery not in tokens:
         not_applicable("no issued token to tamper with (no credentials)")
     if acc is not None:
@@ -171,18 +196,22 @@ def fresh_or_already_logged_in(ex):
     raise Mismatch("a fresh login (a token) or the ALREADY_LOGGEDIN error")
 
 
-@pytest.mark.success_path
-@requirement("AUTH-07")
-def test_login_while_presenting_token(send, account, session_login):
+def _login_presenting_token(account, session_login) -> LoginRequest:
     bearer = Secret(f"Bearer {session_login.token}", "<Bearer issued token>", '"Bearer $LOGIN_TOKEN"')
     # right credentials ("success"): an ALREADY_LOGGEDIN answer is not a failed login and spends no budget
-    ex = send("login again presenting the token just issued", "success", json=account.body(),
-              headers={"Authorization": bearer}, real_account=True)
-    expect("AUTH-07", ex, fresh_or_already_logged_in)
+    return LoginRequest("login again presenting the token just issued", "success", json=account.body(),
+                        headers={"Authorization": bearer}, real_account=True)
+
+
+@pytest.mark.success_path
+@requirement("AUTH-07")
+@sends(_login_presenting_token)
+def test_login_while_presenting_token(exchange):
+    expect("AUTH-07", exchange, fresh_or_already_logged_in)
 
 
 @pytest.mark.success_path
 @requirement("AUTH-08")
-def test_two_logins_give_different_tokens(send, account, session_login):
-    ex = send("a second login", "success", json=account.body(), real_account=True)
-    expect("AUTH-08", ex, checks.fresh_token, session_login.token)
+@sends(lambda account: LoginRequest("a second login", "success", json=account.body(), real_account=True))
+def test_two_logins_give_different_tokens(exchange, session_login):
+    expect("AUTH-08", exchange, checks.fresh_token, session_login.token)

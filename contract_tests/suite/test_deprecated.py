@@ -5,32 +5,29 @@ import pytest
 from contract_tests.contract.spec import request_fields
 from contract_tests.judging import checks
 from contract_tests.judging.verdicts import expect, fail, inconclusive
+from contract_tests.declared import sends
+from contract_tests.sending.exchange import LoginRequest
 
 requirement = pytest.mark.requirement
 
 
 @pytest.mark.success_path
 @requirement("DEPR-01")
-def test_username_holding_email_logs_in_same_account(send, account, user_uuid):
-    ex = send(
-        "deprecated username field holding the account's email, no email field",
-        "success",
-        json={"username": account.email, "password": account.password},
-        real_account=True,
-    )
-    expect("DEPR-01", ex, checks.same_account, user_uuid)
+@sends(lambda account: LoginRequest("deprecated username field holding the account's email, no email field",
+                                    "success", json={"username": account.email, "password": account.password},
+                                    real_account=True))
+def test_username_holding_email_logs_in_same_account(exchange, user_uuid):
+    expect("DEPR-01", exchange, checks.same_account, user_uuid)
 
 
 @pytest.mark.success_path
 @requirement("DEPR-02")
-def test_email_decides_when_both_present(send, account, user_uuid):
-    ex = send(
-        "right email, a different (unknown) username",
-        "success",
-        json={"email": account.email, "username": "conformance-other-user@example.com", "password": account.password},
-        real_account=True,
-    )
-    expect("DEPR-02", ex, checks.same_account, user_uuid)
+@sends(lambda account: LoginRequest("right email, a different (unknown) username", "success",
+                                    json={"email": account.email, "username": "conformance-other-user@example.com",
+                                          "password": account.password},
+                                    real_account=True))
+def test_email_decides_when_both_present(exchange, user_uuid):
+    expect("DEPR-02", exchange, checks.same_account, user_uuid)
 
 
 USERNAME = request_fields()["username"]  # maxLength and what it counts: the shipped document, not a constant
@@ -65,17 +62,20 @@ USERNAMES = {
 }
 
 
+def _long_username(name: str) -> LoginRequest:
+    username, within = USERNAMES[name]
+    return LoginRequest(f"username of {len(username)} code points ({name})", "failure" if within else "invalid",
+                        json={"username": username, "password": "Unknown-Acc0unt-Passw0rd!"})
+
+
 @requirement("DEPR-03")
 @pytest.mark.parametrize("name", USERNAMES)
-def test_username_max_length_counts_code_points(send, signatures, name):
+@sends(_long_username)
+def test_username_max_length_counts_code_points(signatures, exchange, name):
     """maxLength counts Unicode code points: at the limit a credential failure (MUST: the documented client may send
     it), one past it a validation failure (SHOULD: accepting it breaks no client)."""
     username, within = USERNAMES[name]
-    ex = send(
-        f"username of {len(username)} code points ({name})",
-        "failure" if within else "invalid",
-        json={"username": username, "password": "Unknown-Acc0unt-Passw0rd!"},
-    )
+    ex = exchange
     expect("DEPR-03", ex, checks.not_5xx)
     kind = signatures.classify(ex)
     wanted = "credential" if within else "validation"

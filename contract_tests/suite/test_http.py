@@ -4,15 +4,17 @@ import pytest
 
 from contract_tests.judging import checks
 from contract_tests.judging.verdicts import expect, not_applicable, verify
+from contract_tests.declared import sends
+from contract_tests.sending.exchange import LoginRequest
 
 requirement = pytest.mark.requirement
 
 
 @requirement("HTTP-01")
 @pytest.mark.parametrize("method", ["GET", "PUT", "PATCH", "DELETE"])
-def test_other_methods_get_405_with_allow(send, method):
-    ex = send(f"{method} on the login endpoint", "any", method=method)
-    expect("HTTP-01", ex, checks.allows_post)
+@sends(lambda method: LoginRequest(f"{method} on the login endpoint", "any", method=method))
+def test_other_methods_get_405_with_allow(exchange):
+    expect("HTTP-01", exchange, checks.allows_post)
 
 
 @requirement("HTTP-02")

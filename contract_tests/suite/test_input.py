@@ -12,47 +12,55 @@ from contract_tests.inputs.padding import OVERSIZED, padded, undeclared_property
 from contract_tests.judging import checks
 from contract_tests.judging.invariants import coercible_login
 from contract_tests.judging.verdicts import expect, fail, inconclusive, not_applicable, passed, verify
+from contract_tests.sending.exchange import LoginRequest
 from contract_tests.sending.transport import Failure, size_text
+from contract_tests.declared import sends
 
 requirement = pytest.mark.requirement
 PASSWORD = "Some-Passw0rd-For-Validation!"
 
 
 @requirement("INPUT-01")
-def test_missing_password_is_rejected(send, unknown_email):
-    ex = send("no password field", "invalid", json={"email": unknown_email})
-    expect("INPUT-01", ex, checks.no_token)
+@sends(lambda unknown_email: LoginRequest("no password field", "invalid", json={"email": unknown_email}))
+def test_missing_password_is_rejected(exchange):
+    expect("INPUT-01", exchange, checks.no_token)
 
 
 @requirement("INPUT-01")
-def test_missing_password_does_not_log_in_real_account(send, account):
-    ex = send("the account's email and no password field", "invalid", json={"email": account.email}, real_account=True)
-    expect("INPUT-01", ex, checks.no_token)
+@sends(lambda account: LoginRequest("the account's email and no password field", "invalid",
+                                    json={"email": account.email}, real_account=True))
+def test_missing_password_does_not_log_in_real_account(exchange):
+    expect("INPUT-01", exchange, checks.no_token)
 
 
 @requirement("INPUT-02")
-def test_no_identifier_is_rejected(send):
-    ex = send("neither email nor username", "invalid", json={"password": PASSWORD})
-    expect("INPUT-02", ex, checks.no_token)
+@sends(lambda: LoginRequest("neither email nor username", "invalid", json={"password": PASSWORD}))
+def test_no_identifier_is_rejected(exchange):
+    expect("INPUT-02", exchange, checks.no_token)
 
 
 @requirement("INPUT-02")
-def test_no_identifier_with_real_password_does_not_log_in(send, account):
-    ex = send("the account's password and no identifier", "invalid", json={"password": account.password})
-    expect("INPUT-02", ex, checks.no_token)
+@sends(lambda account: LoginRequest("the account's password and no identifier", "invalid",
+                                    json={"password": account.password}))
+def test_no_identifier_with_real_password_does_not_log_in(exchange):
+    expect("INPUT-02", exchange, checks.no_token)
 
 
 WRONG_TYPES = {"number": 12345, "boolean": True, "null": None, "array": ["a"], "object": {"a": 1}}
 
 
+def _wrong_type(unknown_email: str, field: str, kind: str) -> LoginRequest:
+    body = {"password": PASSWORD} if field == "username" else {"email": unknown_email, "password": PASSWORD}
+    body[field] = WRONG_TYPES[kind]
+    return LoginRequest(f"{field} as a JSON {kind}", "invalid", json=body)
+
+
 @requirement("INPUT-03")
 @pytest.mark.parametrize("kind", WRONG_TYPES)
 @pytest.mark.parametrize("field", ["email", "username", "password"])
-def test_wrong_json_type_is_rejected(send, unknown_email, field, kind):
-    body = {"password": PASSWORD} if field == "username" else {"email": unknown_email, "password": PASSWORD}
-    body[field] = WRONG_TYPES[kind]
-    ex = send(f"{field} as a JSON {kind}", "invalid", json=body)
-    expect("INPUT-03", ex, checks.no_token)
+@sends(_wrong_type)
+def test_wrong_json_type_is_rejected(exchange):
+    expect("INPUT-03", exchange, checks.no_token)
 
 
 RAW_BODIES = {
@@ -67,8 +75,10 @@ RAW_BODIES = {
 
 @requirement("INPUT-04")
 @pytest.mark.parametrize("name", RAW_BODIES)
-def test_unparseable_or_non_object_body_gets_4xx(send, name):
-    ex = send(f"{name} sent as application/json", "invalid", raw=RAW_BODIES[name], content_type="application/json")
+@sends(lambda name: LoginRequest(f"{name} sent as application/json", "invalid", raw=RAW_BODIES[name],
+                                 content_type="application/json"))
+def test_unparseable_or_non_object_body_gets_4xx(exchange):
+    ex = exchange
     expect("INPUT-04", ex, checks.no_token)
     expect("INPUT-04", ex, checks.is_4xx, level="SHOULD")
 
@@ -82,8 +92,9 @@ REQUIRED = {rule.name: PASSWORD for rule in FIELDS.values() if rule.required}
 @requirement("INPUT-05")
 @pytest.mark.parametrize("email", BAD_EMAILS)
 @pytest.mark.parametrize("field", EMAIL_FIELDS)
-def test_malformed_email_is_a_validation_failure(send, signatures, field, email):
-    ex = send(f"{field} not in email format", "invalid", json={**REQUIRED, field: email})
+@sends(lambda field, email: LoginRequest(f"{field} not in email format", "invalid", json={**REQUIRED, field: email}))
+def test_malformed_email_is_a_validation_failure(signatures, exchange):
+    ex = exchange
     expect("INPUT-05", ex, checks.no_token)
     kind = signatures.classify(ex)
     if kind == "credential":
@@ -107,11 +118,8 @@ def test_schema_invalid_requests_get_4xx(signatures):
 CONTENT_TYPES = ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data", "none"]
 
 
-@requirement("INPUT-07")
-@pytest.mark.parametrize("ctype", CONTENT_TYPES)
-def test_non_json_content_type_is_refused(suite, send, unknown_email, ctype):
-    """Right credentials in a non-JSON body: 415 (400 tolerated), never a login."""
-    acc = suite.settings.account
+def _non_json_login(configured_account, unknown_email: str, ctype: str) -> LoginRequest:
+    acc = configured_account
     email, password = (acc.email, acc.password) if acc else (unknown_email, PASSWORD)
     fields: dict = {}
     if ctype == "text/plain":
@@ -122,13 +130,29 @@ def test_non_json_content_type_is_refused(suite, send, unknown_email, ctype):
         fields = {"multipart": [("email", email), ("password", password)]}
     else:
         fields = {"json": {"email": email, "password": password}, "content_type": ""}
-    ex = send(f"credentials sent as {ctype}", "any", **fields)
-    expect("INPUT-07", ex, checks.no_token)
-    expect("INPUT-07", ex, checks.status_in, (415, 400), "415 Unsupported Media Type (400 tolerated)")
+    return LoginRequest(f"credentials sent as {ctype}", "any", **fields)
+
+
+@requirement("INPUT-07")
+@pytest.mark.parametrize("ctype", CONTENT_TYPES)
+@sends(_non_json_login)
+def test_non_json_content_type_is_refused(exchange):
+    """Right credentials in a non-JSON body: 415 (400 tolerated), never a login."""
+    expect("INPUT-07", exchange, checks.no_token)
+    expect("INPUT-07", exchange, checks.status_in, (415, 400), "415 Unsupported Media Type (400 tolerated)")
+
+
+def _oversized(unknown_email: str) -> LoginRequest:
+    field = undeclared_property()
+    return LoginRequest(f"a {size_text(OVERSIZED)} JSON body (above the common 1 MiB and 2.5 MB limits): an "
+                        f"unknown-account login padded in the undeclared property {field!r}", "invalid",
+                        json=padded({"email": unknown_email, "password": PASSWORD}, field, OVERSIZED),
+                        headers={"Expect": "100-continue"}, accept_transport_error=True)
 
 
 @requirement("INPUT-08")
-def test_oversized_body_is_refused_as_too_large(request, send, unknown_email):
+@sends(_oversized)
+def test_oversized_body_is_refused_as_too_large(request, send, exchange):
     """A body clearly above the common limits (3 MiB: inputs/padding.py OVERSIZED) is refused as too large, not
     parsed and refused as credentials.
 
@@ -147,15 +171,12 @@ def test_oversized_body_is_refused_as_too_large(request, send, unknown_email):
     token, no 5xx), so the limit held. An answer that never comes within the request timeout is the finding the
     statement names.
     """
-    field = undeclared_property()
-    body = padded({"email": unknown_email, "password": PASSWORD}, field, OVERSIZED)
-    purpose = (f"a {size_text(OVERSIZED)} JSON body (above the common 1 MiB and 2.5 MB limits): an unknown-account "
-               f"login padded in the undeclared property {field!r}")
-    ex = send(purpose, "invalid", json=body, headers={"Expect": "100-continue"}, accept_transport_error=True)
+    ex = exchange
     tries = [ex]
     if ex.failure is not None and ex.failure.kind is Failure.RESET_WHILE_UPLOADING:
-        ex = send(purpose + ", sent again after the connection was cut mid-upload", "invalid", json=body,
-                  headers={"Expect": "100-continue"}, accept_transport_error=True)
+        first = ex.request
+        ex = send(first.purpose + ", sent again after the connection was cut mid-upload", "invalid", json=first.json,
+                  headers=dict(first.headers), accept_transport_error=True)
         tries.append(ex)
     if ex.failure is not None:
         if ex.failure.kind is Failure.TIMEOUT:
@@ -190,10 +211,7 @@ NASTY = {
 NOT_AN_EMAIL = {"nul", "lone-surrogate", "control-chars", "very-long"}
 
 
-@requirement("INPUT-09")
-@pytest.mark.parametrize("payload", NASTY)
-@pytest.mark.parametrize("field", ["email", "username", "password"])
-def test_hostile_strings_never_cause_5xx(send, unknown_email, field, payload):
+def _hostile(unknown_email: str, field: str, payload: str) -> LoginRequest:
     value = NASTY[payload]
     body = {"email": unknown_email, "password": PASSWORD}
     if field == "username":
@@ -201,9 +219,16 @@ def test_hostile_strings_never_cause_5xx(send, unknown_email, field, payload):
     else:
         body[field] = value
     invalid = (field == "email" and payload in NOT_AN_EMAIL) or (field == "username" and len(value) > FIELDS["username"].max_length)
-    ex = send(f"{payload} string in {field}", "invalid" if invalid else "failure", json=body)
-    expect("INPUT-09", ex, checks.not_5xx)
-    expect("INPUT-09", ex, checks.no_token)
+    return LoginRequest(f"{payload} string in {field}", "invalid" if invalid else "failure", json=body)
+
+
+@requirement("INPUT-09")
+@pytest.mark.parametrize("payload", NASTY)
+@pytest.mark.parametrize("field", ["email", "username", "password"])
+@sends(_hostile)
+def test_hostile_strings_never_cause_5xx(exchange):
+    expect("INPUT-09", exchange, checks.not_5xx)
+    expect("INPUT-09", exchange, checks.no_token)
 
 
 # The password is verified only for an account that exists: a server that refuses unknown accounts without hashing
@@ -223,22 +248,24 @@ ACCOUNT_PASSWORDS = {
 }
 
 
-@requirement("INPUT-09")
-@pytest.mark.parametrize("payload", ACCOUNT_PASSWORDS)
-def test_hostile_passwords_for_the_account_never_cause_5xx(send, account, payload):
-    """A hostile password for the configured account reaches the code that verifies passwords."""
+def _hostile_password(account, payload: str) -> LoginRequest:
     value = ACCOUNT_PASSWORDS[payload]
     if value == account.password.value:
         not_applicable(f"the account's password is the {payload} string itself")
-    ex = send(f"{payload} password for the configured account", "failure",
-              json={"email": account.email, "password": value}, real_account=True)
-    expect("INPUT-09", ex, checks.not_5xx)
-    expect("INPUT-09", ex, checks.no_token)
+    return LoginRequest(f"{payload} password for the configured account", "failure",
+                        json={"email": account.email, "password": value}, real_account=True)
 
 
-@pytest.mark.success_path
-@requirement("INPUT-10")
-def test_extra_properties_never_change_the_outcome(send, account, user_uuid):
+@requirement("INPUT-09")
+@pytest.mark.parametrize("payload", ACCOUNT_PASSWORDS)
+@sends(_hostile_password)
+def test_hostile_passwords_for_the_account_never_cause_5xx(exchange):
+    """A hostile password for the configured account reaches the code that verifies passwords."""
+    expect("INPUT-09", exchange, checks.not_5xx)
+    expect("INPUT-09", exchange, checks.no_token)
+
+
+def _extra_properties(account) -> LoginRequest:
     extra = {
         "user_uuid": "00000000-0000-4000-8000-000000000001",
         "role": "admin",
@@ -246,5 +273,12 @@ def test_extra_properties_never_change_the_outcome(send, account, user_uuid):
         "token": "conformance-supplied-token",
         "avatar_url": "https://evil.example/a.png",
     }
-    ex = send("right credentials plus unknown properties", "any", json=account.body(**extra), real_account=True)
-    expect("INPUT-10", ex, checks.same_account_or_4xx, user_uuid)
+    return LoginRequest("right credentials plus unknown properties", "any", json=account.body(**extra),
+                        real_account=True)
+
+
+@pytest.mark.success_path
+@requirement("INPUT-10")
+@sends(_extra_properties)
+def test_extra_properties_never_change_the_outcome(exchange, user_uuid):
+    expect("INPUT-10", exchange, checks.same_account_or_4xx, user_uuid)

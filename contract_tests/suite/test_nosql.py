@@ -18,6 +18,8 @@ import pytest
 
 from contract_tests.judging import checks
 from contract_tests.judging.verdicts import blocked, expect
+from contract_tests.declared import sends
+from contract_tests.sending.exchange import LoginRequest
 
 requirement = pytest.mark.requirement
 RESERVE = 4  # failed logins left to the fuzzing and the tests after this module when each operator costs one
@@ -84,13 +86,28 @@ def operators_cost_logins(operator_password_probe, wrong_password) -> bool:
     return counted_as_failed_login(operator_password_probe, wrong_password)
 
 
-def _send_on_account(suite, send, costs: bool, purpose: str, body: dict):
-    if costs:
-        c = suite.client
-        if c.run_failed_logins >= c.limits.failed_login_budget - RESERVE:
-            blocked('the target answers an operator password like a wrong password, so each costs a failed login; '
-                    f"the failed-login budget keeps its last {RESERVE} for other checks (raise --max-failed-logins)")
-    return send(purpose, "invalid", json=body, real_account=costs, requirement="AUTH-09")
+def _send_on_account(suite, send, purpose: str, body: dict):
+    """An operator request that costs a failed login: sent by its test, once it has checked what the budget leaves."""
+    c = suite.client
+    if c.run_failed_logins >= c.limits.failed_login_budget - RESERVE:
+        blocked('the target answers an operator password like a wrong password, so each costs a failed login; '
+                f"the failed-login budget keeps its last {RESERVE} for other checks (raise --max-failed-logins)")
+    return send(purpose, "invalid", json=body, real_account=True, requirement="AUTH-09")
+
+
+def _free(purpose: str, body: dict, operators_cost_logins: bool) -> list[LoginRequest]:
+    """The operator request as data when it costs no failed login (nothing to guard: declared, sent ahead with the
+    others); none when it does (its test sends it after the budget check)."""
+    return [] if operators_cost_logins else [LoginRequest(purpose, "invalid", json=body, requirement="AUTH-09")]
+
+
+def _password_operator(account, name: str) -> tuple[str, dict]:
+    return (f"NoSQL operator as the password ({name})",
+            {"email": account.email, "password": PASSWORD_OPERATORS[name]})
+
+
+def _top_level_operator(account, name: str) -> tuple[str, dict]:
+    return (f"NoSQL operator as a top-level key ({name}), no password", top_level_operators(account.email)[name])
 
 
 def _never_logs_in(ex) -> None:
@@ -105,25 +122,24 @@ def test_ne_operator_as_password_never_logs_in(operator_password_probe):
 
 @requirement("AUTH-09")
 @pytest.mark.parametrize("name", PASSWORD_OPERATORS)
-def test_operator_as_password_never_logs_in(suite, send, account, operators_cost_logins, name):
-    body = {"email": account.email, "password": PASSWORD_OPERATORS[name]}
-    _never_logs_in(_send_on_account(suite, send, operators_cost_logins, f"NoSQL operator as the password ({name})",
-                                    body))
+@sends(lambda account, operators_cost_logins, name: _free(*_password_operator(account, name), operators_cost_logins))
+def test_operator_as_password_never_logs_in(suite, send, exchanges, account, name):
+    _never_logs_in(exchanges[0] if exchanges else _send_on_account(suite, send, *_password_operator(account, name)))
 
 
 @requirement("AUTH-09")
 @pytest.mark.parametrize("name", TOP_LEVEL_NAMES)
-def test_top_level_operator_never_logs_in(suite, send, account, operators_cost_logins, name):
-    body = top_level_operators(account.email)[name]
-    _never_logs_in(_send_on_account(suite, send, operators_cost_logins, f"NoSQL operator as a top-level key ({name}), "
-                                    "no password", body))
+@sends(lambda account, operators_cost_logins, name: _free(*_top_level_operator(account, name), operators_cost_logins))
+def test_top_level_operator_never_logs_in(suite, send, exchanges, account, name):
+    _never_logs_in(exchanges[0] if exchanges else _send_on_account(suite, send, *_top_level_operator(account, name)))
 
 
 @requirement("AUTH-09")
 @pytest.mark.parametrize("name", IDENTIFIER_NAMES)
-def test_pinned_operator_as_identifier_never_logs_in(send, account, name):
+@sends(lambda account, name: LoginRequest(
+    f"NoSQL operator as the identifier, pinned to the account's email ({name}), right password", "invalid",
+    json={**pinned_identifiers(account.email)[name], "password": account.password}))
+def test_pinned_operator_as_identifier_never_logs_in(exchange):
     """The right password with an operator identifier: either rejected, or (the bug) a login through the operator.
     No failed login can come of it (the right password)."""
-    body = {**pinned_identifiers(account.email)[name], "password": account.password}
-    _never_logs_in(send(f"NoSQL operator as the identifier, pinned to the account's email ({name}), right password",
-                        "invalid", json=body))
+    _never_logs_in(exchange)

@@ -25,7 +25,9 @@ from contract_tests.inputs.parser_differentials import (
 )
 from contract_tests.judging import checks
 from contract_tests.judging.verdicts import expect, fail, inconclusive
+from contract_tests.sending.exchange import LoginRequest
 from contract_tests.sending.secrets import Secret
+from contract_tests.declared import sends
 
 requirement = pytest.mark.requirement
 _EXAMPLE = "probe@example.com"  # the parameter names only; each test builds its probe from the run's unknown email
@@ -35,29 +37,32 @@ CLASSIFIED = [name for name, form in email_forms(_EXAMPLE).items() if form.not_a
 UNCLASSIFIED = [name for name, form in email_forms(_EXAMPLE).items() if not form.not_an_addr_spec]
 
 
+def _raw_probe(probe) -> LoginRequest:
+    return LoginRequest(f"{probe.what} ({len(probe.body)} bytes)", "invalid", raw=probe.body,
+                        content_type="application/json")
+
+
 @requirement("INPUT-04")
 @pytest.mark.parametrize("name", BODIES)
-def test_body_beyond_one_json_object_is_refused(send, unknown_email, name):
+@sends(lambda unknown_email, name: _raw_probe(body_probes(unknown_email)[name]))
+def test_body_beyond_one_json_object_is_refused(exchange, unknown_email, name):
     """Deep nesting, a huge integer, NaN/Infinity, a byte order mark, a comment, two values: never a token or a 5xx.
     A 4xx is asked only of the JSON values that are not objects: a decoder may accept an extension (RFC 8259 §9)
     and answer what it read, an unknown account's credential failure."""
-    probe = body_probes(unknown_email)[name]
-    ex = send(f"{probe.what} ({len(probe.body)} bytes)", "invalid", raw=probe.body, content_type="application/json")
-    expect("INPUT-04", ex, checks.not_5xx)
-    expect("INPUT-04", ex, checks.no_token)
-    if probe.non_object:
-        expect("INPUT-04", ex, checks.is_4xx, level="SHOULD")
+    expect("INPUT-04", exchange, checks.not_5xx)
+    expect("INPUT-04", exchange, checks.no_token)
+    if body_probes(unknown_email)[name].non_object:
+        expect("INPUT-04", exchange, checks.is_4xx, level="SHOULD")
 
 
 @requirement("INPUT-03")
 @pytest.mark.parametrize("name", FIELDS)
-def test_decoded_non_string_field_is_rejected(send, unknown_email, name):
+@sends(lambda unknown_email, name: _raw_probe(field_probes(unknown_email)[name]))
+def test_decoded_non_string_field_is_rejected(exchange):
     """A field holding 2000 nested arrays (a recursive decoder's RecursionError) or 1e400 (a float decoder's inf,
     which a validation error echoing the input cannot render as JSON): rejected, no token, no 5xx."""
-    probe = field_probes(unknown_email)[name]
-    ex = send(f"{probe.what} ({len(probe.body)} bytes)", "invalid", raw=probe.body, content_type="application/json")
-    expect("INPUT-03", ex, checks.not_5xx)
-    expect("INPUT-03", ex, checks.no_token)
+    expect("INPUT-03", exchange, checks.not_5xx)
+    expect("INPUT-03", exchange, checks.no_token)
 
 
 def _addresses(unknown_email: str, *tags: str) -> list[str]:
@@ -65,10 +70,9 @@ def _addresses(unknown_email: str, *tags: str) -> list[str]:
     return [f"{local}+{tag}@{domain}" for tag in tags]
 
 
-def _identity(suite, unknown_email: str):
+def _identity(acc, unknown_email: str):
     """(email, password, named account): the configured account, else an unknown address and a stand-in password
     (then no reading can log in, and only the 5xx and the token are judged)."""
-    acc = suite.settings.account
     if acc is not None:
         return acc.email, acc.password, True
     return _addresses(unknown_email, "parser-account")[0], STAND_IN_PASSWORD, False
@@ -84,45 +88,59 @@ def _wrong(password: Secret | str) -> tuple[str, str]:
     return first, second
 
 
-@requirement("INPUT-11")
-@pytest.mark.parametrize("name", list(MIXED_PURPOSE))
-def test_ambiguous_body_is_read_one_way(suite, send, unknown_email, name):
-    """No reading of the body as a whole -- first or last of each repeated name, names matched with or without letter
-    case -- carries the right credentials; a server that takes the account from one member and the password from
-    another logs in. Never a token, never a 5xx."""
-    email, password, named = _identity(suite, unknown_email)
+def _mixed(configured_account, unknown_email: str, name: str) -> LoginRequest:
+    email, password, named = _identity(configured_account, unknown_email)
     wrong, other_wrong = _wrong(password)
     unknown, other_unknown = _addresses(unknown_email, "parser-1", "parser-2")
     body = mixed_readings(email, password, unknown, wrong, other_wrong, other_unknown)[name]
-    ex = send(f"{MIXED_PURPOSE[name]} (no one reading carries the right credentials)", "any", json=body,
-              real_account=named)
-    expect("INPUT-11", ex, checks.not_5xx)
-    expect("INPUT-11", ex, checks.no_token)
+    return LoginRequest(f"{MIXED_PURPOSE[name]} (no one reading carries the right credentials)", "any", json=body,
+                        real_account=named)
+
+
+@requirement("INPUT-11")
+@pytest.mark.parametrize("name", list(MIXED_PURPOSE))
+@sends(_mixed)
+def test_ambiguous_body_is_read_one_way(exchange):
+    """No reading of the body as a whole -- first or last of each repeated name, names matched with or without letter
+    case -- carries the right credentials; a server that takes the account from one member and the password from
+    another logs in. Never a token, never a 5xx."""
+    expect("INPUT-11", exchange, checks.not_5xx)
+    expect("INPUT-11", exchange, checks.no_token)
+
+
+def _identity_login(account, unknown_email: str) -> LoginRequest:
+    unknown, other_unknown = _addresses(unknown_email, "parser-3", "parser-4")
+    body = identity_probe(account.email, account.password, unknown, other_unknown)
+    return LoginRequest(IDENTITY_PURPOSE, "success", json=body, real_account=True)
 
 
 @pytest.mark.success_path
 @requirement("INPUT-11")
-def test_ambiguous_body_logs_in_only_its_account(request, send, account, unknown_email):
+@sends(_identity_login)
+def test_ambiguous_body_logs_in_only_its_account(request, exchange):
     """The right password with the account's email among unknown addresses: the readings that name the account log
     in (or the body is refused); none may open a session for another address, nor crash. No failed login can come of
     it: every reading that names the account carries its password. Without credentials there is no account to name:
     not checked (the mixed bodies above still are, with unknown addresses)."""
-    unknown, other_unknown = _addresses(unknown_email, "parser-3", "parser-4")
-    body = identity_probe(account.email, account.password, unknown, other_unknown)
-    ex = send(IDENTITY_PURPOSE, "success", json=body, real_account=True)
+    ex = exchange
     expect("INPUT-11", ex, checks.not_5xx)
     if ex.token:
         expect("INPUT-11", ex, checks.same_account, request.getfixturevalue("user_uuid"))
 
 
+def _email_form(unknown_email: str, name: str, expect: str, **fields) -> LoginRequest:
+    form = email_forms(unknown_email)[name]
+    return LoginRequest(f"email: {form.what}", expect, json={"email": form.address, "password": STAND_IN_PASSWORD},
+                        **fields)
+
+
 @requirement("INPUT-05")
 @pytest.mark.parametrize("name", CLASSIFIED)
-def test_email_outside_the_format_is_a_validation_failure(send, signatures, unknown_email, name):
+@sends(lambda unknown_email, name: _email_form(unknown_email, name, "invalid", requirement="INPUT-09"))
+def test_email_outside_the_format_is_a_validation_failure(signatures, exchange):
     """A display name or a trailing dot is outside the `email` format whichever RFC it is read by: a validation
     failure, not a credential failure (a lenient parser reads the address out of it). A 5xx is INPUT-09's."""
-    form = email_forms(unknown_email)[name]
-    ex = send(f"email: {form.what}", "invalid", json={"email": form.address, "password": STAND_IN_PASSWORD},
-              requirement="INPUT-09")
+    ex = exchange
     expect("INPUT-05", ex, checks.no_token)
     kind = signatures.classify(ex)
     if kind == "credential":
@@ -134,10 +152,9 @@ def test_email_outside_the_format_is_a_validation_failure(send, signatures, unkn
 
 @requirement("INPUT-09")
 @pytest.mark.parametrize("name", UNCLASSIFIED)
-def test_email_forms_parsers_read_differently_never_crash(send, unknown_email, name):
+@sends(lambda unknown_email, name: _email_form(unknown_email, name, "any"))
+def test_email_forms_parsers_read_differently_never_crash(exchange):
     """A comment, a quoted local part holding an @, a label too long for IDNA, surrounding whitespace: a server may
     accept, trim or refuse them, never crash or log in."""
-    form = email_forms(unknown_email)[name]
-    ex = send(f"email: {form.what}", "any", json={"email": form.address, "password": STAND_IN_PASSWORD})
-    expect("INPUT-09", ex, checks.not_5xx)
-    expect("INPUT-09", ex, checks.no_token)
+    expect("INPUT-09", exchange, checks.not_5xx)
+    expect("INPUT-09", exchange, checks.no_token)

@@ -6,6 +6,8 @@ from contract_tests.inputs.padding import client_bound, padded, size_probes, unb
 from contract_tests.judging import checks
 from contract_tests.judging.levels import answer_shape_level
 from contract_tests.judging.verdicts import expect, inconclusive, not_applicable, verify
+from contract_tests.declared import sends
+from contract_tests.sending.exchange import LoginRequest
 
 requirement = pytest.mark.requirement
 
@@ -35,32 +37,41 @@ FAILURES = {
 }
 
 
+def _failure(unknown_email: str, name: str) -> LoginRequest:
+    kind, body = FAILURES[name]
+    return LoginRequest(f"a login that must fail ({name})", kind, json=body(unknown_email))
+
+
 @requirement("RESP-04", "RESP-05", "RESP-06")
 @pytest.mark.parametrize("name", FAILURES)
-def test_failures_are_json_objects_with_error_and_no_token(send, unknown_email, name):
+@sends(_failure)
+def test_failures_are_json_objects_with_error_and_no_token(exchange):
     """What the documented client decodes on failure: a JSON object, a non-empty error, no token."""
-    kind, body = FAILURES[name]
-    ex = send(f"a login that must fail ({name})", kind, json=body(unknown_email))
+    ex = exchange
     verify("RESP-04", ex, checks.json_object_body, level=answer_shape_level(ex))
     verify("RESP-04", ex, checks.json_content_type, level="SHOULD")
     verify("RESP-05", ex, checks.has_error, level=answer_shape_level(ex))
     verify("RESP-06", ex, checks.no_token)
 
 
+def _padded_failure(unknown_email: str, size: int) -> LoginRequest:
+    field = unbounded_string_property()
+    # beyond the bound the target may refuse from the headers: it gets to say so before the body goes
+    return LoginRequest(f"an unknown-account login padded to {size} bytes (a long {field})", "failure",
+                        json=padded({"email": unknown_email}, field, size), accept_transport_error=True,
+                        headers={"Expect": "100-continue"} if size > client_bound() else {})
+
+
 @requirement("RESP-04", "RESP-05", "RESP-06")
 @pytest.mark.parametrize("size", size_probes(), ids=lambda size: f"{size / 1024:g}KiB")
-def test_failure_answers_on_both_sides_of_the_client_bound(send, unknown_email, size):
+@sends(_padded_failure)
+def test_failure_answers_on_both_sides_of_the_client_bound(exchange, size):
     """An unknown-account login padded to a body size (a long password) is answered like any failure: a JSON
     object with `error`, no token. MUST up to the documented client's bound (clarification documented-client,
     8 KiB), SHOULD beyond it and for what infrastructure answers itself (a proxy's 413 page)."""
-    field = unbounded_string_property()
-    beyond = size > client_bound()
-    # beyond the bound the target may refuse from the headers: it gets to say so before the body goes
-    ex = send(f"an unknown-account login padded to {size} bytes (a long {field})", "failure",
-              json=padded({"email": unknown_email}, field, size), accept_transport_error=True,
-              headers={"Expect": "100-continue"} if beyond else {})
+    ex = exchange
     if ex.failure is not None:
-        if beyond:  # a size the documented client never sends: how the target treats it is INPUT-08's concern
+        if size > client_bound():  # a size the documented client never sends: how the target treats it is INPUT-08's
             not_applicable(f"no answer to the {size}-byte body, so no answer shape to judge ({ex.transport_error})")
         inconclusive(f"no response from the target: {ex.transport_error}")
     verify("RESP-04", ex, checks.json_object_body, level=answer_shape_level(ex))

@@ -4,6 +4,8 @@ import pytest
 
 from contract_tests.judging import checks
 from contract_tests.judging.verdicts import blocked, fail, not_applicable, verify
+from contract_tests.declared import sends
+from contract_tests.sending.exchange import LoginRequest
 
 requirement = pytest.mark.requirement
 
@@ -76,20 +78,21 @@ def test_hsts_on_https(suite, unknown_account):
     verify("SEC-05", unknown_account, checks.hsts)
 
 
+def _from_origin(unknown_email: str, origin: str, method: str) -> LoginRequest:
+    if method == "OPTIONS":
+        return LoginRequest(f"CORS preflight from Origin {origin}", "any", method="OPTIONS",
+                            headers={"Origin": origin, "Access-Control-Request-Method": "POST",
+                                     "Access-Control-Request-Headers": "content-type, authorization"})
+    return LoginRequest(f"login from Origin {origin}", "failure", headers={"Origin": origin},
+                        json={"email": unknown_email, "password": "Unknown-Acc0unt-Passw0rd!"})
+
+
 @requirement("SEC-06")
 @pytest.mark.parametrize("origin", ["https://evil.example", "null"])
 @pytest.mark.parametrize("method", ["OPTIONS", "POST"])
-def test_cors_never_allows_foreign_origin_with_credentials(send, unknown_email, origin, method):
-    if method == "OPTIONS":
-        ex = send(
-            f"CORS preflight from Origin {origin}", "any", method="OPTIONS",
-            headers={"Origin": origin, "Access-Control-Request-Method": "POST",
-                     "Access-Control-Request-Headers": "content-type, authorization"},
-        )
-    else:
-        ex = send(f"login from Origin {origin}", "failure", headers={"Origin": origin},
-                  json={"email": unknown_email, "password": "Unknown-Acc0unt-Passw0rd!"})
-    verify("SEC-06", ex, checks.cors_safe, origin)
+@sends(_from_origin)
+def test_cors_never_allows_foreign_origin_with_credentials(exchange, origin):
+    verify("SEC-06", exchange, checks.cors_safe, origin)
 
 
 @requirement("SEC-08")
