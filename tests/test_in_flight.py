@@ -328,9 +328,13 @@ def test_a_factory_that_finds_its_check_not_applicable_is_left_to_its_test_and_r
     def not_here(account):
         verdicts.not_applicable("not with this account")
 
-    assert declared.planned_requests(_item(not_here), KNOWN) is None
-    assert declared.planned_requests(_item(not_here), {}) is None
-    assert verdicts.current() is None
+    ledger = verdicts.Ledger()
+    running = verdicts.TestContext("suite/test_x.py::test_x", ("AUTH-01",))
+    with ledger.running(running):
+        assert declared.planned_requests(_item(not_here), KNOWN) is None
+        assert declared.planned_requests(_item(not_here), {}) is None
+        assert ledger.current is running
+    assert running.observations == [] and running.exchanges == [] and ledger.take_held() == []
 
 
 def test_the_factory_arguments_become_the_test_fixtures():
