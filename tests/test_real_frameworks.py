@@ -15,7 +15,8 @@ expectations.yaml (the stack-variant mechanism: tests/stack_table.py, tests/test
   and skips its stacks with the reason otherwise.
 
 The two settings run in two processes at once (tests/selftest_lane.py), against one server per stack (the services
-keep no state between requests: no lockout, no rate limit). The table "stack x requirement" is written to
+keep no state between requests: no lockout; the edge's rate limit, which both lanes meet, is backed off from and
+changes no verdict). The table "stack x requirement" is written to
 ``reports/selftest/real_frameworks.md``.
 """
 
