@@ -5,8 +5,9 @@ from the moment such an answer is received nothing new is sent until its Retry-A
 locked identifier gets nothing until its lock is waited out, one request per lock period (locks.py, which also keeps
 failed logins under a declared or learned lockout policy); it counts each of them and the time spent waiting; it sends
 a request answered 502, 503 or 504 once more, identically (a proxy's page on a passing blip is told from the
-target's answer to the input by the retry; both are kept; a 503 again is backed off from as a rate limit); it bounds the request count, budgets failed logins on the
-real account (interleaving successful logins so a policy that resets on success does not lock it),
+target's answer to the input by the retry; both are kept; a 503 again is backed off from as a rate limit); it
+bounds the request count, budgets failed logins on the real account (interleaving successful logins so a policy that
+resets on success does not lock it),
 registers issued tokens with the redactor, and hands each exchange to an observer (the judging side
 sets it: it records the exchange against the running test and applies the cross-cutting invariants).
 
