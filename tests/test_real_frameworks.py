@@ -323,3 +323,13 @@ def test_stacks_pin_their_dependencies():
             assert "require" not in (stack.folder / "go.mod").read_text(), stack.name
         else:  # an edge: the system's nginx, configured by the stack's file, in front of a pinned stack
             assert stack.upstream in STACKS and "include" not in (stack.folder / "nginx.conf").read_text(), stack.name
+
+
+def test_the_edge_keeps_nginx_defaults():
+    """The edge is judged on nginx's documented defaults: its config sets none of the limits its expectations cite
+    (body cap, error pages, upstream HTTP version, rate-limit status), and does set the rate limit and HSTS."""
+    directives = [line.split("#")[0].split() for line in
+                  (STACKS["nginx_tls"].folder / "nginx.conf").read_text().splitlines()]
+    names = {words[0] for words in directives if words}
+    assert not names & {"client_max_body_size", "error_page", "proxy_http_version", "limit_req_status", "include"}
+    assert {"limit_req_zone", "limit_req", "add_header", "proxy_pass", "ssl_certificate"} <= names
