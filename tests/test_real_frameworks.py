@@ -8,11 +8,15 @@ expectations.yaml (the stack-variant mechanism: tests/stack_table.py, tests/test
   to disagree, the expectation's `today` + `fixed_by` make the case a strict xfail that names the judging fix it waits
   for; it XPASSes (fails) once that fix lands.
 - Per stack: no undecided (inconclusive / blocked) in-scope MUST, and the same verdicts at both settings.
-- Toolchains: node/npm and go (Debian's golang-go) come from .ci/run. A missing one fails the lane when $CI is set
+- An https stack (the nginx edge) names the CA of its certificate; the lanes get it as SSL_CERT_FILE, as a user behind
+  a private CA would give it.
+- Only the stacks whose cases are selected are started (``-k nginx`` runs the edge and its upstream alone).
+- Toolchains: node/npm, go (Debian's golang-go) and nginx (Debian's nginx-light) come from .ci/run. A missing one fails the lane when $CI is set
   and skips its stacks with the reason otherwise.
 
 The two settings run in two processes at once (tests/selftest_lane.py), against one server per stack (the services
-keep no state between requests: no lockout, no rate limit). The table "stack x requirement" is written to
+keep no state between requests: no lockout; the edge's rate limit, which both lanes meet, is backed off from and
+changes no verdict). The table "stack x requirement" is written to
 ``reports/selftest/real_frameworks.md``.
 """
 
@@ -76,8 +80,10 @@ class FrameworkRun:
 class FrameworkRuns:
     """Installs and starts every stack, then runs the suite against them in one lane per setting."""
 
-    def __init__(self, base: Path) -> None:
+    def __init__(self, base: Path, stacks: list[str] | None = None) -> None:
         self.base = base
+        self.stacks = {name: STACKS[name] for name in stacks or STACKS}
+        self.ca_files: list[str] = []  # CAs of the https stacks' certificates
         self.missing: dict[str, str] = {}  # stack -> toolchain reason
         self.broken: dict[str, str] = {}  # stack -> install / start problem
         self.runs: dict[tuple[str, str], FrameworkRun] = {}
@@ -87,7 +93,7 @@ class FrameworkRuns:
     def run(self) -> None:
         started = time.perf_counter()
         ready = []
-        for name, stack in STACKS.items():
+        for name, stack in self.stacks.items():
             try:
                 install(stack)
                 ready.append(name)
@@ -100,7 +106,9 @@ class FrameworkRuns:
             urls = {}
             for name in ready:
                 try:
-                    urls[name] = services.enter_context(serve(STACKS[name], self.base)).url
+                    service = services.enter_context(serve(STACKS[name], self.base))
+                    urls[name] = service.url
+                    self.ca_files += [str(service.ca_file)] if service.ca_file else []
                 except StartFailed as exc:
                     self.broken[name] = str(exc)
             self._run_lanes(urls)
@@ -110,6 +118,10 @@ class FrameworkRuns:
         if not urls:
             return
         env = _clean_environ() | {"LOGIN_EMAIL": DEMO_EMAIL, "LOGIN_PASSWORD": DEMO_PASSWORD}
+        if self.ca_files:
+            bundle = self.base / "ca-bundle.pem"
+            bundle.write_text("".join(Path(ca).read_text() for ca in self.ca_files))
+            env["SSL_CERT_FILE"] = str(bundle)
         lanes = []
         for index, (setting, options) in enumerate(SETTINGS.items()):
             order = list(urls) if index % 2 == 0 else list(reversed(urls))  # the lanes meet a stack at different times
@@ -210,7 +222,9 @@ class FrameworkRuns:
 
 @pytest.fixture(scope="module")
 def framework_runs(request, tmp_path_factory):
-    runs = FrameworkRuns(tmp_path_factory.mktemp("real-frameworks"))
+    selected = {item.callspec.params["stack"] for item in request.session.items
+                if getattr(item, "callspec", None) and "stack" in item.callspec.params}
+    runs = FrameworkRuns(tmp_path_factory.mktemp("real-frameworks"), [s for s in STACKS if s in selected])
     request.config.pluginmanager.register(runs, f"hyper3d-real-frameworks-{id(runs)}")
     runs.run()
     yield runs
@@ -305,5 +319,17 @@ def test_stacks_pin_their_dependencies():
             lock = json.loads((stack.folder / "package-lock.json").read_text())
             package = json.loads((stack.folder / "package.json").read_text())
             assert lock["packages"][""]["dependencies"] == package["dependencies"], stack.name
-        else:
+        elif stack.language == "go":
             assert "require" not in (stack.folder / "go.mod").read_text(), stack.name
+        else:  # an edge: the system's nginx, configured by the stack's file, in front of a pinned stack
+            assert stack.upstream in STACKS and "include" not in (stack.folder / "nginx.conf").read_text(), stack.name
+
+
+def test_the_edge_keeps_nginx_defaults():
+    """The edge is judged on nginx's documented defaults: its config sets none of the limits its expectations cite
+    (body cap, error pages, upstream HTTP version, rate-limit status), and does set the rate limit and HSTS."""
+    directives = [line.split("#")[0].split() for line in
+                  (STACKS["nginx_tls"].folder / "nginx.conf").read_text().splitlines()]
+    names = {words[0] for words in directives if words}
+    assert not names & {"client_max_body_size", "error_page", "proxy_http_version", "limit_req_status", "include"}
+    assert {"limit_req_zone", "limit_req", "add_header", "proxy_pass", "ssl_certificate"} <= names

@@ -231,7 +231,7 @@ def test_rate_limits_and_lockouts_are_shown_in_every_report(validator, report):
     met = build_report(record, evaluate(record))
     assert not list(validator.iter_errors(met))
     assert (met["run"]["rate_limited"], met["run"]["locked_out"], met["run"]["backoff_s"]) == (16, 1, 18.0)
-    line = "16 rate limits (429 / RATE_LIMITED) and 1 lockout (423 / lock error) met, 18 s of back-off in total"
+    line = "16 rate limits (429 / RATE_LIMITED / 503 again) and 1 lockout (423 / lock error) met, 18 s of back-off in total"
     assert f"**Rate limits and lockouts:** {line}" in render_markdown(met)
     assert line in render_html(met)
     assert met["summary"]["failed"] == 0  # counted and shown, never a failure

@@ -108,8 +108,8 @@ class Observer:
 
         owner = req.requirement or (ctx.requirements[0] if ctx is not None and ctx.requirements else None)
         # a blip is judged by its shape, at SHOULD, below; a gateway answer whose retry could not be sent is
-        # unconfirmed: not charged as the input's server error either
-        if ex.status >= 500 and owner and not ex.gateway_blip and not ex.gateway_unconfirmed:
+        # unconfirmed, a lasting 503 was backed off from as a rate limit: not charged as the input's server error
+        if ex.status >= 500 and owner and not ex.gateway_blip and not ex.gateway_unconfirmed and ex.backoff is None:
             charge(owner, "a status below 500 (no server error)", None, None, (owner, id(ex)),
                    check_record(checks.not_5xx, (), {}, ex.redactor))
         if req.method == "POST":

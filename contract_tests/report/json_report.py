@@ -266,7 +266,7 @@ def backoff_line(run: dict) -> str | None:
     limited, locked = run.get("rate_limited") or 0, run.get("locked_out") or 0
     if not (limited or locked):
         return None
-    met = [f"{limited} rate limit{'s' if limited != 1 else ''} (429 / RATE_LIMITED)" if limited else "",
+    met = [f"{limited} rate limit{'s' if limited != 1 else ''} (429 / RATE_LIMITED / 503 again)" if limited else "",
            f"{locked} lockout{'s' if locked != 1 else ''} (423 / lock error)" if locked else ""]
     return (f"{' and '.join(m for m in met if m)} met, {run.get('backoff_s') or 0:g} s of back-off in total (never a "
             "failure by itself: a check they kept from being observed is blocked)")
@@ -281,7 +281,8 @@ def gateway_line(run: dict) -> str | None:
     again = retried - blips
     said = [f"{blips} a passing blip (the retry, answered without a server error, judged in its place; the blip kept "
             "as evidence, its shape judged at SHOULD)" if blips else "",
-            f"{again} a server error again (the target's own answer to that input, judged as such)" if again else ""]
+            f"{again} a server error again (a 503: backed off from as a rate limit; else the target's own answer to "
+            "that input, judged as such)" if again else ""]
     return (f"{retried} gateway answer{'s' if retried != 1 else ''} (502/503/504) retried once, identically: "
             + "; ".join(s for s in said if s))
 

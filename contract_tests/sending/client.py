@@ -5,8 +5,9 @@ from the moment such an answer is received nothing new is sent until its Retry-A
 locked identifier gets nothing until its lock is waited out, one request per lock period (locks.py, which also keeps
 failed logins under a declared or learned lockout policy); it counts each of them and the time spent waiting; it sends
 a request answered 502, 503 or 504 once more, identically (a proxy's page on a passing blip is told from the
-target's answer to the input by the retry; both are kept); it bounds the request count, budgets failed logins on the
-real account (interleaving successful logins so a policy that resets on success does not lock it),
+target's answer to the input by the retry; both are kept; a 503 again is backed off from as a rate limit); it
+bounds the request count, budgets failed logins on the real account (interleaving successful logins so a policy that
+resets on success does not lock it),
 registers issued tokens with the redactor, and hands each exchange to an observer (the judging side
 sets it: it records the exchange against the running test and applies the cross-cutting invariants).
 
@@ -372,7 +373,7 @@ class ContractClient:
         self.requests_sent = 0
         self.failed_logins = 0  # counted in test order, when a test takes the answer
         self._account_logged_in = False  # a request naming the account got a token in this run
-        self.rate_limited = 0  # answers that were rate limits (429 / RATE_LIMITED), waited out or not
+        self.rate_limited = 0  # answers that were rate limits (429 / RATE_LIMITED / 503 again), waited out or not
         self.locked_out = 0  # answers that were lockouts (423, lock errors)
         self.backoff_seconds = 0.0  # time spent waiting on them
         self.gateway_retries = 0  # gateway answers (502/503/504) retried once, identically
@@ -628,6 +629,7 @@ class ContractClient:
                 answers: list[Exchange] = []  # rate-limit and lockout answers backed off from, a gateway answer retried
                 kind = None
                 blip_retried = False  # a gateway answer (502/503/504) is retried once per request
+                backing_off = False  # this request met a 429, a lock or a lasting 503 and retries alone
                 for attempt in range(self.limits.max_retries + 1):
                     self._check_not_stopped(probe)
                     exchange = self._attempt(request, kwargs, attempt, probe, with_token, ticket=ticket,
@@ -638,6 +640,8 @@ class ContractClient:
                         exchange = self._retry_gateway(exchange, answers, kwargs, attempt, with_token, ticket,
                                                        gateway_wait, settled + gateway_wait)
                         waited, settled = waited + gateway_wait, settled + gateway_wait
+                    if blip_retried and not probe:
+                        self._still_unavailable(exchange, answers, attempt)
                     if exchange.transport_error and not probe and not request.accept_transport_error:
                         lost = NoAnswer(f"no response from the target: {exchange.transport_error}")
                         lost.failure = exchange.failure
@@ -647,8 +651,9 @@ class ContractClient:
                     if kind is None or request.raw_rate_limit:
                         exchange.retried = answers
                         return exchange
-                    if not any(answer.backoff for answer in answers) and self.limits.in_flight > 1:
+                    if not backing_off and self.limits.in_flight > 1:
                         alone.enter_context(self._retrying)
+                    backing_off = True
                     answers.append(exchange)
                     try:
                         pause = (None if attempt == self.limits.max_retries
@@ -676,6 +681,22 @@ class ContractClient:
         if asked is None:
             return GATEWAY_RETRY_WAIT
         return asked if asked <= self.limits.max_retry_wait - waited else None
+
+    def _still_unavailable(self, answer: Exchange, earlier: list[Exchange], attempt: int) -> None:
+        """A 503 again after the identical retry of a 503: the service is unavailable, not answering this input (RFC
+        9110 15.6.4: a temporary overload; nginx's limit_req answers 503 by default): backed off from as a rate limit
+        (the run pauses, this request retries alone), never judged as the API's server error, nor are the 503s before
+        it."""
+        if answer.status != 503 or answer.backoff is not None or answer.request.raw_rate_limit:
+            return
+        for unavailable in [*earlier, answer]:
+            if unavailable.status == 503 and unavailable.backoff is None:
+                unavailable.backoff = "rate limit"
+        self._pause_for(answer, "rate limit", attempt, self._clock())
+        with self._counting:
+            self.rate_limited += 1
+        with self._slots:
+            self._width, self._slowed = 1, True
 
     def _retry_gateway(self, answer: Exchange, answers: list[Exchange], kwargs: dict, attempt: int,
                        with_token: bool, ticket, wait: float, waited: float) -> Exchange:
@@ -891,7 +912,7 @@ class ContractClient:
         if unreadable:
             tried += f"; {unreadable}"
         if kind == "rate limit":
-            exc: NotSent = RateLimited(f"rate limited by the target (429 / RATE_LIMITED) {tried}")
+            exc: NotSent = RateLimited(f"rate limited by the target (429 / RATE_LIMITED / 503 again) {tried}")
         else:
             said_after = last.headers.get("retry-after")
             said = f"status {last.status}" + (f", error {last.error!r}" if last.error is not None else "")

@@ -10,7 +10,11 @@ is reused:
 - Python stacks: a venv per requirements.txt (pinned), filled by pip from the package index pip is set up with;
 - Node stacks: `npm ci` of the committed package.json + package-lock.json, then `node server.js` from the stack's
   folder with NODE_PATH pointing at the installed node_modules;
-- Go: `go build` with the standard library only (GOPROXY=off, GOFLAGS=-mod=mod: a module requirement fails the build).
+- Go: `go build` with the standard library only (GOPROXY=off, GOFLAGS=-mod=mod: a module requirement fails the build);
+- an edge (nginx_tls): Debian's nginx (package nginx-light, from .ci/run) terminating TLS in front of its upstream
+  stack, which is installed and started with it. Its certificate comes from a throwaway trustme CA whose file the
+  Service names (`ca_file`: the suite is given it as SSL_CERT_FILE); nginx runs in the foreground from a temporary
+  prefix (pid, temp files, certificate) with the stack's nginx.conf, as an unprivileged user when started as root.
 
 A missing toolchain (node/npm, go, the venv module) raises ToolchainMissing with the reason; the self-test fails on it
 in CI and skips with that reason elsewhere.
@@ -22,6 +26,7 @@ import contextlib
 import fcntl
 import hashlib
 import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -60,6 +65,7 @@ class Stack:
     language: str
     framework: str
     dependency_files: tuple[str, ...]
+    upstream: str | None = None  # an edge: the stack it proxies to
 
     @property
     def folder(self) -> Path:
@@ -74,6 +80,8 @@ STACKS = {s.name: s for s in (
     Stack("fastify", "node", "Fastify 5 + JSON-schema/ajv (@fastify/jwt, node:crypto scrypt)",
           ("package.json", "package-lock.json")),
     Stack("go_nethttp", "go", "Go net/http + encoding/json, standard library only", ("go.mod", "main.go")),
+    Stack("nginx_tls", "nginx", "Debian's nginx terminating TLS (default limits, limit_req) in front of fastapi",
+          ("nginx.conf",), upstream="fastapi"),
 )}
 
 
@@ -155,11 +163,17 @@ def check_toolchain(stack: Stack) -> None:
         _which("npm", "npm, with nodejs")
     elif stack.language == "go":
         _go()
+    elif stack.language == "nginx":
+        _which("nginx", "Debian package nginx-light")
+        import trustme  # noqa: F401 - the edge's certificate (the project's test extras)
 
 
 def install(stack: Stack) -> Path:
-    """Install the stack once (cached by the digest of its dependency files); the install directory."""
+    """Install the stack once (cached by the digest of its dependency files); the install directory (an edge's:
+    its upstream's, nginx itself is the system's)."""
     check_toolchain(stack)
+    if stack.upstream:
+        return install(STACKS[stack.upstream])
     target = install_dir(stack)
     if (target / ".installed").exists():
         return target
@@ -213,6 +227,7 @@ class Service:
     url: str
     process: subprocess.Popen
     log: Path
+    ca_file: Path | None = None  # the CA that issued an https service's certificate (for SSL_CERT_FILE)
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")[-3000:]
@@ -221,6 +236,11 @@ class Service:
 @contextlib.contextmanager
 def serve(stack: Stack, log_dir: Path, attempts: int = 3) -> Iterator[Service]:
     """The installed stack listening on a free loopback port (another port is tried if the chosen one was taken)."""
+    if stack.upstream:
+        with serve(STACKS[stack.upstream], log_dir, attempts) as upstream, serve_edge(stack, upstream, log_dir,
+                                                                                      attempts) as edge:
+            yield edge
+        return
     target = install(stack)
     problem = ""
     for attempt in range(attempts):
@@ -247,6 +267,70 @@ def serve(stack: Stack, log_dir: Path, attempts: int = 3) -> Iterator[Service]:
     raise StartFailed(f"{stack.name} did not start listening: {problem}")
 
 
+def _unprivileged() -> dict:
+    """Popen arguments that drop root to `nobody` (nginx's master then never runs privileged); none otherwise."""
+    if os.geteuid() != 0:
+        return {}
+    nobody = pwd.getpwnam("nobody")
+    return {"user": nobody.pw_uid, "group": nobody.pw_gid, "extra_groups": []}
+
+
+def _edge_prefix(stack: Stack, upstream: Service, port: int) -> tuple[Path, Path]:
+    """A temporary nginx prefix: the stack's nginx.conf filled in, a certificate for 127.0.0.1 from a new trustme CA
+    (prefix/ca.pem), the temp directories; owned by the user nginx runs as. (prefix, its nginx.conf)."""
+    import trustme
+
+    prefix = Path(tempfile.mkdtemp(prefix=f"hyper3d-{stack.name}-"))
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    ca.cert_pem.write_to_path(str(prefix / "ca.pem"))
+    cert.private_key_and_cert_chain_pem.write_to_path(str(prefix / "server.pem"))
+    cert.private_key_pem.write_to_path(str(prefix / "server.key"))
+    conf = (stack.folder / "nginx.conf").read_text(encoding="utf-8")
+    for name, value in {"PREFIX": str(prefix), "PORT": str(port),
+                        "UPSTREAM_PORT": upstream.url.rsplit(":", 1)[1]}.items():
+        conf = conf.replace(f"@{name}@", value)
+    (prefix / "nginx.conf").write_text(conf, encoding="utf-8")
+    owner = _unprivileged()
+    if owner:
+        for path in [prefix, *prefix.rglob("*")]:
+            os.chown(path, owner["user"], owner["group"])
+    return prefix, prefix / "nginx.conf"
+
+
+@contextlib.contextmanager
+def serve_edge(stack: Stack, upstream: Service, log_dir: Path, attempts: int = 3) -> Iterator[Service]:
+    """nginx in the foreground on a free loopback port with TLS, proxying to the running *upstream*."""
+    nginx = _which("nginx", "Debian package nginx-light")
+    problem = ""
+    for attempt in range(attempts):
+        port = free_port()
+        prefix, conf = _edge_prefix(stack, upstream, port)
+        cmd = [nginx, "-p", str(prefix), "-c", str(conf), "-e", "stderr", "-g", "daemon off;"]
+        log = log_dir / f"{stack.name}-{attempt}.log"
+        process = None
+        try:
+            with open(log, "w", encoding="utf-8") as out:
+                process = subprocess.Popen(cmd, cwd=prefix, stdout=out, stderr=subprocess.STDOUT,
+                                           stdin=subprocess.DEVNULL, start_new_session=True, **_unprivileged())
+            deadline = time.monotonic() + START_TIMEOUT
+            while process.poll() is None and time.monotonic() < deadline and not _listening(port):
+                time.sleep(0.1)  # polls readiness; nothing is judged on timing
+            if process.poll() is None and _listening(port):
+                try:
+                    yield Service(stack, f"https://127.0.0.1:{port}", process, log, ca_file=prefix / "ca.pem")
+                finally:
+                    stop(process)
+                return
+            stop(process)
+            problem = f"{' '.join(cmd)} (attempt {attempt + 1}) exited {process.returncode}: " \
+                      + log.read_text(errors="replace")[-2000:]
+        finally:
+            if process is None or process.poll() is not None:
+                shutil.rmtree(prefix, ignore_errors=True)
+    raise StartFailed(f"{stack.name} did not start listening: {problem}")
+
+
 def stop(process: subprocess.Popen) -> None:
     if process.poll() is None:
         process.terminate()
@@ -265,7 +349,9 @@ def main(argv: list[str]) -> int:
         return 0
     if len(argv) == 2 and argv[0] == "serve" and argv[1] in STACKS:
         with tempfile.TemporaryDirectory() as logs, serve(STACKS[argv[1]], Path(logs)) as service:
-            print(f"{service.stack.name} at {service.url} (demo account {DEMO_EMAIL}); Ctrl-C stops it", flush=True)
+            trust = f", SSL_CERT_FILE={service.ca_file}" if service.ca_file else ""
+            print(f"{service.stack.name} at {service.url} (demo account {DEMO_EMAIL}{trust}); Ctrl-C stops it",
+                  flush=True)
             with contextlib.suppress(KeyboardInterrupt):
                 service.process.wait()
         return 0
