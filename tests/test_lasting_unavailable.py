@@ -39,22 +39,29 @@ def _send(statuses: list[int], **limits):
 
 
 @pytest.fixture
-def in_input_09():
-    verdicts.reset_held()
+def ledger():
+    """A run's judging ledger of its own."""
+    return verdicts.Ledger()
+
+
+@pytest.fixture
+def in_input_09(ledger):
     ctx = verdicts.TestContext("suite/test_x.py::test_x", ("INPUT-09",))
-    verdicts.begin(ctx)
-    yield ctx
-    verdicts.begin(None)
-    verdicts.reset_held()
+    ledger.begin(ctx)
+    return ctx
 
 
-def _judge(seen) -> None:
-    observer = invariants.Observer()
-    for answer in seen:
-        observer(answer)
+@pytest.fixture
+def judge(ledger):
+    def observe(seen) -> None:
+        observer = invariants.Observer(ledger)
+        for answer in seen:
+            observer(answer)
+
+    return observe
 
 
-def test_a_503_again_is_backed_off_as_a_rate_limit_and_the_api_answer_judged(in_input_09):
+def test_a_503_again_is_backed_off_as_a_rate_limit_and_the_api_answer_judged(in_input_09, judge, ledger):
     client, fake, seen = _send([503, 503, 503, 401])
     ex = client.send(_hostile())
     assert ex.status == 401 and client.requests_sent == 4
@@ -62,25 +69,25 @@ def test_a_503_again_is_backed_off_as_a_rate_limit_and_the_api_answer_judged(in_
     assert [a.status for a in seen] == [503, 503, 503, 401]
     assert [a.backoff for a in seen] == ["rate limit", "rate limit", "rate limit", None]
     assert client.rate_limited == 2 and client.gateway_retries == 1 and client.gateway_blips == 0
-    _judge(seen)
+    judge(seen)
     assert in_input_09.failed() == []  # the unavailable answers are not the input's server error
-    shapes = [o for o in verdicts.take_held() if o.requirement == "RESP-04"]
+    shapes = [o for o in ledger.take_held() if o.requirement == "RESP-04"]
     assert shapes and {o.level for o in shapes} == {"SHOULD"}  # the edge's page: infrastructure, at SHOULD
 
 
-def test_a_lasting_503_ends_as_a_rate_limit_not_a_server_error(in_input_09):
+def test_a_lasting_503_ends_as_a_rate_limit_not_a_server_error(in_input_09, judge):
     client, _, seen = _send([503] * 6, max_retry_wait=30)
     with pytest.raises(RateLimited, match="503 again") as raised:
         client.send(_hostile())
-    _judge(raised.value.answers)
+    judge(raised.value.answers)
     assert in_input_09.failed() == []
 
 
 @pytest.mark.parametrize("status", [502, 504, 500])
-def test_other_server_errors_again_stand_as_the_answer_to_the_input(in_input_09, status):
+def test_other_server_errors_again_stand_as_the_answer_to_the_input(in_input_09, judge, status):
     client, _, seen = _send([status, status, 401])
     ex = client.send(_hostile())
     assert ex.status == status and ex.backoff is None and client.rate_limited == 0
-    _judge(seen)
+    judge(seen)
     failed = in_input_09.failed()
     assert failed and {o.requirement for o in failed} == {"INPUT-09"} and "a status below 500" in failed[0].message
