@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(args: list[str]) -> int:
-    if args[:1] == ["replay"]:  # issue 13: send a report's failing requests again
+    if args[:1] == ["replay"]:  # send a report's failing requests again
         from .history.replay import main as replay
 
         return replay(args[1:])

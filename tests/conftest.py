@@ -5,7 +5,7 @@ import pathlib
 # pytester's in-process runs restore sys.modules afterwards; httpx imports httpcore lazily and
 # caches its exception classes, so a re-imported httpcore would escape httpx's error mapping.
 import httpcore  # noqa: F401
-# The same for the fuzzing stack (loaded on demand by the suite since issue 10): a hypothesis or schemathesis
+# The same for the fuzzing stack (loaded on demand by the suite): a hypothesis or schemathesis
 # re-imported by a later in-process run would not recognise the strategy classes an earlier one left in caches.
 import hypothesis.strategies  # noqa: F401
 import pytest

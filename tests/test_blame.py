@@ -1,4 +1,4 @@
-"""One cause, one requirement (issue 12 item 2): invariant failures are reported under their own requirement, the
+"""One cause, one requirement: invariant failures are reported under their own requirement, the
 headline of a failed requirement is at its failed level, JUnit properties are pairs, reasons are cut at words."""
 
 import json

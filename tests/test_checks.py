@@ -98,7 +98,7 @@ CASES = [
 ]
 
 
-# --- issue 11: TOKEN-03 credential material, TOKEN-04 weak HMAC key, SEC-08 internal error details
+# --- login security checks: TOKEN-03 credential material, TOKEN-04 weak HMAC key, SEC-08 internal error details
 def _hs(key: str, alg: str = "HS256", claims: dict | None = None) -> str:
     import base64
     import hashlib
@@ -114,7 +114,7 @@ def _hs(key: str, alg: str = "HS256", claims: dict | None = None) -> str:
     return f"{head}.{body}." + b64(hmac.new(key.encode(), f"{head}.{body}".encode(), digest).digest())
 
 
-ISSUE_11_CASES = [
+SECURITY_CASES = [
     (checks.hmac_key_not_weak, (), exchange(201, {**SUCCESS, "token": _hs("k9$Qz!long-random-key-0f3a9c2e7b11d4")}),
      exchange(201, {**SUCCESS, "token": _hs("your-256-bit-secret")})),
     (checks.hmac_key_not_weak, (), exchange(201, {**SUCCESS, "token": _hs("k9$Qz!long-random-key", "HS512")}),
@@ -148,11 +148,11 @@ ISSUE_11_CASES = [
 ]
 
 
-CASES += ISSUE_11_CASES
+CASES += SECURITY_CASES
 
-# --- issue 12: RESP-01's MUST (a token for the right credentials), INPUT-08 (not the credential-failure answer)
+# --- levels and stronger probes: RESP-01's MUST (a token for the right credentials), INPUT-08 (not the credential-failure answer)
 CREDENTIAL_FAILURE = exchange(401, {"error": "INVALID_CREDENTIALS"})
-ISSUE_12_CASES = [
+LEVEL_CASES = [
     (checks.issues_token, (), exchange(200, SUCCESS), exchange(201, {**SUCCESS, "token": ""})),
     (checks.issues_token, (), exchange(201, SUCCESS), exchange(401, {"error": "INVALID_CREDENTIALS"})),
     (checks.answers_unlike, (CREDENTIAL_FAILURE, "the credential failure"), exchange(413, {"error": "INVALID_CREDENTIALS"}),
@@ -160,7 +160,7 @@ ISSUE_12_CASES = [
     (checks.answers_unlike, (CREDENTIAL_FAILURE, "the credential failure"), exchange(401, {"error": "PAYLOAD_TOO_LARGE"}),
      exchange(401, {"error": "INVALID_CREDENTIALS"}, {"content-type": "application/json; charset=utf-8"})),
 ]
-CASES += ISSUE_12_CASES
+CASES += LEVEL_CASES
 
 
 @pytest.mark.parametrize("check, args, good, bad", CASES, ids=[f"{c[0].__name__}-{i}" for i, c in enumerate(CASES)])

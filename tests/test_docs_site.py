@@ -67,23 +67,6 @@ def test_every_topic_page_is_built(site):
 # A reference to the tracker's history: "issue N", "issues N", "issue-N", "ISSUE_N_CASES", "issue #N" (N a number).
 HISTORY = re.compile(r"\bissues?[ _-]#?\d", re.IGNORECASE)
 
-# Files under contract_tests/ and tests/ that still mention an issue number while they are being reworded elsewhere.
-# Empty it as they are cleaned: an entry whose file no longer mentions one fails
-# test_history_allowance_lists_only_files_that_still_need_it.
-ALLOWED_FOR_NOW = frozenset({
-    "contract_tests/__main__.py",
-    "contract_tests/config/options.py",
-    "contract_tests/judging/classification.py",
-    "tests/conftest.py",
-    "tests/test_blame.py",
-    "tests/test_checks.py",
-    "tests/test_history.py",
-    "tests/test_in_flight.py",
-    "tests/test_plugin.py",
-    "tests/test_startup.py",
-})
-
-
 def history_mentions(root: Path, paths) -> list[str]:
     """``relative/path:line`` of every line of *paths* (files, or folders searched recursively) that mentions an
     issue number; cache folders, hidden folders and files that are not UTF-8 text are left out."""
@@ -111,14 +94,8 @@ def test_no_page_carries_development_history():
 def test_code_and_tests_carry_no_development_history():
     """The code and the self-tests name the concern they serve, not the issue that brought it (CHANGELOG.md and the
     commit messages hold that)."""
-    found = [hit for hit in history_mentions(ROOT, [ROOT / "contract_tests", ROOT / "tests"])
-             if hit.rpartition(":")[0] not in ALLOWED_FOR_NOW]
+    found = history_mentions(ROOT, [ROOT / "contract_tests", ROOT / "tests"])
     assert not found, f"issue numbers in code or tests (name the concern instead): {found}"
-
-
-def test_history_allowance_lists_only_files_that_still_need_it():
-    still = {hit.rpartition(":")[0] for hit in history_mentions(ROOT, [ROOT / path for path in ALLOWED_FOR_NOW])}
-    assert ALLOWED_FOR_NOW <= still, f"remove from ALLOWED_FOR_NOW (clean now): {sorted(ALLOWED_FOR_NOW - still)}"
 
 
 def test_history_mentions_finds_each_spelling_and_skips_caches(tmp_path):

@@ -1,4 +1,4 @@
-"""Issue 13: the baseline comparison (--baseline, --fail-on-new), replay of recorded failures, the HAR exchange log."""
+"""Run to run: the baseline comparison (--baseline, --fail-on-new), replay of recorded failures, the HAR exchange log."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Requests in flight (issue 10, --in-flight): the plan of requests sent ahead, the client's pool keeping every
+"""Requests in flight (--in-flight): the plan of requests sent ahead, the client's pool keeping every
 budget exact and pausing every request in flight on a 429, and verdicts that do not depend on the concurrency."""
 
 from __future__ import annotations

@@ -274,7 +274,7 @@ def test_broken_server_is_flagged_with_the_right_id(run, pytester, fault, requir
 
 
 def test_a_should_clause_failure_is_charged_at_should(run, pytester):
-    """issue 12 item 1: 200 instead of 201 breaks no documented client; RESP-01 fails its SHOULD clause only."""
+    """The level principle: 200 instead of 201 breaks no documented client; RESP-01 fails its SHOULD clause only."""
     result = run("--reference-fault=status-200-on-success", "--report-dir=out")
     assert result.ret == 0  # --fail-on=must
     resp01 = next(r for r in _report(pytester)["requirements"] if r["id"] == "RESP-01")

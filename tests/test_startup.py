@@ -1,4 +1,4 @@
-"""Issue 10, start-up: the installed suite's runs (contract_tests/suite.ini) keep pytest's assertion rewriting off and
+"""Start-up: the installed suite's runs (contract_tests/suite.ini) keep pytest's assertion rewriting off and
 load no pytest plugin they do not use, and that changes nothing in what the suite reports. No timing is asserted."""
 
 from __future__ import annotations

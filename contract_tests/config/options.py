@@ -101,7 +101,7 @@ def add_options(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager
     add("--require-credentials", action="store_true", default=False,
         help=f"treat missing credentials (${ENV_EMAIL}, ${ENV_PASSWORD}) as a configuration error, exit 4, instead "
              "of skipping the credentialed requirements (default: off).")
-    # issue 13: run-to-run comparison and the exchange log (README, section Baseline, replay and the exchange log)
+    # run-to-run comparison and the exchange log (README, section Baseline, replay and the exchange log)
     add("--baseline", metavar="FILE", default=None,
         help="conformance.json of an earlier run (e.g. the last deployment's, kept as a CI artifact): every report "
              "says per requirement what is new, worse (SHOULD -> MUST), fixed or still failing (default: none).")
@@ -116,7 +116,7 @@ def add_options(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager
              "self-testing (python -m contract_tests.reference --list) (default: none).")
     add("--reference-variant", default=None, metavar="NAME",
         help="bundled reference server only: run one conforming variant (default: none).")
-    # opt-in probes (issue 6; README, section Opt-in probes): off unless named, never part of a default run
+    # opt-in probes (docs/probes.md): off unless named, never part of a default run
     add("--probe", action="append", default=[], metavar="NAMES",
         help="run opt-in probes, comma-separated: throttling, timing, captcha (or all). They hammer or time the "
              "target: for staging, not a production gate (default: none).")

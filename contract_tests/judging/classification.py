@@ -1,7 +1,7 @@
 """Telling a validation failure from a credential failure, whatever error vocabulary the target uses (DEPR-03,
 INPUT-05, and the fuzzer's cases of both).
 
-The rule (issue 12 item 3). The suite learns how the target answers a credential failure: a login to an unknown
+The rule. The suite learns how the target answers a credential failure: a login to an unknown
 account by `email` (twice, with different addresses and passwords, so that what changes from one request to the next
 -- a request id, a timestamp, an echoed address -- is not taken for a difference), one by the deprecated `username`,
 and the wrong password of the configured account when credentials are given (SEC-01 asks only at SHOULD that it looks
