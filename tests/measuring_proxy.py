@@ -54,7 +54,7 @@ class Measured:
     def record(self, seen: Seen, body: bytes) -> None:
         try:
             data = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # (the parser probes: deep nesting, bodies that are not JSON)
             data = None
         if isinstance(data, dict):
             for name in ("email", "username"):
@@ -93,6 +93,18 @@ class Measured:
             if s.kind == "success":
                 streak = 0
             elif s.kind == "failure":
+                streak += 1
+                longest = max(longest, streak)
+        return longest
+
+    def longest_refusal_streak(self) -> int:
+        """Answers on the account without a token in a row (credential failures and every other refusal: some
+        policies count validation refusals too), in the order the server answered them, no success between."""
+        streak = longest = 0
+        for s in sorted(self.on_account(), key=lambda s: s.answered):
+            if s.kind == "success":
+                streak = 0
+            elif s.kind in ("failure", "refusal"):
                 streak += 1
                 longest = max(longest, streak)
         return longest
@@ -195,7 +207,7 @@ class MeasuringProxy:
         seen.status = response.status_code
         try:
             data = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             data = None
         if isinstance(data, dict):
             seen.error = data.get("error") if isinstance(data.get("error"), str) else None

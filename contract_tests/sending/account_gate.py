@@ -6,7 +6,8 @@ three things true *in the order the target sees them*, with requests in flight a
 * the failed-login budget is exact: a request that may fail to log in holds one unit of it from the moment it is
   let through until its answer is counted (a token gives the unit back), so the units held and spent never pass
   the budget;
-* no more than ``interleave_every`` failed logins in a row: a request that may fail is let through only while the
+* no more than ``interleave_every`` refusals in a row (failed logins, validation refusals and the probes that name
+  the account by its address alike: some policies count them all): a request that may fail is let through only while the
   failures answered since the last successful login plus those in flight stay under it; at the limit, with none in
   flight, a successful login is sent first (the interleaved login a policy that resets on success needs);
 * successful logins and possible failures are never in flight together, so "since the last success" is a fact
@@ -49,10 +50,12 @@ class AccountGate:
 
     @contextlib.contextmanager
     def spender(self, check_budget: Callable[[int], None], interleave: Callable[[], None],
-                give_back: Callable[[], None] = lambda: None) -> Iterator["_Turn"]:
+                give_back: Callable[[], None] = lambda: None, *, budgeted: bool = True) -> Iterator["_Turn"]:
         """One request that may fail to log in. *check_budget(held)* raises when one more would pass the budget
         (nothing is sent then; otherwise it has taken the unit); *interleave()* sends the successful login that
-        resets the streak; *give_back()* returns a unit *check_budget* took when no failed login came of it."""
+        resets the streak; *give_back()* returns a unit *check_budget* took when no failed login came of it.
+        *budgeted* False: a request naming the account outside the budget (it holds no unit), whose refusal is one in
+        the streak all the same."""
         interleaved = False
         with self._cond:
             while True:
@@ -67,7 +70,7 @@ class AccountGate:
                         # a sequential run would, not on the units it holds meanwhile
                         self._wait()
                         continue
-                    self.held += 1
+                    self.held += budgeted
                     break
                 if step == "interleave":
                     self._cond.release()
@@ -88,7 +91,7 @@ class AccountGate:
         finally:
             with self._cond:
                 spent = answered and not turn.logged_in
-                if not spent:
+                if not spent and budgeted:
                     self.held -= 1  # a token, or no answer: nothing to count
                     give_back()  # before anyone waiting sees this request leave: it may need this unit
 
@@ -97,7 +100,7 @@ class AccountGate:
                     if turn.logged_in:
                         c.streak = 0
                     if spent:
-                        c.streak += 1  # the unit stays held until the failure is counted (:meth:`counted`)
+                        c.streak += 1  # a budget unit stays held until the failure is counted (:meth:`counted`)
 
                 self._counts(leave)
                 self._cond.notify_all()

@@ -37,7 +37,7 @@ import httpx
 from .account_gate import AccountGate
 from .ahead_pool import AheadPool
 from .exchange import Exchange, LoginRequest, visible
-from .locks import Held, LockBook, LockoutPolicy, identifier_of
+from .locks import ACCOUNT_KEY, Held, LockBook, LockoutPolicy, identifier_of
 from .pause import Pause, PausedMeanwhile
 from .secrets import Redactor, Secret, password_secret
 from .shared_tally import SharedTally
@@ -417,12 +417,17 @@ class ContractClient:
     def _outcome(self, request: LoginRequest) -> Exchange | NotSent:
         """Send *request* (through the account gate when it names the account); a :class:`NotSent` is returned."""
         try:
-            if not request.real_account:
+            names_account = request.real_account or (
+                not request.raw_rate_limit and identifier_of(request, self._locks.account_email) == ACCOUNT_KEY)
+            if not names_account:
                 return self._send(request)
             self._hold_if_locked(request)  # before the gate: no budget unit, no interleaved login for nothing
             before: list[Exchange] = []
             if request.spends_budget:
                 gate = self._gate.spender(self._check_budget, lambda: self._interleave(before), self._give_back)
+            elif not request.real_account:  # a probe that names the account by its address (an injection, a parser
+                # differential): outside the budget, but its refusal is one in a row on the account all the same
+                gate = self._gate.spender(lambda held: None, lambda: self._interleave(before), budgeted=False)
             else:
                 gate = self._gate.success()
             with gate as turn:
