@@ -179,7 +179,7 @@ class LockBook:
             while True:
                 now = self._clock()
                 wait_until = self._blocked_until(state, ticket.may_fail, now, retry)
-                if wait_until is None and not self._probe_elsewhere(state, ticket, retry):
+                if wait_until is None and not self._probe_elsewhere(state, ticket):
                     break
                 if wait_until is None:  # another xdist worker's request naming it decides: wait for its answer
                     self._cond.wait(SHARED_POLL_SECONDS)
@@ -238,11 +238,11 @@ class LockBook:
             state.after_lock = True
             state.met_elsewhere += 1
 
-    def _probe_elsewhere(self, state: _Identifier, ticket: "_Ticket", retry: bool) -> bool:
+    def _probe_elsewhere(self, state: _Identifier, ticket: "_Ticket") -> bool:
         """Under xdist, after a lock: the one request naming the identifier on the wire is another worker's (this
-        one claims it otherwise: at most one request per lock period from the whole run). A retry of a request that
-        met the lock goes: it holds the claim already, or met the lock on the wire together with the holder."""
-        if self.shared is None or not state.after_lock or retry or ticket.claimed:
+        one claims it otherwise: at most one request per lock period from the whole run; the retry of a request that
+        met the lock claimed it then, unless another worker's request met it too)."""
+        if self.shared is None or not state.after_lock or ticket.claimed:
             return False
         ticket.claimed = self.shared.claim(f"probe {ticket.key}")
         return not ticket.claimed
