@@ -16,13 +16,13 @@ import threading
 import time
 from typing import Any, Callable
 
-from filelock import FileLock
-
 
 class SharedTally:
     """Counters and small records shared by the xdist workers of one run (a JSON file under a file lock)."""
 
     def __init__(self, path: str) -> None:
+        from filelock import FileLock  # (only xdist workers share a tally: not loaded at every start)
+
         self.path = path
         self._file_lock = FileLock(path + ".lock", thread_local=False, poll_interval=0.002)
         self._threads = threading.Lock()  # the threads of this process one at a time (the file lock is per process)
