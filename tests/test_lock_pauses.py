@@ -366,3 +366,34 @@ def test_xdist_workers_share_the_pause_and_the_locks(tmp_path):
     with pytest.raises(AccountLocked, match="locked out by the target for about 9\\d\\d s more"):
         b.send(_wrong(2))  # nothing is sent to the account the other worker found locked
     assert seen["b"] == ["other@example.com"]
+
+
+def test_a_pause_another_worker_begins_while_a_request_is_about_to_go_holds_it_too(tmp_path):
+    """The last look right before a request goes reads the other workers' pause: a 429 another xdist worker received
+    after this request had waited out the pauses it knew of still holds it."""
+    from contract_tests.sending.client import SharedTally
+
+    fake = FakeTime()
+    arrived = []
+
+    def handler(request):
+        arrived.append(fake.now)
+        return _answer(401, {"error": "NO_SUCH_USER"})
+
+    tally = str(tmp_path / "tally.json")
+    worker = fake.on(_client(handler))
+    worker.shared = SharedTally(tally)
+    other = SharedTally(tally)
+    honour, began = worker._honour_pause, []
+
+    def then_the_other_worker_is_answered_429(allowance):
+        honour(allowance)
+        if not began:  # between this worker's wait and its send: the other's pause until 3 s from now
+            began.append(fake.now)
+            other.raise_to("pause_until", fake.now + with_margin(3.0))
+
+    worker._honour_pause = then_the_other_worker_is_answered_429
+    start = fake.now
+    worker.send(_unknown(1))
+    assert arrived == [pytest.approx(start + with_margin(3.0))]  # sent once, after the other worker's pause
+    worker.close()
