@@ -50,21 +50,24 @@ class AccountGate:
 
     @contextlib.contextmanager
     def spender(self, check_budget: Callable[[int], None], interleave: Callable[[], None],
-                give_back: Callable[[], None] = lambda: None, *, budgeted: bool = True) -> Iterator["_Turn"]:
+                give_back: Callable[[], None] = lambda: None, *, budgeted: bool = True,
+                alone: bool = False) -> Iterator["_Turn"]:
         """One request that may fail to log in. *check_budget(held)* raises when one more would pass the budget
         (nothing is sent then; otherwise it has taken the unit); *interleave()* sends the successful login that
         resets the streak; *give_back()* returns a unit *check_budget* took when no failed login came of it.
         *budgeted* False: a request naming the account outside the budget (it holds no unit), whose refusal is one in
-        the streak all the same."""
+        the streak all the same. *alone*: it carries the right password, so it may log in as well as fail: it goes
+        with nothing else on the account in flight, and nothing else goes meanwhile (a success is never in flight
+        with a possible failure)."""
         interleaved = False
         with self._cond:
             while True:
-                step = self._counts(lambda c: self._next_step(c, interleaved))
+                step = self._counts(lambda c: self._next_step(c, interleaved, alone))
                 if step == "go":  # let through (counted in flight), unless the budget says no
                     try:
                         check_budget(self.held)
                     except Exception:
-                        if not self._counts(lambda c: c.add_spending(-1)):
+                        if not self._counts(lambda c: self._give_up_turn(c, alone)):
                             raise
                         # a possible failure in flight may log in and give its unit back: decide on its answer, as
                         # a sequential run would, not on the units it holds meanwhile
@@ -96,7 +99,7 @@ class AccountGate:
                     give_back()  # before anyone waiting sees this request leave: it may need this unit
 
                 def leave(c: _Counts) -> None:
-                    c.add_spending(-1)
+                    self._give_up_turn(c, alone)
                     if turn.logged_in:
                         c.streak = 0
                     if spent:
@@ -105,17 +108,28 @@ class AccountGate:
                 self._counts(leave)
                 self._cond.notify_all()
 
-    def _next_step(self, c: "_Counts", interleaved: bool) -> str:
-        """What a possible failure does now: ``go`` (counted in flight), ``interleave`` (this request sends the
-        successful login first: marked on its way) or ``wait``."""
+    def _next_step(self, c: "_Counts", interleaved: bool, alone: bool = False) -> str:
+        """What a possible failure does now: ``go`` (counted in flight; *alone*: as a success too, and only with
+        nothing else in flight), ``interleave`` (this request sends the successful login first: marked on its way)
+        or ``wait``."""
         free = c.succeeding == 0 and not c.interleaving
-        if free and (c.streak + c.spending < self.interleave_every or (interleaved and not c.spending)):
+        if free and (c.streak + c.spending < self.interleave_every or (interleaved and not c.spending)) and not (
+                alone and c.spending):
             c.add_spending(1)
+            if alone:
+                c.add_succeeding(1)
             return "go"
         if free and not c.spending and not interleaved:
             c.set_interleaving(True)
             return "interleave"
         return "wait"
+
+    @staticmethod
+    def _give_up_turn(c: "_Counts", alone: bool) -> int:
+        """A possible failure leaves the requests in flight; how many possible failures are left in flight."""
+        if alone:
+            c.add_succeeding(-1)
+        return c.add_spending(-1)
 
     @contextlib.contextmanager
     def success(self, *, interleaving: bool = False) -> Iterator["_Turn"]:
