@@ -304,17 +304,20 @@ class LockBook:
                     state.failures.append(received_at)
                     state.answered_failures += 1
                     state.credential_failures += ticket.credential_failure
+                    if self.shared is not None and ticket.credential_failure:  # the whole run's, for _lock
+                        self.shared.add(f"credential_failures {ticket.key}")
                     state.refusals.add(exchange.error if isinstance(exchange.error, str) else None)
             self._cond.notify_all()
 
     def _lock(self, state: _Identifier, ticket: "_Ticket", retry_after: float | None, received_at: float) -> None:
+        self._merge_shared(ticket.key, state)  # a lock another xdist worker met meanwhile: the same lock
         state.locks += 1
         # on the wire when another lock answer on it came (here, or to another xdist worker)
         same_lock = ticket.locks_before < state.locks + state.met_elsewhere - 1
         if not same_lock and self.policy is None:
             # the credential failures (requests meant to fail to log in) since the last lock ended: what a policy
-            # counts for sure (whether it counts validation refusals too is not known)
-            since = 0 if state.after_lock else state.credential_failures
+            # counts for sure (whether it counts validation refusals too is not known); under xdist, the run's
+            since = 0 if state.after_lock else self._credential_failures_since_lock(ticket.key, state)
             if state.locked_after is None:
                 state.locked_after = since or None  # (locked at its first request: locked before the run)
             elif 2 * since < state.locked_after:  # locked again after far fewer: the count outlived the lock
@@ -337,6 +340,16 @@ class LockBook:
         if not ticket.retrying:  # its retry goes before the requests naming it that come later: they wait for it
             state.retrying += 1
             ticket.retrying = True
+
+    def _credential_failures_since_lock(self, key: str, state: _Identifier) -> int:
+        """The credential failures on *key* answered since its last lock: this process's, or under xdist every
+        worker's (counted in the shared tally; this lock is the new mark)."""
+        if self.shared is None:
+            return state.credential_failures
+        total = self.shared.read(f"credential_failures {key}")
+        since = total - self.shared.read(f"credential_failures at lock {key}")
+        self.shared.raise_to(f"credential_failures at lock {key}", total)
+        return int(since)
 
     def hold_if_locked(self, request: LoginRequest, allowance: float) -> None:
         """Raise :class:`Held` now when the identifier of *request* stays locked longer than *allowance*."""
