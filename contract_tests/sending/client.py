@@ -428,7 +428,8 @@ class ContractClient:
                                           alone=self._carries_password(request))
             elif not request.real_account:  # a probe that names the account by its address (an injection, a parser
                 # differential): outside the budget, but its refusal is one in a row on the account all the same
-                gate = self._gate.spender(lambda held: None, lambda: self._interleave(before), budgeted=False)
+                gate = self._gate.spender(lambda held: None, lambda: self._interleave(before), budgeted=False,
+                                          alone=self._carries_password(request))
             else:
                 gate = self._gate.success()
             with gate as turn:
