@@ -54,7 +54,7 @@ class Measured:
     def record(self, seen: Seen, body: bytes) -> None:
         try:
             data = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # (the parser probes: deep nesting, bodies that are not JSON)
             data = None
         if isinstance(data, dict):
             for name in ("email", "username"):
@@ -93,6 +93,18 @@ class Measured:
             if s.kind == "success":
                 streak = 0
             elif s.kind == "failure":
+                streak += 1
+                longest = max(longest, streak)
+        return longest
+
+    def longest_refusal_streak(self) -> int:
+        """Answers on the account without a token in a row (credential failures and every other refusal: some
+        policies count validation refusals too), in the order the server answered them, no success between."""
+        streak = longest = 0
+        for s in sorted(self.on_account(), key=lambda s: s.answered):
+            if s.kind == "success":
+                streak = 0
+            elif s.kind in ("failure", "refusal"):
                 streak += 1
                 longest = max(longest, streak)
         return longest
@@ -161,6 +173,31 @@ class Measured:
                                  f"answer (lock period {lock_seconds:g} s)")
         return found
 
+    def broken_promises(self, run: dict, *, budget: int = 25, in_a_row: int = 3,
+                        lock_seconds: float | None = None) -> list[str]:
+        """What the server saw that breaks a promise of the suite in a run whose conformance.json ``run`` is *run*
+        (empty: every promise held): more than *budget* failed logins on the account; more than *in_a_row* refusals
+        on it in a row (what a sequential run sends before it interleaves a success); a success in flight with a
+        possible failure; a request sent within the Retry-After of a 429 or lock answer, or (*lock_seconds*: the
+        server's lock period) within a lock on the identifier it names; the suite's counts of lock and rate-limit
+        answers other than the server's."""
+        on_the_wire = run["in_flight"] * max(1, run.get("xdist_workers") or 1)  # each process's requests in flight
+        broken = []
+        if self.failed_logins_on_account() > budget:
+            broken.append(f"{self.failed_logins_on_account()} failed logins on the account (budget {budget})")
+        if self.longest_refusal_streak() > in_a_row:
+            broken.append(f"{self.longest_refusal_streak()} refusals on the account in a row (at most {in_a_row})")
+        broken += self.overlaps()
+        broken += self.early_requests(on_the_wire)
+        if lock_seconds is not None:
+            broken += self.locked_identifier_requests(lock_seconds, on_the_wire)
+        server_locks = len(self.lock_answers())
+        server_limits = sum(1 for s in self.seen if s.kind == "rate limit")
+        if (run["locked_out"], run["rate_limited"]) != (server_locks, server_limits):
+            broken.append(f"the suite counted {run['locked_out']} lock and {run['rate_limited']} rate-limit answers, "
+                          f"the server sent {server_locks} and {server_limits}")
+        return broken
+
 
 class MeasuringProxy:
     """Serves on a free loopback port (``.url``) and forwards every request to *upstream*; context manager."""
@@ -195,7 +232,7 @@ class MeasuringProxy:
         seen.status = response.status_code
         try:
             data = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             data = None
         if isinstance(data, dict):
             seen.error = data.get("error") if isinstance(data.get("error"), str) else None

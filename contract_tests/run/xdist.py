@@ -42,7 +42,8 @@ class WorkerMerge:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node) -> None:
-        """Every worker counts requests and failed logins in one file: the budgets are per run."""
+        """Every worker counts requests and failed logins in one file, and keeps the pause, the locks and the
+        account gate there (sending/shared_tally.py): the budgets and the gate are per run."""
         if self._tally is None:
             import tempfile
 
@@ -51,9 +52,9 @@ class WorkerMerge:
         node.workerinput["hyper3d_tally"] = self._tally
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
-        if self._tally:
+        for path in (self._tally, f"{self._tally}.lock") if self._tally else ():  # (the tally's file lock)
             with contextlib.suppress(OSError):
-                os.unlink(self._tally)
+                os.unlink(path)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node, error) -> None:

@@ -38,9 +38,10 @@ import httpx
 from .account_gate import AccountGate
 from .ahead_pool import AheadPool
 from .exchange import Exchange, LoginRequest, visible
-from .locks import Held, LockBook, LockoutPolicy, identifier_of
+from .locks import ACCOUNT_KEY, Held, LockBook, LockoutPolicy, identifier_of
 from .pause import Pause, PausedMeanwhile
 from .secrets import Redactor, Secret, password_secret
+from .shared_tally import SharedTally
 from .transport import TransportFailure, classify
 from .wire_log import WireLog, observe_pool
 from . import wire_log
@@ -85,83 +86,6 @@ class ClientLimits:
     in_flight: int = 1  # requests sent ahead at once (--in-flight; 1: every request when its test asks)
     continue_wait: float = 1.0  # Expect: 100-continue: seconds to wait for the target's word before the body (curl's)
     lockout_policy: LockoutPolicy | None = None  # --lockout-policy (None: learned from the first lock)
-
-
-class SharedTally:
-    """Counters shared by the xdist workers of one run (a JSON file under flock): budgets stay per run."""
-
-    def __init__(self, path: str) -> None:
-        self._path = path
-
-    def take(self, name: str, limit: int) -> bool:
-        """Count one more *name* unless *limit* is reached; atomic across processes."""
-        return self._update(name, lambda n: n + 1 if n < limit else None)
-
-    def give_back(self, name: str) -> None:
-        """Undo one :meth:`take` of *name* (a unit held for a failed login that did not happen)."""
-        self._update(name, lambda n: max(0, n - 1))
-
-    def add(self, name: str) -> None:
-        """Count one more *name*, without a limit."""
-        self._update(name, lambda n: n + 1)
-
-    def raise_to(self, name: str, value: float) -> None:
-        """*name* becomes *value* unless it is already higher (a deadline on the machine's monotonic clock, which
-        every process of the run shares)."""
-        self._update(name, lambda n: value if value > n else None)
-
-    def read(self, name: str) -> float:
-        """The value of *name* (0 when never set), without counting anything."""
-        import json
-
-        try:
-            with open(self._path, encoding="utf-8") as fh:
-                return float(json.loads(fh.read() or "{}").get(name, 0))
-        except FileNotFoundError:
-            return 0.0
-
-    def _update(self, name: str, change: Callable[[int], int | None]) -> bool:
-        """Replace *name*'s count by *change(count)* under the file lock (None: leave it); whether it changed."""
-        import fcntl
-        import json
-
-        with open(self._path, "a+", encoding="utf-8") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            fh.seek(0)
-            counts = json.loads(fh.read() or "{}")
-            new = change(counts.get(name, 0))
-            if new is None:
-                return False
-            counts[name] = new
-            fh.seek(0)
-            fh.truncate()
-            fh.write(json.dumps(counts))
-            return True
-
-    def wait_for(self, name: str, at_least: int, *, stalled_after: float, deadline: float | None = None,
-                 poll: float = 0.05) -> bool:
-        """Wait until *name* reaches *at_least* (the other processes count it); give up when it has not grown for
-        *stalled_after* seconds or at *deadline* (``time.monotonic()``). Returns whether it was reached."""
-        seen, since = -1, time.monotonic()
-        while True:
-            now = time.monotonic()
-            value = self.count(name)
-            if value >= at_least:
-                return True
-            if value != seen:
-                seen, since = value, now
-            if now - since > stalled_after or (deadline is not None and now >= deadline):
-                return False
-            time.sleep(poll)
-
-    def count(self, name: str) -> int:
-        import json
-
-        try:
-            with open(self._path, encoding="utf-8") as fh:
-                return int(json.loads(fh.read() or "{}").get(name, 0))
-        except FileNotFoundError:
-            return 0
 
 
 class NotSent(Exception):
@@ -413,6 +337,7 @@ class ContractClient:
     def shared(self, tally: SharedTally | None) -> None:
         self._shared = tally
         self._locks.shared = tally
+        self._gate.shared = tally  # one account gate for the run: its counts kept in the tally
 
     @property
     def run_requests(self) -> int:
@@ -495,12 +420,19 @@ class ContractClient:
     def _outcome(self, request: LoginRequest) -> Exchange | NotSent:
         """Send *request* (through the account gate when it names the account); a :class:`NotSent` is returned."""
         try:
-            if not request.real_account:
+            names_account = request.real_account or (
+                not request.raw_rate_limit and identifier_of(request, self._locks.account_email) == ACCOUNT_KEY)
+            if not names_account:
                 return self._send(request)
             self._hold_if_locked(request)  # before the gate: no budget unit, no interleaved login for nothing
             before: list[Exchange] = []
             if request.spends_budget:
-                gate = self._gate.spender(self._check_budget, lambda: self._interleave(before), self._give_back)
+                gate = self._gate.spender(self._check_budget, lambda: self._interleave(before), self._give_back,
+                                          alone=self._carries_password(request))
+            elif not request.real_account:  # a probe that names the account by its address (an injection, a parser
+                # differential): outside the budget, but its refusal is one in a row on the account all the same
+                gate = self._gate.spender(lambda held: None, lambda: self._interleave(before), budgeted=False,
+                                          alone=self._carries_password(request))
             else:
                 gate = self._gate.success()
             with gate as turn:
@@ -512,6 +444,23 @@ class ContractClient:
             return exchange
         except NotSent as exc:
             return exc
+
+    def _carries_password(self, request: LoginRequest) -> bool:
+        """The body carries the account's right password (anywhere: a lax server may read it out of an array): a
+        request that may fail may log in too."""
+        if self.account is None:
+            return False
+
+        def carries(obj) -> bool:
+            if isinstance(obj, Secret):
+                return obj.value == self.account.password.value
+            if isinstance(obj, dict):
+                return any(carries(value) for value in obj.values())
+            if isinstance(obj, (list, tuple)):
+                return any(carries(value) for value in obj)
+            return False
+
+        return carries(request.json if request.has_json else None) or carries(list(request.form or ()))
 
     def _check_budget(self, held: int) -> None:
         """Raise :class:`BudgetSpent` when one more failed login would pass the budget (*held*: units in use)."""
@@ -837,6 +786,8 @@ class ContractClient:
         looked = self._pause.until
 
         async def look() -> None:
+            if self.shared:  # a pause another xdist worker began since this thread waited one out
+                self._pause.extend_to(self.shared.read("pause_until"))
             if ((self._pause.until > looked and self._pause.left() > 0)
                     or (ticket is not None and self._locks.locked_since_admitted(ticket))):
                 raise PausedMeanwhile()
@@ -899,6 +850,8 @@ class ContractClient:
         if waited + pause > self.limits.max_retry_wait:
             return None
         grown = self._pause.start(pause, self._clock())
+        if self.shared:  # the other xdist workers pause with this one
+            self.shared.raise_to("pause_until", self._pause.until)
         with self._counting:
             self.backoff_seconds += grown
         self._pause.wait()

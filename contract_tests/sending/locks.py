@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 from .exchange import Exchange, LoginRequest
+from .account_gate import SHARED_POLL_SECONDS
 from .pause import with_margin
 
 ACCOUNT_KEY = "<the configured account>"
@@ -114,6 +115,7 @@ class _Identifier:
     probing: bool = False  # after a lock: one request naming it is on the wire
     after_lock: bool = False  # locked before, no answer since that was not a lock
     locks: int = 0  # lock answers received on it
+    met_elsewhere: int = 0  # locks on it another xdist worker of the run met (read from the shared tally)
     retrying: int = 0  # requests that met a lock on it and may retry (one at a time: ContractClient._retrying)
     learned: LockoutPolicy | None = None  # when no policy is declared: its count outlived a lock, none is safe
     locked_after: int | None = None  # failed logins answered before its first lock (no policy declared)
@@ -177,8 +179,12 @@ class LockBook:
             while True:
                 now = self._clock()
                 wait_until = self._blocked_until(state, ticket.may_fail, now, retry)
-                if wait_until is None:
+                if wait_until is None and not self._probe_elsewhere(state, ticket):
                     break
+                if wait_until is None:  # another xdist worker's request naming it decides: wait for its answer
+                    self._cond.wait(SHARED_POLL_SECONDS)
+                    self._merge_shared(ticket.key, state)
+                    continue
                 if wait_until is _PROBE:  # another request naming it is on the wire and decides: wait for its answer
                     self._cond.wait(0.5)
                     continue
@@ -198,7 +204,7 @@ class LockBook:
                 slept_to = wait_until
             if state.after_lock:
                 state.probing = ticket.probe = True
-            ticket.locks_before = state.locks
+            ticket.locks_before = state.locks + state.met_elsewhere
             if ticket.may_fail:
                 state.pending += 1
                 ticket.pending = True
@@ -230,6 +236,16 @@ class LockBook:
         if until > (state.locked_until or 0.0) and until > self._clock():
             state.locked_until = until
             state.after_lock = True
+            state.met_elsewhere += 1
+
+    def _probe_elsewhere(self, state: _Identifier, ticket: "_Ticket") -> bool:
+        """Under xdist, after a lock: the one request naming the identifier on the wire is another worker's (this
+        one claims it otherwise: at most one request per lock period from the whole run; the retry of a request that
+        met the lock claimed it then, unless another worker's request met it too)."""
+        if self.shared is None or not state.after_lock or ticket.claimed:
+            return False
+        ticket.claimed = self.shared.claim(f"probe {ticket.key}")
+        return not ticket.claimed
 
     def policy_for(self, state: _Identifier) -> LockoutPolicy | None:
         """The declared policy, else what this identifier's own locks taught (another identifier's lock says nothing
@@ -268,7 +284,9 @@ class LockBook:
                 state.probing = False
             if ticket.retrying:
                 state.retrying -= 1
-            ticket.pending = ticket.probe = ticket.retrying = False
+            if ticket.claimed:
+                self.shared.release(f"probe {ticket.key}")
+            ticket.pending = ticket.probe = ticket.retrying = ticket.claimed = False
             self._cond.notify_all()
 
     def answered(self, ticket: "_Ticket", exchange: Exchange, *, lock: bool, retry_after: float | None,
@@ -286,16 +304,20 @@ class LockBook:
                     state.failures.append(received_at)
                     state.answered_failures += 1
                     state.credential_failures += ticket.credential_failure
+                    if self.shared is not None and ticket.credential_failure:  # the whole run's, for _lock
+                        self.shared.add(f"credential_failures {ticket.key}")
                     state.refusals.add(exchange.error if isinstance(exchange.error, str) else None)
             self._cond.notify_all()
 
     def _lock(self, state: _Identifier, ticket: "_Ticket", retry_after: float | None, received_at: float) -> None:
+        self._merge_shared(ticket.key, state)  # a lock another xdist worker met meanwhile: the same lock
         state.locks += 1
-        same_lock = ticket.locks_before < state.locks - 1  # on the wire when another lock answer on it came
+        # on the wire when another lock answer on it came (here, or to another xdist worker)
+        same_lock = ticket.locks_before < state.locks + state.met_elsewhere - 1
         if not same_lock and self.policy is None:
             # the credential failures (requests meant to fail to log in) since the last lock ended: what a policy
-            # counts for sure (whether it counts validation refusals too is not known)
-            since = 0 if state.after_lock else state.credential_failures
+            # counts for sure (whether it counts validation refusals too is not known); under xdist, the run's
+            since = 0 if state.after_lock else self._credential_failures_since_lock(ticket.key, state)
             if state.locked_after is None:
                 state.locked_after = since or None  # (locked at its first request: locked before the run)
             elif 2 * since < state.locked_after:  # locked again after far fewer: the count outlived the lock
@@ -313,9 +335,21 @@ class LockBook:
         state.after_lock = True
         if self.shared is not None:
             self.shared.raise_to(f"locked_until {ticket.key}", state.locked_until)
+            if not ticket.claimed:  # its retry is the one request of the next lock period, for the whole run
+                ticket.claimed = self.shared.claim(f"probe {ticket.key}")
         if not ticket.retrying:  # its retry goes before the requests naming it that come later: they wait for it
             state.retrying += 1
             ticket.retrying = True
+
+    def _credential_failures_since_lock(self, key: str, state: _Identifier) -> int:
+        """The credential failures on *key* answered since its last lock: this process's, or under xdist every
+        worker's (counted in the shared tally; this lock is the new mark)."""
+        if self.shared is None:
+            return state.credential_failures
+        total = self.shared.read(f"credential_failures {key}")
+        since = total - self.shared.read(f"credential_failures at lock {key}")
+        self.shared.raise_to(f"credential_failures at lock {key}", total)
+        return int(since)
 
     def hold_if_locked(self, request: LoginRequest, allowance: float) -> None:
         """Raise :class:`Held` now when the identifier of *request* stays locked longer than *allowance*."""
@@ -336,7 +370,8 @@ class LockBook:
             return False
         with self._cond:
             state = self._ids[ticket.key]
-            return state.locks > ticket.locks_before and state.locked_until is not None and \
+            self._merge_shared(ticket.key, state)
+            return state.locks + state.met_elsewhere > ticket.locks_before and state.locked_until is not None and \
                 self._clock() < state.locked_until
 
     def readmit(self, ticket: "_Ticket", request: LoginRequest, allowance: float) -> float:
@@ -381,6 +416,7 @@ class _Ticket:
         self.retrying = False  # it met a lock and may retry
         self.credential_failure = False  # a well-formed login meant to fail (not a validation refusal)
         self.locks_before = 0  # lock answers on its identifier when it was let through
+        self.claimed = False  # under xdist: it holds the run's one request to its identifier after a lock
 
     def answered(self, exchange: Exchange, *, lock: bool, retry_after: float | None, received_at: float) -> None:
         self.book.answered(self, exchange, lock=lock, retry_after=retry_after, received_at=received_at)
