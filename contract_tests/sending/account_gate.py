@@ -62,7 +62,7 @@ class AccountGate:
         interleaved = False
         with self._cond:
             while True:
-                step = self._counts(lambda c: self._next_step(c, interleaved, alone))
+                step = self._counts(lambda c, interleaved=interleaved: self._next_step(c, interleaved, alone))
                 if step == "go":  # let through (counted in flight), unless the budget says no
                     try:
                         check_budget(self.held)
