@@ -183,6 +183,25 @@ def test_locked_again_sooner_the_count_outlived_the_lock_and_no_failed_login_is_
     assert book.lock_answers == 2
 
 
+def test_a_fresh_count_that_also_counts_other_refusals_is_not_taken_for_an_outlived_one():
+    """Locked after 10 credential failures, then again after 4 credential failures and 2 other refusals naming the
+    account (a probe meant as invalid that the policy counted too, or failures in flight across the lock): as many
+    refusals as the policy may have counted is not 'far fewer' (under half of 10). The book waits the lock out and
+    the checks go on; the 'count outlived the lock' conclusion needs every refusal since the lock to be that few."""
+    book, fake = _book()
+    for n in range(10):
+        _through(book, fake, _wrong(n))
+    _through(book, fake, _wrong(10), 423, "ACCOUNT_LOCKED", lock=True, retry_after=1.0)
+    for n in range(4):
+        _through(book, fake, _wrong(11 + n))
+    for n in range(2):  # a probe naming the account by address, meant as a validation refusal, counted by the policy
+        _through(book, fake, LoginRequest(f"probe {n}", "invalid", real_account=True,
+                                          json={"email": ACCOUNT.email, "password": {"$ne": n}}), 400, "INVALID")
+    _through(book, fake, _wrong(20), 423, "ACCOUNT_LOCKED", lock=True, retry_after=1.0)
+    _through(book, fake, _wrong(21))  # waited out, not held: the lock's count is not known to outlive it
+    assert book.lock_answers == 2 and len(fake.sleeps) == 2
+
+
 def test_one_request_per_lock_period_reaches_a_locked_identifier():
     book, fake = _book()
     for n in range(3):

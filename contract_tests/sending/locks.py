@@ -17,9 +17,12 @@ not assumed to reset the count) or learned from the identifier's own locks. A de
 its failed logins: one that would be the N-th within the window waits until the oldest leaves it (within
 --max-retry-wait), or is not sent. Without one the window cannot be known: the refusals an identifier had answered
 before its first lock are how many lock it, and the lock is assumed to spend them (a lock with a Retry-After is then
-waited out, once per lock period, and the checks go on); a later lock that comes after far fewer (under half as many
-credential failures) shows the count outlived the lock (a sliding window that neither the lock nor a success resets), and no failed login on that identifier is
-sent any more.
+waited out, once per lock period, and the checks go on); a later lock that comes after far fewer shows the count
+outlived the lock (a sliding window that neither the lock nor a success resets), and no failed login on that
+identifier is sent any more. "Far fewer" compares bounds, so that neither what a policy counts nor requests in flight
+across a lock make a fresh count look outlived: every refusal naming the identifier since the last lock (whatever
+the request was for: an upper bound of what the policy counted) is under half the credential failures before the
+first lock (a lower bound).
 
 The book decides nothing about verdicts: what it holds back is a :class:`Held` the client turns into a NotSent.
 """
@@ -304,8 +307,10 @@ class LockBook:
                     state.failures.append(received_at)
                     state.answered_failures += 1
                     state.credential_failures += ticket.credential_failure
-                    if self.shared is not None and ticket.credential_failure:  # the whole run's, for _lock
-                        self.shared.add(f"credential_failures {ticket.key}")
+                    if self.shared is not None:  # the whole run's, for _lock
+                        self.shared.add(f"refusals {ticket.key}")
+                        if ticket.credential_failure:
+                            self.shared.add(f"credential_failures {ticket.key}")
                     state.refusals.add(exchange.error if isinstance(exchange.error, str) else None)
             self._cond.notify_all()
 
@@ -317,12 +322,13 @@ class LockBook:
         if not same_lock and self.policy is None:
             # the credential failures (requests meant to fail to log in) since the last lock ended: what a policy
             # counts for sure (whether it counts validation refusals too is not known); under xdist, the run's
-            since = 0 if state.after_lock else self._credential_failures_since_lock(ticket.key, state)
+            since = 0 if state.after_lock else self._since_lock("credential_failures", ticket.key, state)
+            refused = 0 if state.after_lock else self._since_lock("refusals", ticket.key, state)
             if state.locked_after is None:
                 state.locked_after = since or None  # (locked at its first request: locked before the run)
-            elif 2 * since < state.locked_after:  # locked again after far fewer: the count outlived the lock
+            elif 2 * max(since, refused) < state.locked_after:  # again after far fewer: the count outlived the lock
                 state.learned = LockoutPolicy(1, math.inf, declared=False)
-                state.outlived = (since, state.locked_after)
+                state.outlived = (max(since, refused), state.locked_after)
             state.failures.clear()  # assumed spent by the lock, until a lock that comes sooner says otherwise
             state.answered_failures = state.credential_failures = 0
         if retry_after is not None:
@@ -341,14 +347,15 @@ class LockBook:
             state.retrying += 1
             ticket.retrying = True
 
-    def _credential_failures_since_lock(self, key: str, state: _Identifier) -> int:
-        """The credential failures on *key* answered since its last lock: this process's, or under xdist every
-        worker's (counted in the shared tally; this lock is the new mark)."""
+    def _since_lock(self, counter: str, key: str, state: _Identifier) -> int:
+        """The *counter* ("credential_failures", or "refusals": every failed login) on *key* answered since its last
+        lock: this process's, or under xdist every worker's (counted in the shared tally; this lock is the new
+        mark)."""
         if self.shared is None:
-            return state.credential_failures
-        total = self.shared.read(f"credential_failures {key}")
-        since = total - self.shared.read(f"credential_failures at lock {key}")
-        self.shared.raise_to(f"credential_failures at lock {key}", total)
+            return state.credential_failures if counter == "credential_failures" else state.answered_failures
+        total = self.shared.read(f"{counter} {key}")
+        since = total - self.shared.read(f"{counter} at lock {key}")
+        self.shared.raise_to(f"{counter} at lock {key}", total)
         return int(since)
 
     def hold_if_locked(self, request: LoginRequest, allowance: float) -> None:
