@@ -22,11 +22,9 @@ def wait_for(future: Future, while_waiting: Callable[[], bool] | None):
     return future.result()
 
 
-
 def wire_identity(request: LoginRequest) -> tuple:
     """What makes two requests the same request: everything sent, and the intent it is judged by."""
     return tuple(_comparable(getattr(request, f.name)) for f in dataclasses.fields(request))
-
 
 
 def _comparable(value):
@@ -41,7 +39,6 @@ def _comparable(value):
     if isinstance(value, (str, bytes, int, float, bool)) or value is None:
         return (type(value).__name__, value)
     return ("object", id(value))  # the "no JSON body" marker and other singletons: the same object
-
 
 
 class SendingAhead:

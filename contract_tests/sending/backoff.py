@@ -19,14 +19,12 @@ from .pause import PausedMeanwhile
 # Statuses a proxy or load balancer answers itself when its upstream is down or slow: retried once, identically, to
 # tell a passing blip from an answer of the API to the input (a 500 is the API's own: never retried).
 GATEWAY_STATUSES = frozenset({502, 503, 504})
-
 GATEWAY_RETRY_WAIT = 0.75  # seconds before that retry when the answer gives no Retry-After
 
 
 # `error` values that say the identifier is locked out (a lockout policy), whatever the status
 LOCKOUT_ERROR = re.compile(
     r"(ACCOUNT_|USER_)?(TEMPORARILY_)?LOCKED(_OUT)?|ACCOUNT_LOCKOUT|TOO_MANY_(FAILED_)?(LOGIN_)?ATTEMPTS", re.I)
-
 
 
 def backoff_kind(exchange: Exchange, *, locked_after_failures: bool = False) -> str | None:
@@ -45,9 +43,7 @@ def backoff_kind(exchange: Exchange, *, locked_after_failures: bool = False) -> 
     return None
 
 
-
 _DELAY_SECONDS = re.compile(r"\d+(\.\d+)?")
-
 
 
 def retry_after(headers: httpx.Headers) -> float | None:
@@ -84,7 +80,6 @@ def unreadable_retry_after(headers: httpx.Headers) -> str | None:
         return None
     return (f"Retry-After {visible(value.strip())[:60]!r} is neither a number of seconds nor an HTTP-date (RFC 9110 "
             "section 10.2.3): read as absent, the default back-off used")
-
 
 
 class BackingOff:

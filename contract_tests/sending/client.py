@@ -14,6 +14,11 @@ sets it: it records the exchange against the running test and applies the cross-
 The client decides no verdict: when it cannot send or gets no answer it raises a :class:`NotSent`
 naming the budget event (request cap, failed-login budget, rate limit, lockout, captcha demand, run
 stopped, no answer); ``judging.verdicts.not_sent_verdict`` says what that means for the running check.
+
+This module holds the client's state and public API; its parts, each a module, work on that state: in_flight.py (the
+loop, the deadline, the body cap, the slots, pacing, the stop), attempts.py (a request to its answer), backoff.py
+(429 and lockout back-off), gateway_retry.py (the retry of a 502/503/504), account_budget.py (the requests naming
+the account), ahead.py (requests sent ahead), errors.py (:class:`NotSent` and its kinds, :class:`TargetError`).
 """
 
 from __future__ import annotations
@@ -92,42 +97,9 @@ class ClientLimits:
     lockout_policy: LockoutPolicy | None = None  # --lockout-policy (None: learned from the first lock)
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 class ContractClient(SendingAhead, AccountBudget, Attempts, GatewayRetry, BackingOff, InFlight):
-    """Sends :class:`LoginRequest` objects and returns :class:`Exchange` objects."""
+    """Sends :class:`LoginRequest` objects and returns :class:`Exchange` objects (the parts it is made of: the
+    module's docstring)."""
 
     def __init__(
         self,
@@ -211,7 +183,6 @@ class ContractClient(SendingAhead, AccountBudget, Attempts, GatewayRetry, Backin
         if captcha_token is not None:
             redactor.add(captcha_token)
 
-
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown()
@@ -245,14 +216,6 @@ class ContractClient(SendingAhead, AccountBudget, Attempts, GatewayRetry, Backin
         if ahead is None:
             ahead = self._outcome(request)
         return self._answer(request, ahead, observe=observe)
-
-
-
-
-
-
-
-
 
     def _answer(self, request: LoginRequest, outcome: Exchange | NotSent, *, observe: bool) -> Exchange:
         if isinstance(outcome, NotSent):
@@ -293,35 +256,5 @@ class ContractClient(SendingAhead, AccountBudget, Attempts, GatewayRetry, Backin
         if exchange.failure is not None:
             raise TargetError(exchange.failure.message, reached=exchange.failure.reached, failure=exchange.failure)
         return exchange
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 
 

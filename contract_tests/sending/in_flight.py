@@ -44,7 +44,6 @@ class _EventLoop:
             self.loop.close()
 
 
-
 class InFlight:
     """The client's requests in flight (a part of :class:`~contract_tests.sending.client.ContractClient`, on its state)."""
 
