@@ -1,0 +1,65 @@
+"""The identical retry of a gateway answer (502, 503, 504), and a 503 again read as the service unavailable."""
+
+from __future__ import annotations
+
+from .backoff import GATEWAY_RETRY_WAIT, GATEWAY_STATUSES, retry_after
+from .errors import NotSent
+from .exchange import Exchange
+
+
+class GatewayRetry:
+    """The client's gateway retry (a part of :class:`~contract_tests.sending.client.ContractClient`, on its state)."""
+
+    def _gateway_wait(self, answer: Exchange, waited: float) -> float | None:
+        """The wait before the identical retry of a gateway answer (502, 503, 504 with no back-off of its own: a proxy
+        in front of the API, or an upstream that was down or slow for a moment): its Retry-After when readable and
+        within what --max-retry-wait leaves, else :data:`GATEWAY_RETRY_WAIT`; None when *answer* is not one, when the
+        request takes its answers raw (the throttling probe), or when its Retry-After asks for longer than that (the
+        target asked not to be asked again so soon: the answer stands)."""
+        if answer.status not in GATEWAY_STATUSES or answer.backoff is not None or answer.request.raw_rate_limit:
+            return None
+        asked = retry_after(answer.headers)
+        if asked is None:
+            return GATEWAY_RETRY_WAIT
+        return asked if asked <= self.limits.max_retry_wait - waited else None
+
+    def _still_unavailable(self, answer: Exchange, earlier: list[Exchange], attempt: int) -> None:
+        """A 503 again after the identical retry of a 503: the service is unavailable, not answering this input (RFC
+        9110 15.6.4: a temporary overload; nginx's limit_req answers 503 by default): backed off from as a rate limit
+        (the run pauses, this request retries alone), never judged as the API's server error, nor are the 503s before
+        it."""
+        if answer.status != 503 or answer.backoff is not None or answer.request.raw_rate_limit:
+            return
+        for unavailable in [*earlier, answer]:
+            if unavailable.status == 503 and unavailable.backoff is None:
+                unavailable.backoff = "rate limit"
+        self._pause_for(answer, "rate limit", attempt, self._clock())
+        with self._counting:
+            self.rate_limited += 1
+        with self._slots:
+            self._width, self._slowed = 1, True
+
+    def _retry_gateway(self, answer: Exchange, answers: list[Exchange], kwargs: dict, attempt: int,
+                       with_token: bool, ticket, wait: float, waited: float) -> Exchange:
+        """Send the request of the gateway *answer* once more, identically, after *wait*, through the same path (the
+        request cap, the pause, the same slot, lock-book ticket and account-gate turn: a gateway answer logged no one
+        in nor failed a login at the API, so the turn's one budget unit is spent on the retry's answer, or given back).
+        When the retry is answered without a server error the first answer was a blip (``gateway_blip``): it is kept
+        in ``retried`` as evidence and the retry is what the checks judge; a 5xx again, or no answer, is the target's
+        own answer to this input, judged as such."""
+        self._sleep(wait)
+        answers.append(answer)
+        try:
+            self._check_not_stopped(False)
+            retry = self._attempt(answer.request, kwargs, attempt, False, with_token, ticket=ticket,
+                                  allowance=self.limits.max_retry_wait - waited)
+        except NotSent as exc:  # (the request cap, a pause past the bound, a lock): the gateway answer is all there is
+            answer.gateway_unconfirmed = True  # its identical retry was not sent: whether the input did it is unknown
+            exc.answers = [*answers, *exc.answers]
+            raise
+        retry.attempts = answer.attempts + 1
+        answer.gateway_blip = retry.status is not None and retry.status < 500
+        with self._counting:
+            self.gateway_retries += 1
+            self.gateway_blips += answer.gateway_blip
+        return retry

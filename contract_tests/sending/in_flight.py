@@ -1,0 +1,138 @@
+"""Requests on the wire: the private event loop that gives each a hard total deadline, the body cap, the slots of
+the requests in flight, the pacing, and the stop of the run when the target is lost or the run deadline passed."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from typing import Callable
+
+import httpx
+
+from . import wire_log
+from .errors import RunStopped
+from .exchange import Exchange
+from .wire_log import WireLog
+
+
+class _EventLoop:
+    """A private asyncio loop on a daemon thread.
+
+    Requests run on it so that each has a hard total deadline (connect, send, headers and the whole
+    body): httpx's own timeouts bound each read, so a server trickling one byte at a time never trips them.
+    """
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="hyper3d-login-http", daemon=True)
+        self._thread.start()
+
+    def run(self, coro):
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        try:
+            return future.result()
+        except BaseException:
+            future.cancel()  # Ctrl-C or pytest.exit in the caller: do not leave the request running
+            raise
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=5)
+        if not self._thread.is_alive():
+            self.loop.close()
+
+
+class InFlight:
+    """The client's requests in flight (a part of :class:`~contract_tests.sending.client.ContractClient`, on its state)."""
+
+    def _pace(self) -> None:
+        if self.limits.pace <= 0:
+            return
+        with self._lock:
+            wait = self._last_sent + self.limits.pace - time.monotonic()
+            if wait > 0:
+                self._sleep(wait)
+            self._last_sent = time.monotonic()
+
+    @contextlib.contextmanager
+    def _slot(self):
+        """One of the requests in flight: at most ``in_flight`` while sending ahead, one once the target has rate
+        limited or locked out (it asked to slow down: the rest of the run stays sequential). A request the running
+        test sends itself (the main thread) takes the next free slot before the requests sent ahead."""
+        now = threading.current_thread() is threading.main_thread()
+        with self._slots:
+            self._wanted_now += now
+            try:
+                while self._in_use >= self._width or (self._wanted_now and not now):
+                    self._slots.wait()
+            finally:
+                if now:
+                    self._wanted_now -= 1
+                    self._slots.notify_all()  # the requests sent ahead that let it go first look again
+            self._in_use += 1
+        try:
+            yield
+        finally:
+            with self._slots:
+                self._in_use -= 1
+                self._slots.notify_all()
+
+    async def _transmit(self, kwargs: dict, log: WireLog, before: Callable | None = None,
+                        answered: Callable | None = None) -> tuple[int, httpx.Headers, bytes, bool]:
+        """Status, headers, at most ``max_body`` bytes of the body, and whether more were discarded; the network
+        I/O is recorded in *log* (this coroutine's own task: the context variable is its alone). *before*: awaited
+        right before the request goes; *answered(status, headers, body, truncated)*: called as soon as the answer is
+        read, on the loop thread, before any other request can go (pause.py: a 429 stops the sends that follow)."""
+        cap = self.limits.max_body
+        if before is not None:
+            await before()
+        wire_log.begin(log)
+        async with asyncio.timeout(self.limits.timeout):
+            response = await self._http.send(self._http.build_request(**kwargs), stream=True)
+            try:
+                chunks: list[bytes] = []
+                size, truncated = 0, False
+                async for chunk in response.aiter_bytes():
+                    if size + len(chunk) > cap:
+                        chunks.append(chunk[: cap - size])
+                        truncated = True
+                        break
+                    chunks.append(chunk)
+                    size += len(chunk)
+                result = response.status_code, response.headers, b"".join(chunks), truncated
+                if answered is not None:
+                    answered(*result)
+                return result
+            finally:
+                await response.aclose()
+
+    def _check_not_stopped(self, probe: bool) -> None:
+        if self.stopped:
+            raise RunStopped(self.stopped)
+        deadline = self.limits.run_deadline
+        if not probe and deadline is not None and time.monotonic() >= deadline:
+            self._stop("the run deadline was reached (--run-deadline); the remaining checks were not run", False)
+
+    def _count_answer(self, exchange: Exchange, probe: bool) -> None:
+        """A few requests in a row without a complete answer: the target has stopped answering; stop the run."""
+        with self._counting:
+            if exchange.transport_error is None:
+                self._no_answer = 0
+                return
+            self._no_answer += 1
+            lost = self._no_answer
+        if not probe and lost >= self.limits.lost_after:
+            self._stop(f"the target stopped answering: {self.limits.lost_after} requests in a row got no complete "
+                       f"answer (last: {exchange.transport_error})", True)
+
+    def _stop(self, reason: str, could_not_test: bool) -> None:
+        """Stop the run, once: with requests in flight, the others that then fail say the first one's reason."""
+        with self._counting:
+            first = self.stopped is None
+            if first:
+                self.stopped = reason
+        if first and self.on_stop is not None:
+            self.on_stop(reason, could_not_test)
+        raise RunStopped(self.stopped)
