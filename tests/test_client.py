@@ -98,6 +98,29 @@ def test_failed_login_budget_and_interleaved_successful_logins():
     assert "wrong-99" not in "".join(log)
 
 
+def test_captcha_refusals_naming_the_account_are_no_refusals_in_a_row():
+    """Probes naming the account by address that the target refuses with its captcha demand (before it looks at the
+    credentials: no lockout policy counts them) do not make the gate interleave a successful login (which would spend
+    a single-use captcha token); wrong passwords it did judge still do."""
+    log = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = request.content.decode()
+        log.append(body)
+        if '"captcha-probe"' in body:
+            return httpx.Response(403, json={"error": "CAPTCHA_REQUIRED"})
+        return _login_server([])(request)
+
+    client = _client(handler, interleave_every=2)
+    for n in range(5):
+        client.send(LoginRequest(purpose="captcha probe", expect="failure", captcha=False, allow_captcha_error=True,
+                                 json={"email": ACCOUNT.email, "password": "captcha-probe", "n": n}))
+    assert not any("Right-Passw0rd!" in body for body in log)  # no interleaved login for captcha refusals
+    for n in range(3):
+        client.send(_wrong(n))
+    assert sum("Right-Passw0rd!" in body for body in log) == 1  # judged refusals: after 2 in a row, as before
+
+
 def test_request_cap_blocks_before_sending():
     log = []
     client = _client(_login_server(log), max_requests=3)

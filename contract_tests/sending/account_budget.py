@@ -37,6 +37,7 @@ class AccountBudget:
             with gate as turn:
                 exchange = self._send(request)
                 turn.logged_in = bool(exchange.token)
+                turn.judged = not self.demands_captcha(exchange)
                 if turn.logged_in:
                     self._account_logged_in = True
             exchange.before = before

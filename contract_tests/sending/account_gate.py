@@ -102,7 +102,7 @@ class AccountGate:
                     self._give_up_turn(c, alone)
                     if turn.logged_in:
                         c.streak = 0
-                    if spent:
+                    if spent and turn.judged:
                         c.streak += 1  # a budget unit stays held until the failure is counted (:meth:`counted`)
 
                 self._counts(leave)
@@ -256,3 +256,6 @@ class _Turn:
 
     def __init__(self) -> None:
         self.logged_in = False
+        # the target judged the request's credentials: a captcha demand is answered before them, so it is no refusal
+        # in the streak (no lockout policy counts it; an interleaved login would spend a single-use captcha token)
+        self.judged = True
