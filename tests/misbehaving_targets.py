@@ -205,7 +205,7 @@ BEHAVIOURS: dict[str, Behaviour] = {
     "closes": close,
     "html-200": answer("200 OK", "text/html; charset=utf-8", b"<html><body>hello\x00\x1b[2J</body></html>"),
     "redirect-302": answer("302 Found", "text/html", b"<a href=\"/login\">Found</a>", "Location: /login\r\n"),
-    "moved-to-https": answer("301 Moved Permanently", "text/html", b"<html><body>301 Moved Permanently</body></html>",
+    "moved-permanently": answer("301 Moved Permanently", "text/html", b"<html><body>301 Moved Permanently</body></html>",
                              "Location: https://login.example.test/api/user/login\r\n"),
     "500-for-everything": answer("500 Internal Server Error", "text/plain", b"Internal Server Error"),
     "401-json": answer("401 Unauthorized", "application/json", b'{"error": "INVALID_CREDENTIALS"}'),

@@ -65,7 +65,7 @@ CASES: dict[str, Case] = {
                    "HTTPS, use https://"),
     "html-200": Case("html-200", 4, "could-not-test", "does not look like the login API"),
     "redirect-302": Case("redirect-302", 4, "could-not-test", "does not look like the login API"),
-    "moved-to-https": Case("moved-to-https", 4, "could-not-test",
+    "moved-permanently": Case("moved-permanently", 4, "could-not-test",
                            "redirects the login to https://login.example.test/api/user/login (a redirected POST loses "
                            "its body, and the documented client follows it as a GET): use "
                            "--base-url=https://login.example.test"),
