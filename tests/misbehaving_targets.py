@@ -10,6 +10,7 @@ import socket
 import ssl
 import struct
 import threading
+import weakref
 from typing import Callable
 
 Behaviour = Callable[[socket.socket, threading.Event], None]
@@ -176,16 +177,16 @@ def hangs_on_large_body(conn: socket.socket, stop: threading.Event) -> None:
 
 
 def rate_limited_once(retry_after: bytes) -> Behaviour:
-    """The first request of each connection gets 429 with the given Retry-After; the next ones a credential
-    failure."""
+    """The first request a target gets is answered 429 with the given Retry-After; every later one (on that
+    connection or another: a loaded client may open a new one for its retry) a credential failure."""
+    answered: weakref.WeakSet = weakref.WeakSet()  # the targets (by their stop event) that have given their 429
 
     def behave(conn: socket.socket, stop: threading.Event) -> None:
-        first = True
         while not stop.is_set() and read_request(conn):
-            if first:
+            if stop not in answered:
+                answered.add(stop)
                 conn.sendall(_json_answer("429 Too Many Requests", b'{"error":"RATE_LIMITED"}',
                                           "Retry-After: " + retry_after.decode("latin-1") + "\r\n"))
-                first = False
             else:
                 conn.sendall(CREDENTIAL_FAILURE)
 
