@@ -36,3 +36,15 @@ def jwt(header: dict, claims: dict, signature: str = "c2lnbmF0dXJl") -> str:
         return base64.urlsafe_b64encode(_json.dumps(obj).encode()).rstrip(b"=").decode()
 
     return f"{b64(header)}.{b64(claims)}.{signature}"
+
+
+def headless_chromium(webdriver, browser: str, driver_path: str, profile):
+    """Debian's Chromium driven headless by selenium, with no background network (this machine's network is closed:
+    those connections would be refused at every start) and a profile of its own."""
+    options = webdriver.ChromeOptions()
+    options.binary_location = browser
+    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1280,900",
+                f"--user-data-dir={profile}"):
+        options.add_argument(arg)
+    return webdriver.Chrome(service=webdriver.ChromeService(executable_path=driver_path), options=options)

@@ -18,6 +18,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
+from helpers import headless_chromium
 
 from contract_tests.fleet.cli import main as fleet_main
 from contract_tests.fleet.exit_codes import WORST_FIRST, worst
@@ -458,13 +459,7 @@ def test_fleet_html_in_headless_chromium(fleet, tmp_path):
     page = (out / "fleet.html").read_text()
     for external in ("<link", "<img", "<iframe", "@import", "url(", "src=", "fetch("):
         assert external not in page.lower(), external
-    options = webdriver.ChromeOptions()
-    options.binary_location = browser
-    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1280,900",
-                f"--user-data-dir={tmp_path / 'profile'}"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path=driver_path), options=options)
+    driver = headless_chromium(webdriver, browser, driver_path, tmp_path / "profile")
     try:
         driver.get((out / "fleet.html").as_uri())
         assert driver.find_element(By.ID, "verdict").text == "NON-CONFORMING"

@@ -25,7 +25,7 @@ from contract_tests.reference import DEMO_EMAIL, DEMO_PASSWORD, FAULTS, start_re
 from contract_tests.reference.service import LoginService, Reject, is_email_address
 from contract_tests.report import SCHEMA_FILE
 
-from helpers import SUITE
+from helpers import SUITE, headless_chromium
 ARTIFACTS = ("conformance.json", "conformance.md", "conformance.html")
 SKIP_FUZZ = ("-k", "not test_fuzz")  # the gate combinations need the verdicts, not the property-based examples
 
@@ -270,13 +270,7 @@ def test_html_in_headless_chromium(serial_run, tmp_path):
     from selenium.webdriver.common.by import By
 
     _, out, _ = serial_run
-    options = webdriver.ChromeOptions()
-    options.binary_location = browser
-    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1280,900",
-                f"--user-data-dir={tmp_path / 'profile'}"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path=driver_path), options=options)
+    driver = headless_chromium(webdriver, browser, driver_path, tmp_path / "profile")
     try:
         driver.get((out / "conformance.html").as_uri())
         assert "NON-CONFORMING" in driver.find_element(By.ID, "verdict").text
