@@ -251,10 +251,7 @@ def serve(stack: Stack, log_dir: Path, attempts: int = 3) -> Iterator[Service]:
         with open(log, "w", encoding="utf-8") as out:
             process = subprocess.Popen(cmd, cwd=stack.folder, env=env, stdout=out, stderr=subprocess.STDOUT,
                                        stdin=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.monotonic() + START_TIMEOUT
-        while process.poll() is None and time.monotonic() < deadline and not _listening(port):
-            time.sleep(0.1)  # polls readiness; nothing is judged on timing
-        if process.poll() is None and _listening(port):
+        if _came_up(process, port):
             service = Service(stack, f"http://127.0.0.1:{port}", process, log)
             try:
                 yield service
@@ -265,6 +262,14 @@ def serve(stack: Stack, log_dir: Path, attempts: int = 3) -> Iterator[Service]:
         problem = f"{' '.join(cmd)} (attempt {attempt + 1}) exited {process.returncode}: " \
                   + log.read_text(errors="replace")[-2000:]
     raise StartFailed(f"{stack.name} did not start listening: {problem}")
+
+
+def _came_up(process: subprocess.Popen, port: int) -> bool:
+    """Whether *process* is listening on *port* within START_TIMEOUT (and still running)."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while process.poll() is None and time.monotonic() < deadline and not _listening(port):
+        time.sleep(0.1)  # polls readiness; nothing is judged on timing
+    return process.poll() is None and _listening(port)
 
 
 def _unprivileged() -> dict:
@@ -313,10 +318,7 @@ def serve_edge(stack: Stack, upstream: Service, log_dir: Path, attempts: int = 3
             with open(log, "w", encoding="utf-8") as out:
                 process = subprocess.Popen(cmd, cwd=prefix, stdout=out, stderr=subprocess.STDOUT,
                                            stdin=subprocess.DEVNULL, start_new_session=True, **_unprivileged())
-            deadline = time.monotonic() + START_TIMEOUT
-            while process.poll() is None and time.monotonic() < deadline and not _listening(port):
-                time.sleep(0.1)  # polls readiness; nothing is judged on timing
-            if process.poll() is None and _listening(port):
+            if _came_up(process, port):
                 try:
                     yield Service(stack, f"https://127.0.0.1:{port}", process, log, ca_file=prefix / "ca.pem")
                 finally:
