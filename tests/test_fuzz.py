@@ -111,6 +111,10 @@ def test_near_miss_shell_form_rebuilds_the_value_from_login_password():
     (Wire(json={"email": "not-an-email", "password": "x"}), "INPUT-05"),
     (Wire(json=["a"]), "INPUT-04"),
     (Wire(raw=b"\xff", content_type="application/json"), "INPUT-04"),
+    (Wire(raw=b'{"email": "a@example.com", "password": "caf\xe9"}', content_type="application/json"), "INPUT-04"),
+    # a surrogate encoded as bytes is the lone surrogate it encodes (as Python's json reads it): a string, INPUT-09's
+    (Wire(raw=b'{"email": "a@example.com", "password": "\xed\xa0\x80"}', content_type="application/json"),
+     "INPUT-09"),
     (Wire(raw=b'{"a": NaN}', content_type="application/json"), "INPUT-04"),
     (Wire(), "INPUT-04"),
     (Wire(json={"email": "a@example.com", "password": "x"}, content_type="text/plain"), "INPUT-07"),

@@ -17,6 +17,7 @@ import pytest
 from contract_tests import declared
 from contract_tests.judging import verdicts
 from contract_tests.sending.client import BudgetSpent
+from contract_tests.sending.errors import RunStopped
 from contract_tests.sending.exchange import Exchange, LoginRequest
 from test_client import ACCOUNT, _client, waits
 from test_gate import SUITE, _clean_env
@@ -161,6 +162,40 @@ def test_shutdown_cancels_what_is_queued_and_waits_for_what_is_in_flight():
     gate.set()
     closing.join(5)
     assert running.result(0) is True and not closing.is_alive()
+
+
+def test_shutdown_with_a_grace_leaves_a_request_that_outlasts_it_behind():
+    from contract_tests.sending.ahead_pool import AheadPool
+
+    gate, pool = threading.Event(), AheadPool(1, "test")
+    running = pool.submit(gate.wait, 60)
+    _until(running.running)
+    pool.shutdown(grace=0.05)  # returns although the request is still in flight
+    assert running.running() and not running.done()
+    gate.set()
+    assert running.result(5) is True
+
+
+def test_closing_the_client_abandons_requests_in_flight_instead_of_waiting_for_their_timeout():
+    """An interrupted run against a hanging target ends at once (CI runners kill a few seconds after SIGTERM)."""
+    arrived = threading.Event()
+
+    async def hangs(request: httpx.Request) -> httpx.Response:
+        arrived.set()
+        await asyncio.Event().wait()  # never answers
+        raise AssertionError("unreachable")
+
+    client = _client(hangs, in_flight=4, timeout=600)
+    client.send_ahead([("test_a", _request(1)), ("test_b", _request(2))])
+    assert arrived.wait(10)
+    closing = threading.Thread(target=client.close)
+    closing.start()
+    closing.join(30)  # the request timeout is 600 s: only abandoning it ends this
+    assert not closing.is_alive()
+    futures = [future for waiting in client._ahead.values() for _, future in waiting]
+    assert futures and all(future.done() for future in futures)
+    with pytest.raises(RunStopped, match="the run is over"):
+        client.send(_request(3))  # closed: nothing more is sent
 
 
 def test_a_request_the_running_test_sends_itself_takes_the_next_free_slot():

@@ -347,6 +347,12 @@ INTERRUPTS = {"SIGINT": Case("reference", 2, "interrupted", "the run was interru
               "SIGTERM": Case("reference", 2, "interrupted", "the run was interrupted (SIGTERM) before all checks ran")}
 
 
+def _default_signals() -> None:
+    """In the child: SIGINT as a terminal delivers it. A shell's background job (nohup, `&`) starts with SIGINT
+    ignored, which the child inherits and the suite rightly leaves ignored: the test would then send it for nothing."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("name", list(INTERRUPTS))
 def test_interrupted_run_reports_its_real_exit_status(tmp_path, name):
     """SIGTERM (a CI runner's timeout or cancel) ends the run as SIGINT does: partial report, verdict interrupted."""
@@ -355,7 +361,8 @@ def test_interrupted_run_reports_its_real_exit_status(tmp_path, name):
     with start_reference_server(service=service) as server:
         proc = subprocess.Popen(
             [sys.executable, "-m", "pytest", *SUITE, f"--base-url={server.url}", "--report-dir=out"],
-            cwd=tmp_path, env=_env(CREDENTIALS), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            cwd=tmp_path, env=_env(CREDENTIALS), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            preexec_fn=_default_signals)
         try:
             assert service.reached.wait(60), "the run never reached its 30th request"
             proc.send_signal(getattr(signal, name))

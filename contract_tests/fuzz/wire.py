@@ -167,7 +167,9 @@ def classify(wire: Wire) -> Shape:
         return Shape(False, "INPUT-07", f"Content-Type {ctype!r} (not application/json)" if ctype else "no Content-Type")
     if wire.raw is not None:
         try:
-            body = json.loads(wire.raw.decode("utf-8"), parse_constant=_reject_constant)
+            # surrogatepass: a surrogate encoded as bytes (CESU-8 / WTF-8) is the lone surrogate it encodes, as
+            # Python's json reads it, a string like the escaped one ("\ud800"); any other invalid byte is INPUT-04's
+            body = json.loads(wire.raw.decode("utf-8", "surrogatepass"), parse_constant=_reject_constant)
         except UnicodeDecodeError:
             return Shape(False, "INPUT-04", "body is not UTF-8")
         except (ValueError, RecursionError):

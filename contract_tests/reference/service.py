@@ -23,7 +23,7 @@ from typing import Any
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from .accounts import (  # noqa: F401  (re-exported: the service's accounts)
@@ -180,6 +180,8 @@ class LoginService:
             response = await self.route(request)
         except Reject as reject:
             response = reject.response
+        except ClientDisconnect:  # the client went away mid-body (an interrupted run): nobody reads an answer
+            return Response(status_code=400)
         except Exception as exc:  # noqa: BLE001 - the server must always answer JSON
             response = self.internal_error(exc)
         try:

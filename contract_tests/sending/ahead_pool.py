@@ -10,6 +10,7 @@ reorder it.)
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from concurrent.futures import Future
 from typing import Any, Callable
@@ -58,8 +59,9 @@ class AheadPool:
             self._planned.remove(job)
             self._urgent.appendleft(job)
 
-    def shutdown(self) -> None:
-        """Cancel what is queued and wait for the requests in flight."""
+    def shutdown(self, *, grace: float | None = None) -> None:
+        """Cancel what is queued and wait for the requests in flight: at most *grace* seconds in all (None: as long
+        as they take). A thread still busy then is left behind (a daemon: it ends with the process)."""
         with self._cond:
             self._closed = True
             for job in (*self._urgent, *self._planned):
@@ -68,8 +70,9 @@ class AheadPool:
             self._planned.clear()
             self._jobs.clear()
             self._cond.notify_all()
+        deadline = None if grace is None else time.monotonic() + grace
         for thread in self._threads:
-            thread.join()
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
 
     def _work(self) -> None:
         while True:

@@ -97,6 +97,9 @@ class ClientLimits:
     lockout_policy: LockoutPolicy | None = None  # --lockout-policy (None: learned from the first lock)
 
 
+CLOSE_GRACE_SECONDS = 2.0  # how long closing waits for the threads sending ahead to notice
+
+
 class ContractClient(SendingAhead, AccountBudget, Attempts, GatewayRetry, BackingOff, InFlight):
     """Sends :class:`LoginRequest` objects and returns :class:`Exchange` objects (the parts it is made of: the
     module's docstring)."""
@@ -184,8 +187,13 @@ class ContractClient(SendingAhead, AccountBudget, Attempts, GatewayRetry, Backin
             redactor.add(captcha_token)
 
     def close(self) -> None:
+        """The run is over: nothing more is sent, and what is still in flight (sent ahead for tests an interrupted or
+        stopped run never ran) is abandoned, not waited for: an interrupted run must end within the few seconds a
+        CI runner gives between SIGTERM and SIGKILL, not when a hanging target's requests time out."""
+        self.stopped = self.stopped or "the run is over"
         if self._pool is not None:
-            self._pool.shutdown()
+            self._loop.cancel_all()
+            self._pool.shutdown(grace=CLOSE_GRACE_SECONDS)
         try:
             self._loop.run(self._http.aclose())
         finally:

@@ -37,6 +37,14 @@ class _EventLoop:
             future.cancel()  # Ctrl-C or pytest.exit in the caller: do not leave the request running
             raise
 
+    def cancel_all(self) -> None:
+        """Abandon every request on the loop: their callers get ``CancelledError`` at once."""
+        def cancel() -> None:
+            for task in asyncio.all_tasks(self.loop):
+                task.cancel()
+
+        self.loop.call_soon_threadsafe(cancel)
+
     def close(self) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=5)

@@ -70,6 +70,11 @@ RAW_BODIES = {
     "string": b'"a@example.com"',
     "number": b"42",
     "null": b"null",
+    # RFC 8259 §8.1: JSON text is UTF-8. A Latin-1 client's byte, and a multi-byte sequence cut short: a lenient
+    # decoder (Node's body-parser, Go's encoding/json) reads U+FFFD, text the client never sent. (A surrogate encoded
+    # as bytes is no such case: Python's json reads it as the lone surrogate it encodes, INPUT-09's string.)
+    "latin-1-byte-in-a-string": b'{"email": "a@example.com", "password": "caf\xe9-Passw0rd"}',
+    "truncated-utf-8-sequence": b'{"email": "a@example.com", "password": "Passw0rd-\xe2\x82"}',
 }
 
 
