@@ -14,7 +14,26 @@ import schemathesis  # noqa: F401
 import contract_tests.fuzz.strategies  # noqa: F401  (its strategies are built once per process)
 import contract_tests.reference.registry  # noqa: F401  (the fault catalog, registered once per process)
 
+from contract_tests.judging import verdicts
+
 _HERE = pathlib.Path(__file__).parent
+
+
+@pytest.fixture
+def ledger() -> verdicts.Ledger:
+    """A run's judging ledger of its own (what the plugin keeps in the config stash)."""
+    return verdicts.Ledger()
+
+
+@pytest.fixture
+def in_test(ledger):
+    """Enter a test context declaring the given requirements, as the plugin does before each contract test."""
+    def enter(*requirements: str) -> verdicts.TestContext:
+        ctx = verdicts.TestContext("suite/test_x.py::test_x", requirements)
+        ledger.begin(ctx)
+        return ctx
+
+    return enter
 
 
 def pytest_collection_modifyitems(items):

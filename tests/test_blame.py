@@ -17,23 +17,6 @@ from helpers import SUITE
 
 
 # ------------------------------------------------------------------------------------------ unit: the observer
-@pytest.fixture
-def ledger():
-    """A run's judging ledger of its own."""
-    return verdicts.Ledger()
-
-
-@pytest.fixture
-def in_test(ledger):
-    """Run the observer inside a test context declaring the given requirements."""
-    def enter(*requirements: str) -> verdicts.TestContext:
-        ctx = verdicts.TestContext("suite/test_x.py::test_x", requirements)
-        ledger.begin(ctx)
-        return ctx
-
-    return enter
-
-
 def _no_nosniff(status=401, body=None, **request):
     req = LoginRequest(purpose="canned", expect=request.pop("expect", "failure"),
                        json={"email": "a@example.com", "password": "x"}, **request)
@@ -153,7 +136,7 @@ def test_a_specific_failure_at_a_weaker_level_never_hides_a_stricter_one(in_test
     assert [o.requirement for o in observer.take("RESP-06")[0]] == ["RESP-06"]
 
 
-def test_specificity_is_by_the_exchange():
+def test_specificity_is_by_the_exchange(ledger):
     ex = _coerced_login("INPUT-03")
     ex.ledger = ledger  # the run's, as its client stamps every exchange
     assert verdicts.specificity("INPUT-03", ex) > verdicts.specificity("AUTH-09", ex) > \

@@ -15,7 +15,7 @@ import pytest
 
 from test_faults import CLEAN_ENV
 
-from contract_tests.judging import invariants, verdicts
+from contract_tests.judging import invariants
 from contract_tests.report.html import render_html
 from contract_tests.report.json_report import gateway_line
 from contract_tests.report.markdown import render_markdown
@@ -45,23 +45,6 @@ def gateway_first(blips: int):
             conn.sendall(BAD_GATEWAY if blip else CREDENTIAL_FAILURE)
 
     return behave
-
-
-@pytest.fixture
-def ledger():
-    """A run's judging ledger of its own."""
-    return verdicts.Ledger()
-
-
-@pytest.fixture
-def in_test(ledger):
-    """The invariants' observer inside a test context declaring *requirements*."""
-    def enter(*requirements: str) -> verdicts.TestContext:
-        ctx = verdicts.TestContext("suite/test_x.py::test_x", requirements)
-        ledger.begin(ctx)
-        return ctx
-
-    return enter
 
 
 def _hostile() -> LoginRequest:

@@ -39,12 +39,6 @@ def _send(statuses: list[int], **limits):
 
 
 @pytest.fixture
-def ledger():
-    """A run's judging ledger of its own."""
-    return verdicts.Ledger()
-
-
-@pytest.fixture
 def in_input_09(ledger):
     ctx = verdicts.TestContext("suite/test_x.py::test_x", ("INPUT-09",))
     ledger.begin(ctx)
