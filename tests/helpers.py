@@ -1,8 +1,11 @@
-"""Canned exchanges for unit tests of checks; the arguments that run the contract suite in the self-tests."""
+"""Canned exchanges for unit tests of checks; the arguments that run the contract suite in the self-tests; a headless
+browser and a stand-in `gh` for the report and CI-recipe tests."""
 
 from __future__ import annotations
 
 import json as _json
+import sys
+from pathlib import Path
 
 import httpx
 
@@ -48,3 +51,31 @@ def headless_chromium(webdriver, browser: str, driver_path: str, profile):
                 f"--user-data-dir={profile}"):
         options.add_argument(arg)
     return webdriver.Chrome(service=webdriver.ChromeService(executable_path=driver_path), options=options)
+
+
+_GH_STUB = '''#!{python}
+"""gh, as the CI recipes use it: `run list` prints the completed runs' ids (newest first), `run download` copies a
+run's artifact ($FAKE_GH_ARTIFACTS/<run id>/<artifact name>/); every call is logged to $FAKE_GH_LOG if set."""
+import os, shutil, sys
+args, store = sys.argv[1:], os.environ["FAKE_GH_ARTIFACTS"]
+if os.environ.get("FAKE_GH_LOG"):
+    with open(os.environ["FAKE_GH_LOG"], "a") as log:
+        log.write(" ".join(args) + "\\n")
+if args[:2] == ["run", "list"]:
+    print("\\n".join(sorted(os.listdir(store), key=int, reverse=True)))
+elif args[:2] == ["run", "download"]:
+    source = os.path.join(store, args[2], args[args.index("--name") + 1])
+    if not os.path.isdir(source):
+        sys.exit("no valid artifacts found to download")
+    shutil.copytree(source, args[args.index("--dir") + 1], dirs_exist_ok=True)
+else:
+    sys.exit(f"unexpected gh call: {{args}}")
+'''
+
+
+def fake_gh(folder: Path) -> Path:
+    """A stand-in `gh` in *folder* (put it first on PATH) that serves runs and artifacts from a directory."""
+    path = folder / "gh"
+    path.write_text(_GH_STUB.format(python=sys.executable))
+    path.chmod(0o755)
+    return path

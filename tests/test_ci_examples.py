@@ -33,6 +33,7 @@ import yaml
 from contract_tests.config.options import GROUP, add_options
 from contract_tests.reference import DEMO_EMAIL, DEMO_PASSWORD, start_reference_server
 from contract_tests.report.json_report import SCHEMA_FILE
+from helpers import fake_gh
 
 ROOT = Path(__file__).resolve().parents[1]
 GITHUB = ROOT / "examples" / "github-actions.yml"
@@ -165,27 +166,6 @@ def _shell(script: str, cwd: Path, env: dict[str, str], timeout: float = 240) ->
                           capture_output=True, text=True, timeout=timeout)
 
 
-GH_STUB = '''#!{python}
-"""gh, as the examples use it: `run list` prints the completed runs' ids (newest first), `run download` copies a
-run's artifact; every call is logged."""
-import os, shutil, sys
-args = sys.argv[1:]
-with open(os.environ["FAKE_GH_LOG"], "a") as log:
-    log.write(" ".join(args) + "\\n")
-store = os.environ["FAKE_GH_ARTIFACTS"]
-if args[:2] == ["run", "list"]:
-    ids = sorted((int(n) for n in os.listdir(store)), reverse=True)
-    print("\\n".join(map(str, ids)))
-elif args[:2] == ["run", "download"]:
-    source = os.path.join(store, args[2], args[args.index("--name") + 1])
-    if not os.path.isdir(source):
-        sys.exit("no valid artifacts found to download")
-    shutil.copytree(source, args[args.index("--dir") + 1], dirs_exist_ok=True)
-else:
-    sys.exit(f"unexpected gh call: {{args}}")
-'''
-
-
 @pytest.fixture(scope="module")
 def installed(suite_repo, tmp_path_factory):
     """A fresh venv (CI's python) where the examples' install lines installed the pinned suite; a stub `gh`."""
@@ -199,8 +179,7 @@ def installed(suite_repo, tmp_path_factory):
     (site / "zz-dependencies-of-the-checkout.pth").write_text("\n".join(here) + "\n")
     stubs = home / "stubs"
     stubs.mkdir()
-    (stubs / "gh").write_text(GH_STUB.format(python=sys.executable))
-    (stubs / "gh").chmod(0o755)
+    fake_gh(stubs)
     url, commit = suite_repo
     # offline and fast: the dependencies come through the .pth line, the build backend from here (no isolation)
     env = _env(venv / "bin", stubs, SUITE_REPO=url, SUITE_REF=commit, PIP_NO_INDEX="1", PIP_NO_DEPS="1",

@@ -18,7 +18,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
-from helpers import headless_chromium
+from helpers import fake_gh, headless_chromium
 
 from contract_tests.fleet.cli import main as fleet_main
 from contract_tests.fleet.exit_codes import WORST_FIRST, worst
@@ -533,22 +533,6 @@ def deployments():
         yield {"eu-prod": (ok.url, PASSWORDS["ok"]), "us-prod": (bad.url, PASSWORDS["bad"])}
 
 
-GH_STUB = '''#!{python}
-"""gh, as the recipe uses it: `run list` prints the run ids (newest first), `run download` copies a run's artifact."""
-import os, shutil, sys
-args, store = sys.argv[1:], os.environ["FAKE_GH_ARTIFACTS"]
-if args[:2] == ["run", "list"]:
-    print("\\n".join(sorted(os.listdir(store), key=int, reverse=True)))
-elif args[:2] == ["run", "download"]:
-    source = os.path.join(store, args[2], args[args.index("--name") + 1])
-    if not os.path.isdir(source):
-        sys.exit("no valid artifacts found to download")
-    shutil.copytree(source, args[args.index("--dir") + 1], dirs_exist_ok=True)
-else:
-    sys.exit(f"unexpected gh call: {{args}}")
-'''
-
-
 def test_github_matrix_jobs_then_the_merge_job_gate_on_the_fleet(deployments, tmp_path):
     workflow = yaml.safe_load(GITHUB.read_text())
     job, merge = workflow["jobs"]["deployment"], workflow["jobs"]["fleet-report"]
@@ -598,8 +582,7 @@ def test_github_matrix_jobs_then_the_merge_job_gate_on_the_fleet(deployments, tm
     (store / "8").mkdir()  # a later run that left no fleet report (cancelled before its merge job)
     stubs = tmp_path / "stubs"
     stubs.mkdir()
-    (stubs / "gh").write_text(GH_STUB.format(python=sys.executable))
-    (stubs / "gh").chmod(0o755)
+    fake_gh(stubs)
     fetch = next(s for s in merge["steps"] if s.get("name", "").startswith("Fetch the baseline"))
     env = _recipe_env(FAKE_GH_ARTIFACTS=str(store), GITHUB_REPOSITORY="acme/login-fleet")
     env["PATH"] = os.pathsep.join([str(stubs), env["PATH"]])
