@@ -259,9 +259,14 @@ def serve(stack: Stack, log_dir: Path, attempts: int = 3) -> Iterator[Service]:
                 stop(process)
             return
         stop(process)
-        problem = f"{' '.join(cmd)} (attempt {attempt + 1}) exited {process.returncode}: " \
-                  + log.read_text(errors="replace")[-2000:]
+        problem = _why_not(cmd, attempt, process, log)
     raise StartFailed(f"{stack.name} did not start listening: {problem}")
+
+
+def _why_not(cmd: list[str], attempt: int, process: subprocess.Popen, log: Path) -> str:
+    """What a start attempt that did not come up left: its command, exit status and the end of its log."""
+    return f"{' '.join(cmd)} (attempt {attempt + 1}) exited {process.returncode}: " \
+        + log.read_text(errors="replace")[-2000:]
 
 
 def _came_up(process: subprocess.Popen, port: int) -> bool:
@@ -325,8 +330,7 @@ def serve_edge(stack: Stack, upstream: Service, log_dir: Path, attempts: int = 3
                     stop(process)
                 return
             stop(process)
-            problem = f"{' '.join(cmd)} (attempt {attempt + 1}) exited {process.returncode}: " \
-                      + log.read_text(errors="replace")[-2000:]
+            problem = _why_not(cmd, attempt, process, log)
         finally:
             if process is None or process.poll() is not None:
                 shutil.rmtree(prefix, ignore_errors=True)
