@@ -140,7 +140,7 @@ def plan(items: Iterable[pytest.Item], catalog: Mapping[str, Requirement], known
     """(node ID, request) of each declared request of *items* that can be built now, in run order. *failed_logins*:
     False while the success-path checks run (a request naming the account that may fail waits until they are done;
     the others of its test are not planned either, so that its test sends them in their order)."""
-    planned = []
+    planned: list[tuple[str, LoginRequest]] = []
     for item in items:
         if plannable(item, catalog):
             requests = planned_requests(item, known)  # type: ignore[arg-type]

@@ -122,7 +122,7 @@ def _compare(deployments: list[dict], matrix: list[dict], baseline: dict) -> dic
         for name, cell in row["cells"].items():
             then = was.get((name, row["id"]))
             failed_now = bool(cell) and cell["verdict"] == "failed"
-            failed_then = bool(then) and then.get("verdict") == "failed"
+            failed_then = then is not None and then.get("verdict") == "failed"
             entry = {"deployment": name, "id": row["id"], "level": row["level"], "title": row["title"],
                      "was": then.get("verdict") if then else None, "now": cell["verdict"] if cell else None}
             if failed_now and not failed_then:

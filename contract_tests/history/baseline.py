@@ -151,6 +151,7 @@ def change_of(before: Known | None, now: RequirementResult) -> str:
     if failed_now and not failed_before:
         return NEW
     if failed_now:
+        assert before is not None  # failed before: known
         level_now, level_before = now.failed_level or "MUST", before.failed_level or "MUST"
         before_known = level_before in Level.__members__  # a level no catalog has counts as MUST
         return WORSE if not Level(level_before if before_known else "MUST").at_least(level_now) else STILL

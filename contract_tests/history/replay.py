@@ -21,7 +21,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from ..contract.catalog import load_catalog
 from ..inputs.near_misses import near_misses
@@ -125,7 +125,7 @@ def _resolve(name: str) -> Callable:
     module, _, qualname = name.partition(":")
     if not module.startswith("contract_tests.") or not qualname:
         raise Unavailable(f"unknown check {name!r}")
-    obj = importlib.import_module(module)
+    obj: Any = importlib.import_module(module)
     for part in qualname.split("."):
         obj = getattr(obj, part)
     return obj
@@ -197,6 +197,7 @@ class Replayer:
             exchange = self.client.send(requests[0])
             args, kwargs = check.get("args") or [], check.get("kwargs") or {}
             if check.get("withheld"):
+                assert rebuild is not None  # a withheld check without one was left undecided above
                 args, kwargs = rebuild(exchange, self.secrets["<LOGIN_PASSWORD>"].value), {}
             verdicts.verify(rid, exchange, fn, *args, level=item.get("level"), **kwargs)
         except NotSent as exc:
@@ -297,7 +298,7 @@ def main(argv: list[str], env: dict[str, str] | None = None, out=None) -> int:
         secrets = _secrets(env)
         for secret in secrets.values():
             redactor.add(secret)
-        account = Account.from_values(email, password) if email else None
+        account = Account.from_values(email, password) if email and password else None
         client = ContractClient(args.base_url, redactor, limits, captcha_header=args.captcha_header,
                                 captcha_token=secrets.get("<LOGIN_CAPTCHA_TOKEN>"), account=account)
     except ReplayError as exc:

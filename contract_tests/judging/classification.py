@@ -148,8 +148,11 @@ class Signatures:
         probes = [*self.credential_probes, *([self.repeated] if self.repeated is not None else [])]
         usable = [ex for ex in probes if _usable(ex)]
         first = self.credential_probes[0] if self.credential_probes else None
-        both = first is not None and self.repeated is not None and _usable(first) and _usable(self.repeated)
-        self.volatile = frozenset(differences(first, self.repeated)) if both else frozenset()
+        repeated = self.repeated
+        if first is not None and repeated is not None and _usable(first) and _usable(repeated):
+            self.volatile = frozenset(differences(first, repeated))
+        else:
+            self.volatile = frozenset()
         self.credential = {name: [ex for ex in usable if identifier_field(ex) == name] for name in IDENTIFIERS}
 
     @property

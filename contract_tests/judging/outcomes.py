@@ -6,11 +6,16 @@ plugin reads the verdict from the exception's type, never from the reason's text
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from .results import Verdict
 
-_Skipped = pytest.skip.Exception
+if TYPE_CHECKING:
+    from _pytest.outcomes import Skipped as _Skipped  # what pytest.skip.Exception is (public only as that attribute)
+else:
+    _Skipped = pytest.skip.Exception
 
 
 class Undecided(_Skipped):

@@ -11,7 +11,7 @@ import datetime as dt
 import json
 import urllib.parse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .. import __version__
 from ..contract.catalog import catalog_digest
@@ -20,6 +20,9 @@ from ..contract.spec import spec_digest
 from ..judging.run_record import RunRecord
 from ..sending.exchange import visible
 from ..judging.outcome import NOT_SELECTED, Outcome, RequirementOutcome
+
+if TYPE_CHECKING:
+    from ..history.baseline import Comparison
 
 SCHEMA_VERSION = "1.3"
 SCHEMA_FILE = Path(__file__).with_name("conformance.schema.json")
@@ -103,7 +106,7 @@ def _requirement(r: RequirementOutcome, record: RunRecord, outcome: Outcome) -> 
     req = result.requirement
     redact = record.redactor
     failures = [o for o in result.observations if o.verdict is Verdict.FAILED]
-    failure = None
+    failure: dict[str, Any] | None = None
     first = result.headline  # a failure at the failed level, first-hand before repeats (results.aggregate)
     if first is not None:
         expected, actual = expected_actual(first)
@@ -228,7 +231,7 @@ def build_report(record: RunRecord, outcome: Outcome) -> dict:
 
 def _baseline(record: RunRecord) -> dict | None:
     """--baseline: what changed per requirement since the baseline run (history/baseline.py), else None."""
-    comparison = record.baseline
+    comparison = cast("Comparison | None", record.baseline)
     if comparison is None:
         return None
     return {**comparison.to_dict(), "fail_on_new": record.known_failures is not None}

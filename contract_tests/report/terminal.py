@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 from pathlib import Path
 
 from ..sending.exchange import visible
@@ -9,6 +11,9 @@ from ..judging.results import Verdict, clip, failed_clause
 from ..judging.run_record import RunRecord
 from .json_report import backoff_line, expected_actual, gateway_line, latency, latency_line, not_run_reason
 from ..judging.outcome import Outcome
+
+if TYPE_CHECKING:
+    from ..history.baseline import Comparison
 
 _MARKUP = {
     Verdict.PASSED: {"green": True},
@@ -164,7 +169,7 @@ def verdict_line(record: RunRecord, outcome: Outcome, report_dir: Path | None) -
 
 def _write_baseline(tr, record: RunRecord) -> None:
     """--baseline: the changes first (new and worse in red), one line per changed requirement."""
-    comparison = record.baseline
+    comparison = cast("Comparison | None", record.baseline)
     if comparison is None:
         return
     from ..history.baseline import FIXED, NEW, NOT_RECHECKED, STILL, WORSE
