@@ -29,7 +29,8 @@ from contract_tests.reference import DEMO_EMAIL, DEMO_PASSWORD, start_reference_
 from contract_tests.reference.service import LoginService
 from tests.misbehaving_targets import BEHAVIOURS, RawTarget
 
-SUITE = ("-p", "contract_tests.plugin", "--pyargs", "contract_tests.suite", "-p", "no:cacheprovider", "-q")
+SUITE = ("-p", "contract_tests.plugin", "--pyargs", "contract_tests.suite", "-p", "no:cacheprovider",
+         "--assert=plain", "-q")
 CASE_WALL_LIMIT = 60.0  # seconds, at default settings: no misbehaving target holds a run longer
 CLEAN_ENV = ("GITHUB_STEP_SUMMARY", "PYTEST_BASE_URL", "HYPER3D_REFERENCE_PASSWORD", "PYTEST_ADDOPTS",
              "LOGIN_CAPTCHA_TOKEN", "LOGIN_EMAIL", "LOGIN_PASSWORD", "PYTEST_CURRENT_TEST", "PYTEST_XDIST_WORKER",

@@ -29,7 +29,8 @@ from contract_tests.sending.secrets import Redactor, password_secret
 
 UNKNOWN = "conformance-unknown-7f3a9c@example.com"
 E, P, U, U2, W, W2 = "me@example.com", "Right-Passw0rd", "u1@example.com", "u2@example.com", "wrong-1", "wrong-2"
-SUITE = ("-p", "contract_tests.plugin", "--pyargs", "contract_tests.suite", "-p", "no:cacheprovider")
+SUITE = ("-p", "contract_tests.plugin", "--pyargs", "contract_tests.suite", "-p", "no:cacheprovider",
+         "--assert=plain")
 
 
 # ------------------------------------------------------------------------------------------ repeated names, case

@@ -205,7 +205,8 @@ def test_wrong_password_message_is_true_about_what_was_sent():
 
 
 # ------------------------------------------------------------------------------------------- INPUT-08 end to end
-SUITE = ("-p", "contract_tests.plugin", "--pyargs", "contract_tests.suite", "-p", "no:cacheprovider", "-q",
+SUITE = ("-p", "contract_tests.plugin", "--pyargs", "contract_tests.suite", "-p", "no:cacheprovider",
+         "--assert=plain", "-q",
          "-k", "INPUT-08")
 CLEAN_ENV = ("PYTEST_BASE_URL", "PYTEST_ADDOPTS", "LOGIN_EMAIL", "LOGIN_PASSWORD", "LOGIN_CAPTCHA_TOKEN",
              "PYTEST_CURRENT_TEST", "PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID",
