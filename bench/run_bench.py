@@ -14,7 +14,9 @@ round trip); against it:
 
 * the installed suite, `python -m contract_tests -q --base-url=URL` with the demo credentials, at its default
   (and sequentially, once the suite has an option for the requests in flight);
-* `schemathesis run <clarified document> --url URL` with its default settings;
+* `schemathesis run ../shared/perf/login.benchmark.openapi.json --url URL` with its default settings (the
+  comparison ../shared/perf/README.md defines; `--schemathesis-spec` names another copy of that file);
+* the checkout's `python -m pytest --base-url=URL` (both ways of starting the suite count);
 * the floor: exactly the requests the suite sent (recorded at the server) replayed back-to-back by a bare
   `httpx.Client` loop on one keep-alive connection.
 
@@ -48,6 +50,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "spec" / "login.openapi.json"
+# the Schemathesis side of every suite / Schemathesis ratio (../shared/perf/README.md defines the comparison)
+BENCHMARK_SPEC = ROOT.parent / "shared" / "perf" / "login.benchmark.openapi.json"
 CLEAN_ENV = ("LOGIN_EMAIL", "LOGIN_PASSWORD", "LOGIN_CAPTCHA_TOKEN", "PYTEST_BASE_URL", "PYTEST_ADDOPTS",
              "LOGIN_THROWAWAY_EMAIL", "LOGIN_THROWAWAY_PASSWORD", "HYPER3D_REFERENCE_PASSWORD")
 
@@ -413,16 +417,13 @@ def _default_in_flight() -> int:
     return int(found.group(1)) if found else 1
 
 
-def latency_benchmark(latencies: list[int], repeat: int, workdir: Path, schemathesis: bool) -> tuple[str, dict]:
+def latency_benchmark(latencies: list[int], repeat: int, workdir: Path, spec: Path | None) -> tuple[str, dict]:
     """The same conforming server (a separate process, the bundled reference app) with `latency` ms added to every
-    request: the installed suite at its default and sequentially, `schemathesis run` with its defaults on the
-    clarified document, and the floor (the suite's own recorded requests replayed by a bare httpx loop)."""
-    from contract_tests.contract.spec import clarified_document
-
-    clarified = workdir / "login.clarified.openapi.json"
-    clarified.write_text(json.dumps(clarified_document()), encoding="utf-8")
+    request: the installed suite at its default and sequentially, the checkout's `python -m pytest --base-url`,
+    `schemathesis run` with its defaults on *spec* (the shared benchmark document; None: not run), and the floor
+    (the suite's own recorded requests replayed by a bare httpx loop)."""
     option = _concurrency_option()
-    kinds = ["suite", *(["sequential"] if option else []), *(["schemathesis"] if schemathesis else []), "floor"]
+    kinds = ["suite", "checkout", *(["sequential"] if option else []), *(["schemathesis"] if spec else []), "floor"]
     ms = {(kind, lat): Measure(kind) for kind in kinds for lat in latencies}
     server = ServerProcess(None, workdir)
     recorded: list[dict] | None = None
@@ -437,10 +438,13 @@ def latency_benchmark(latencies: list[int], repeat: int, workdir: Path, schemath
                         run_suite_external(server, m, workdir, recorded is None, tool=True)
                         if recorded is None:
                             recorded = server.recorded()
+                    elif kind == "checkout":
+                        run_suite_external(server, m, workdir, False)
                     elif kind == "sequential":
                         run_suite_external(server, m, workdir, False, f"{option}=1", tool=True)
                     elif kind == "schemathesis":
-                        run_schemathesis(server, m, workdir, spec=clarified)
+                        assert spec is not None
+                        run_schemathesis(server, m, workdir, spec=spec)
                     elif recorded is not None:
                         run_floor(server, recorded, m)
                     else:  # the floor replays what the suite sent: measured after its first run
@@ -452,18 +456,35 @@ def latency_benchmark(latencies: list[int], repeat: int, workdir: Path, schemath
     return latency_table(latencies, kinds, ms, option), ms
 
 
+def _spread(values: list[float], digits: int = 2) -> str:
+    """The median, and the range when there is more than one value: `4.81 [4.70-4.95]`."""
+    median = f"{statistics.median(values):.{digits}f}"
+    return median if len(values) < 2 else f"{median} [{min(values):.{digits}f}-{max(values):.{digits}f}]"
+
+
+def _pair_ratios(suite: Measure, schemathesis: Measure) -> list[float]:
+    """Suite / Schemathesis per round: each pair ran in the same round, alternating with the other setups."""
+    return [a / b for a, b in zip(suite.walls, schemathesis.walls) if b]
+
+
 def latency_table(latencies: list[int], kinds: list[str], ms: dict, option: str | None) -> str:
-    names = {"suite": "suite, default", "sequential": f"suite, `{option}=1`", "schemathesis": "schemathesis",
+    names = {"suite": "installed suite, default", "checkout": "checkout `python -m pytest`",
+             "sequential": f"installed suite, `{option}=1`", "schemathesis": "schemathesis",
              "floor": "floor (bare httpx replay)"}
+    ratios = [k for k in ("suite", "checkout") if "schemathesis" in kinds]
     head = "| added latency | " + " | ".join(f"{names[k]}: wall s (requests)" for k in kinds)
-    head += " | suite / schemathesis | load (1 min, median) |"
-    lines = [head, "|---:|" + "---:|" * len(kinds) + "---:|---:|"]
+    head += "".join(f" | {'installed' if k == 'suite' else 'checkout'} / schemathesis" for k in ratios)
+    head += " | load (1 min, median) |"
+    lines = [head, "|---:|" + "---:|" * (len(kinds) + len(ratios)) + "---:|"]
     for lat in latencies:
-        cells = [f"{ms[(k, lat)].wall:.2f} ({ms[(k, lat)].count})" if ms[(k, lat)].walls else "-" for k in kinds]
-        st = ms.get(("schemathesis", lat))
-        ratio = f"{ms[('suite', lat)].wall / st.wall:.2f}" if st and st.walls else "-"
+        cells = [f"{_spread(ms[(k, lat)].walls)} ({ms[(k, lat)].count})" if ms[(k, lat)].walls else "-" for k in kinds]
+        for k in ratios:
+            pairs = _pair_ratios(ms[(k, lat)], ms[("schemathesis", lat)])
+            cells.append(_spread(pairs) if pairs else "-")
         loads = [x for k in kinds for x in ms[(k, lat)].loads]
-        lines.append(f"| {lat} ms | " + " | ".join(cells) + f" | {ratio} | {statistics.median(loads):.1f} |")
+        lines.append(f"| {lat} ms | " + " | ".join(cells) + f" | {statistics.median(loads):.1f} |")
+    lines += ["", "Walls and ratios: median [min-max] of the rounds; a ratio is the median of the per-round "
+                  "suite / Schemathesis pairs (../shared/perf/README.md)."]
     suite0 = ms[("suite", latencies[0])]
     lines += ["", "Growth of the suite's wall time with latency against the latency bound "
                   "(start-up + 1.5 x requests x latency / concurrency, start-up taken as the loopback run's wall):", ""]
@@ -487,12 +508,16 @@ def plot(latencies: list[int], ms: dict, path: Path) -> bool:
         print("matplotlib not installed (pip install -e '.[bench]'): no plot", file=sys.stderr)
         return False
     fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=100)
-    styles = {"suite": ("suite, default", "o-"), "sequential": ("suite, sequential", "s--"),
-              "schemathesis": ("schemathesis run (defaults)", "^-"), "floor": ("floor: bare httpx replay", "x:")}
+    styles = {"suite": ("installed suite, default", "o-"), "checkout": ("checkout python -m pytest", "d-"),
+              "sequential": ("suite, sequential", "s--"), "schemathesis": ("schemathesis run (defaults)", "^-"),
+              "floor": ("floor: bare httpx replay", "x:")}
     for kind, (label, style) in styles.items():
-        points = [(lat, ms[(kind, lat)].wall) for lat in latencies if (kind, lat) in ms and ms[(kind, lat)].walls]
-        if points:
-            ax.plot(*zip(*points), style, label=label)
+        runs = [ms[(kind, lat)] for lat in latencies if (kind, lat) in ms and ms[(kind, lat)].walls]
+        if runs:  # the median, the spread of the rounds as error bars
+            x = [lat for lat in latencies if (kind, lat) in ms and ms[(kind, lat)].walls]
+            y = [m.wall for m in runs]
+            spread = [[m.wall - min(m.walls) for m in runs], [max(m.walls) - m.wall for m in runs]]
+            ax.errorbar(x, y, yerr=spread, fmt=style, capsize=3, label=label)
     ax.set_xlabel("added latency per request (ms)")
     ax.set_ylabel("wall time (s, median)")
     ax.set_title("Login conformance suite vs schemathesis, one conforming server")
@@ -512,6 +537,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--targets", default="",
                         help="also the per-target breakdown, comma-separated: reference, slow")
     parser.add_argument("--no-schemathesis", action="store_true", help="skip the schemathesis runs")
+    parser.add_argument("--schemathesis-spec", metavar="FILE", default=str(BENCHMARK_SPEC),
+                        help="the document Schemathesis runs in the latency comparison (default: "
+                             "../shared/perf/login.benchmark.openapi.json, as ../shared/perf/README.md defines it)")
     parser.add_argument("--no-startup", action="store_true", help="skip the start-up table")
     parser.add_argument("--suite-args", default="", help="extra options for every suite run (e.g. a smoke run's)")
     parser.add_argument("--write", metavar="FILE", help="also write the tables into FILE (between its markers)")
@@ -520,6 +548,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep-env", action="store_true",
                         help="keep PYTHONDONTWRITEBYTECODE for the measured suite runs (dropped by default)")
     args = parser.parse_args(argv)
+    spec = None if args.no_schemathesis else Path(args.schemathesis_spec)
+    if spec is not None and not spec.is_file():
+        parser.error(f"--schemathesis-spec: no file {spec} (the shared benchmark document; --no-schemathesis skips "
+                     "the comparison)")
     global KEEP_ENV
     KEEP_ENV = args.keep_env
     SUITE_ARGS[:] = args.suite_args.split()
@@ -536,7 +568,7 @@ def main(argv: list[str] | None = None) -> int:
             parts.append(startup_table(args.repeat))
         if latencies:
             print("== latency", flush=True)
-            text, ms = latency_benchmark(latencies, args.repeat, workdir, not args.no_schemathesis)
+            text, ms = latency_benchmark(latencies, args.repeat, workdir, spec)
             parts.append(text)
             if plot_path and plot(latencies, ms, plot_path):
                 # the image link is relative to the page the tables are written into (or to the checkout)

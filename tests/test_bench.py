@@ -28,14 +28,32 @@ def test_bad_option_is_an_argparse_error(bench):
     assert exc.value.code == 2
 
 
+def test_the_comparison_needs_the_shared_benchmark_document(bench, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        bench.main(["--schemathesis-spec", str(tmp_path / "missing.json"), "--no-startup"])
+    assert exc.value.code == 2 and "missing.json" in capsys.readouterr().err
+    assert bench.BENCHMARK_SPEC.name == "login.benchmark.openapi.json" and bench.BENCHMARK_SPEC.parent.name == "perf"
+
+
+def test_ratios_are_medians_of_per_round_pairs_with_their_spread(bench):
+    suite, schemathesis = bench.Measure("suite", walls=[2.0, 3.0, 10.0]), bench.Measure("st", walls=[4.0, 4.0, 5.0])
+    ratios = bench._pair_ratios(suite, schemathesis)
+    assert ratios == [0.5, 0.75, 2.0]
+    assert bench._spread(ratios) == "0.75 [0.50-2.00]" and bench._spread([1.0]) == "1.00"
+
+
 def test_one_tiny_iteration(bench, capsys, tmp_path):
     assert bench.main(["--latencies", "0,20", "--repeat", "1", "--no-startup", "--no-schemathesis",
                        "--suite-args", "--fuzz-examples=0 --requirement=RESP-01", "--plot", str(tmp_path / "p.png")]) == 0
     out = capsys.readouterr().out
-    rows = [line for line in out.splitlines() if line.startswith(("| 0 ms |", "| 20 ms |"))]
+    lines = out.splitlines()
+    head = [c.strip() for c in next(line for line in lines if line.startswith("| added latency |")).strip("|").split("|")]
+    rows = [line for line in lines if line.startswith(("| 0 ms |", "| 20 ms |"))]
     assert len(rows) == 2
     for row in rows:
-        cells = [c.strip() for c in row.strip("|").split("|")]
-        suite, floor = cells[1], cells[2]
+        cells = dict(zip(head, (c.strip() for c in row.strip("|").split("|"))))
+        suite, floor = cells["installed suite, default: wall s (requests)"], cells["floor (bare httpx replay): wall s (requests)"]
+        checkout = cells["checkout `python -m pytest`: wall s (requests)"]
+        assert checkout.split("(")[1] == suite.split("(")[1]  # the same requests, started from the checkout
         # the floor replays exactly the requests the suite sent, counted at the server
         assert suite.split("(")[1] == floor.split("(")[1] and int(suite.split("(")[1].rstrip(")")) > 0
