@@ -208,6 +208,23 @@ def test_identical_tokens_name_the_claims_that_made_them_equal():
     assert "opaque token" in breaks(checks.fresh_token, exchange(201, {**SUCCESS, "token": "abc"}), "abc").actual
 
 
+def test_tokens_that_differ_only_by_the_clock_are_not_fresh_per_login():
+    """AUTH-08 decided from the claims, whatever second each login fell in."""
+    first = jwt({"alg": "HS256"}, {"sub": "u1", "iat": 1764547200, "exp": 1764550800})
+    next_second = jwt({"alg": "HS256"}, {"sub": "u1", "iat": 1764547201, "exp": 1764550801})
+    why = breaks(checks.fresh_token, exchange(201, {**SUCCESS, "token": next_second}), first).actual
+    assert "differ only in `exp`, `iat` (whole seconds)" in why and "no `jti`" in why
+    fresh = [  # each of these tells two logins apart by more than the clock: a pass
+        jwt({"alg": "HS256"}, {"sub": "u1", "iat": 1764547201, "exp": 1764550801, "jti": "b"}),
+        jwt({"alg": "HS256"}, {"sub": "u1", "iat": 1764547200.5, "exp": 1764550800}),  # sub-second iat
+        jwt({"alg": "HS256"}, {"sub": "u1", "iat": 1764547201, "exp": 1764550801, "sid": "s2"}),  # another claim
+        "an-opaque-session-id",
+    ]
+    with_jti = jwt({"alg": "HS256"}, {"sub": "u1", "iat": 1764547200, "exp": 1764550800, "jti": "a"})
+    for token, before in zip(fresh, (with_jti, first, first, first)):
+        checks.fresh_token(exchange(201, {**SUCCESS, "token": token}), before)
+
+
 @pytest.mark.parametrize("ex, says, never", [
     (exchange(500, raw=b"Internal Server Error", headers={"content-type": "text/plain; charset=utf-8"}),
      ["the body is not JSON", "'text/plain; charset=utf-8'", "b'Internal Server Error'"], ['"error" is']),

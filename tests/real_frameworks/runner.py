@@ -79,6 +79,8 @@ STACKS = {s.name: s for s in (
           ("package.json", "package-lock.json")),
     Stack("fastify", "node", "Fastify 5 + JSON-schema/ajv (@fastify/jwt, node:crypto scrypt)",
           ("package.json", "package-lock.json")),
+    Stack("nestjs", "node", "NestJS 12 + ValidationPipe/class-validator (@nestjs/jwt, bcryptjs): the vendor's likely stack",
+          ("package.json", "package-lock.json")),
     Stack("go_nethttp", "go", "Go net/http + encoding/json, standard library only", ("go.mod", "main.go")),
     Stack("nginx_tls", "nginx", "Debian's nginx terminating TLS (default limits, limit_req) in front of fastapi",
           ("nginx.conf",), upstream="fastapi"),

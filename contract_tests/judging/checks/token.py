@@ -143,14 +143,39 @@ def no_credential_material(ex: Exchange, passwords: list[str] | tuple[str, ...] 
 
 
 _UNIQUE_CLAIMS = ("jti", "nonce", "sid", "session_id")  # claims that make each login's token unique
+_TIME_CLAIMS = frozenset({"iat", "exp", "nbf", "auth_time"})  # RFC 7519 §4.1.4-6, OIDC auth_time
 
 
 def fresh_token(ex: Exchange, first_token: str) -> None:
-    """AUTH-08: a second login yields a different token; when it does not, the failure says why they are equal."""
+    """AUTH-08: a second login yields a different token; when it does not, the failure says why they are equal.
+
+    Two JWTs that differ only in whole-second time claims were told apart by the clock, not by the login: two logins
+    within one second get the same token. That is decided from the claims, not left to whether the two logins of
+    this run happened to fall in the same second (they do at one concurrency and not at another)."""
     if not ex.token:
         raise Mismatch("a second successful login", "no token")
     if ex.token == first_token:
         raise Mismatch("a different token for each login", "the same token twice: " + _why_identical(ex.token))
+    clock_only = _differ_only_by_the_clock(first_token, ex.token)
+    if clock_only:
+        raise Mismatch("a different token for each login",
+                       f"the two tokens differ only in {', '.join(f'`{k}`' for k in clock_only)} (whole seconds) and "
+                       "carry no `jti` (or another per-login unique claim): two logins within one second get the "
+                       "same token")
+
+
+def _differ_only_by_the_clock(first: str, second: str) -> list[str]:
+    """The time claims two JWTs differ in, when those are all they differ in and every one is in whole seconds
+    (header and other claims equal); [] otherwise (opaque tokens, a unique claim, any other difference)."""
+    try:
+        (h1, c1), (h2, c2) = _decode(first), _decode(second)
+    except Mismatch:
+        return []
+    if h1 != h2 or c1.keys() != c2.keys() or any(k in c1 for k in _UNIQUE_CLAIMS):
+        return []
+    differing = sorted(k for k in c1 if c1[k] != c2[k])
+    whole_seconds = all(isinstance(c[k], int) and not isinstance(c[k], bool) for c in (c1, c2) for k in differing)
+    return differing if differing and set(differing) <= _TIME_CLAIMS and whole_seconds else []
 
 
 def _why_identical(token: str) -> str:
