@@ -1,4 +1,4 @@
-"""What the suite sends and what came back, rendered for humans and for curl."""
+"""What the suite sends (LoginRequest) and what came back (Exchange); their human and curl forms are reproduction.py's."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import functools
 import itertools
 import json
 import re
-import shlex
 import urllib.parse
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -16,14 +15,14 @@ from typing import Any, Literal
 import httpx
 
 from ..contract.spec import documented_client
+from . import reproduction
+from .reproduction import SENTINEL, clip
 from .secrets import Redactor, Secret
 from .transport import TransportFailure
 
 LOGIN_PATH = "/api/user/login"
 Expect = Literal["success", "failure", "invalid", "any"]
 _MISSING = object()
-_SENTINEL = "__h3d_secret_{}__"  # survives JSON encoding unchanged
-_CURL_INLINE_LIMIT = 2000
 
 
 _INVISIBLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
@@ -112,7 +111,14 @@ class LoginRequest:
             return "application/x-www-form-urlencoded"
         return None  # multipart: httpx sets it with the boundary
 
-    def json_text(self, secrets: Literal["value", "label", "sentinel"] = "value") -> str:
+    def json_text(self, secrets: Literal["value", "label"] = "value") -> str:
+        """The JSON body as sent (*secrets* "value") or as shown ("label": each secret as its label)."""
+        return self.json_text_and_secrets(secrets)[0]
+
+    def json_text_and_secrets(self, secrets: Literal["value", "label", "sentinel"] = "sentinel",
+                              ) -> tuple[str, list[Secret]]:
+        """The JSON body and the secrets in it, in order; "sentinel": each secret as a placeholder a reproduction
+        replaces with its shell expression (reproduction.py)."""
         sentinels: list[Secret] = []
 
         def walk(obj):
@@ -122,7 +128,7 @@ class LoginRequest:
                 if secrets == "label":
                     return obj.label
                 sentinels.append(obj)
-                return _SENTINEL.format(len(sentinels) - 1)
+                return SENTINEL.format(len(sentinels) - 1)
             if isinstance(obj, Members):
                 return Members((walk(k), walk(v)) for k, v in obj.items())
             if isinstance(obj, dict):
@@ -137,8 +143,7 @@ class LoginRequest:
             text.encode("utf-8")
         except UnicodeEncodeError:  # lone surrogates only travel as \u escapes
             text = json.dumps(plain)
-        self._sentinels = sentinels
-        return text
+        return text, sentinels
 
     def body_bytes(self) -> bytes | None:
         if self.raw is not None:
@@ -198,65 +203,14 @@ class LoginRequest:
         return isinstance(data, dict) and all(
             isinstance(v, str) and _utf8_encodable(k) and _utf8_encodable(v) for k, v in data.items())
 
-    # -- human form -------------------------------------------------------------------------
+    # -- human form (reproduction.py) --------------------------------------------------------
     def describe(self, base_url: str, limit: int = 400) -> str:
-        url = base_url.rstrip("/") + self.path
-        if self.params:
-            url += "?" + "&".join(f"{k}={_label(v)}" for k, v in self.params)
-        parts = [f"{self.method} {url}"]
-        shown = {k: _label(v) for k, v in self.headers.items()}
-        if self.effective_content_type:
-            shown["Content-Type"] = self.effective_content_type
-        if shown:
-            parts.append(" ".join(f"[{k}: {v}]" for k, v in shown.items()))
-        if self.raw is not None:
-            parts.append(_clip(self.raw.decode("utf-8", "replace"), limit) + f" ({len(self.raw)} bytes)")
-        elif self.has_json:
-            text = self.json_text("label")
-            parts.append(_clip(_compact_runs(text), limit) + (f" ({len(self.body_bytes()):,} bytes)"
-                                                              if len(text) > limit else ""))
-        elif self.form is not None:
-            parts.append("form: " + "&".join(f"{k}={_label(v)}" for k, v in self.form))
-        elif self.multipart is not None:
-            parts.append("multipart: " + ", ".join(f"{k}={_label(v)}" for k, v in self.multipart))
-        else:
-            parts.append("(no body)")
-        return "  ".join(parts)
+        """One line: method, URL, headers and the body, secrets as their labels, long runs of a character counted."""
+        return reproduction.describe(self, base_url, limit)
 
     def curl(self, base_url: str) -> str:
         """A copy-pasteable command; secrets appear as shell expressions, never as values."""
-        url = base_url.rstrip("/") + self.path
-        args = ["curl -sS -i", "-X", self.method]
-        if self.params:
-            args += ["-G" if self.method == "GET" else ""]
-        args.append(shlex.quote(url))
-        for key, value in self.params:
-            args += ["--url-query", _shell_pair(key, value)]
-        for name, value in self.headers.items():
-            args += ["-H", _shell_header(name, value)]
-        ctype = self.effective_content_type
-        if self.multipart is not None:
-            for key, value in self.multipart:
-                args += ["-F", _shell_pair(key, value)]
-        elif self.form is not None:
-            args += ["-H", shlex.quote(f"Content-Type: {ctype}")]
-            for key, value in self.form:
-                args += ["--data-urlencode", _shell_pair(key, value)]
-        else:
-            if ctype:
-                args += ["-H", shlex.quote(f"Content-Type: {ctype}")]
-            elif self.raw is not None or self.has_json:
-                args += ["-H", "'Content-Type:'"]
-            if self.raw is not None:
-                args += ["--data-binary", _ansi_c(self.raw)]
-            elif self.has_json:
-                text = self.json_text("sentinel")
-                if len(text) > _CURL_INLINE_LIMIT and not self._sentinels:
-                    # too long to paste: a short python line writes the exact body to a file, curl sends the file
-                    args += ["--data-binary", f"@{_BODY_FILE}"]
-                    return f"{_body_file_command(self.json)} && " + " ".join(a for a in args if a)
-                args += ["--data-binary", _splice(text, self._sentinels)]
-        return " ".join(a for a in args if a)
+        return reproduction.curl(self, base_url)
 
 
 @functools.cache
@@ -282,115 +236,6 @@ def _utf8_encodable(text: str) -> bool:
 
 def _value(v: Any) -> Any:
     return v.value if isinstance(v, Secret) else v
-
-
-def _label(v: Any) -> str:
-    return v.label if isinstance(v, Secret) else str(v)
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} chars)"
-
-
-_RUN_START = re.compile(r"(.)\1{16}", re.S)  # one character 17 times
-
-
-def _runs(text: str, shortest: int = 17):
-    """(start, end) of each run of one character at least *shortest* long."""
-    start_re = _RUN_START if shortest == 17 else re.compile(r"(.)\1{%d}" % (shortest - 1), re.S)
-    i = 0
-    while run := start_re.search(text, i):
-        # the run's end by a one-character repeat: a backreference repeated (``\1{16,}``) is matched a character at
-        # a time, 0.4 s for a 1 MiB padding
-        end = re.compile(re.escape(run.group(1)) + "*", re.S).match(text, run.end()).end()
-        yield run.start(), end
-        i = end
-
-
-def _compact_runs(text: str) -> str:
-    """Long runs of one character as a reader takes them in: ``aaaaaaaa…(3,145,617 × "a")``."""
-    parts, i = [], 0
-    for start, end in _runs(text, 64):
-        if text[start] == "\\":  # a run of backslashes is part of escapes: shown as is
-            continue
-        parts.append(text[i:start] + text[start] * 8 + f"…({end - start:,} × {json.dumps(text[start])})")
-        i = end
-    return "".join(parts) + text[i:]
-
-
-_BODY_FILE = "body.json"
-
-
-def _body_file_command(obj: Any) -> str:
-    """``python3 -c '...' > body.json``: writes exactly the body the suite sent (its JSON encoding: UTF-8, no ASCII
-    escaping), long runs of one character written as ``"a" * n``."""
-    try:
-        json.dumps(obj, ensure_ascii=False).encode("utf-8")
-        ascii_only = ""
-    except UnicodeEncodeError:  # lone surrogates travel as \u escapes (LoginRequest.json_text)
-        ascii_only = "=True"
-    script = (f"import json, sys; sys.stdout.buffer.write(json.dumps({_py_expr(obj)}, "
-              f"ensure_ascii{ascii_only or '=False'}).encode())")
-    return f"python3 -c {shlex.quote(script)} > {_BODY_FILE}"
-
-
-def _py_expr(obj: Any) -> str:
-    """A short Python expression for a JSON value, strings in double quotes (they sit in a single-quoted shell
-    word): long runs of one character become "a" * n."""
-    if isinstance(obj, str):
-        parts, i = [], 0
-        for start, end in _runs(obj):
-            if start > i:
-                parts.append(_py_str(obj[i:start]))
-            parts.append(f"{_py_str(obj[start])} * {end - start}")
-            i = end
-        if i < len(obj):
-            parts.append(_py_str(obj[i:]))
-        return " + ".join(parts) or '""'
-    if isinstance(obj, dict):
-        return "{" + ", ".join(f"{_py_expr(k)}: {_py_expr(v)}" for k, v in obj.items()) + "}"
-    if isinstance(obj, (list, tuple)):
-        return "[" + ", ".join(_py_expr(v) for v in obj) + "]"
-    if obj is None or isinstance(obj, bool):
-        return repr(obj)
-    return json.dumps(obj) if isinstance(obj, float) and obj == obj and obj not in (float("inf"), float("-inf")) \
-        else repr(obj)
-
-
-def _py_str(text: str) -> str:
-    """A double-quoted Python literal of *text* (JSON's string escapes are Python's; a lone surrogate included)."""
-    return json.dumps(text)
-
-
-def _ansi_c(data: bytes) -> str:
-    if all(32 <= b < 127 and b not in (39, 92) for b in data):
-        return f"'{data.decode()}'"
-    # printf writes NUL bytes that no shell string can hold
-    escaped = "".join(chr(b) if 32 <= b < 127 and b not in (37, 39, 92) else f"\\x{b:02x}" for b in data)
-    return f"@<(printf '{escaped}')"
-
-
-def _splice(text: str, sentinels: list[Secret]) -> str:
-    """Single-quoted text with each secret spliced in as its shell expression."""
-    out = []
-    for i, secret in enumerate(sentinels):
-        head, _, text = text.partition(_SENTINEL.format(i))
-        out.append(shlex.quote(head) if head else "")
-        out.append(secret.shell)
-    out.append(shlex.quote(text) if text else "")
-    return "".join(out) or "''"
-
-
-def _shell_pair(key: str, value: Any) -> str:
-    if isinstance(value, Secret):
-        return shlex.quote(f"{key}=") + value.shell
-    return shlex.quote(f"{key}={value}")
-
-
-def _shell_header(name: str, value: Any) -> str:
-    if isinstance(value, Secret):
-        return shlex.quote(f"{name}: ") + value.shell
-    return shlex.quote(f"{name}: {value}")
 
 
 _SEQUENCE = itertools.count(1)
@@ -477,7 +322,7 @@ class Exchange:
             for k, v in self.headers.items()
             if k.lower() not in {"date", "content-length", "server"}
         ]
-        body = _clip(self.text, limit) if self.body else "(empty body)"
+        body = clip(self.text, limit) if self.body else "(empty body)"
         if self.truncated:
             body += f" (body cut at {len(self.body)} bytes: the rest was not read)"
         if self.backoff_note:
@@ -493,7 +338,7 @@ class Exchange:
         if not blips:
             return None
         said = "; ".join(f"status {ex.status} {ex.content_type.split(';')[0].strip() or '(no Content-Type)'} "
-                         f"{_clip(ex.text, 80)!r}" for ex in blips)
+                         f"{clip(ex.text, 80)!r}" for ex in blips)
         return ("this is the identical retry of a gateway answer on a passing blip, not charged as a server error: "
                 + said)
 
@@ -513,7 +358,7 @@ class Exchange:
             "response": {
                 "status": self.status,
                 "headers": {visible(k): visible(self.redactor(v)) for k, v in self.headers.items()},
-                "body": visible(self.redactor(_clip(self.text, limit))),
+                "body": visible(self.redactor(clip(self.text, limit))),
                 "transport_error": self.transport_error,
                 "transport_failure": None if self.failure is None else self.failure.kind.value,
                 "truncated": self.truncated,
