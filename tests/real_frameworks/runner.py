@@ -75,6 +75,8 @@ class Stack:
 STACKS = {s.name: s for s in (
     Stack("fastapi", "python", "FastAPI + Pydantic v2 (uvicorn, PyJWT, argon2-cffi)", ("requirements.txt",)),
     Stack("flask", "python", "Flask + marshmallow (gunicorn, PyJWT, Werkzeug's scrypt)", ("requirements.txt",)),
+    Stack("django", "python", "Django + Django REST framework (gunicorn, PyJWT, Django's PBKDF2 hasher)",
+          ("requirements.txt",)),
     Stack("express", "node", "Express 5 + express.json() + zod (helmet, jsonwebtoken, bcryptjs)",
           ("package.json", "package-lock.json")),
     Stack("fastify", "node", "Fastify 5 + JSON-schema/ajv (@fastify/jwt, node:crypto scrypt)",
@@ -203,6 +205,8 @@ def command(stack: Stack, target: Path, port: int) -> tuple[list[str], dict[str,
                "--no-access-log"]
     elif stack.name == "flask":
         cmd = [str(target / "venv" / "bin" / "gunicorn"), "--bind", f"127.0.0.1:{port}", "app:app"]
+    elif stack.name == "django":
+        cmd = [str(target / "venv" / "bin" / "gunicorn"), "--bind", f"127.0.0.1:{port}", "app:application"]
     elif stack.language == "node":
         cmd = [_node(), "server.js"]
         env |= {"NODE_PATH": str(target / "node_modules"), "NODE_ENV": "production"}
