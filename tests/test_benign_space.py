@@ -35,6 +35,7 @@ from stack_table import read_verdicts
 from test_faults import CLEAN_ENV
 
 from contract_tests.contract.catalog import load_catalog
+from contract_tests.inputs.parser_differentials import body_probes, field_probes
 from contract_tests.reference import DEMO_EMAIL, DEMO_PASSWORD, FAULTS, LOGIN_PATH, start_reference_server
 from contract_tests.reference.knobs import AXES, KNOBS, check_set
 
@@ -92,12 +93,15 @@ def run_suite(knobs: tuple[str, ...], fault: str | None = None) -> SpaceRun:
     return result
 
 
-def _log(run: SpaceRun, clean: bool) -> None:
+def _log(run: SpaceRun, clean: bool, why: str = "") -> None:
+    """One line per combination; an unclean one says why (its first problem), so the record carries its evidence."""
     path = os.environ.get(LOG_ENV)
     if path:
+        line = {"seed": SEED, "knobs": list(run.knobs), "fault": run.fault, "exit": run.exit_code, "clean": clean}
+        if why:
+            line["why"] = why[:300]
         with open(path, "a", encoding="utf-8") as log:
-            log.write(json.dumps({"seed": SEED, "knobs": list(run.knobs), "fault": run.fault,
-                                  "exit": run.exit_code, "clean": clean}) + "\n")
+            log.write(json.dumps(line) + "\n")
 
 
 # ----------------------------------------------------------------------------------------------- what is accepted
@@ -136,8 +140,10 @@ def benign_problems(run: SpaceRun, baseline: dict[str, str]) -> list[str]:
     undecided_must = [rid for rid, v in run.verdicts.items() if v in UNDECIDED and CATALOG[rid].level == "MUST"]
     expected_exit = 1 if failed else 10 if undecided_must else 0
     if run.exit_code != expected_exit:
+        # an exit the report does not explain happened outside the verdict (after the report was written): the
+        # suite's own last words are the evidence
         problems.append(f"exit {run.exit_code}, expected {expected_exit} (failed: {failed}, undecided MUST: "
-                        f"{undecided_must})")
+                        f"{undecided_must}); the suite's output ends:\n{run.output[-1500:]}")
     return problems
 
 
@@ -167,12 +173,17 @@ DRAWN = [name for name in KNOBS if name not in AWAITING_FIX]
 HARMFUL_FAULTS = sorted(name for name, m in FAULTS.items() if not any(CATALOG[r].opt_in for r in m.breaks))
 
 
+def drawn_with(fault: str) -> list[str]:
+    """The knobs drawn with *fault*: none that legitimately hides it (masks one of its requirements, or the fault by
+    name): with such a knob on, the combined server is right and there is nothing to catch."""
+    breaks = set(FAULTS[fault].breaks)
+    return [n for n in DRAWN if not breaks & set(KNOBS[n].masks) and fault not in KNOBS[n].masks]
+
+
 @st.composite
 def harmful_sets(draw) -> tuple[str, tuple[str, ...]]:
     fault = draw(st.sampled_from(HARMFUL_FAULTS))
-    breaks = set(FAULTS[fault].breaks)
-    pool = [n for n in DRAWN if not breaks & set(KNOBS[n].masks) and fault not in KNOBS[n].masks]
-    return fault, draw(knob_sets(pool, FAULTS[fault].service_class, min_axes=3))
+    return fault, draw(knob_sets(drawn_with(fault), FAULTS[fault].service_class, min_axes=3))
 
 
 # HYPER3D_SPACE_FIXED=0 (tox -e space): draw new combinations only; the fixed examples below run in every CI run
@@ -217,21 +228,34 @@ def announce_seed(request):
 @pending("limit-100kb-413-json", "address-429-nginx", "request-id", "framework-headers", "session-cookie",
          "slow-answers", "reject-unknown-fields", "error-in-201", "trim-identifiers", "oauth-extras",
          "rate-limit-account-429", "slow-hash")
+# seed 183701539: six checks blocked, exit 10 (under load the lock book took the lock's fresh count, which also counted
+# other refusals, for a count that outlived the lock; it compares every refusal since the lock now)
+@pending("request-id", "session-cookie", "extra-fields", "lockout-account-423", "slow-hash")
+# seed 1248275069: INPUT-03 failed at MUST on a 502 page: a blip every 45th request met the identical retry too (about
+# 45 requests pass in its 0.75 s wait); a control request now tells an upstream that is down from the input's 5xx
+@pending("limit-1mib-413-html", "address-429-nginx", "proxy-502-nginx", "request-id", "framework-headers",
+         "slow-answers", "laravel-errors", "error-in-200", "coerce-numbers", "trim-identifiers", "oauth-extras",
+         "lockout-429-reset-on-success")
 def test_benign_knobs_raise_no_false_alarm(baseline, knobs):
     run = run_suite(knobs)
     problems = benign_problems(run, baseline)
-    _log(run, not problems)
+    _log(run, not problems, problems[0] if problems else "")
     assert not problems, run.describe() + "\n  " + "\n  ".join(problems)
 
 
 @seed(SEED)
 @settings(max_examples=HARMFUL_EXAMPLES, **SETTINGS)
 @given(case=harmful_sets())
+# seed 793622991: missed (INPUT-03/04 passed, exit 0) when the fault decoded with this process's recursion limit, which
+# hypothesis raises while it draws; the fault nests as a deployment's process does now
+@example(case=("recursion-error-500", ("deflate", "address-429-json", "framework-headers", "trim-identifiers",
+                                       "extra-fields")))
 def test_faults_under_benign_knobs_still_fail_their_requirement(case):
     fault, knobs = case
     run = run_suite(knobs, fault)
     missed = [rid for rid in FAULTS[fault].breaks if not run.verdicts.get(rid, "").startswith("failed")]
-    _log(run, not missed)
+    _log(run, not missed, "; ".join(f"{rid} {run.verdicts.get(rid)}: {run.reasons.get(rid, '')[:120]}"
+                                    for rid in missed))
     assert run.verdicts, f"no report: {run.describe()}\n{run.output}"
     assert not missed, (f"{run.describe()}: declared {FAULTS[fault].breaks}, not failed: "
                         + "; ".join(f"{rid} {run.verdicts.get(rid)}: {run.reasons.get(rid, '')[:300]}"
@@ -252,6 +276,50 @@ def test_knob_accepts_name_catalog_requirements():
     for knob in KNOBS.values():
         assert set(knob.accepts) - {"*"} <= set(CATALOG), knob.name
         assert set(knob.masks) <= set(CATALOG) | set(FAULTS), knob.name
+
+
+def test_a_knob_that_hides_a_fault_is_never_drawn_with_it():
+    for fault in HARMFUL_FAULTS:
+        for name in drawn_with(fault):
+            assert fault not in KNOBS[name].masks and not set(FAULTS[fault].breaks) & set(KNOBS[name].masks)
+    # masked by name: coerce-numbers turns the NaN / 1e400 email into a string before the echoing validator sees it
+    assert "coerce-numbers" not in drawn_with("validation-echoes-non-finite-input")
+    assert "coerce-numbers" in drawn_with("recursion-error-500")
+    # masked by requirement: a body limit in front of a server without one
+    assert "limit-100kb-413-json" not in drawn_with("no-body-limit")
+
+
+def _post_raw(server, body: bytes):
+    import httpx
+
+    with httpx.Client(timeout=10) as client:
+        return client.post(server.url + LOGIN_PATH, content=body, headers={"content-type": "application/json"})
+
+
+def test_coerce_numbers_hides_the_non_finite_echo_and_nothing_else_of_it():
+    """What the by-name mask declares: the fault alone answers the out-of-range email with a 500; with
+    coerce-numbers on, the number is a string before validation, refused as an address (a 4xx, nothing to catch)."""
+    probe = field_probes("probe@example.com")["out-of-range-number-as-email"].body
+    with start_reference_server(fault="validation-echoes-non-finite-input") as server:
+        assert _post_raw(server, probe).status_code == 500
+    with start_reference_server(fault="validation-echoes-non-finite-input", knobs=("coerce-numbers",)) as server:
+        answer = _post_raw(server, probe)
+        assert 400 <= answer.status_code < 500 and answer.json()["error"], answer.text
+
+
+def test_the_recursion_fault_fails_the_deep_probes_whatever_this_process_allows():
+    """The space's servers share this process, whose recursion limit hypothesis raises while it draws: the fault
+    nests as a deployment's process would (Python's default limit), so a draw's timing cannot hide it."""
+    deep = [body_probes("probe@example.com")["nested-arrays"].body,
+            field_probes("probe@example.com")["nested-arrays-as-password"].body]
+    limit = sys.getrecursionlimit()
+    with start_reference_server(fault="recursion-error-500") as server:
+        try:
+            sys.setrecursionlimit(max(limit, 20_000))
+            json.loads(deep[0])  # what the fault once decoded: fine with the raised limit
+            assert [_post_raw(server, body).status_code for body in deep] == [500, 500]
+        finally:
+            sys.setrecursionlimit(limit)
 
 
 def test_one_knob_per_axis_and_exclusions_are_enforced():

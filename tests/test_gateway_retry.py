@@ -1,5 +1,6 @@
 """A gateway answer (502/503/504) is retried once, identically: a retry answered normally makes the first a blip
-(kept as evidence, never charged as a server error), a 5xx again stands as the target's answer to the input."""
+(kept as evidence, never charged as a server error), a 5xx again stands as the target's answer to the input unless a
+control request sent right after meets the gateway too (the upstream unavailable: blocked)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from contract_tests.report.json_report import gateway_line
 from contract_tests.report.markdown import render_markdown
 from contract_tests.reference import DEMO_EMAIL, DEMO_PASSWORD, start_reference_server
 from contract_tests.sending.client import GATEWAY_RETRY_WAIT, Account, BudgetSpent, ClientLimits, ContractClient
+from contract_tests.sending.errors import Unavailable
 from contract_tests.sending.exchange import LoginRequest
 from contract_tests.sending.secrets import Redactor
 from tests.misbehaving_targets import CREDENTIAL_FAILURE, RawTarget, read_request
@@ -76,19 +78,13 @@ def test_a_502_page_on_a_blip_is_retried_and_the_retry_is_judged(in_test, ledger
     assert note in ex.describe_response() and "status 502 text/html" in ex.describe_response()
     assert "502 Bad Gateway" in ex.evidence()["response"]["retried_after_gateway_blip"]
 
-    observer = invariants.Observer(ledger)
-    ctx = in_test("INPUT-09")
-    for answer in seen:
-        observer(answer)
-    assert ctx.failed() == []  # no "status below 500" charged to the input's requirement
-    held = [o for o in ledger.take_held() if o.requirement == "RESP-04"]
-    assert held and {o.level for o in held} == {"SHOULD"}  # the proxy page's shape: infrastructure, at SHOULD
+    _judged_as_infrastructure(seen, in_test, ledger)
 
 
 def test_a_5xx_again_stands_as_the_answer_to_the_input(in_test, ledger):
     with RawTarget(gateway_first(2)) as target:
         client, ex, seen, _ = _send_to(target, _hostile())
-    assert ex.status == 502 and client.requests_sent == 2
+    assert ex.status == 502 and client.requests_sent == 3  # the request, its retry, and the control (answered: 401)
     assert [a.status for a in seen] == [502, 502] and not any(a.gateway_blip for a in seen)
     assert (client.gateway_retries, client.gateway_blips) == (1, 0)
     assert "passing blip" not in ex.describe_response()
@@ -99,6 +95,38 @@ def test_a_5xx_again_stands_as_the_answer_to_the_input(in_test, ledger):
     failed = ctx.failed()
     assert [o.requirement for o in failed] == ["INPUT-09"] and "a status below 500" in failed[0].message
     assert failed[0].message.startswith("INPUT-09 [MUST]")
+
+
+def test_a_gateway_answer_again_and_to_a_control_request_is_the_upstream_not_the_input(in_test, ledger):
+    """A pool with a dead member the proxy does not retry a POST on (or a proxy blip every N requests) may answer the
+    identical retry with its page too: a control request that also gets one shows the upstream down, and the input is
+    not charged with a server error (blocked); with the control answered normally the 5xx stands (test above)."""
+    sleeps: list[float] = []
+    seen = []
+    with RawTarget(gateway_first(3)) as target:
+        client = ContractClient(target.url, Redactor(), ClientLimits(timeout=5), sleep=sleeps.append)
+        client.observer = seen.append
+        try:
+            with pytest.raises(Unavailable, match="control request") as raised:
+                client.send(_hostile())
+        finally:
+            client.close()
+    assert verdicts.not_sent(raised.value).verdict.value == "blocked"
+    assert client.requests_sent == 3  # the control, counted as sent but outside the cap (as the reachability probe)
+    assert [a.status for a in seen] == [502, 502] and all(a.gateway_unconfirmed for a in seen)
+
+    _judged_as_infrastructure(seen, in_test, ledger)
+
+
+def _judged_as_infrastructure(seen, in_test, ledger) -> None:
+    """The invariants charge the gateway answers *seen* with no server error of the input, only with their shape."""
+    observer = invariants.Observer(ledger)
+    ctx = in_test("INPUT-09")
+    for answer in seen:
+        observer(answer)
+    assert ctx.failed() == []  # no "status below 500" charged to the input's requirement
+    held = [o for o in ledger.take_held() if o.requirement == "RESP-04"]
+    assert held and {o.level for o in held} == {"SHOULD"}  # the proxy page's shape: infrastructure, at SHOULD
 
 
 def _mock_client(answers, sleeps, **limits):

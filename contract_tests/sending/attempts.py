@@ -56,6 +56,7 @@ class Attempts:
                         waited, settled = waited + gateway_wait, settled + gateway_wait
                     if blip_retried and not probe:
                         self._still_unavailable(exchange, answers, attempt)
+                        self._gateway_again(exchange, answers)
                     if exchange.transport_error and not probe and not request.accept_transport_error:
                         lost = NoAnswer(f"no response from the target: {exchange.transport_error}")
                         lost.failure = exchange.failure

@@ -28,6 +28,11 @@ class AccountLocked(NotSent):
     """The account (or identifier) is still locked out after the wait --max-retry-wait allows."""
 
 
+class Unavailable(NotSent):
+    """A gateway answer (502, 504) to this request and to its identical retry, and to a harmless control request sent
+    right after: the upstream was unavailable, not answering this input."""
+
+
 class CaptchaDemanded(NotSent):
     """The target demands a captcha the suite cannot solve."""
 

@@ -261,7 +261,8 @@ class Exchange:
     # a gateway answer (502/503/504) whose identical retry was answered without a server error: a proxy's page on a
     # passing upstream blip, kept in the retry's ``retried`` as evidence
     gateway_blip: bool = False
-    gateway_unconfirmed: bool = False  # a gateway answer whose identical retry could not be sent (not sent)
+    gateway_unconfirmed: bool = False  # a gateway answer whose identical retry was not sent, or met with a control
+    # request that got a gateway answer too (the upstream unavailable)
     sent_ahead: bool = False  # sent before its test ran (--in-flight), judged when it ran
     before: list["Exchange"] = field(default_factory=list)  # an interleaved login the client sent first, on its behalf
     counted: bool = False  # a failed login on the account, counted in the failed-login budget

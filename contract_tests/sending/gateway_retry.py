@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from .backoff import GATEWAY_RETRY_WAIT, GATEWAY_STATUSES, retry_after
-from .errors import NotSent
-from .exchange import Exchange
+from .errors import NotSent, Unavailable
+from .exchange import Exchange, LoginRequest
+
+# What tells a gateway answer to an input from an upstream that is down: a request no conforming server answers with
+# a server error (an unknown account's login, the reachability probe's), outside the budgets
+CONTROL = LoginRequest(purpose="control request: is the gateway answer the input's?", expect="failure",
+                       json={"email": "conformance-probe@example.com", "password": "Probe-Not-A-Password-1"})
 
 
 class GatewayRetry:
@@ -38,6 +43,28 @@ class GatewayRetry:
             self.rate_limited += 1
         with self._slots:
             self._width, self._slowed = 1, True
+
+    def _gateway_again(self, answer: Exchange, earlier: list[Exchange]) -> None:
+        """The identical retry of a 502 or 504 got a gateway answer again: the input's own answer (a body that crashes
+        or hangs the upstream), or an upstream down for longer than the retry's wait (a dead member of a pool the
+        proxy does not retry a POST on)? A control request sent at once tells: answered without a gateway status, the
+        answers stand as the input's (judged as server errors); a gateway answer (or none) to it too, the upstream is
+        unavailable: :class:`Unavailable` (blocked), its answers judged by their shape only, never as the input's
+        server error."""
+        if answer.status not in GATEWAY_STATUSES - {503} or answer.backoff is not None or answer.request.raw_rate_limit:
+            return
+        control = self._attempt(CONTROL, CONTROL.httpx_kwargs(), 0, True, False)
+        if control.status is not None and control.status not in GATEWAY_STATUSES:
+            return
+        answered = "no answer" if control.status is None else f"status {control.status}"
+        for unavailable in [*earlier, answer]:
+            if unavailable.status in GATEWAY_STATUSES:
+                unavailable.gateway_unconfirmed = True
+        exc = Unavailable(f"the upstream was unavailable: status {answer.status} to this request and to its identical "
+                          f"retry, and {answered} to a harmless control request sent right after (an unknown "
+                          "account's login), so the gateway answers are not this input's")
+        exc.answers = [*earlier, answer]
+        raise exc
 
     def _retry_gateway(self, answer: Exchange, answers: list[Exchange], kwargs: dict, attempt: int,
                        with_token: bool, ticket, wait: float, waited: float) -> Exchange:
