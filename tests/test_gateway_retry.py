@@ -16,7 +16,7 @@ import pytest
 
 from test_faults import CLEAN_ENV
 
-from contract_tests.judging import invariants
+from contract_tests.judging import invariants, verdicts
 from contract_tests.report.html import render_html
 from contract_tests.report.json_report import gateway_line
 from contract_tests.report.markdown import render_markdown
