@@ -42,8 +42,11 @@ from typing import Callable, Iterator
 from .exchange import Exchange, LoginRequest
 from .account_gate import SHARED_POLL_SECONDS
 from .pause import with_margin
+from .stand_ins import fresh_identifier, renamed
 
 ACCOUNT_KEY = "<the configured account>"
+MAX_STAND_INS = 64  # fresh identifiers a run may invent (stand_ins.py): a target that locks every one at once
+# would otherwise be sent a new one per request
 
 _POLICY = re.compile(r"^\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?\s*$", re.I)
 _UNITS = {None: 1.0, "ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
@@ -136,6 +139,7 @@ class LockBook:
         self._sleep = sleep
         self._cond = threading.Condition()
         self._ids: dict[str, _Identifier] = {}
+        self._stand_ins: dict[str, str] = {}  # an identifier the suite invented, held for good -> its stand-in
 
     # -- what the client asks -------------------------------------------------------------------------------------
     def forbidden_after_failures(self, request: LoginRequest, answer: Exchange) -> bool:
@@ -169,6 +173,53 @@ class LockBook:
         finally:
             if ticket.key is not None:
                 self._leave(ticket)
+
+    # -- the identifiers the suite invents: a fresh one for one held for good (stand_ins.py) -------------------------
+    def naming_stand_in(self, request: LoginRequest) -> LoginRequest:
+        """*request* naming the stand-in of its identifier when that one was replaced (else *request* itself)."""
+        key = identifier_of(request, self.account_email)
+        with self._cond:
+            current = key
+            while current in self._stand_ins:
+                current = self._stand_ins[current]
+        if current == key:
+            return request
+        return renamed(request, key, current) or request
+
+    def replace_held(self, request: LoginRequest) -> bool:
+        """The identifier *request* names was kept from the target (locked longer than the run waits, or one more
+        failed login would lock it): when it is one the suite invented, requests naming it name a fresh one from now
+        on (True; also when another request replaced it meanwhile). The configured account, the probes that hammer on
+        purpose and a body that cannot be rewritten keep theirs (False)."""
+        key = identifier_of(request, self.account_email)
+        if key is None or key == ACCOUNT_KEY or request.real_account or request.raw_rate_limit:
+            return False
+        with self._cond:
+            if key in self._stand_ins:
+                return True
+            if len(self._stand_ins) >= MAX_STAND_INS:
+                return False
+            account = (self.account_email or "").strip().lower()
+            fresh = fresh_identifier(key, lambda candidate: candidate in self._ids or candidate == account
+                                     or candidate in self._stand_ins.values())
+            rewritten = renamed(request, key, fresh)
+            if rewritten is None or identifier_of(rewritten, self.account_email) != fresh:
+                return False
+            self._stand_ins[key] = fresh
+            state = self._ids.setdefault(fresh, _Identifier())
+            state.learned = self._inherited(key)
+            return True
+
+    def _inherited(self, key: str) -> LockoutPolicy | None:
+        """What the lock of *key* taught about its stand-in (the same target counts it the same way): the credential
+        failures answered before its first lock (a lower bound of the count that locks; under xdist, whichever worker
+        met it) lock the stand-in too, so it is replaced before it would lock (a count that outlived a lock says
+        nothing more about a fresh identifier's first one)."""
+        state = self._ids.get(key)
+        locked_after = state.locked_after if state is not None and state.locked_after else 0
+        if self.shared is not None:
+            locked_after = locked_after or int(self.shared.read(f"locked after {key}"))
+        return LockoutPolicy(locked_after, math.inf, declared=False) if locked_after else None
 
     # -- internals -------------------------------------------------------------------------------------------------
     def _admit(self, ticket: "_Ticket", request: LoginRequest, allowance: float, *, retry: bool = False) -> float:
@@ -326,6 +377,8 @@ class LockBook:
             refused = 0 if state.after_lock else self._since_lock("refusals", ticket.key, state)
             if state.locked_after is None:
                 state.locked_after = since or None  # (locked at its first request: locked before the run)
+                if self.shared is not None and since:  # (a stand-in for it learns from it: _inherited)
+                    self.shared.raise_to(f"locked after {ticket.key}", since)
             elif 2 * max(since, refused) < state.locked_after:  # again after far fewer: the count outlived the lock
                 state.learned = LockoutPolicy(1, math.inf, declared=False)
                 state.outlived = (max(since, refused), state.locked_after)
