@@ -26,6 +26,9 @@ class AccountBudget:
         try:
             if not self._names_account(request):
                 return self._send_naming_stand_in(request)
+            limits = self.limits  # under xdist: after the checks before this one, whichever worker ran them
+            self.run_order.wait_for_turn(stalled_after=limits.max_retry_wait * (limits.max_retries + 1) + 60.0,
+                                         deadline=limits.run_deadline)
             self._hold_if_locked(request)  # before the gate: no budget unit, no interleaved login for nothing
             before: list[Exchange] = []
             if request.spends_budget:

@@ -48,6 +48,7 @@ from .gateway_retry import GatewayRetry
 from .in_flight import InFlight, _EventLoop
 from .locks import LockBook, LockoutPolicy
 from .pause import Pause
+from .run_order import RunOrder
 from .secrets import Redactor, Secret, password_secret
 from .shared_tally import SharedTally
 from .wire_log import observe_pool
@@ -160,6 +161,7 @@ class ContractClient(SendingAhead, AccountBudget, Attempts, GatewayRetry, Backin
         self._pool: AheadPool | None = None  # sends ahead (send_ahead)
         self._ahead: dict[str, list[tuple[tuple, Future]]] = {}  # requests sent ahead, by plan key
         self._gate = AccountGate(limits.interleave_every)  # the order of the requests naming the account
+        self.run_order = RunOrder()  # under xdist: a request naming the account waits for the checks before its own
         self.plan_key: str | None = None  # the running test's key: its request may have been sent ahead
         self.sent_ahead = 0  # requests answered ahead of their test (their exchanges are judged in test order)
         self.unused_ahead = 0  # sent ahead, then not asked for by the test (it took another path): sent, not judged
@@ -208,6 +210,7 @@ class ContractClient(SendingAhead, AccountBudget, Attempts, GatewayRetry, Backin
         self._shared = tally
         self._locks.shared = tally
         self._gate.shared = tally  # one account gate for the run: its counts kept in the tally
+        self.run_order.shared = tally
 
     @property
     def run_requests(self) -> int:
