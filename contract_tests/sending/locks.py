@@ -283,9 +283,15 @@ class LockBook:
         return state.failures[0] + with_margin(policy.window)
 
     def _merge_shared(self, key: str, state: _Identifier) -> None:
-        """A lock another xdist worker met on *key* holds it here too (its end on the shared monotonic clock)."""
+        """A lock another xdist worker met on *key* holds it here too (its end on the shared monotonic clock), and so
+        does what it learned from it (a count that outlived the lock)."""
         if self.shared is None:
             return
+        if state.learned is None:  # another worker found that its count outlived a lock: the run's target, the same
+            outlived = self.shared.transact(lambda data: data.get(f"outlived {key}"))
+            if outlived:
+                state.learned = LockoutPolicy(1, math.inf, declared=False)
+                state.outlived = tuple(outlived)
         until = self.shared.read(f"locked_until {key}")
         if until > (state.locked_until or 0.0) and until > self._clock():
             state.locked_until = until
@@ -382,6 +388,8 @@ class LockBook:
             elif 2 * max(since, refused) < state.locked_after:  # again after far fewer: the count outlived the lock
                 state.learned = LockoutPolicy(1, math.inf, declared=False)
                 state.outlived = (max(since, refused), state.locked_after)
+                if self.shared is not None:  # the other xdist workers hold it too (_merge_shared)
+                    self.shared.transact(lambda data: data.setdefault(f"outlived {ticket.key}", list(state.outlived)))
             state.failures.clear()  # assumed spent by the lock, until a lock that comes sooner says otherwise
             state.answered_failures = state.credential_failures = 0
         if retry_after is not None:
