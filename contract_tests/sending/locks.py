@@ -140,6 +140,7 @@ class LockBook:
         self._cond = threading.Condition()
         self._ids: dict[str, _Identifier] = {}
         self._stand_ins: dict[str, str] = {}  # an identifier the suite invented, held for good -> its stand-in
+        self._origins: dict[str, str] = {}  # a stand-in -> the identifier it stands in for first
 
     # -- what the client asks -------------------------------------------------------------------------------------
     def forbidden_after_failures(self, request: LoginRequest, answer: Exchange) -> bool:
@@ -190,24 +191,29 @@ class LockBook:
         """The identifier *request* names was kept from the target (locked longer than the run waits, or one more
         failed login would lock it): when it is one the suite invented, requests naming it name a fresh one from now
         on (True; also when another request replaced it meanwhile). The configured account, the probes that hammer on
-        purpose and a body that cannot be rewritten keep theirs (False)."""
+        purpose, a body that cannot be rewritten and a stand-in locked at its first request keep theirs (False)."""
         key = identifier_of(request, self.account_email)
         if key is None or key == ACCOUNT_KEY or request.real_account or request.raw_rate_limit:
             return False
         with self._cond:
             if key in self._stand_ins:
                 return True
+            state = self._ids.get(key)
+            if key in self._stand_ins.values() and state is not None and state.locks and not state.locked_after:
+                return False  # a fresh identifier locked at its first request: the lock is not the identifier's (a
+                # block on the suite's address, say): another one would be locked as well
             if len(self._stand_ins) >= MAX_STAND_INS:
                 return False
             account = (self.account_email or "").strip().lower()
-            fresh = fresh_identifier(key, lambda candidate: candidate in self._ids or candidate == account
+            origin = self._origins.get(key, key)  # the identifier the suite invented first
+            fresh = fresh_identifier(origin, lambda candidate: candidate in self._ids or candidate == account
                                      or candidate in self._stand_ins.values())
             rewritten = renamed(request, key, fresh)
             if rewritten is None or identifier_of(rewritten, self.account_email) != fresh:
                 return False
             self._stand_ins[key] = fresh
-            state = self._ids.setdefault(fresh, _Identifier())
-            state.learned = self._inherited(key)
+            self._origins[fresh] = origin
+            self._ids.setdefault(fresh, _Identifier()).learned = self._inherited(origin)
             return True
 
     def _inherited(self, key: str) -> LockoutPolicy | None:
@@ -219,7 +225,8 @@ class LockBook:
         locked_after = state.locked_after if state is not None and state.locked_after else 0
         if self.shared is not None:
             locked_after = locked_after or int(self.shared.read(f"locked after {key}"))
-        return LockoutPolicy(locked_after, math.inf, declared=False) if locked_after else None
+        # (one failure locking: a stand-in could take none; it takes one, and its lock answer, instead)
+        return LockoutPolicy(locked_after, math.inf, declared=False) if locked_after >= 2 else None
 
     # -- internals -------------------------------------------------------------------------------------------------
     def _admit(self, ticket: "_Ticket", request: LoginRequest, allowance: float, *, retry: bool = False) -> float:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import os
 import time
 from typing import Callable, Iterator
 
@@ -22,6 +23,7 @@ import httpx
 
 from .exchange import Exchange, LoginRequest
 from .secrets import Redactor
+from .shared_tally import process_alive
 
 POLL_SECONDS = 0.02
 _NOT_SHARED = "not shared"
@@ -56,7 +58,7 @@ class RunOnce:
         """The answer to *request*: sent here when this worker is the first to need it (and left for the others when
         it carries nothing secret), else the one another worker left; sent here too when that one is not shared or
         does not come within *stalled_after* seconds."""
-        if self.shared.claim(f"{key} sender"):
+        if self._claim(f"{key} sender"):
             outcome = send()
             self.shared.transact(lambda data: data.__setitem__(key, _shareable(outcome, redactor)))
             return outcome
@@ -72,6 +74,20 @@ class RunOnce:
                             elapsed=stored["elapsed"], truncated=stored["truncated"])
         exchange.counted = True  # another worker's failed login: counted in the run's budget there
         return exchange
+
+
+    def _claim(self, name: str) -> bool:
+        """This worker sends the request of *name* unless another live one claimed it first."""
+        me = f"{os.getpid()}:{id(self)}"
+
+        def apply(data: dict) -> bool:
+            holder = data.get(name)
+            if holder and holder != me and process_alive(holder.partition(":")[0]):
+                return False
+            data[name] = me
+            return True
+
+        return self.shared.transact(apply)
 
 
 def _shareable(outcome: object, redactor: Redactor) -> object:
