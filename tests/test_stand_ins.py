@@ -255,3 +255,24 @@ def test_outside_a_session_fixture_or_without_xdist_nothing_is_shared(tmp_path):
         assert alone.key() is None
     with worker.setting_up("wrong_password"):
         assert (worker.key(), worker.key()) == ("once wrong_password 0", "once wrong_password 1")
+
+
+def test_a_stand_in_forbidden_like_its_predecessor_meets_the_same_lock():
+    """A policy that counts more than the identifier (every identifier together here): the fresh identifier's first
+    answer is the lock its predecessor met after its failures, so it is read as that lock (never handed to a check as
+    a disabled account's answer) and not replaced again."""
+    failures = []
+
+    def handler(request):
+        if len(failures) >= 2:
+            return _answer(403, {"error": "USER_FORBIDDEN"})
+        failures.append(1)
+        return _answer(401, {"error": "INVALID_CREDENTIALS"})
+
+    client = _client(handler, max_retry_wait=5)
+    assert [client.send(_unknown()).status for _ in range(2)] == [401, 401]
+    with pytest.raises(AccountLocked, match="fresh identifier, in place of one the target had locked") as exc:
+        client.send(_unknown())
+    assert [a.status for a in exc.value.answers] == [403, 403] and client.locked_out == 2
+    other = client.send(_unknown(email="someone-else@example.com"))  # not a stand-in: its own first answer
+    assert other.status == 403 and other.backoff is None

@@ -214,6 +214,9 @@ class BackingOff:
             except AccountLocked as exc:
                 exc.answers = met + exc.answers
                 if replaced == STAND_INS_PER_REQUEST or not self._locks.replace_held(sent):
+                    if replaced:
+                        exc.reason = f"{exc.reason} (a fresh identifier, in place of one the target had locked)"
+                        exc.args = (exc.reason,)
                     raise
                 met, replaced = exc.answers, replaced + 1
                 continue
