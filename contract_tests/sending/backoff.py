@@ -22,7 +22,8 @@ GATEWAY_STATUSES = frozenset({502, 503, 504})
 GATEWAY_RETRY_WAIT = 0.75  # seconds before that retry when the answer gives no Retry-After
 
 
-STAND_INS_PER_REQUEST = 3  # fresh identifiers one request may go on to (one per identifier held meanwhile)
+STAND_INS_PER_REQUEST = 3  # fresh identifiers one request may go on to after a lock answer (one held before it was
+# sent costs nothing: the run's MAX_STAND_INS bounds those)
 
 
 # `error` values that say the identifier is locked out (a lockout policy), whatever the status
@@ -212,13 +213,14 @@ class BackingOff:
             try:
                 exchange = self._send(sent)
             except AccountLocked as exc:
+                locked = len(exc.answers) > 0  # it met a lock answer (else it was held before it was sent)
                 exc.answers = met + exc.answers
-                if replaced == STAND_INS_PER_REQUEST or not self._locks.replace_held(sent):
-                    if replaced:
+                if (locked and replaced == STAND_INS_PER_REQUEST) or not self._locks.replace_held(sent):
+                    if sent is not request:
                         exc.reason = f"{exc.reason} (a fresh identifier, in place of one the target had locked)"
                         exc.args = (exc.reason,)
                     raise
-                met, replaced = exc.answers, replaced + 1
+                met, replaced = exc.answers, replaced + locked
                 continue
             exchange.retried = met + exchange.retried
             return exchange

@@ -333,6 +333,9 @@ class LockBook:
                     "the lock (raise --max-retry-wait to wait it out)")
         policy = self.policy_for(state)
         assert policy is not None
+        if not policy.declared and state.outlived == (0, 0):  # a stand-in's count, from its predecessor's lock
+            return (f"one more failed login would lock {who}: the identifier it stands in for was locked after "
+                    f"{policy.failures} failed login(s) (no fresh identifier could take its place)")
         if not policy.declared:
             again, first = state.outlived
             return (f"one more failed login would lock {who} again: its lock came back after {again} failed "
