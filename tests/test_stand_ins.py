@@ -276,3 +276,21 @@ def test_a_stand_in_forbidden_like_its_predecessor_meets_the_same_lock():
     assert [a.status for a in exc.value.answers] == [403, 403] and client.locked_out == 2
     other = client.send(_unknown(email="someone-else@example.com"))  # not a stand-in: its own first answer
     assert other.status == 403 and other.backoff is None
+
+
+def test_a_later_tests_request_naming_the_account_waits_for_its_turn_while_others_go_ahead():
+    seen = []
+    client = _client(lambda r: seen.append(json.loads(r.content)["email"]) or _answer(401, {"error": "NO"}),
+                     in_flight=4)
+    wrong = LoginRequest("wrong", "failure", real_account=True, json={"email": ACCOUNT.email, "password": "w"})
+    client.send_ahead([("test_b", wrong), ("test_b", _unknown(email="b@example.com")),
+                       ("test_c", _unknown(email="c@example.com"))])
+    client.plan_key = "test_a"  # an earlier test runs: what it sends itself comes before test_b's account request
+    client.send(_unknown(email="a@example.com"))
+    client.send(LoginRequest("its own", "failure", real_account=True, json={"email": ACCOUNT.email, "password": "x"}))
+    assert ACCOUNT.email in seen and seen.count(ACCOUNT.email) == 1  # only test_a's own
+    client.plan_key = "test_b"
+    assert client.send(wrong).sent_ahead and seen.count(ACCOUNT.email) == 2
+    client._ahead["test_c"][0][1].result(timeout=5)  # the others went ahead, not parked
+    assert {"b@example.com", "c@example.com"} <= set(seen)
+    client.close()
