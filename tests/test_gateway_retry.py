@@ -49,6 +49,22 @@ def gateway_first(blips: int):
     return behave
 
 
+def gateway_at(*numbers: int):
+    """The requests with these ordinal numbers (over all connections, from 1) get nginx's 502 page; the others a
+    credential failure."""
+    seen = [0]
+    lock = threading.Lock()
+
+    def behave(conn: socket.socket, stop: threading.Event) -> None:
+        while not stop.is_set() and read_request(conn):
+            with lock:
+                seen[0] += 1
+                blip = seen[0] in numbers
+            conn.sendall(BAD_GATEWAY if blip else CREDENTIAL_FAILURE)
+
+    return behave
+
+
 def _hostile() -> LoginRequest:
     return LoginRequest(purpose="a hostile string", expect="failure", requirement="INPUT-09",
                         json={"email": "x@example.com", "password": "'; DROP TABLE users; --"})
@@ -81,12 +97,13 @@ def test_a_502_page_on_a_blip_is_retried_and_the_retry_is_judged(in_test, ledger
     _judged_as_infrastructure(seen, in_test, ledger)
 
 
-def test_a_5xx_again_stands_as_the_answer_to_the_input(in_test, ledger):
-    with RawTarget(gateway_first(2)) as target:
+def test_a_5xx_the_input_reproduces_stands_as_its_answer(in_test, ledger):
+    # the request, its retry, the control (answered: 401), the input once more: 502 every time the input is sent
+    with RawTarget(gateway_at(1, 2, 4)) as target:
         client, ex, seen, _ = _send_to(target, _hostile())
-    assert ex.status == 502 and client.requests_sent == 3  # the request, its retry, and the control (answered: 401)
-    assert [a.status for a in seen] == [502, 502] and not any(a.gateway_blip for a in seen)
-    assert (client.gateway_retries, client.gateway_blips) == (1, 0)
+    assert ex.status == 502 and client.requests_sent == 4
+    assert all(a.status == 502 for a in seen) and not any(a.gateway_blip for a in seen)
+    assert (client.gateway_retries, client.gateway_blips) == (2, 0)
     assert "passing blip" not in ex.describe_response()
 
     observer = invariants.Observer(ledger)
@@ -95,6 +112,15 @@ def test_a_5xx_again_stands_as_the_answer_to_the_input(in_test, ledger):
     failed = ctx.failed()
     assert [o.requirement for o in failed] == ["INPUT-09"] and "a status below 500" in failed[0].message
     assert failed[0].message.startswith("INPUT-09 [MUST]")
+
+
+def test_a_gateway_answer_twice_then_not_the_third_time_is_a_pool_member_down_not_the_input():
+    """A proxy in front of a pool with a dead member (a blip every N requests) dealt the input's request and its
+    identical retry: the control is answered, the input sent once more is answered too: judged on that answer."""
+    with RawTarget(gateway_first(2)) as target:
+        client, ex, seen, _ = _send_to(target, _hostile())
+    assert ex.status == 401 and client.requests_sent == 4
+    assert [a.status for a in ex.retried] == [502, 502]
 
 
 def test_a_gateway_answer_again_and_to_a_control_request_is_the_upstream_not_the_input(in_test, ledger):

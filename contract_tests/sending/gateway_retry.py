@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 from .backoff import GATEWAY_RETRY_WAIT, GATEWAY_STATUSES, retry_after
 from .errors import NotSent, Unavailable
 from .exchange import Exchange, LoginRequest
@@ -44,18 +46,20 @@ class GatewayRetry:
         with self._slots:
             self._width, self._slowed = 1, True
 
-    def _gateway_again(self, answer: Exchange, earlier: list[Exchange]) -> None:
+    def _gateway_again(self, answer: Exchange, earlier: list[Exchange],
+                       once_more: Callable[[Exchange], Exchange]) -> Exchange:
         """The identical retry of a 502 or 504 got a gateway answer again: the input's own answer (a body that crashes
         or hangs the upstream), or an upstream down for longer than the retry's wait (a dead member of a pool the
-        proxy does not retry a POST on)? A control request sent at once tells: answered without a gateway status, the
-        answers stand as the input's (judged as server errors); a gateway answer (or none) to it too, the upstream is
-        unavailable: :class:`Unavailable` (blocked), its answers judged by their shape only, never as the input's
-        server error."""
+        proxy does not retry a POST on)? A control request sent at once tells: a gateway answer (or none) to it too,
+        the upstream is unavailable: :class:`Unavailable` (blocked), its answers judged by their shape only, never as
+        the input's server error. Answered without one, the input is sent identically *once_more*: a server error
+        that is the input's comes back every time, a pool member that is down answers only the requests it is dealt;
+        that third answer is the one judged (a gateway answer again: the input's)."""
         if answer.status not in GATEWAY_STATUSES - {503} or answer.backoff is not None or answer.request.raw_rate_limit:
-            return
+            return answer
         control = self._attempt(CONTROL, CONTROL.httpx_kwargs(), 0, True, False)
         if control.status is not None and control.status not in GATEWAY_STATUSES:
-            return
+            return once_more(answer)
         answered = "no answer" if control.status is None else f"status {control.status}"
         for unavailable in [*earlier, answer]:
             if unavailable.status in GATEWAY_STATUSES:
