@@ -34,21 +34,6 @@ BAD_GATEWAY = (b"HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/html\r\nContent-
                + NGINX_502)
 
 
-def gateway_first(blips: int):
-    """The first *blips* requests (over all connections) get nginx's 502 page; the ones after a credential failure."""
-    seen = [0]
-    lock = threading.Lock()
-
-    def behave(conn: socket.socket, stop: threading.Event) -> None:
-        while not stop.is_set() and read_request(conn):
-            with lock:
-                seen[0] += 1
-                blip = seen[0] <= blips
-            conn.sendall(BAD_GATEWAY if blip else CREDENTIAL_FAILURE)
-
-    return behave
-
-
 def gateway_at(*numbers: int):
     """The requests with these ordinal numbers (over all connections, from 1) get nginx's 502 page; the others a
     credential failure."""
@@ -63,6 +48,11 @@ def gateway_at(*numbers: int):
             conn.sendall(BAD_GATEWAY if blip else CREDENTIAL_FAILURE)
 
     return behave
+
+
+def gateway_first(blips: int):
+    """The first *blips* requests (over all connections) get nginx's 502 page; the ones after a credential failure."""
+    return gateway_at(*range(1, blips + 1))
 
 
 def _hostile() -> LoginRequest:
