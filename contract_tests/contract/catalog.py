@@ -11,7 +11,6 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, Literal
 
-import jsonschema
 
 from contract_tests.contract.spec import SPEC_DIR
 from contract_tests.contract.yaml_loading import YAMLError, load_yaml
@@ -90,6 +89,8 @@ class Requirement:
 
 @functools.cache
 def _schema() -> dict[str, Any]:
+    import jsonschema
+
     schema = json.loads(CATALOG_SCHEMA_FILE.read_text(encoding="utf-8"))
     jsonschema.Draft202012Validator.check_schema(schema)
     return schema
@@ -102,30 +103,37 @@ def _where(path: Any) -> str:
     return out or "<top level>"
 
 
-def _parse(path: Path | Traversable) -> dict[str, Requirement]:
+def _check_schema(data: Any, path: Path | Traversable) -> None:
+    import jsonschema  # only for a catalog the self-tests have not already validated: start-up stays short
+
+    validator = jsonschema.Draft202012Validator(_schema())
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
+    if not errors:
+        return
+    lines = []
+    for err in errors[:20]:
+        loc = _where(err.absolute_path)
+        ident = ""
+        path_parts = list(err.absolute_path)
+        if len(path_parts) >= 2 and path_parts[0] == "requirements" and isinstance(data, dict):
+            try:
+                ident = f" ({data['requirements'][path_parts[1]].get('id', '?')})"
+            except (AttributeError, IndexError, KeyError, TypeError):
+                ident = ""
+        lines.append(f"  {loc}{ident}: {err.message}")
+    more = f"\n  ... and {len(errors) - 20} more" if len(errors) > 20 else ""
+    raise CatalogError(f"{path}: requirement catalog violates {CATALOG_SCHEMA_FILE.name}:\n" + "\n".join(lines) + more)
+
+
+def _parse(path: Path | Traversable, *, shipped: bool = False) -> dict[str, Requirement]:
     try:
         data = load_yaml(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise CatalogError(f"{path}: cannot read the requirement catalog: {exc}") from exc
     except YAMLError as exc:
         raise CatalogError(f"{path}: not valid YAML: {exc}") from exc
-
-    validator = jsonschema.Draft202012Validator(_schema())
-    errors = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
-    if errors:
-        lines = []
-        for err in errors[:20]:
-            loc = _where(err.absolute_path)
-            ident = ""
-            path_parts = list(err.absolute_path)
-            if len(path_parts) >= 2 and path_parts[0] == "requirements" and isinstance(data, dict):
-                try:
-                    ident = f" ({data['requirements'][path_parts[1]].get('id', '?')})"
-                except (AttributeError, IndexError, KeyError, TypeError):
-                    ident = ""
-            lines.append(f"  {loc}{ident}: {err.message}")
-        more = f"\n  ... and {len(errors) - 20} more" if len(errors) > 20 else ""
-        raise CatalogError(f"{path}: requirement catalog violates {CATALOG_SCHEMA_FILE.name}:\n" + "\n".join(lines) + more)
+    if not shipped:  # the shipped catalog is validated against its schema by the self-tests (test_catalog.py)
+        _check_schema(data, path)
 
     catalog: dict[str, Requirement] = {}
     for index, entry in enumerate(data["requirements"]):
@@ -163,7 +171,7 @@ def level_principle() -> dict[str, Any]:
 
 @functools.cache
 def _default_catalog() -> dict[str, Requirement]:
-    return _parse(CATALOG_FILE)
+    return _parse(CATALOG_FILE, shipped=True)
 
 
 def load_catalog(path: str | Path | None = None) -> dict[str, Requirement]:

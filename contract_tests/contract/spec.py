@@ -17,11 +17,12 @@ import importlib.resources
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 from .yaml_loading import load_yaml
+
+if TYPE_CHECKING:
+    import jsonschema
 
 __all__ = [
     "LOGIN_PATH",
@@ -283,6 +284,8 @@ _EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f.]+(\.[^@\s\x00-\x
 
 
 def _format_checker() -> jsonschema.FormatChecker:
+    import jsonschema  # imported when the first response is judged, not at start-up
+
     checker = jsonschema.FormatChecker()
 
     # The stock check is only `"@" in value`; require one @ between a non-empty local part and a
@@ -298,6 +301,8 @@ def _format_checker() -> jsonschema.FormatChecker:
 
 def validator(schema: dict[str, Any]) -> jsonschema.protocols.Validator:
     """A Draft 2020-12 validator for ``schema`` that really checks ``format`` (email included)."""
+    import jsonschema
+
     cls = jsonschema.Draft202012Validator
     cls.check_schema(schema)
     return cls(schema, format_checker=_format_checker())
