@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+from typing import Protocol
 
 THROTTLE_AFTER = 10  # failed logins before the bundled server throttles, once the throttling probe switches it on
 DISTRIBUTION = "hyper3d-login-conformance"
@@ -78,7 +79,15 @@ def captcha_token(fault: str | None, variant: str | None) -> str | None:
         return None
 
 
-def start(*, fault: str | None, variant: str | None, demo_password: str | None):
+class BundledServer(Protocol):
+    """What the run uses of the bundled server (reference/server.py RunningServer; the extra may be absent)."""
+
+    url: str
+
+    def stop(self) -> None: ...
+
+
+def start(*, fault: str | None, variant: str | None, demo_password: str | None) -> BundledServer:
     """Start the bundled server on a free loopback port; ValueError for an unknown fault or variant, or when the
     server's dependencies (the ``reference`` extra) are not installed."""
     message = missing_extra()

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import unicodedata
 from dataclasses import dataclass
+from typing import Literal
 
 from hypothesis import strategies as st
 
@@ -42,7 +43,8 @@ LOOKALIKES = {
     '"': "\u201d", ".": "\u2024", ";": "\u037e", "/": "\u2215", "_": "\uff3f",
 }
 PRINTABLE = tuple(chr(c) for c in range(0x21, 0x7f))
-NORMAL_FORMS = ("NFC", "NFD", "NFKC", "NFKD")
+NormalForm = Literal["NFC", "NFD", "NFKC", "NFKD"]
+NORMAL_FORMS: tuple[NormalForm, ...] = ("NFC", "NFD", "NFKC", "NFKD")
 
 
 _CONTROL_NAMES = {
@@ -202,7 +204,7 @@ def near_miss_passwords(password: Secret) -> st.SearchStrategy[NearMiss]:
                      f"p[:{i}]+{_pylit(ch + tail)}+p[{i}:]", pw)
 
     # Trimming and case folding are the commonest near-miss bugs: their kinds come twice (drawn twice as often).
-    kinds: list[st.SearchStrategy[NearMiss]] = [surrounding_whitespace(), case_flip() if cased else None,
+    kinds: list[st.SearchStrategy[NearMiss] | None] = [surrounding_whitespace(), case_flip() if cased else None,
                                                 surrounding_whitespace(), case_flip() if cased else None]
     if n >= 2:
         kinds += [truncation(), deletion(), inner_whitespace()]

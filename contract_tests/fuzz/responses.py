@@ -113,8 +113,8 @@ def schema_findings(ex: Exchange, owner: str) -> list[Finding]:
         return []
     except FailureGroup as group:
         failures = list(group.exceptions)
-    except Failure as failure:
-        failures = [failure]
+    except Failure as single:
+        failures = [single]
     findings: list[Finding] = []
     for failure in failures:
         what = f"a response conforming to the clarified OpenAPI document (schemathesis {failure.code}: {failure.title})"

@@ -42,7 +42,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from ..sending.client import Account, BudgetSpent, ContractClient, NotSent
-from ..judging.ledger import TestContext
+from ..judging.ledger import Ledger, TestContext
 from ..judging.outcomes import Blocked, Undecided
 from ..judging.verdicts import Violation, blocked, not_applicable, not_sent
 from ..sending.exchange import Exchange, LoginRequest
@@ -153,6 +153,8 @@ class FuzzSession:
         return requests, logins
 
     def property_of(self, nodeid: str) -> tuple[st.SearchStrategy[Any], Callable[[Any, "Trial"], None]]:
+        if self._fixture is None:
+            raise RuntimeError("the fuzzing session was made without the session's fixtures")
         return self._properties[nodeid](self._fixture)
 
     def sent_ahead(self, nodeid: str, limit: int) -> list | None:
@@ -429,6 +431,10 @@ class Fuzz:
         failed_logins = [0]  # predicted failed logins on the account, as the real run will count them
 
         class DryTrial(Trial):
+            def __init__(self, fuzz: Fuzz, key: str, value: Any) -> None:
+                super().__init__(fuzz, key)
+                self.value = value
+
             def real_account(self) -> bool:
                 if self._real is None:
                     f, c = self.fuzz, self.fuzz.client
@@ -465,14 +471,14 @@ class Fuzz:
 
         @self._hypothesis(strategy, shrink=False)
         def dry(value: Any) -> None:
-            trial = DryTrial(self, repr(value))
-            trial.value = value
+            trial = DryTrial(self, repr(value), value)
             try:
                 example(value, trial)
             except (_Planned, _AlreadyPassed):
                 pass
 
         ledger = self.client.ledger
+        assert ledger is None or isinstance(ledger, Ledger)  # the client holds the run's ledger untyped (sending/ layer)
         # whatever an example records before its request (nothing, normally) is dropped
         with ledger.running(scratch) if ledger is not None else contextlib.nullcontext():
             try:

@@ -23,7 +23,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from ..contract.spec import request_fields
+from ..contract.spec import SpecError, request_fields
 from ..sending.exchange import LOGIN_PATH
 from ..sending.secrets import Secret
 from .wire import MISSING, Wire, classify, from_case, sendable_headers, unmistakably_not_an_email
@@ -242,7 +242,14 @@ def _missing_field(draw) -> Wire:
 # code points validators miscount among them: astral, combining marks, variation selectors, ZWJ sequences
 _LONG_ALPHABETS = st.sampled_from(("a", "\U0001f600", "\u00e9", "\u4e2d", "e\u0301", "\u05e9", "\u2764\ufe0f",
                                    "\U0001f469\u200d\U0001f4bb"))
-USERNAME_LIMIT = request_fields()["username"].max_length  # the shipped document's maxLength
+def _username_limit() -> int:
+    limit = request_fields()["username"].max_length
+    if limit is None:  # the clarifications state it; without it the long-username probes have nothing to straddle
+        raise SpecError("the shipped document gives the username no maxLength")
+    return limit
+
+
+USERNAME_LIMIT = _username_limit()  # the shipped document's maxLength
 
 
 @st.composite

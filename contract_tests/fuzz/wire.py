@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from ..sending.exchange import LoginRequest
+from ..sending.exchange import Expect, LoginRequest
 from ..sending.secrets import Secret
 from ..contract.spec import request_schema, validator
 
@@ -67,7 +67,7 @@ class Wire:
             parts.append(f"params={list(self.params)!r}"[:200])
         return "Wire(" + ", ".join(parts) + ")"
 
-    def request(self, purpose: str, expect: str, requirement: str | None, *, real_account: bool = False) -> LoginRequest:
+    def request(self, purpose: str, expect: Expect, requirement: str | None, *, real_account: bool = False) -> LoginRequest:
         fields: dict[str, Any] = {}
         if self.raw is not None:
             fields["raw"] = self.raw

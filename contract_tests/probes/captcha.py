@@ -6,7 +6,7 @@ from typing import Any
 
 from ..inputs.near_misses import wrong_password_for
 from ..sending.client import Account, ContractClient
-from ..sending.exchange import Exchange, LoginRequest
+from ..sending.exchange import Exchange, Expect, LoginRequest
 from .outcome import ProbeOutcome, derived_email, fingerprint_diff, outcome_of, show
 
 INVALID_CAPTCHA_TOKEN = "conformance-invalid-captcha-token.0000000000000000"
@@ -30,7 +30,7 @@ def captcha_probe(client: ContractClient, *, account: Account | None, unknown_em
     if configured is not None:
         cases.append(("a reused token", configured))
     if account is not None:
-        logins = [("right password", account.body(), "any"),
+        logins: list[tuple[str, Any, Expect]] = [("right password", account.body(), "any"),
                   ("wrong password", {"email": account.email, "password": wrong_password_for(account.password)},
                    "failure")]
     else:

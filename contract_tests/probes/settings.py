@@ -109,7 +109,7 @@ def probe_settings_from_config(config: pytest.Config, *, uses_reference: bool, m
         )
     return ProbeSettings(
         enabled=enabled,
-        throwaway=Account(email, throwaway_secret(password)) if email else None,
+        throwaway=Account(email, throwaway_secret(password)) if email and password else None,
         timing_samples=timing_samples,
         timing_threshold=timing_threshold / 1000.0,
         timing_alpha=timing_alpha,

@@ -47,6 +47,10 @@ def throttle_signal(ex: Exchange, client: ContractClient) -> str | None:
     return None
 
 
+def _present(*exchanges: Exchange | None) -> list[Exchange]:
+    return [e for e in exchanges if e is not None]
+
+
 @dataclass
 class Hammering:
     label: str
@@ -174,17 +178,17 @@ def throttling_probe(
         elif rate_only:
             failures.append((f"failed logins for one account throttled no later than failed login {NIST_LIMIT}, "
                              "not only the request rate of the whole address", rate_only,
-                             [e for e in (run.throttled, run.control, run.last) if e is not None]))
+                             _present(run.throttled, run.control, run.last)))
         elif run.signal is None:
-            actual = (f"{run.attempts} failed logins for {run.label}, none throttled; the last was answered "
-                      f"{show(run.last)}")
+            last = show(run.last) if run.last is not None else "nothing (not sent)"
+            actual = f"{run.attempts} failed logins for {run.label}, none throttled; the last was answered {last}"
             if attempts >= NIST_LIMIT:
-                failures.append((expect_signal, actual, [run.last]))
+                failures.append((expect_signal, actual, _present(run.last)))
             else:
                 unverified.append(f"{actual} (--throttle-attempts={attempts} stops before attempt {NIST_LIMIT})")
-        elif run.signal_at > NIST_LIMIT:
+        elif (run.signal_at or 0) > NIST_LIMIT:
             failures.append((expect_signal, f"{run.label} was throttled only at failed login {run.signal_at}",
-                             [run.throttled]))
+                             _present(run.throttled)))
     done = [_describe(run) for run in runs if run.signal is not None and not request_rate_only(run)]
     # evidence: the throttled answers (and the right password's) first, then each run's first answer
     exchanges = [run.throttled for run in runs if run.throttled is not None]
@@ -229,7 +233,7 @@ def throttling_probe(
             failures.append(("throttling for existing and unknown accounts alike",
                              f"{throttled.label} was throttled at failed login {throttled.signal_at} "
                              f"({throttled.signal}), {other.label} not in {other.attempts}: throttling reveals "
-                             "which accounts exist", [throttled.throttled, other.last]))
+                             "which accounts exist", _present(throttled.throttled, other.last)))
     exchanges += [run.exchanges[0] for run in runs if run.exchanges]
     details = {"runs": {run.label: (run.signal_at, run.signal) for run in runs},
                "right_password": show(right) if right is not None else None}

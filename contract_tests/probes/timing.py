@@ -72,13 +72,13 @@ def timing_probe(
     result: TimingComparison = compare_timings(timed["wrong"], timed["unknown"], threshold=threshold, alpha=alpha)
     message = result.describe("wrong password", "unknown account")
     exchanges = [kept["wrong"], kept["unknown"]]
-    failures = []
+    found: list[tuple[str, str, list[Exchange]]] = []
     if result.verdict == "failed":
-        failures.append((
+        found.append((
             f"wrong-password and unknown-account failures equally fast (a difference below "
             f"{threshold * 1000:g} ms, or none that is significant)",
             message, exchanges,
         ))
     verdict = {"failed": "failed", "passed": "passed", "inconclusive": "inconclusive"}[result.verdict]
-    return ProbeOutcome(rid, verdict, message, exchanges, failures,
+    return ProbeOutcome(rid, verdict, message, exchanges, found,
                         {"comparison": result, "wrong": timed["wrong"], "unknown": timed["unknown"]})

@@ -25,11 +25,13 @@ def make_report(state: SuiteState, item: pytest.Item, call: pytest.CallInfo, rep
     """Conclude *ctx*'s test on its decisive report (the call, or a setup that did not pass), gate and redact it."""
     undecided = undecided_of(call)
     if undecided is not None:
-        _as_skipped(report, item, undecided, typed=not isinstance(call.excinfo.value, NotSent))
+        _as_skipped(report, item, undecided,
+                    typed=not (call.excinfo is not None and isinstance(call.excinfo.value, NotSent)))
     decisive = call.when == "call" or (call.when == "setup" and not report.passed)
     if decisive:
         observations, suite_error = conclude(ctx, report, call, undecided)
-        report.hyper3d_observations = [o.to_dict() for o in observations]
+        # an attribute of the report's own: it travels with the report from an xdist worker to the controller
+        report.hyper3d_observations = [o.to_dict() for o in observations]  # type: ignore[attr-defined]
         if not suite_error:
             apply_gate(report, ctx, state.settings.fail_on, active_waivers(state.settings),
                        known_failures(state.settings))

@@ -55,7 +55,7 @@ class Planner:
     @contextlib.contextmanager
     def around_call(self, item: pytest.Item) -> Iterator[None]:
         """Around one contract test's call: its requests sent ahead are its own while it runs."""
-        client = self.state.client
+        client = self.state.open_client
         if item.get_closest_marker("fuzz"):
             self.state.warm_up.drop("fuzzing")  # what is not loaded yet, the property loads now
         self.send_ahead(item)

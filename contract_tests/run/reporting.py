@@ -43,7 +43,7 @@ def finish(session: pytest.Session, state: SuiteState) -> None:
     # a 5xx charged to the request's own requirement during another test): they still count
     held = state.ledger.take_held()
     if is_worker(session.config):  # xdist worker: the controller reports and gates
-        session.config.workeroutput["hyper3d_login"] = worker_summary(state, held)
+        session.config.workeroutput["hyper3d_login"] = worker_summary(state, held)  # type: ignore[attr-defined]
         return
     if session.config.option.collectonly or not (
             state.has_contract_run or state.collected_contract
@@ -57,7 +57,7 @@ def finish(session: pytest.Session, state: SuiteState) -> None:
     record = run_record(state)
     ending = _PYTEST_ENDINGS.get(status)
     interrupted = status == 2 and not state.stopped  # 2 with state.stopped: the suite itself stopped the run
-    if interrupted:
+    if interrupted and ending:
         ending = ending.replace("interrupted", f"interrupted ({state.interrupted_by or 'SIGINT'})")
     if ending and not record.could_not_test:
         record.stopped = record.stopped or ending
@@ -104,7 +104,7 @@ def _write_har(config: pytest.Config, state: SuiteState) -> None:
 
 
 def terminal_summary(terminalreporter, config: pytest.Config, state: SuiteState) -> None:
-    if state.outcome is None:
+    if state.outcome is None or state.final_record is None:
         return
     from ..report.terminal import write_summary
 
@@ -119,7 +119,7 @@ def terminal_summary(terminalreporter, config: pytest.Config, state: SuiteState)
 
 def verdict_line(config: pytest.Config, state: SuiteState) -> None:
     """The run's verdict, the log's last line."""
-    if state.outcome is None or config.pluginmanager.get_plugin("terminalreporter") is None:
+    if state.outcome is None or state.final_record is None or config.pluginmanager.get_plugin("terminalreporter") is None:
         return
     from ..report.terminal import verdict_line as line_of
 

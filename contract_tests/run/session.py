@@ -6,6 +6,7 @@ import dataclasses
 import time
 import urllib.parse
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, NoReturn
 
 import pytest
 
@@ -20,6 +21,11 @@ from ..sending.client import ContractClient
 from ..sending.exchange import Exchange
 from ..sending.secrets import Redactor
 from ..warm_up import WarmUp
+
+if TYPE_CHECKING:
+    from ..bundled import BundledServer
+    from ..judging.outcome import Outcome
+    from ..sending.har import HarRecorder
 
 EXIT_COULD_NOT_TEST = 4  # same as pytest's usage error: bad configuration or untestable target
 _STATE = pytest.StashKey["SuiteState"]()
@@ -36,10 +42,10 @@ class SuiteState:
     redactor: Redactor = field(default_factory=Redactor)
     ledger: Ledger = field(default_factory=Ledger)  # the running test, its observations, the held failures
     warm_up: WarmUp = field(default_factory=WarmUp)  # work done while the first checks wait on the network
-    results: Results | None = None
+    results: Results = field(init=False)
     client: ContractClient | None = None
     observer: invariants.Observer | None = None  # the cross-cutting invariants of this process (judging/invariants.py)
-    server: object | None = None
+    server: BundledServer | None = None
     target_url: str | None = None
     could_not_test: str | None = None
     stopped: str | None = None  # the run ended early for another reason (run deadline)
@@ -55,10 +61,10 @@ class SuiteState:
     whole_suite: bool = True  # every test module of contract_tests/suite was collected
     workers: dict[str, dict] = field(default_factory=dict)  # xdist controller: what each worker reported
     unexplained_failures: int = 0  # failed test reports that carry no contract violation (suite errors)
-    outcome: object | None = None  # judging.outcome.Outcome, once the run is over
+    outcome: Outcome | None = None  # once the run is over
     final_record: RunRecord | None = None  # what the reports were written from
     selection: dict | None = None  # --requirement: {"patterns", "selected", "excluded"} (selection.py); None: all
-    har: object | None = None  # --har: sending.har.HarRecorder of this process
+    har: HarRecorder | None = None  # --har: this process's recorder
     report_error: str | None = None  # the reports could not be written at the end (disk full, removed)
     runs_suite: bool = False  # the session's arguments name the contract suite (entry.runs_the_suite)
     interrupted_by: str | None = None  # SIGINT / SIGTERM: the signal that interrupted the run
@@ -80,6 +86,13 @@ class SuiteState:
             self.redactor.add(urllib.parse.urlsplit(self.settings.base_url).password or "", "<url-password>")
         if self.settings.probes.throwaway is not None:
             self.redactor.add(self.settings.probes.throwaway.password)
+
+    @property
+    def open_client(self) -> ContractClient:
+        """The client, once :meth:`open` made it (before the first contract test runs)."""
+        if self.client is None:
+            raise RuntimeError("the run's client was used before the run opened it")
+        return self.client
 
     @property
     def hypothesis_seed(self) -> int | str:
@@ -112,14 +125,15 @@ class SuiteState:
                 )
             except ValueError as exc:
                 self._cannot_test(str(exc))
-            self.target_url = self.server.url
+            url = self.server.url
         else:
-            self.target_url = s.base_url
+            url = s.base_url or ""  # set whenever the bundled server is not used (settings.py)
+        self.target_url = url
         # --run-deadline counts from the run's start (collection, the pre-flight included); the limits are the
         # settings' own, per client
         limits = dataclasses.replace(s.limits, run_deadline=self.started_monotonic + s.run_deadline)
         self.client = ContractClient(
-            self.target_url,
+            url,
             self.redactor,
             limits,
             captcha_header=s.captcha_header,
@@ -164,7 +178,7 @@ class SuiteState:
         if self.session is not None:
             self.session.shouldstop = f"hyper3d-login: {'could not test: ' if could_not_test else ''}{reason}"
 
-    def _cannot_test(self, reason: str) -> None:
+    def _cannot_test(self, reason: str) -> NoReturn:
         reason = self.redactor(reason)
         self.could_not_test = reason
         raise Untestable(reason)
