@@ -456,13 +456,13 @@ def latency_benchmark(latencies: list[int], repeat: int, workdir: Path, spec: Pa
     return latency_table(latencies, kinds, ms, option), ms
 
 
-def _spread(values: list[float], digits: int = 2) -> str:
+def spread(values: list[float], digits: int = 2) -> str:
     """The median, and the range when there is more than one value: `4.81 [4.70-4.95]`."""
     median = f"{statistics.median(values):.{digits}f}"
     return median if len(values) < 2 else f"{median} [{min(values):.{digits}f}-{max(values):.{digits}f}]"
 
 
-def _pair_ratios(suite: Measure, schemathesis: Measure) -> list[float]:
+def pair_ratios(suite: Measure, schemathesis: Measure) -> list[float]:
     """Suite / Schemathesis per round: each pair ran in the same round, alternating with the other setups."""
     return [a / b for a, b in zip(suite.walls, schemathesis.walls) if b]
 
@@ -477,10 +477,10 @@ def latency_table(latencies: list[int], kinds: list[str], ms: dict, option: str 
     head += " | load (1 min, median) |"
     lines = [head, "|---:|" + "---:|" * (len(kinds) + len(ratios)) + "---:|"]
     for lat in latencies:
-        cells = [f"{_spread(ms[(k, lat)].walls)} ({ms[(k, lat)].count})" if ms[(k, lat)].walls else "-" for k in kinds]
+        cells = [f"{spread(ms[(k, lat)].walls)} ({ms[(k, lat)].count})" if ms[(k, lat)].walls else "-" for k in kinds]
         for k in ratios:
-            pairs = _pair_ratios(ms[(k, lat)], ms[("schemathesis", lat)])
-            cells.append(_spread(pairs) if pairs else "-")
+            pairs = pair_ratios(ms[(k, lat)], ms[("schemathesis", lat)])
+            cells.append(spread(pairs) if pairs else "-")
         loads = [x for k in kinds for x in ms[(k, lat)].loads]
         lines.append(f"| {lat} ms | " + " | ".join(cells) + f" | {statistics.median(loads):.1f} |")
     lines += ["", "Walls and ratios: median [min-max] of the rounds; a ratio is the median of the per-round "

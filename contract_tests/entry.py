@@ -18,7 +18,7 @@ pytest_plugins = ["base_url"]
 
 PLUGIN = "contract_tests.plugin"
 SUITE_PACKAGE = "contract_tests.suite"
-_SUITE_DIR = Path(__file__).resolve().parent / "suite"
+SUITE_DIR = Path(__file__).resolve().parent / "suite"
 
 
 def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
@@ -49,20 +49,21 @@ def runs_the_suite(config: pytest.Config) -> bool:
         spec = str(arg).split("::", 1)[0]
         if config.option.pyargs and (spec in ("contract_tests", SUITE_PACKAGE) or spec.startswith(SUITE_PACKAGE + ".")):
             return True
-        if _collects_suite(config.invocation_params.dir / spec):
+        if collects_suite(config.invocation_params.dir / spec):
             return True
     return False
 
 
-def _collects_suite(path: Path) -> bool:
+def collects_suite(path: Path, suite_dir: Path = SUITE_DIR) -> bool:
+    """Whether pytest, given *path*, collects the suite at *suite_dir* (or a part of it)."""
     try:
         path = path.resolve()
     except OSError:
         return False
-    if path == _SUITE_DIR or _SUITE_DIR in path.parents:
+    if path == suite_dir or suite_dir in path.parents:
         return True
-    if path not in _SUITE_DIR.parents:
+    if path not in suite_dir.parents:
         return False
     # an ancestor: pytest recurses into it unless the way passes a virtualenv or a hidden directory
-    between = _SUITE_DIR.relative_to(path).parts
+    between = suite_dir.relative_to(path).parts
     return not any(part.startswith(".") or part in ("site-packages", "dist-packages") for part in between)

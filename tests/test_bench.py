@@ -35,11 +35,11 @@ def test_the_comparison_needs_the_shared_benchmark_document(bench, tmp_path, cap
     assert bench.BENCHMARK_SPEC.name == "login.benchmark.openapi.json" and bench.BENCHMARK_SPEC.parent.name == "perf"
 
 
-def test_ratios_are_medians_of_per_round_pairs_with_their_spread(bench):
+def test_ratios_are_medians_of_per_round_pairs_with_theirspread(bench):
     suite, schemathesis = bench.Measure("suite", walls=[2.0, 3.0, 10.0]), bench.Measure("st", walls=[4.0, 4.0, 5.0])
-    ratios = bench._pair_ratios(suite, schemathesis)
+    ratios = bench.pair_ratios(suite, schemathesis)
     assert ratios == [0.5, 0.75, 2.0]
-    assert bench._spread(ratios) == "0.75 [0.50-2.00]" and bench._spread([1.0]) == "1.00"
+    assert bench.spread(ratios) == "0.75 [0.50-2.00]" and bench.spread([1.0]) == "1.00"
 
 
 def test_one_tiny_iteration(bench, capsys, tmp_path):

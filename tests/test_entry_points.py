@@ -76,21 +76,19 @@ def test_entry_point_registers_the_plugin_only_for_the_suite(pytester):
     assert not entry.runs_the_suite(pytester.parseconfig())
     assert not entry.runs_the_suite(pytester.parseconfig("test_one.py", "-k", "contract_tests"))
     for args in (("--pyargs", "contract_tests.suite"), ("--pyargs", "contract_tests.suite.test_auth::test_x"),
-                 ("--pyargs", "contract_tests"), (str(entry._SUITE_DIR),), (str(entry._SUITE_DIR / "test_auth.py"),)):
+                 ("--pyargs", "contract_tests"), (str(entry.SUITE_DIR),), (str(entry.SUITE_DIR / "test_auth.py"),)):
         assert entry.runs_the_suite(pytester.parseconfig(*args)), args
     assert not entry.runs_the_suite(pytester.parseconfig("contract_tests.suite"))  # a path that does not exist
 
 
-def test_an_ancestor_of_the_suite_counts_unless_pytest_would_skip_the_way(monkeypatch, tmp_path):
+def test_an_ancestor_of_the_suite_counts_unless_pytest_would_skip_the_way(tmp_path):
     suite = tmp_path / "proj" / ".venv" / "lib" / "site-packages" / "contract_tests" / "suite"
     suite.mkdir(parents=True)
-    monkeypatch.setattr(entry, "_SUITE_DIR", suite)
-    assert not entry._collects_suite(tmp_path / "proj")  # `pytest .` in a project with its venv inside
-    assert entry._collects_suite(suite.parent)
+    assert not entry.collects_suite(tmp_path / "proj", suite)  # `pytest .` in a project with its venv inside
+    assert entry.collects_suite(suite.parent, suite)
     checkout = tmp_path / "checkout" / "contract_tests" / "suite"
     checkout.mkdir(parents=True)
-    monkeypatch.setattr(entry, "_SUITE_DIR", checkout)
-    assert entry._collects_suite(tmp_path / "checkout")  # `pytest .` in a checkout of the suite
+    assert entry.collects_suite(tmp_path / "checkout", checkout)  # `pytest .` in a checkout of the suite
 
 
 # ------------------------------------------------------------------------------------ options and help

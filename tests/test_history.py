@@ -320,12 +320,14 @@ def test_request_data_never_keeps_a_value_derived_from_a_secret():
     assert "too large" in json.loads(to_text(big, redactor))["unavailable"]
     from contract_tests.history.replay import Replayer
 
-    replayer = Replayer.__new__(Replayer)
-    replayer.secrets, replayer._renewed, replayer.account = {}, {}, None
+    from contract_tests.sending.client import ClientLimits, ContractClient
+
+    # no account: nothing can be renewed; nothing is sent (the port is never connected to)
+    replayer = Replayer(ContractClient("http://127.0.0.1:9", redactor, ClientLimits()), secrets={})
     with pytest.raises(Unavailable, match="it only existed during the recorded run"):
-        replayer._secret("<a value of the recorded run>")
+        replayer.secret("<a value of the recorded run>")
     with pytest.raises(Unavailable, match="export LOGIN_EMAIL and LOGIN_PASSWORD to log in and renew it"):
-        replayer._secret("<Bearer issued token>")  # built from an issued token: renewed only with credentials
+        replayer.secret("<Bearer issued token>")  # built from an issued token: renewed only with credentials
 
 
 # -- HAR -----------------------------------------------------------------------------------------------------------

@@ -273,16 +273,16 @@ def test_address_wide_throttle_kinds_are_told_apart():
     slow = throttling.Hammering("an unknown account", "u@example.com", attempts=30, seconds=3600.0,
                                 scope=throttling.ADDRESS_RATE, signal="429", address_wide=[(11, "429", 8.0)] * 8)
     assert throttling.request_rate_only(slow) is None  # 30 an hour: a slow limit does protect
-    assert "about 30 an hour" in throttling._describe(slow)
+    assert "about 30 an hour" in throttling.describe(slow)
     fast_but_short = throttling.Hammering("a", "u@example.com", attempts=20, seconds=10.0,
                                           scope=throttling.ADDRESS_RATE, signal="429", address_wide=[(11, "429", 1.0)])
     assert throttling.request_rate_only(fast_but_short)  # 7,200 an hour: the pauses ran out, the rate decides
     held = throttling.Hammering("a", "u@example.com", attempts=3, seconds=1.0, scope=throttling.ADDRESS_HELD,
                                 signal="429", signal_at=4, address_wide=[(4, "429", 8.0)])
-    assert throttling.request_rate_only(held) is None and "an address-wide lock" in throttling._describe(held)
+    assert throttling.request_rate_only(held) is None and "an address-wide lock" in throttling.describe(held)
     per_account = throttling.Hammering("a", "u@example.com", attempts=10, seconds=1.0, scope=throttling.PER_ACCOUNT,
                                        signal="429", signal_at=11)
-    assert throttling.request_rate_only(per_account) is None and "per account" in throttling._describe(per_account)
+    assert throttling.request_rate_only(per_account) is None and "per account" in throttling.describe(per_account)
 
 
 def test_repeated_pauses_at_one_failed_login_are_said_once_with_a_count():

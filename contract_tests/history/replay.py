@@ -184,7 +184,7 @@ class Replayer:
         self._renewed = {}  # each replayed request presents a token issued just before it, as in the recorded run
         try:
             fn = _resolve(check["name"])
-            requests = [from_text(text, self._secret) for text in item.get("requests", [])]
+            requests = [from_text(text, self.secret) for text in item.get("requests", [])]
         except (Unavailable, ImportError, AttributeError, ValueError, KeyError) as exc:
             return Entry(UNDECIDED, f"cannot be sent again: {exc}")
         except NotSent as exc:  # the login renewing the issued token was not answered
@@ -211,7 +211,8 @@ class Replayer:
             return Entry(STILL_FAILING, detail)
         return Entry(FIXED, "")
 
-    def _secret(self, label: str) -> Secret:
+    def secret(self, label: str) -> Secret:
+        """The value *label* stands for in a recorded request; :class:`Unavailable` says why it cannot be had."""
         secret = self.secrets.get(label) or self._renewed.get(label)
         if secret is not None:
             return secret

@@ -189,7 +189,7 @@ def throttling_probe(
         elif (run.signal_at or 0) > NIST_LIMIT:
             failures.append((expect_signal, f"{run.label} was throttled only at failed login {run.signal_at}",
                              _present(run.throttled)))
-    done = [_describe(run) for run in runs if run.signal is not None and not request_rate_only(run)]
+    done = [describe(run) for run in runs if run.signal is not None and not request_rate_only(run)]
     # evidence: the throttled answers (and the right password's) first, then each run's first answer
     exchanges = [run.throttled for run in runs if run.throttled is not None]
     right = None
@@ -240,7 +240,7 @@ def throttling_probe(
     return outcome_of(rid, failures, unverified, "; ".join(done + notes) or "no throttle signal", exchanges, **details)
 
 
-def _describe(run: Hammering) -> str:
+def describe(run: Hammering) -> str:
     """What throttled the failed logins of *run*, and whether it was shown to be per account."""
     before = (f" (after {len(run.address_wide)} address-wide rate limit(s) waited out)" if run.address_wide
               and run.scope != ADDRESS_RATE else "")
