@@ -164,6 +164,10 @@ def test_non_http_target_is_one_line_and_exit_4(run):
         (("--run-deadline=inf",), {}, "--run-deadline must be a number greater than 0 and at most 86400 seconds"),
         (("--timeout=-1",), {}, "--timeout must be a number greater than 0 and at most 86400 seconds, got '-1'"),
         (("--base-url=ftp://example.com",), {}, "must be an http(s) URL"),
+        (("--base-url=http://[::1",), {}, "(not a valid URL (Invalid IPv6 URL)), got 'http://[::1'"),
+        (("--base-url=http://127.0.0.1:99999",), {}, "(not a valid URL (Port out of range 0-65535))"),
+        (("--base-url=https://example.com/api/user/login",), {}, "it names the login operation itself"),
+        (("--base-url=https://example.com/?env=staging",), {}, "a server root has no query or fragment"),
         (("--base-url=http://127.0.0.1:9",), {"LOGIN_EMAIL": "a@example.com"}, "credentials are incomplete"),
         (("--base-url=http://127.0.0.1:9", "--reference-fault=x"), {}, "bundled server only"),
         (("--reference-fault=no-such-fault",), {}, "no-such-fault"),
@@ -176,6 +180,19 @@ def test_bad_configuration_is_one_line_and_exit_4(run, args, env, message):
     text = result.stdout.str() + result.stderr.str()
     assert message in text
     assert "Traceback" not in text and "usage:" not in text
+
+
+def test_an_unparseable_base_url_with_a_password_is_a_usage_error_that_keeps_the_password(run, pytester):
+    """The URL's password is a secret even when the rest of the URL does not parse: not in the line, not in the
+    report the usage error writes."""
+    result = run("--base-url=https://ci:Url-Secret-77@[::1", "--report-dir=out")
+    text = result.stdout.str() + result.stderr.str()
+    assert result.ret == 4 and "Traceback" not in text and "INTERNALERROR" not in text
+    assert "got 'https://ci:<url-password>@[::1'" in text
+    report = _report(pytester)
+    assert report["run"]["verdict"] == "could-not-test" and report["run"]["target"] == "https://[::1"
+    written = "".join(path.read_text(encoding="utf-8") for path in (pytester.path / "out").iterdir())
+    assert "Url-Secret-77" not in text + written
 
 
 def test_no_target_is_a_usage_error_unless_the_bundled_server_is_asked_for(pytester, monkeypatch):

@@ -19,6 +19,7 @@ from ..contract.catalog import load_catalog
 from .option_values import number
 from .paths import writable_directory, writable_file
 from ..sending.secrets import Secret
+from ..sending.target_url import base_url_problem, shown_url
 from ..judging.waivers import Waiver, WaiverError, load_waivers
 from ..history.baseline import Baseline, BaselineError, load_baseline
 
@@ -66,8 +67,10 @@ class Settings:
                 "(leave both unset to test the bundled reference server)"
             )
         base_url = (raw_base_url or "").strip() or None
-        if base_url is not None and not re.match(r"^https?://[^/\s]+", base_url):
-            raise pytest.UsageError(f"--base-url must be an http(s) URL of the server root, got {base_url!r}")
+        problem = base_url_problem(base_url) if base_url is not None else None
+        if problem is not None:
+            raise pytest.UsageError(f"--base-url must be an http(s) URL of the server root ({problem}), "
+                                    f"got {shown_url(str(base_url))!r}")
         if needs_target and base_url is None and not (
                 opt("bundled_server") or opt("reference_fault") or opt("reference_variant")):
             raise pytest.UsageError(

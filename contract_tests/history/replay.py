@@ -32,6 +32,7 @@ from ..sending.client import Account, ClientLimits, ContractClient, NotSent, Tar
 from ..sending.exchange import visible
 from ..sending.replayable import Unavailable, from_text
 from ..sending.secrets import Redactor, Secret, password_secret
+from ..sending.target_url import base_url_problem, shown_url
 
 ENV_EMAIL, ENV_PASSWORD, ENV_CAPTCHA = "LOGIN_EMAIL", "LOGIN_PASSWORD", "LOGIN_CAPTCHA_TOKEN"
 FIXED, STILL_FAILING, UNDECIDED = "fixed", "still failing", "not rechecked"
@@ -280,8 +281,10 @@ def main(argv: list[str], env: dict[str, str] | None = None, out=None) -> int:
     args = _parser().parse_args(argv)
     redactor = Redactor()
     try:
-        if not str(args.base_url).startswith(("http://", "https://")):
-            raise ReplayError(f"--base-url must be an http(s) URL of the server root, got {args.base_url!r}")
+        problem = base_url_problem(str(args.base_url))
+        if problem is not None:
+            raise ReplayError(f"--base-url must be an http(s) URL of the server root ({problem}), "
+                              f"got {shown_url(str(args.base_url))!r}")
         limits = ClientLimits(timeout=_number(args.timeout, "--timeout") or 10.0,
                               max_requests=int(_number(args.max_requests, "--max-requests", True)),
                               failed_login_budget=int(_number(args.max_failed_logins, "--max-failed-logins", True)),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import urllib.parse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -35,15 +36,16 @@ def strip_credentials(url: str | None) -> str | None:
     """The URL without user:password@, query string or fragment."""
     if not url:
         return url
-    parts = urllib.parse.urlsplit(url)
-    host = parts.hostname or ""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host, port = parts.hostname or "", parts.port
+    except ValueError:  # a URL that does not parse (its usage error says why): the user part and ?/# dropped all the same
+        return re.split(r"[?#]", re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@", r"\1", url), maxsplit=1)[0]
     if ":" in host:
         host = f"[{host}]"
-    netloc = host + (f":{parts.port}" if parts.port else "")
+    netloc = host + (f":{port}" if port else "")
     return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
-
-_strip_credentials = strip_credentials  # the name the core issue used
 
 
 def _iso(ts: float | None) -> str | None:

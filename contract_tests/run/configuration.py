@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import urllib.parse
 
 import pytest
 
@@ -15,6 +14,7 @@ from ..contract import catalog as catalogs
 from ..fuzz.config import fuzz_settings
 from ..judging.results import Results
 from ..judging.run_record import RunRecord
+from ..sending.target_url import url_password
 from ..sending.secrets import Redactor
 from .session import EXIT_COULD_NOT_TEST, SuiteState, keep
 
@@ -77,7 +77,7 @@ def _report_unusable_configuration(config: pytest.Config, message: str) -> None:
     raw = config.stash.get(_RAW_BASE_URL, None)
     redactor = Redactor()
     if raw and "://" in raw:
-        redactor.add(urllib.parse.urlsplit(raw).password or "", "<url-password>")
+        redactor.add(url_password(raw) or "", "<url-password>")
     record = RunRecord(catalog=catalog, results=Results(catalog), redactor=redactor,
                        target=strip_credentials(raw) if raw and "://" in raw else None,
                        reference_server=raw is None and any(

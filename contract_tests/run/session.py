@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import time
-import urllib.parse
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NoReturn
 
@@ -17,6 +16,7 @@ from ..judging import invariants
 from ..judging.ledger import Ledger
 from ..judging.results import Results
 from ..judging.run_record import RunRecord
+from ..sending.target_url import url_password
 from ..sending.client import ContractClient
 from ..sending.exchange import Exchange
 from ..sending.secrets import Redactor
@@ -83,7 +83,7 @@ class SuiteState:
         if self.settings.captcha_token is not None:
             self.redactor.add(self.settings.captcha_token)
         if self.settings.base_url:  # https://user:password@host: the password is a secret too
-            self.redactor.add(urllib.parse.urlsplit(self.settings.base_url).password or "", "<url-password>")
+            self.redactor.add(url_password(self.settings.base_url) or "", "<url-password>")
         if self.settings.probes.throwaway is not None:
             self.redactor.add(self.settings.probes.throwaway.password)
 
