@@ -158,6 +158,9 @@ def test_unparseable_catalog_raises(tmp_path):
         load_catalog(path)
     with pytest.raises(CatalogError, match="cannot read"):
         load_catalog(tmp_path / "missing.yaml")
+    path.write_bytes(b"version: 1\nrequirements: []\n# \xff\n")
+    with pytest.raises(CatalogError, match=r"the requirement catalog is not UTF-8 text \(byte 30 is 0xff\)"):
+        load_catalog(path)
 
 
 def test_legitimate_variations_name_existing_knobs_and_every_knob_covers_one():

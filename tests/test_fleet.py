@@ -233,7 +233,7 @@ def test_the_worst_exit_code_in_the_documented_order(codes, fleet_code):
 
 # ------------------------------------------------------------------------------------------ bad fleet files
 BAD_FILES = {
-    "not-yaml": ("deployments: [", "not valid YAML at line "),
+    "not-yaml": ("deployments: [", "the fleet file is not valid YAML at line "),
     "no-deployments": ("defaults: {gate: must}\n", "the file: 'deployments' is a required property"),
     "empty-list": ("deployments: []\n", "deployments: expected a list of one or more deployments"),
     "unknown-key": ("deployments:\n  - {name: a, base_url: 'http://x', without_credentials: true, passwd: x}\n",
@@ -281,7 +281,7 @@ def test_a_bad_fleet_file_is_one_line_and_exit_4(case, tmp_path, capsys):
     (["FLEET", "--baseline", "BASELINE"], "not a fleet report"),
     (["merge", "EMPTY"], "no conformance.json in it nor in its subdirectories"),
     (["merge"], "the following arguments are required: dirs"),
-    (["nope.yaml"], "nope.yaml: cannot be read"),
+    (["nope.yaml"], "nope.yaml: cannot read the fleet file"),
     (["merge", "SPACED"], "a deployment's directory is named for it"),
     (["merge", "TWICE", "TWICE"], "a second deployment named twice"),
 ])

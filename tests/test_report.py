@@ -66,13 +66,21 @@ def test_waiver_protects_through_its_expiry_day():
         ("- SEC-01\n", "expected a mapping"),
         ("waiver:\n  - {id: SEC-01, reason: x, expires: 2099-01-01}\n", "unknown top-level key(s) ['waiver']"),
         ("waivers: {id: SEC-01}\n", "expected a list of waivers"),
-        ("waivers: [\n", "not valid YAML"),
+        ("waivers: [\n", "the waiver file is not valid YAML at line 2, column 1 (did not find expected node content)"),
     ],
 )
 def test_invalid_waiver_files_are_errors(tmp_path, content, message):
     with pytest.raises(WaiverError, match=None) as info:
         load_waivers(_write(tmp_path, content), CATALOG)
     assert message in str(info.value)
+
+
+def test_a_waiver_file_that_is_not_utf8_is_one_line(tmp_path):
+    path = tmp_path / "waivers.yaml"
+    path.write_bytes(b"- {id: SEC-01, reason: caf\xe9, expires: 2099-01-01}\n")  # Latin-1, as an old editor saves it
+    with pytest.raises(WaiverError) as info:
+        load_waivers(path, CATALOG)
+    assert str(info.value) == f"{path}: the waiver file is not UTF-8 text (byte 26 is 0xe9)"
 
 
 def test_missing_waiver_file_is_an_error(tmp_path):

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 
 from contract_tests.contract.spec import SPEC_DIR
-from contract_tests.contract.yaml_loading import YAMLError, load_yaml
+from .yaml_loading import YamlFileError, load_yaml, read_yaml_file
 
 __all__ = [
     "CATALOG_FILE",
@@ -127,11 +127,9 @@ def _check_schema(data: Any, path: Path | Traversable) -> None:
 
 def _parse(path: Path | Traversable, *, shipped: bool = False) -> dict[str, Requirement]:
     try:
-        data = load_yaml(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise CatalogError(f"{path}: cannot read the requirement catalog: {exc}") from exc
-    except YAMLError as exc:
-        raise CatalogError(f"{path}: not valid YAML: {exc}") from exc
+        data = read_yaml_file(path, "requirement catalog")
+    except YamlFileError as exc:
+        raise CatalogError(str(exc)) from None
     if not shipped:  # the shipped catalog is validated against its schema by the self-tests (test_catalog.py)
         _check_schema(data, path)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import jsonschema
 
-from ..contract.yaml_loading import YAMLError, load_yaml
+from ..contract.yaml_loading import YamlFileError, read_yaml_file
 
 SCHEMA_FILE = Path(__file__).with_name("fleet.schema.json")
 DEFAULT_DEADLINE_S = 1200.0  # the suite's own --run-deadline default
@@ -81,15 +81,9 @@ def load_fleet(path: Path, default_deadline: float | None = None) -> list[Deploy
     none; without it, the suite's own default."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FleetFileError(f"{path}: cannot be read ({exc.__class__.__name__}: {getattr(exc, 'strerror', '') or exc})") from None
-    try:
-        document = load_yaml(text)
-    except YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}" if mark is not None else ""
-        raise FleetFileError(f"{path}: not valid YAML{at} ({getattr(exc, 'problem', None) or 'syntax error'})") from None
+        document = read_yaml_file(path, "fleet file")
+    except YamlFileError as exc:
+        raise FleetFileError(str(exc)) from None
     try:
         validate(document)
     except FleetFileError as exc:

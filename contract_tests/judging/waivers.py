@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from ..contract.yaml_loading import YAMLError, load_yaml
+from ..contract.yaml_loading import YamlFileError, read_yaml_file
 
 __all__ = ["Waiver", "WaiverError", "load_waivers", "today"]
 
@@ -69,13 +69,9 @@ def load_waivers(path: str | Path, known_ids: Iterable[str]) -> tuple[Waiver, ..
     """Parse and validate a waiver file against the requirement IDs of the catalog."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise WaiverError(f"{path}: cannot read the waiver file: {exc.strerror or exc}") from None
-    try:
-        data = load_yaml(text)
-    except YAMLError as exc:
-        raise WaiverError(f"{path}: not valid YAML: {exc}") from None
+        data = read_yaml_file(path, "waiver file")
+    except YamlFileError as exc:
+        raise WaiverError(str(exc)) from None
     if data is None:
         return ()
     if isinstance(data, dict):
