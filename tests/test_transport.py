@@ -371,3 +371,22 @@ def test_a_target_that_says_100_continue_gets_the_body_and_answers_it():
         client.close()
     assert ex.status == 401 and ex.failure is None
     assert took < 30  # answered on its 100 Continue, not after the wait for a target that says nothing (60 s)
+
+
+def test_a_trust_store_that_cannot_be_loaded_is_could_not_test_in_one_line(tmp_path):
+    """SSL_CERT_FILE naming a missing file, or one with no certificate: httpx fails making its TLS context before the
+    first request (for an http:// target too). Exit 4, one line naming the variable, a report; no traceback."""
+    not_pem = tmp_path / "ca.pem"
+    not_pem.write_text("not a certificate\n", encoding="utf-8")
+    for value, reason in ((tmp_path / "missing.pem", "No such file or directory"), (not_pem, "NO_CERTIFICATE_OR_CRL_FOUND")):
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("LOGIN_", "PYTEST_"))}
+        env["SSL_CERT_FILE"] = str(value)
+        done = subprocess.run([sys.executable, "-m", "contract_tests", "-q", "--base-url=http://127.0.0.1:9",
+                               f"--report-dir={tmp_path / 'out'}"], cwd=tmp_path, env=env, capture_output=True,
+                              text=True, timeout=120, check=False)
+        text = done.stdout + done.stderr
+        assert done.returncode == 4 and "Traceback" not in text and "INTERNALERROR" not in text, text[-2000:]
+        assert f"COULD NOT TEST: cannot load the CA certificates in SSL_CERT_FILE={value} (" in text
+        assert reason in text
+        report = json.loads((tmp_path / "out" / "conformance.json").read_text(encoding="utf-8"))
+        assert report["run"]["verdict"] == "could-not-test"

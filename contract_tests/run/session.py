@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import ssl
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NoReturn
@@ -17,6 +18,7 @@ from ..judging.ledger import Ledger
 from ..judging.results import Results
 from ..judging.run_record import RunRecord
 from ..sending.target_url import url_password
+from ..sending.transport import trust_store_problem
 from ..sending.client import ContractClient
 from ..sending.exchange import Exchange
 from ..sending.secrets import Redactor
@@ -132,15 +134,18 @@ class SuiteState:
         # --run-deadline counts from the run's start (collection, the pre-flight included); the limits are the
         # settings' own, per client
         limits = dataclasses.replace(s.limits, run_deadline=self.started_monotonic + s.run_deadline)
-        self.client = ContractClient(
-            url,
-            self.redactor,
-            limits,
-            captcha_header=s.captcha_header,
-            captcha_token=s.captcha_token,
-            captcha_pattern=s.captcha_error,
-            account=s.account,
-        )
+        try:
+            self.client = ContractClient(
+                url,
+                self.redactor,
+                limits,
+                captcha_header=s.captcha_header,
+                captcha_token=s.captcha_token,
+                captcha_pattern=s.captcha_error,
+                account=s.account,
+            )
+        except (OSError, ssl.SSLError) as exc:  # the TLS context, made with the client, reads SSL_CERT_FILE / _DIR
+            self._cannot_test(trust_store_problem(exc))
         self.client.ledger = self.ledger  # stamped on every exchange: the call-site API records there
         self.observer = invariants.Observer(self.ledger)
         self.client.observer = self.observer

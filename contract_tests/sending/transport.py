@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import enum
 import errno
+import os
 import re
 import socket
 import ssl
@@ -229,3 +230,14 @@ def describe_tls_error(text: str) -> tuple[str, Failure]:
 def tls_handshake_timeout(timeout: float) -> str:
     return (f"TLS handshake did not complete within {timeout:g} s: the port accepted the connection but did not "
             "answer the handshake; is it a TLS port (https://)?")
+
+
+def trust_store_problem(exc: OSError | ssl.SSLError, environ: dict[str, str] | None = None) -> str:
+    """Why the TLS context could not be made: httpx loads the CA certificates of SSL_CERT_FILE when it makes one,
+    before the first request, for http:// targets too (a missing SSL_CERT_DIR is not an error)."""
+    env = os.environ if environ is None else environ
+    reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    if env.get("SSL_CERT_FILE"):
+        return (f"cannot load the CA certificates in SSL_CERT_FILE={env['SSL_CERT_FILE']} ({reason}): correct it, or "
+                "unset it to use the defaults")
+    return f"cannot set up TLS ({reason})"
