@@ -151,6 +151,10 @@ def test_reports_of_schema_1_1_still_load(report_schema, tmp_path):
     out = io.StringIO()
     code = replay_main([str(path), "--base-url", "http://127.0.0.1:9"], env={}, out=out)
     assert code == 4 and "could not test" in out.getvalue()  # nothing listens on port 9
+    out = io.StringIO()
+    code = replay_main([str(path), "--base-url", "http://ci:Url-Pw-31@127.0.0.1:9"], env={}, out=out)
+    assert code == 4 and "could not test http://ci:<url-password>@127.0.0.1:9" in out.getvalue()
+    assert "Url-Pw-31" not in out.getvalue()  # the URL's password is a secret in replay's lines too
 
 
 # -- the bundled server with two faults ---------------------------------------------------------------------------
@@ -276,6 +280,7 @@ def test_replay_renews_the_issued_tokens_a_recorded_request_carried(run, pyteste
 @pytest.mark.parametrize("argv, message", [
     (["missing.json", "--base-url", "http://127.0.0.1:9"], "no such file"),
     (["{report}", "--base-url", "ftp://x"], "must be an http(s) URL"),
+    (["{report}", "--base-url", "http://ci:Pw-9@[::1"], "(not a valid URL (Invalid IPv6 URL)), got 'http://ci:<url-password>@[::1'"),
     (["{report}", "--base-url", "http://127.0.0.1:9", "--timeout", "nan"], "finite number"),
     (["{report}", "--base-url", "http://127.0.0.1:9", "--requirement", "NOPE-01"], "unknown requirement"),
 ])
@@ -285,6 +290,17 @@ def test_bad_replay_input_is_one_line_and_exit_4(tmp_path, argv, message):
     out = io.StringIO()
     code = replay_main([a.replace("{report}", str(report)) for a in argv], env={}, out=out)
     assert code == 4 and message in out.getvalue() and len(out.getvalue().splitlines()) == 1
+
+
+def test_replay_with_a_trust_store_that_cannot_be_loaded_is_one_line_and_exit_4(tmp_path, monkeypatch):
+    report = tmp_path / "r.json"
+    report.write_text(json.dumps({"schema_version": "1.2", "run": {}, "requirements": []}))
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "missing.pem"))
+    out = io.StringIO()
+    code = replay_main([str(report), "--base-url", "http://127.0.0.1:9"], env={}, out=out)
+    assert code == 4 and out.getvalue() == (f"ERROR: replay: cannot load the CA certificates in SSL_CERT_FILE="
+                                            f"{tmp_path / 'missing.pem'} (No such file or directory): correct it, "
+                                            "or unset it to use the defaults\n")
 
 
 def test_request_data_round_trips_with_secrets_from_the_environment():

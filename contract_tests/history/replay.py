@@ -18,6 +18,7 @@ import importlib
 import json
 import math
 import os
+import ssl
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +33,8 @@ from ..sending.client import Account, ClientLimits, ContractClient, NotSent, Tar
 from ..sending.exchange import visible
 from ..sending.replayable import Unavailable, from_text
 from ..sending.secrets import Redactor, Secret, password_secret
-from ..sending.target_url import base_url_problem, shown_url
+from ..sending.target_url import base_url_problem, shown_url, url_password
+from ..sending.transport import trust_store_problem
 
 ENV_EMAIL, ENV_PASSWORD, ENV_CAPTCHA = "LOGIN_EMAIL", "LOGIN_PASSWORD", "LOGIN_CAPTCHA_TOKEN"
 FIXED, STILL_FAILING, UNDECIDED = "fixed", "still failing", "not rechecked"
@@ -303,8 +305,12 @@ def main(argv: list[str], env: dict[str, str] | None = None, out=None) -> int:
         for secret in secrets.values():
             redactor.add(secret)
         account = Account.from_values(email, password) if email and password else None
-        client = ContractClient(args.base_url, redactor, limits, captcha_header=args.captcha_header,
-                                captcha_token=secrets.get("<LOGIN_CAPTCHA_TOKEN>"), account=account)
+        redactor.add(url_password(str(args.base_url)) or "", "<url-password>")
+        try:
+            client = ContractClient(args.base_url, redactor, limits, captcha_header=args.captcha_header,
+                                    captcha_token=secrets.get("<LOGIN_CAPTCHA_TOKEN>"), account=account)
+        except (OSError, ssl.SSLError) as exc:  # the TLS context, made with the client, reads SSL_CERT_FILE
+            raise ReplayError(trust_store_problem(exc)) from None
     except ReplayError as exc:
         print(f"ERROR: replay: {visible(redactor(str(exc)))}", file=out)
         return EXIT_COULD_NOT_TEST
@@ -317,7 +323,8 @@ def main(argv: list[str], env: dict[str, str] | None = None, out=None) -> int:
         try:
             client.probe()
         except TargetError as exc:
-            print(f"ERROR: replay: could not test {args.base_url}: {visible(redactor(str(exc)))}", file=out)
+            print(f"ERROR: replay: could not test {shown_url(str(args.base_url))}: {visible(redactor(str(exc)))}",
+                  file=out)
             return EXIT_COULD_NOT_TEST
         replayer = Replayer(client, secrets, account)
         results = [replayer.requirement(entry) for entry in failed]
