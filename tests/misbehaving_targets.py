@@ -210,6 +210,9 @@ BEHAVIOURS: dict[str, Behaviour] = {
                              "Location: https://login.example.test/api/user/login\r\n"),
     "500-for-everything": answer("500 Internal Server Error", "text/plain", b"Internal Server Error"),
     "401-json": answer("401 Unauthorized", "application/json", b'{"error": "INVALID_CREDENTIALS"}'),
+    # a proxy's Content-Encoding on a body that is not compressed: the body cannot be read as the header says
+    "gzip-header-on-plain-body": answer("401 Unauthorized", "application/json", b'{"error":"INVALID_CREDENTIALS"}',
+                                        "Content-Encoding: gzip\r\n"),
     "10-mb-body": answer("200 OK", "application/json", b'{"error": "' + b"x" * (10 * 1024 * 1024) + b'"}'),
     # what happens on the wire with a large body, a malformed Retry-After, the wrong scheme
     "refuses-from-headers-and-resets": edge_refusal(read_first=0),

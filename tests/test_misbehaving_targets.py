@@ -72,6 +72,8 @@ CASES: dict[str, Case] = {
                            "--base-url=https://login.example.test"),
     "500-for-everything": Case("500-for-everything", 4, "could-not-test", "does not look like the login API"),
     "10-mb-body": Case("10-mb-body", 4, "could-not-test", "body cut at 1048576 bytes"),
+    "gzip-header-on-plain-body": Case("gzip-header-on-plain-body", 4, "could-not-test",
+                                      "the answer's body could not be decoded as its Content-Encoding says"),
     "empty-base-url": Case(None, 4, "could-not-test", "--base-url / PYTEST_BASE_URL is empty",
                            env={**CREDENTIALS, "PYTEST_BASE_URL": ""}),
     "stops-answering-mid-run": Case("goes-silent", 4, "could-not-test",

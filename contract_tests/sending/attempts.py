@@ -130,7 +130,7 @@ class Attempts:
             if self.shared and not probe:
                 self.shared.give_back("requests")
             raise
-        except (httpx.TimeoutException, TimeoutError, httpx.TransportError) as exc:
+        except (httpx.TimeoutException, TimeoutError, httpx.TransportError, httpx.DecodingError) as exc:
             exchange.failure = classify(exc, scheme=self._scheme, timeout=self.limits.timeout,
                                         size=len(kwargs.get("content") or b""), wire=log if self._observed else None)
         exchange.elapsed = time.perf_counter() - started

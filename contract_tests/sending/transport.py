@@ -106,6 +106,10 @@ def classify(exc: BaseException, *, scheme: str, timeout: float, size: int, wire
                                 f"target's doing): {_text(exc)}", reached=False)
     if isinstance(exc, (httpx.TimeoutException, TimeoutError)):
         return _timeout(timeout, size, wire)
+    if isinstance(exc, httpx.DecodingError):  # status and headers came, the body is not what they say it is
+        return TransportFailure(Failure.PROTOCOL, "the answer's body could not be decoded as its Content-Encoding "
+                                f"says ({_text(exc)}): a Content-Encoding header on a body that is not so encoded, "
+                                "or one compressed twice (a proxy and the application both compressing)")
     if isinstance(exc, httpx.ConnectError) and not (wire is not None and wire.tls_done):
         return _connect_failure(exc, wire)
     return _no_answer(exc, scheme, size, wire)
