@@ -307,6 +307,21 @@ def test_coerce_numbers_hides_the_non_finite_echo_and_nothing_else_of_it():
         assert 400 <= answer.status_code < 500 and answer.json()["error"], answer.text
 
 
+def test_rejecting_unknown_fields_hides_the_mass_assignment_and_nothing_else_of_it():
+    """What the by-name mask declares: the fault alone answers the right login with a posted user_uuid as that
+    session's identity; with reject-unknown-fields on, the same request is refused (4xx) before the credentials
+    are looked at, and the right login alone still succeeds (the knob hides the fault, not the account)."""
+    posted = json.dumps({"email": DEMO_EMAIL, "password": DEMO_PASSWORD, "user_uuid": "posted-by-the-client"}).encode()
+    with start_reference_server(fault="mass-assignment") as server:
+        answer = _post_raw(server, posted)
+        assert answer.status_code == 201 and answer.json()["user_uuid"] == "posted-by-the-client", answer.text
+    with start_reference_server(fault="mass-assignment", knobs=("reject-unknown-fields",)) as server:
+        answer = _post_raw(server, posted)
+        assert 400 <= answer.status_code < 500 and "token" not in answer.json(), answer.text
+        plain = _post_raw(server, json.dumps({"email": DEMO_EMAIL, "password": DEMO_PASSWORD}).encode())
+        assert plain.status_code == 201 and plain.json()["user_uuid"] != "posted-by-the-client", plain.text
+
+
 def test_the_recursion_fault_fails_the_deep_probes_whatever_this_process_allows():
     """The space's servers share this process, whose recursion limit hypothesis raises while it draws: the fault
     nests as a deployment's process would (Python's default limit), so a draw's timing cannot hide it."""
