@@ -14,9 +14,11 @@ the run.
 
 from __future__ import annotations
 
+import atexit
 import os
 import sys
 from importlib.resources import as_file, files
+from typing import NoReturn
 
 HELP = """\
 usage: hyper3d-login-conformance --base-url=URL [options]     (also: python -m contract_tests)
@@ -98,5 +100,20 @@ def _main(args: list[str]) -> int:
     return int(code)
 
 
+def console() -> NoReturn:
+    """The command (console script and ``python -m contract_tests``): :func:`main`, then the process ends without the
+    interpreter's teardown, which frees every module and object a run loaded (hypothesis, schemathesis) one by one:
+    about 0.3 s of a 3 s run, after the verdict. The exit handlers run and the standard streams are flushed first;
+    the reports were written and closed before :func:`main` returned."""
+    code = main()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a reader that went away, a stream already closed: nothing more to say to it
+            pass
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console()

@@ -164,7 +164,7 @@ def test_sdist_and_wheel_ship_the_spec_and_every_data_file(dists):
     entry_points = next(n for n in in_wheel if n.endswith(".dist-info/entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "[pytest11]\ncontract_tests = contract_tests.entry" in text
-    assert "hyper3d-login-conformance = contract_tests.__main__:main" in text
+    assert "hyper3d-login-conformance = contract_tests.__main__:console" in text
 
 
 def test_installed_package_reads_its_resources_from_the_venv(venv, work):
