@@ -34,7 +34,7 @@ from pathlib import Path
 
 import pytest
 from real_frameworks.runner import (DEMO_EMAIL, DEMO_PASSWORD, STACKS, InstallFailed, StartFailed, ToolchainMissing,
-                                    install, serve)
+                                    check_toolchain, install, serve)
 from stack_table import findings, load_expectations, read_verdicts, stack_table
 from test_faults import LANE_SCRIPT, RUN_TIMEOUT, SUITE, _clean_environ
 from test_stack_variants import KnownDisagreement
@@ -307,6 +307,21 @@ def test_a_missing_toolchain_fails_in_ci_and_skips_elsewhere():
     assert toolchain_verdict("`go` not found", {"CI": "true"})[0] == "fail"
     verdict, message = toolchain_verdict("`go` not found", {})
     assert verdict == "skip" and "`go` not found" in message
+
+
+def test_the_ruby_toolchain_check_says_what_is_missing(monkeypatch, tmp_path):
+    """Rails comes from Debian's packages: without ruby, or with a ruby that cannot load Rails, the stack is not run
+    and the reason names the packages (and the load error)."""
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ToolchainMissing, match="`ruby` not found.*ruby-rails ruby-bcrypt ruby-jwt puma"):
+        check_toolchain(STACKS["rails"])
+    for tool, script in {"puma": "exit 0", "ruby": "echo \"-e:1:in 'require': cannot load such file -- "
+                                                   "action_controller/railtie (LoadError)\" >&2\n"
+                                                   "echo \"\tfrom -e:1:in '<main>'\" >&2\nexit 1"}.items():
+        (tmp_path / tool).write_text(f"#!/bin/sh\n{script}\n")
+        (tmp_path / tool).chmod(0o755)
+    with pytest.raises(ToolchainMissing, match="cannot load such file -- action_controller/railtie.*ruby-rails"):
+        check_toolchain(STACKS["rails"])
 
 
 def test_stacks_pin_their_dependencies():

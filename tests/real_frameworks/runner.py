@@ -143,7 +143,7 @@ def _ruby() -> str:
     loaded = subprocess.run([ruby, "-e", script], capture_output=True, text=True, check=False, timeout=60,
                             stdin=subprocess.DEVNULL)
     if loaded.returncode != 0 or loaded.stdout.strip() != str(RAILS_MAJOR):
-        problem = (loaded.stderr.strip().splitlines() or [f"Rails {loaded.stdout.strip()}"])[-1]
+        problem = (loaded.stderr.strip().splitlines() or [f"Rails {loaded.stdout.strip()}"])[0]  # the error line
         raise ToolchainMissing(f"ruby cannot load Rails {RAILS_MAJOR}, bcrypt and jwt ({problem}): "
                                f"Debian packages {RUBY_PACKAGES}")
     return ruby
