@@ -45,7 +45,10 @@ ActiveSupport.on_load(:action_controller) do
   wrap_parameters format: [:json]
 end
 
-# The account: an Active Model object with has_secure_password (bcrypt at BCrypt::Engine's default cost).
+# The account: an Active Model object with has_secure_password (bcrypt at BCrypt::Engine's default cost, 12).
+# has_secure_password validates at most 72 bytes when a password is set (ActiveModel::SecurePassword::
+# MAX_PASSWORD_LENGTH_ALLOWED, bcrypt's limit); authenticate passes whatever it is given to bcrypt, which reads only
+# the first 72 bytes and refuses a NUL byte (ArgumentError: bcrypt-ruby hands the secret to C as a C string).
 class User
   include ActiveModel::Model
   include ActiveModel::SecurePassword
@@ -107,6 +110,9 @@ class SessionsController < ActionController::API
 
   private
 
+  # Strong parameters (Action Controller Overview 4.5): permitted scalars only -- an array or object value is
+  # dropped -- from `params`, which holds the JSON body (ActiveSupport::JSON, max_nesting 100; a body that is not an
+  # object comes as `_json`), form and multipart bodies and the query string alike.
   def login_params
     params.permit(:email, :username, :password)
   end
