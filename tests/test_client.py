@@ -478,3 +478,21 @@ def test_pre_flight_names_the_base_url_a_redirecting_target_moved_to(locations, 
     answers = [exchange(301, headers={"location": where}) if where else exchange(401, {"error": "NO_SUCH_USER"})
                for where in locations]
     assert moved_to(answers) == root
+
+
+def test_requests_carry_no_accept_header_as_the_documented_client_sends_none():
+    """Go's net/http sends no Accept and the documented client sets only Content-Type; servers negotiate on Accept
+    (Rails answers exceptions as JSON for Accept: application/json, as an empty text/html body without it), so the
+    suite must see the answer that client gets: no Accept of its own, and not httpx's default `*/*` either."""
+    seen = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers)
+        return httpx.Response(401, json={"error": "INVALID_CREDENTIALS"})
+
+    client = _client(handler)
+    client.send(_wrong())
+    client.send(LoginRequest(purpose="get", method="GET", expect="any"))
+    assert len(seen) == 2
+    assert all("accept" not in headers and headers["user-agent"] for headers in seen)
+    assert seen[0]["content-type"] == "application/json"

@@ -1,7 +1,7 @@
 """The suite judges real login services it was not shaped by: one contract-suite run per stack of
-tests/real_frameworks/ (FastAPI, Flask, Express, Fastify, Go net/http -- each written idiomatically with its
-framework's defaults, installed from its committed dependency files by tests/real_frameworks/runner.py and started on
-a free loopback port), at ``--in-flight 1`` and at the default, compared requirement by requirement with the stack's
+tests/real_frameworks/ (FastAPI, Flask, Django, Express, Fastify, NestJS, Go net/http, Rails -- each written
+idiomatically with its framework's defaults, installed from its committed dependency files by
+tests/real_frameworks/runner.py and started on a free loopback port), at ``--in-flight 1`` and at the default, compared requirement by requirement with the stack's
 expectations.yaml (the stack-variant mechanism: tests/stack_table.py, tests/test_stack_variants.py).
 
 - Each (stack, requirement) is its own case: both runs must give the expected verdict. Where today's suite is known
@@ -11,7 +11,8 @@ expectations.yaml (the stack-variant mechanism: tests/stack_table.py, tests/test
 - An https stack (the nginx edge) names the CA of its certificate; the lanes get it as SSL_CERT_FILE, as a user behind
   a private CA would give it.
 - Only the stacks whose cases are selected are started (``-k nginx`` runs the edge and its upstream alone).
-- Toolchains: node/npm, go (Debian's golang-go) and nginx (Debian's nginx-light) come from .ci/run. A missing one fails the lane when $CI is set
+- Toolchains: node/npm, go (Debian's golang-go), nginx (Debian's nginx-light) and Ruby with Rails 6.1 (Debian's
+  ruby-rails, ruby-bcrypt, ruby-jwt, puma) come from .ci/run. A missing one fails the lane when $CI is set
   and skips its stacks with the reason otherwise.
 
 The two settings run in two processes at once (tests/selftest_lane.py), against one server per stack (the services
@@ -33,7 +34,7 @@ from pathlib import Path
 
 import pytest
 from real_frameworks.runner import (DEMO_EMAIL, DEMO_PASSWORD, STACKS, InstallFailed, StartFailed, ToolchainMissing,
-                                    install, serve)
+                                    check_toolchain, install, serve)
 from stack_table import findings, load_expectations, read_verdicts, stack_table
 from test_faults import LANE_SCRIPT, RUN_TIMEOUT, SUITE, _clean_environ
 from test_stack_variants import KnownDisagreement
@@ -308,6 +309,21 @@ def test_a_missing_toolchain_fails_in_ci_and_skips_elsewhere():
     assert verdict == "skip" and "`go` not found" in message
 
 
+def test_the_ruby_toolchain_check_says_what_is_missing(monkeypatch, tmp_path):
+    """Rails comes from Debian's packages: without ruby, or with a ruby that cannot load Rails, the stack is not run
+    and the reason names the packages (and the load error)."""
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ToolchainMissing, match="`ruby` not found.*ruby-rails ruby-bcrypt ruby-jwt puma"):
+        check_toolchain(STACKS["rails"])
+    for tool, script in {"puma": "exit 0", "ruby": "echo \"-e:1:in 'require': cannot load such file -- "
+                                                   "action_controller/railtie (LoadError)\" >&2\n"
+                                                   "echo \"\tfrom -e:1:in '<main>'\" >&2\nexit 1"}.items():
+        (tmp_path / tool).write_text(f"#!/bin/sh\n{script}\n")
+        (tmp_path / tool).chmod(0o755)
+    with pytest.raises(ToolchainMissing, match="cannot load such file -- action_controller/railtie.*ruby-rails"):
+        check_toolchain(STACKS["rails"])
+
+
 def test_stacks_pin_their_dependencies():
     """Installs are reproducible: Python pins every requirement, Node installs from a committed lock, Go needs no module."""
     for stack in STACKS.values():
@@ -321,6 +337,9 @@ def test_stacks_pin_their_dependencies():
             assert lock["packages"][""]["dependencies"] == package["dependencies"], stack.name
         elif stack.language == "go":
             assert "require" not in (stack.folder / "go.mod").read_text(), stack.name
+        elif stack.language == "ruby":  # Debian's packages, pinned by the release: no bundler, no gem fetched
+            source = (stack.folder / "config.ru").read_text()
+            assert "bundler" not in source and "gemfile" not in source.lower(), stack.name
         else:  # an edge: the system's nginx, configured by the stack's file, in front of a pinned stack
             assert stack.upstream in STACKS and "include" not in (stack.folder / "nginx.conf").read_text(), stack.name
 
@@ -333,3 +352,15 @@ def test_the_edge_keeps_nginx_defaults():
     names = {words[0] for words in directives if words}
     assert not names & {"client_max_body_size", "error_page", "proxy_http_version", "limit_req_status", "include"}
     assert {"limit_req_zone", "limit_req", "add_header", "proxy_pass", "ssl_certificate"} <= names
+
+
+def test_the_rails_stack_keeps_rails_defaults():
+    """The Rails stack is judged on Rails' documented defaults: its config.ru overrides none of the behaviours its
+    expectations cite (exception answers, default headers, caching, parameter parsers, body limits, host checks) and
+    rescues no exception itself."""
+    source = (STACKS["rails"].folder / "config.ru").read_text()
+    code = "\n".join(line.split("#")[0] for line in source.splitlines())
+    for setting in ("exceptions_app", "default_headers", "show_exceptions", "parameter_parsers", "hosts",
+                    "force_ssl", "rescue_from", "rescue ", "Cache-Control", "expires_now", "use Rack"):
+        assert setting not in code, setting
+    assert 'config.load_defaults 6.1' in code and "ActionController::API" in code and "params.permit(" in code

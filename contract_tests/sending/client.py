@@ -61,7 +61,11 @@ __all__ = [
 ]
 
 USER_AGENT = "hyper3d-login-conformance/0.1 (+contract tests)"
-DEFAULT_HEADERS = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+# The documented client (Go's net/http, Content-Type only) sends no Accept, and frameworks negotiate their own answers
+# on it (Rails' exception pages are JSON for Accept: application/json, an empty text/html body without Accept): the
+# suite sends none either, so it sees what that client gets (httpx's default `Accept: */*` is removed too).
+DEFAULT_HEADERS = {"User-Agent": USER_AGENT}
+NOT_SENT_HEADERS = ("Accept",)
 
 
 @dataclass(frozen=True)
@@ -140,6 +144,8 @@ class ContractClient(SendingAhead, AccountBudget, Attempts, GatewayRetry, Backin
             headers=DEFAULT_HEADERS,
             transport=transport,
         )
+        for name in NOT_SENT_HEADERS:
+            self._http.headers.pop(name, None)
         self._no_answer = 0  # consecutive requests that got no complete answer
         self.stopped: str | None = None  # why no more requests are sent (target lost, run deadline)
         self.on_stop: Callable[[str, bool], None] | None = None  # (reason, could_not_test): the run ends

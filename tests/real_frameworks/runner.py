@@ -11,12 +11,15 @@ is reused:
 - Node stacks: `npm ci` of the committed package.json + package-lock.json, then `node server.js` from the stack's
   folder with NODE_PATH pointing at the installed node_modules;
 - Go: `go build` with the standard library only (GOPROXY=off, GOFLAGS=-mod=mod: a module requirement fails the build);
+- Ruby (rails): nothing to install: Rails 6.1, bcrypt, ruby-jwt and puma are Debian's packages (ruby-rails,
+  ruby-bcrypt, ruby-jwt, puma, from .ci/run; rubygems.org is not reachable, so no bundler); the toolchain check loads
+  them, and Debian's puma serves the stack's config.ru in the production environment;
 - an edge (nginx_tls): Debian's nginx (package nginx-light, from .ci/run) terminating TLS in front of its upstream
   stack, which is installed and started with it. Its certificate comes from a throwaway trustme CA whose file the
   Service names (`ca_file`: the suite is given it as SSL_CERT_FILE); nginx runs in the foreground from a temporary
   prefix (pid, temp files, certificate) with the stack's nginx.conf, as an unprivileged user when started as root.
 
-A missing toolchain (node/npm, go, the venv module) raises ToolchainMissing with the reason; the self-test fails on it
+A missing toolchain (node/npm, go, the venv module, ruby with the Rails packages) raises ToolchainMissing with the reason; the self-test fails on it
 in CI and skips with that reason elsewhere.
 """
 
@@ -27,6 +30,7 @@ import fcntl
 import hashlib
 import os
 import pwd
+import secrets
 import shutil
 import socket
 import subprocess
@@ -45,10 +49,12 @@ START_TIMEOUT = 60.0
 INSTALL_TIMEOUT = 600.0
 GO_MIN = (1, 19)
 NODE_MIN = 20  # Fastify 5 and Express 5 as pinned (package.json "engines")
+RUBY_PACKAGES = "ruby-rails ruby-bcrypt ruby-jwt puma"  # Debian bookworm: Rails 6.1.7, bcrypt 3.1, jwt 2.5, puma 5.6
+RAILS_MAJOR = 6
 
 
 class ToolchainMissing(RuntimeError):
-    """A stack's toolchain is not on this machine (node, npm, go, python venv)."""
+    """A stack's toolchain is not on this machine (node, npm, go, python venv, ruby with Rails)."""
 
 
 class InstallFailed(RuntimeError):
@@ -84,6 +90,8 @@ STACKS = {s.name: s for s in (
     Stack("nestjs", "node", "NestJS 12 + ValidationPipe/class-validator (@nestjs/jwt, bcryptjs): the vendor's likely stack",
           ("package.json", "package-lock.json")),
     Stack("go_nethttp", "go", "Go net/http + encoding/json, standard library only", ("go.mod", "main.go")),
+    Stack("rails", "ruby", "Ruby on Rails 6.1 API (strong parameters, has_secure_password/bcrypt, ruby-jwt; puma), "
+          "Debian's packages", ("config.ru",)),
     Stack("nginx_tls", "nginx", "Debian's nginx terminating TLS (default limits, limit_req) in front of fastapi",
           ("nginx.conf",), upstream="fastapi"),
 )}
@@ -126,6 +134,21 @@ def _node() -> str:
     return node
 
 
+def _ruby() -> str:
+    """Debian's ruby with Rails 6, bcrypt and jwt loadable, and puma: the rails stack's whole toolchain."""
+    ruby = _which("ruby", f"Debian packages {RUBY_PACKAGES}")
+    _which("puma", f"Debian package puma ({RUBY_PACKAGES})")
+    script = ('require "action_controller/railtie"; require "active_model"; require "bcrypt"; require "jwt"; '
+              'print Rails::VERSION::MAJOR')
+    loaded = subprocess.run([ruby, "-e", script], capture_output=True, text=True, check=False, timeout=60,
+                            stdin=subprocess.DEVNULL)
+    if loaded.returncode != 0 or loaded.stdout.strip() != str(RAILS_MAJOR):
+        problem = (loaded.stderr.strip().splitlines() or [f"Rails {loaded.stdout.strip()}"])[0]  # the error line
+        raise ToolchainMissing(f"ruby cannot load Rails {RAILS_MAJOR}, bcrypt and jwt ({problem}): "
+                               f"Debian packages {RUBY_PACKAGES}")
+    return ruby
+
+
 def _run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> None:
     done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=INSTALL_TIMEOUT,
                           stdin=subprocess.DEVNULL, check=False)
@@ -149,6 +172,8 @@ def _install_into(stack: Stack, target: Path) -> None:
         for name in stack.dependency_files:
             shutil.copy2(stack.folder / name, target / name)
         _run([npm, "ci", "--omit=dev", "--no-audit", "--no-fund", "--ignore-scripts"], target)
+    elif stack.language == "ruby":
+        pass  # Debian's packages, loaded by check_toolchain: nothing of the stack's own to install
     elif stack.language == "go":
         _run([_go(), "build", "-trimpath", "-o", str(target / "login"), "."], stack.folder, env=_go_env(target))
     else:  # pragma: no cover - STACKS is fixed above
@@ -167,6 +192,8 @@ def check_toolchain(stack: Stack) -> None:
         _which("npm", "npm, with nodejs")
     elif stack.language == "go":
         _go()
+    elif stack.language == "ruby":
+        _ruby()
     elif stack.language == "nginx":
         _which("nginx", "Debian package nginx-light")
         import trustme  # noqa: F401 - the edge's certificate (the project's test extras)
@@ -210,6 +237,11 @@ def command(stack: Stack, target: Path, port: int) -> tuple[list[str], dict[str,
     elif stack.language == "node":
         cmd = [_node(), "server.js"]
         env |= {"NODE_PATH": str(target / "node_modules"), "NODE_ENV": "production"}
+    elif stack.language == "ruby":
+        cmd = [_which("puma", "Debian package puma"), "--bind", f"tcp://127.0.0.1:{port}", "--environment",
+               "production", "config.ru"]
+        env |= {"RAILS_ENV": "production", "RACK_ENV": "production", "RAILS_LOG_TO_STDOUT": "1",
+                "SECRET_KEY_BASE": secrets.token_hex(64)}  # production reads it from the environment
     else:
         cmd = [str(target / "login")]
     return cmd, env
