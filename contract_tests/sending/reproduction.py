@@ -53,6 +53,8 @@ def curl(request: LoginRequest, base_url: str) -> str:
         args += ["--url-query", _shell_pair(key, value)]
     for name, value in request.headers.items():
         args += ["-H", _shell_header(name, value)]
+    if not any(name.lower() == "accept" for name in request.headers):
+        args += ["-H", "'Accept:'"]  # curl's default Accept: */* removed: the suite, as the documented client, sends none
     ctype = request.effective_content_type
     if request.multipart is not None:
         for key, value in request.multipart:
