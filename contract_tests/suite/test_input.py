@@ -147,6 +147,9 @@ def test_non_json_content_type_is_refused(exchange):
     expect("INPUT-07", exchange, checks.status_in, (415, 400), "415 Unsupported Media Type (400 tolerated)")
 
 
+ORDINARY = 1024  # INPUT-08's counterpart: the same request at a size every limit admits
+
+
 def _oversized(unknown_email: str) -> LoginRequest:
     field = undeclared_property()
     return LoginRequest(f"a {size_text(OVERSIZED)} JSON body (above the common 1 MiB and 2.5 MB limits): an "
@@ -155,19 +158,27 @@ def _oversized(unknown_email: str) -> LoginRequest:
                         headers={"Expect": "100-continue"}, accept_transport_error=True)
 
 
+def _ordinary_size(oversized: LoginRequest) -> tuple[str, dict]:
+    """The oversized request's counterpart: the same login and property, padded to ORDINARY bytes."""
+    field = undeclared_property()
+    body = {name: value for name, value in oversized.json.items() if name != field}
+    return (f"the same login padded in {field!r} to {size_text(ORDINARY)} (what the {size_text(OVERSIZED)} body's "
+            "answer is compared with)", padded(body, field, ORDINARY))
+
+
 @requirement("INPUT-08")
 @sends(_oversized)
-def test_oversized_body_is_refused_as_too_large(request, send, exchange):
+def test_oversized_body_is_refused_as_too_large(send, exchange):
     """A body clearly above the common limits (3 MiB: inputs/padding.py OVERSIZED) is refused as too large, not
     parsed and refused as credentials.
 
     The padding sits in a property the OpenAPI document does not declare, next to an unknown account's
-    credentials. A 413 says "too large" by itself. Any other answer is compared with the credential failure learned
-    from a normal login of an unknown account: a server without a body limit parses the body, ignores the property
-    (INPUT-10 allows that) and answers with that same credential failure (status and `error`) -- the finding. Any
-    other refusal (a 400 "too large", a 400 for the unknown property) shows the body was not taken as credentials.
-    Not a time bound: parsing the body takes milliseconds, so timing cannot tell a limit from none, and a timed test
-    is not deterministic.
+    credentials. A 413 says "too large" by itself. Any other answer is compared with the answer to the same request
+    at an ordinary size (1 KiB): a server without a body limit parses both bodies and answers them alike (status and
+    `error`) -- the finding -- whether it ignores the property (INPUT-10 allows that: both are the unknown account's
+    credential failure) or refuses it (both are the same 400 for an unknown property). A limit answers the large one
+    otherwise (a 400 "too large", a reset). Not a time bound: parsing the body takes milliseconds, so timing cannot
+    tell a limit from none, and a timed test is not deterministic.
 
     The request says ``Expect: 100-continue``: a target that refuses from the headers answers before the body is
     sent (sending/wire_log.py waits for its word). One that cuts the connection while the body is still being
@@ -196,11 +207,13 @@ def test_oversized_body_is_refused_as_too_large(request, send, exchange):
     expect("INPUT-08", ex, checks.is_4xx)
     if ex.status == 413:
         return
-    unknown_account = request.getfixturevalue("unknown_account")  # only now: a captcha may keep it from us
-    if unknown_account.status is None or unknown_account.status >= 500:
-        inconclusive(f"no credential-failure answer to compare with ({unknown_account.describe_response(200)})")
-    # the same answer means the oversized body was parsed and its credentials checked: no body limit
-    expect("INPUT-08", ex, checks.answers_unlike, unknown_account, "an unknown account's credential failure")
+    purpose, body = _ordinary_size(ex.request)
+    ordinary = send(purpose, "invalid", json=body)
+    if ordinary.status is None or ordinary.status >= 500:
+        inconclusive(f"no answer at an ordinary size to compare with ({ordinary.describe_response(200)})")
+    # the same answer means the oversized body was parsed like the ordinary one: no body limit
+    expect("INPUT-08", ex, checks.answers_unlike, ordinary,
+           f"the answer to the same request at {size_text(ORDINARY)}")
 
 
 NASTY = {
