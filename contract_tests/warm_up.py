@@ -6,7 +6,9 @@ success-path checks send one request at a time and mostly wait, so the run does 
 on the main thread while it waits for an answer (the client's ``while_waiting``), instead of in its first fuzzing
 test and at its end. Not in a thread: CPython 3.11 cannot build ASTs in two threads at once (imports without
 cached bytecode, pytest's assertion rewriting, hypothesis reading local constants), and a step that has not run
-by the time its result is needed is simply done there, or dropped (:func:`drop`).
+by the time its result is needed is simply done there, or dropped (:func:`drop`). Once the fuzzing session exists,
+its properties that do not name the account are run dry the same way, one per step (:meth:`WarmUp.repeat`): their
+requests go while the account's requests pass the account gate a group at a time.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ class WarmUp:
 
     def __init__(self) -> None:
         self._steps: list[tuple[str, Callable[[], object]]] = []
+        self._repeated: set[str] = set()
 
     def prepare(self, *, fuzzing: bool, html: bool) -> None:
         """The steps this run will need, in the order they are needed."""
@@ -28,12 +31,24 @@ class WarmUp:
         """Run the next step; False when none is left."""
         if not self._steps:
             return False
-        _, work = self._steps.pop(0)
+        kind, work = self._steps.pop(0)
         try:
-            work()
+            again = work() is True and kind in self._repeated
         except Exception:  # noqa: BLE001 -- done again where it is needed, and reported there
-            pass
+            again = False
+        if again:
+            self._steps.insert(0, (kind, work))
         return True
+
+    def once(self, kind: str, work: Callable[[], object]) -> None:
+        """A step done once, after those already there."""
+        self._steps.append((kind, work))
+
+    def repeat(self, kind: str, work: Callable[[], bool]) -> None:
+        """A step done again and again while the run waits, for as long as it reports work done (True), after the
+        steps already there (the fuzzing session's properties run dry ahead of their tests)."""
+        self._repeated.add(kind)
+        self._steps.append((kind, work))
 
     def drop(self, kind: str) -> None:
         """The steps of *kind* are not needed any more (their results are being built where they are used)."""

@@ -164,16 +164,16 @@ class FuzzSession:
         dry = self._dry.pop(nodeid, None)
         return dry[1] if dry is not None and dry[0] == limit else None
 
-    def run_next_dry(self) -> None:
+    def run_next_dry(self) -> bool:
         """Run the next property that does not name the account dry, and send its requests ahead: called while a
         property's requests naming the account pass the account gate (a few at a time, never with a successful
         login in flight), so that hypothesis generates meanwhile. Its shares count the requests of the properties
         run dry and not judged yet as spent. Not on xdist workers (each runs only some of the properties), not with
         one request in flight; a property whose fixtures cannot be set up is left to its test (which fails or skips
-        on them itself)."""
+        on them itself). True when a property was tried (there may be more), False when none is left to try."""
         c = self.client
         if c.limits.in_flight <= 1 or c.shared is not None or not self.settings.enabled or self._fixture is None:
-            return
+            return False
         for nodeid in self._nodeids:
             if nodeid in self._started or nodeid in self._tried or self._spenders.get(nodeid, 0):
                 continue
@@ -189,7 +189,8 @@ class FuzzSession:
             values = fuzz._send_ahead(strategy, example) if fuzz.request_share > 0 else None
             if values is not None:
                 self._dry[nodeid] = fuzz.example_limit, values
-            return
+            return True
+        return False
 
 
 class Trial:

@@ -23,7 +23,7 @@ def fuzzing(request: pytest.FixtureRequest, suite, hand_written_checks_done):  #
 
     keep_hypothesis_out_of_the_working_tree()  # before hypothesis generates anything
     selected = [item for item in request.session.items if item.get_closest_marker("fuzz")]
-    return FuzzSession(
+    session = FuzzSession(
         fuzz_settings(request.config),
         suite.client,
         suite.settings.account,
@@ -38,6 +38,10 @@ def fuzzing(request: pytest.FixtureRequest, suite, hand_written_checks_done):  #
                       for item in selected},
         fixture=request.getfixturevalue,
     )
+    # whenever a test waits for an answer (the account's requests pass the account gate one group at a time), the
+    # properties that do not name the account are generated and their requests sent meanwhile
+    suite.warm_up.repeat("fuzzing ahead", session.run_next_dry)
+    return session
 
 
 # -- the properties: (strategy, example) from the session fixtures they need ---------------------------------------
