@@ -16,13 +16,19 @@ class AccountBudget:
         error = exchange.error
         return isinstance(error, str) and bool(self._captcha_re.search(error))
 
+    def _names_account(self, request: LoginRequest) -> bool:
+        """*request* names the configured account (the flag, or its address in the body)."""
+        return request.real_account or (
+            not request.raw_rate_limit and identifier_of(request, self._locks.account_email) == ACCOUNT_KEY)
+
     def _outcome(self, request: LoginRequest) -> Exchange | NotSent:
         """Send *request* (through the account gate when it names the account); a :class:`NotSent` is returned."""
         try:
-            names_account = request.real_account or (
-                not request.raw_rate_limit and identifier_of(request, self._locks.account_email) == ACCOUNT_KEY)
-            if not names_account:
-                return self._send(request)
+            if not self._names_account(request):
+                return self._send_naming_stand_in(request)
+            limits = self.limits  # under xdist: after the checks before this one, whichever worker ran them
+            self.run_order.wait_for_turn(stalled_after=limits.max_retry_wait * (limits.max_retries + 1) + 60.0,
+                                         deadline=limits.run_deadline)
             self._hold_if_locked(request)  # before the gate: no budget unit, no interleaved login for nothing
             before: list[Exchange] = []
             if request.spends_budget:

@@ -42,8 +42,11 @@ from typing import Callable, Iterator
 from .exchange import Exchange, LoginRequest
 from .account_gate import SHARED_POLL_SECONDS
 from .pause import with_margin
+from .stand_ins import fresh_identifier, renamed
 
 ACCOUNT_KEY = "<the configured account>"
+MAX_STAND_INS = 64  # fresh identifiers a run may invent (stand_ins.py): a target that locks every one at once
+# would otherwise be sent a new one per request
 
 _POLICY = re.compile(r"^\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?\s*$", re.I)
 _UNITS = {None: 1.0, "ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
@@ -136,6 +139,8 @@ class LockBook:
         self._sleep = sleep
         self._cond = threading.Condition()
         self._ids: dict[str, _Identifier] = {}
+        self._stand_ins: dict[str, str] = {}  # an identifier the suite invented, held for good -> its stand-in
+        self._origins: dict[str, str] = {}  # a stand-in -> the identifier it stands in for first
 
     # -- what the client asks -------------------------------------------------------------------------------------
     def forbidden_after_failures(self, request: LoginRequest, answer: Exchange) -> bool:
@@ -144,7 +149,12 @@ class LockBook:
         key = identifier_of(request, self.account_email)
         with self._cond:
             state = self._ids.get(key) if key is not None else None
-            return bool(state and (state.answered_failures or state.locks) and answer.error not in state.refusals)
+            if bool(state and (state.answered_failures or state.locks) and answer.error not in state.refusals):
+                return True
+            # a stand-in (locks.replace_held) forbidden as the identifier it stands in for was after its failures:
+            # the same lock (the policy counts more than the identifier: the suite's address, say)
+            origin = self._ids.get(self._origins.get(key, ""))
+            return bool(origin and origin.locks and answer.error not in origin.refusals)
 
     @property
     def lock_answers(self) -> int:
@@ -169,6 +179,59 @@ class LockBook:
         finally:
             if ticket.key is not None:
                 self._leave(ticket)
+
+    # -- the identifiers the suite invents: a fresh one for one held for good (stand_ins.py) -------------------------
+    def naming_stand_in(self, request: LoginRequest) -> LoginRequest:
+        """*request* naming the stand-in of its identifier when that one was replaced (else *request* itself)."""
+        key = identifier_of(request, self.account_email)
+        with self._cond:
+            current = key
+            while current in self._stand_ins:
+                current = self._stand_ins[current]
+        if current == key:
+            return request
+        return renamed(request, key, current) or request
+
+    def replace_held(self, request: LoginRequest) -> bool:
+        """The identifier *request* names was kept from the target (locked longer than the run waits, or one more
+        failed login would lock it): when it is one the suite invented, requests naming it name a fresh one from now
+        on (True; also when another request replaced it meanwhile). The configured account, the probes that hammer on
+        purpose, a body that cannot be rewritten and a stand-in locked at its first request keep theirs (False)."""
+        key = identifier_of(request, self.account_email)
+        if key is None or key == ACCOUNT_KEY or request.real_account or request.raw_rate_limit:
+            return False
+        with self._cond:
+            if key in self._stand_ins:
+                return True
+            state = self._ids.get(key)
+            if key in self._stand_ins.values() and state is not None and state.locks and not state.locked_after:
+                return False  # a fresh identifier locked at its first request: the lock is not the identifier's (a
+                # block on the suite's address, say): another one would be locked as well
+            if len(self._stand_ins) >= MAX_STAND_INS:
+                return False
+            account = (self.account_email or "").strip().lower()
+            origin = self._origins.get(key, key)  # the identifier the suite invented first
+            fresh = fresh_identifier(origin, lambda candidate: candidate in self._ids or candidate == account
+                                     or candidate in self._stand_ins.values())
+            rewritten = renamed(request, key, fresh)
+            if rewritten is None or identifier_of(rewritten, self.account_email) != fresh:
+                return False
+            self._stand_ins[key] = fresh
+            self._origins[fresh] = origin
+            self._ids.setdefault(fresh, _Identifier()).learned = self._inherited(origin)
+            return True
+
+    def _inherited(self, key: str) -> LockoutPolicy | None:
+        """What the lock of *key* taught about its stand-in (the same target counts it the same way): the credential
+        failures answered before its first lock (a lower bound of the count that locks; under xdist, whichever worker
+        met it) lock the stand-in too, so it is replaced before it would lock (a count that outlived a lock says
+        nothing more about a fresh identifier's first one)."""
+        state = self._ids.get(key)
+        locked_after = state.locked_after if state is not None and state.locked_after else 0
+        if self.shared is not None:
+            locked_after = locked_after or int(self.shared.read(f"locked after {key}"))
+        # (one failure locking: a stand-in could take none; it takes one, and its lock answer, instead)
+        return LockoutPolicy(locked_after, math.inf, declared=False) if locked_after >= 2 else None
 
     # -- internals -------------------------------------------------------------------------------------------------
     def _admit(self, ticket: "_Ticket", request: LoginRequest, allowance: float, *, retry: bool = False) -> float:
@@ -232,9 +295,15 @@ class LockBook:
         return state.failures[0] + with_margin(policy.window)
 
     def _merge_shared(self, key: str, state: _Identifier) -> None:
-        """A lock another xdist worker met on *key* holds it here too (its end on the shared monotonic clock)."""
+        """A lock another xdist worker met on *key* holds it here too (its end on the shared monotonic clock), and so
+        does what it learned from it (a count that outlived the lock)."""
         if self.shared is None:
             return
+        if state.learned is None:  # another worker found that its count outlived a lock: the run's target, the same
+            outlived = self.shared.transact(lambda data: data.get(f"outlived {key}"))
+            if outlived:
+                state.learned = LockoutPolicy(1, math.inf, declared=False)
+                state.outlived = tuple(outlived)
         until = self.shared.read(f"locked_until {key}")
         if until > (state.locked_until or 0.0) and until > self._clock():
             state.locked_until = until
@@ -264,6 +333,9 @@ class LockBook:
                     "the lock (raise --max-retry-wait to wait it out)")
         policy = self.policy_for(state)
         assert policy is not None
+        if not policy.declared and state.outlived == (0, 0):  # a stand-in's count, from its predecessor's lock
+            return (f"one more failed login would lock {who}: the identifier it stands in for was locked after "
+                    f"{policy.failures} failed login(s) (no fresh identifier could take its place)")
         if not policy.declared:
             again, first = state.outlived
             return (f"one more failed login would lock {who} again: its lock came back after {again} failed "
@@ -326,9 +398,13 @@ class LockBook:
             refused = 0 if state.after_lock else self._since_lock("refusals", ticket.key, state)
             if state.locked_after is None:
                 state.locked_after = since or None  # (locked at its first request: locked before the run)
+                if self.shared is not None and since:  # (a stand-in for it learns from it: _inherited)
+                    self.shared.raise_to(f"locked after {ticket.key}", since)
             elif 2 * max(since, refused) < state.locked_after:  # again after far fewer: the count outlived the lock
                 state.learned = LockoutPolicy(1, math.inf, declared=False)
                 state.outlived = (max(since, refused), state.locked_after)
+                if self.shared is not None:  # the other xdist workers hold it too (_merge_shared)
+                    self.shared.transact(lambda data: data.setdefault(f"outlived {ticket.key}", list(state.outlived)))
             state.failures.clear()  # assumed spent by the lock, until a lock that comes sooner says otherwise
             state.answered_failures = state.credential_failures = 0
         if retry_after is not None:
