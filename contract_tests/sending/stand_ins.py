@@ -74,7 +74,8 @@ def renamed(request: LoginRequest, key: str, fresh: str) -> LoginRequest | None:
             if isinstance(value, str) and value.strip().lower() == key:
                 new = _renamed_value(value, key, fresh)
                 literal = re.escape(json.dumps(value, ensure_ascii=False)[1:-1])
-                text, count = re.subn(literal, lambda _m: json.dumps(new, ensure_ascii=False)[1:-1], text)
+                replacement = json.dumps(new, ensure_ascii=False)[1:-1]
+                text, count = re.subn(literal, lambda _m, r=replacement: r, text)  # a function: no escapes read
                 if not count:
                     return None
         return dataclasses.replace(request, raw=text.encode("utf-8", "surrogateescape"))
