@@ -1,6 +1,6 @@
 """Identifiers held for the rest of the run: a fresh stand-in for the ones the suite invents (sending/stand_ins.py,
 the lock book's map in sending/locks.py), the requests naming the account in the run's order (the pool's turns:
-sending/ahead_pool.py; under xdist sending/run_order.py), a session fixture's request once per run
+sending/ahead_pool.py; under xdist sending/run_order.py: tests/test_run_order.py), a session fixture's request once per run
 (sending/run_once.py)."""
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from contract_tests.sending.client import AccountLocked, SharedTally
 from contract_tests.sending.exchange import LoginRequest, Members
 from contract_tests.sending.locks import identifier_of
 from contract_tests.sending.run_once import RunOnce
-from contract_tests.sending.run_order import RunOrder
 from contract_tests.sending.secrets import Redactor
 from contract_tests.sending.stand_ins import fresh_identifier, renamed
 
@@ -190,20 +189,6 @@ def test_a_parked_job_of_a_test_that_ended_is_cancelled_on_shutdown():
     pool.submit(lambda: None).result(timeout=5)
     pool.shutdown(grace=5)
     assert parked.cancelled()
-
-
-def test_the_run_order_waits_for_the_checks_before_and_gives_up_when_they_stall(tmp_path):
-    tally = SharedTally(str(tmp_path / "tally.json"))
-    first, second = RunOrder(), RunOrder()
-    first.shared = second.shared = tally
-    second.position = 2
-    assert not second.wait_for_turn(stalled_after=0.1)  # checks 0 and 1 never finish: it goes after the stall
-    first.finished(0)
-    first.finished(1)
-    assert second.wait_for_turn(stalled_after=0.1)
-    alone = RunOrder()  # one process: nothing to wait for
-    alone.position = 5
-    assert alone.wait_for_turn(stalled_after=0.0)
 
 
 # -- a session fixture's request once per run -----------------------------------------------------------------------

@@ -231,12 +231,12 @@ class ContractClient(SendingAhead, AccountBudget, Attempts, GatewayRetry, Backin
             once = self.run_once.key() if self._names_account(request) else None
             if once is None:
                 ahead = self._outcome(request)
-            else:  # its turn in the run's order first: the worker whose check comes first sends it
+            else:  # its turn in the run's order first: the worker whose check comes first sends it, at once (a
+                # worker waiting for its answer waits for a request on the wire, never for a turn)
+                self._wait_for_turn()
                 limits = self.limits
-                self.run_order.wait_for_turn(stalled_after=limits.max_retry_wait * (limits.max_retries + 1) + 60.0,
-                                             deadline=limits.run_deadline)
-                ahead = self.run_once.answer(once, request, lambda: self._outcome(request), base_url=self.base_url,
-                                             redactor=self.redactor,
+                ahead = self.run_once.answer(once, request, lambda: self._outcome(request, in_turn=True),
+                                             base_url=self.base_url, redactor=self.redactor,
                                              stalled_after=limits.max_retry_wait * (limits.max_retries + 1) + 60.0)
         return self._answer(request, ahead, observe=observe)
 

@@ -214,16 +214,17 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
     if client is not None and client.shared is not None:
         if _hand_written(item):
             client.shared.add(HAND_WRITTEN_FINISHED)
-        client.run_order.finished(_position(item))
-        client.run_order.position = None
+        # the worker goes on to *nextitem* (xdist hands it over before this one starts): its frontier now
+        client.run_order.finished(_position(nextitem) if nextitem is not None else None)
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    """xdist: the requests naming the account wait for the checks before this one (sending/run_order.py)."""
+    """xdist: the requests naming the account wait while another worker is at a check before this one
+    (sending/run_order.py)."""
     client = suite_state(item.config).client
     if client is not None and client.shared is not None:
-        client.run_order.position = _position(item)
+        client.run_order.running(_position(item))
 
 
 _POSITIONS = pytest.StashKey[dict]()  # node ID -> position in the run's order (the same in every xdist worker)
