@@ -83,8 +83,13 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem):
 
 @pytest.hookimpl(wrapper=True)
 def pytest_fixture_setup(fixturedef: pytest.FixtureDef, request: pytest.FixtureRequest):
-    value = yield
     state = suite_state_or_none(request.config)
+    client = state.client if state is not None else None
+    if client is not None and fixturedef.scope == "session" and not hasattr(request, "param"):
+        with client.run_once.setting_up(fixturedef.argname):  # xdist: what it sends naming the account, once a run
+            value = yield
+    else:
+        value = yield
     if state is not None:
         planning.planner(request.config, state).fixture_set_up(fixturedef, request, value)
     return value

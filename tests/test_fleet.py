@@ -1,4 +1,4 @@
-"""The fleet: `fleet FLEET.yaml` runs deployments of reference-server variants (conforming, faulty, locking, hanging,
+"""The fleet: `fleet FLEET.yaml` runs deployments of reference-server variants (conforming, faulty, captcha-guarded, hanging,
 one without its credentials) as their own suite processes, `fleet merge` rebuilds the same report from their
 conformance.json files, the exit code is the worst of theirs, a bad fleet file is one line and exit 4, no password
 reaches any artifact or output, the fleet HTML works in a real browser, and the CI matrix recipes run as written."""
@@ -32,13 +32,13 @@ from misbehaving_targets import RawTarget, silent
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples" / "fleet"
-PASSWORDS = {"ok": "fleet-ok-pw-5b1e9a73", "bad": "fleet-bad-pw-c4d28f61", "lock": "fleet-lock-pw-09a7e3d2"}
+PASSWORDS = {"ok": "fleet-ok-pw-5b1e9a73", "bad": "fleet-bad-pw-c4d28f61", "captcha": "fleet-captcha-pw-09a7e3d2"}
 EXPECTED = {  # deployment: (verdict, exit code)
-    "bad": ("non-conforming", 1), "hang": ("could-not-test", 4), "lock": ("inconclusive", 10),
+    "bad": ("non-conforming", 1), "hang": ("could-not-test", 4), "captcha": ("inconclusive", 10),
     "nocreds": ("could-not-test", 4), "ok": ("conforming", 0),
 }
 FAULT = "cors-reflect-origin"  # SEC-06 (MUST) broken
-LOCKOUT = "lockout-403"  # locks the identifier after failed logins: blocked checks, never failures
+UNDECIDED = "captcha-turnstile"  # demands a Turnstile token the run has not: blocked checks, never failures
 
 
 def _fleet_yaml(urls: dict[str, str]) -> str:
@@ -46,7 +46,7 @@ def _fleet_yaml(urls: dict[str, str]) -> str:
 deployments:
   - {{name: ok, base_url: "{urls['ok']}", credentials: {{email: FLEET_EMAIL, password: FLEET_OK_PASSWORD}}}}
   - {{name: bad, base_url: "{urls['bad']}", credentials: {{email: FLEET_EMAIL, password: FLEET_BAD_PASSWORD}}}}
-  - {{name: lock, base_url: "{urls['lock']}", credentials: {{email: FLEET_EMAIL, password: FLEET_LOCK_PASSWORD}}}}
+  - {{name: captcha, base_url: "{urls['captcha']}", credentials: {{email: FLEET_EMAIL, password: FLEET_CAPTCHA_PASSWORD}}}}
   - name: hang
     base_url: "{urls['hang']}"
     credentials: {{email: FLEET_EMAIL, password: FLEET_OK_PASSWORD}}
@@ -58,7 +58,7 @@ deployments:
 def _env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LOGIN_", "PYTEST_", "GITHUB_", "FLEET_"))}
     env.update(FLEET_EMAIL=DEMO_EMAIL, FLEET_OK_PASSWORD=PASSWORDS["ok"], FLEET_BAD_PASSWORD=PASSWORDS["bad"],
-               FLEET_LOCK_PASSWORD=PASSWORDS["lock"], **extra)
+               FLEET_CAPTCHA_PASSWORD=PASSWORDS["captcha"], **extra)
     return env
 
 
@@ -73,10 +73,10 @@ def fleet(tmp_path_factory):
     work = tmp_path_factory.mktemp("fleet")
     with start_reference_server(demo_password=PASSWORDS["ok"]) as ok, \
             start_reference_server(fault=FAULT, demo_password=PASSWORDS["bad"]) as bad, \
-            start_reference_server(variant=LOCKOUT, demo_password=PASSWORDS["lock"]) as lock, \
+            start_reference_server(variant=UNDECIDED, demo_password=PASSWORDS["captcha"]) as captcha, \
             RawTarget(silent) as hang:
         fleet_file = work / "fleet.yaml"
-        fleet_file.write_text(_fleet_yaml({"ok": ok.url, "bad": bad.url, "lock": lock.url, "hang": hang.url}))
+        fleet_file.write_text(_fleet_yaml({"ok": ok.url, "bad": bad.url, "captcha": captcha.url, "hang": hang.url}))
         summary = work / "step-summary.md"
         proc = _cli("fleet", str(fleet_file), "--report-dir", str(work / "out"), "--jobs", "3",
                     env=_env(GITHUB_STEP_SUMMARY=str(summary)), cwd=work)
@@ -97,15 +97,15 @@ def test_each_deployment_gets_its_verdict_and_exit_code_and_the_fleet_the_worst(
     assert report["verdict"] == "non-conforming"
     for name, (verdict, code) in EXPECTED.items():  # every deployment's code on the terminal as well
         assert re.search(rf"^  {name}: {verdict.upper()} \(exit {code}, ", proc.stdout, re.M), name
-    assert proc.stdout.splitlines()[-1] == ("hyper3d-login fleet: NON-CONFORMING (exit 1: the worst of bad 1, hang 4, "
-                                            "lock 10, nocreds 4, ok 0)")
+    assert proc.stdout.splitlines()[-1] == ("hyper3d-login fleet: NON-CONFORMING (exit 1: the worst of bad 1, captcha 10, "
+                                            "hang 4, nocreds 4, ok 0)")
     own = {name: json.loads((out / name / "conformance.json").read_text())["run"] for name in EXPECTED}
     assert {name: (run["verdict"], run["exit_status"]) for name, run in own.items()} == EXPECTED
     assert "FLEET_UNSET_PASSWORD (its password)" in own["nocreds"]["could_not_test"]
     assert "no complete answer" in own["hang"]["could_not_test"]
 
 
-def test_the_matrix_charges_the_fault_and_reports_the_lockout_as_blocked(fleet):
+def test_the_matrix_charges_the_fault_and_reports_the_captcha_as_blocked(fleet):
     _, out, _, _ = fleet
     report = _report(out)
     rows = {row["id"]: row for row in report["requirements"]}
@@ -113,8 +113,8 @@ def test_the_matrix_charges_the_fault_and_reports_the_lockout_as_blocked(fleet):
     assert rows["SEC-06"]["cells"]["ok"]["verdict"] == "passed"
     failed = {(name, rid) for rid, row in rows.items() for name, c in row["cells"].items() if c and c["verdict"] == "failed"}
     assert failed == {("bad", "SEC-06")}
-    lock_cells = [row["cells"]["lock"]["verdict"] for row in rows.values()]
-    assert "blocked" in lock_cells and "failed" not in lock_cells
+    captcha_cells = [row["cells"]["captcha"]["verdict"] for row in rows.values()]
+    assert "blocked" in captcha_cells and "failed" not in captcha_cells
     assert all(row["cells"]["nocreds"] is None for row in rows.values())  # nothing judged there: not listed
     assert report["could_not_test"] == ["hang", "nocreds"]
     differing = {d["id"]: d["by_verdict"] for d in report["differences"]}

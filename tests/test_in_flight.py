@@ -29,7 +29,11 @@ def _request(n: int, **fields) -> LoginRequest:
 
 
 def _outcomes(client, count: int) -> list:
-    """What the pool got for the requests planned under t0, t1, ...: waits for each."""
+    """What the pool got for the requests planned under t0, t1, ...: waits for each. The requests naming the account
+    go in their test's turn (ahead.py): their turns are opened together here, as one test's requests (a fuzzing
+    property's examples) go together, so the gate meets them in flight together."""
+    for n in range(count):
+        client._pool.open_turn(f"t{n}")
     return [client._ahead[f"t{n}"][0][1].result() for n in range(count)]
 
 

@@ -166,20 +166,59 @@ def test_a_lock_with_retry_after_is_waited_out_once_per_period_while_it_comes_af
     assert book.lock_answers == 2 and len(fake.sleeps) == 2
 
 
+def _locked_twice(book, fake, failures_between: int) -> float:
+    """Ten failed logins lock the account (Retry-After 1); after the lock, *failures_between* more and it is locked
+    again (a sliding window still counts the ten); the clock() of the first failed login."""
+    start = fake.now
+    for n in range(10):
+        _through(book, fake, _wrong(n))
+        fake.now += 0.1
+    _through(book, fake, _wrong(10), 429, "TOO_MANY_FAILED_ATTEMPTS", lock=True, retry_after=1.0)
+    for n in range(failures_between):  # the lock ended (waited out)
+        _through(book, fake, _wrong(11 + n))
+    _through(book, fake, _wrong(20), 429, "TOO_MANY_FAILED_ATTEMPTS", lock=True, retry_after=1.0)
+    return start
+
+
 @pytest.mark.parametrize("failures_between", [0, 1])
-def test_locked_again_sooner_the_count_outlived_the_lock_and_no_failed_login_is_sent_any_more(failures_between):
+def test_locked_again_sooner_the_count_outlived_the_lock_and_the_failed_logins_are_spread_under_a_learned_window(
+        failures_between):
+    book, fake = _book()
+    start = _locked_twice(book, fake, failures_between)
+    locked_again = fake.now
+    # the newest ten failed logins all still count: the window is longer than their span, assumed twice that
+    window = 2 * (locked_again - (start + 0.1 * failures_between))
+    _through(book, fake, _wrong(30))  # the lock waited out, then the window, until eight of them are left in it
+    assert fake.now == pytest.approx(start + 0.1 * (1 + failures_between) + with_margin(window))
+    assert book.lock_answers == 2
+    with pytest.raises(Held, match=rf"would lock the configured account again: its lock came back after "
+                                   rf"{failures_between} failed login\(s\), its first after 10, so the target's "
+                                   rf"count outlived the lock \(10 failed logins within [0-9.]+ s lock an identifier "
+                                   rf"\(learned from the target's locks\); 9 answered .*raise --max-retry-wait"):
+        _through(book, fake, _wrong(31), allowance=0.01)  # the next leaves the window in 0.1 s
+    _through(book, fake, LoginRequest("right", "success", json=ACCOUNT.body(), real_account=True), 201, None)
+
+
+def test_locked_under_the_learned_window_the_window_is_longer():
+    book, fake = _book()
+    _locked_twice(book, fake, 0)
+    first = book._ids["<the configured account>"].learned
+    _through(book, fake, _wrong(30))
+    _through(book, fake, _wrong(31), 429, "TOO_MANY_FAILED_ATTEMPTS", lock=True, retry_after=1.0)
+    longer = book._ids["<the configured account>"].learned
+    assert (longer.failures, longer.declared) == (10, False) and longer.window >= 2 * first.window
+    assert book.lock_answers == 3
+
+
+def test_a_count_that_outlived_a_lock_without_retry_after_holds_the_identifier_for_the_run():
     book, fake = _book()
     for n in range(10):
         _through(book, fake, _wrong(n))
     _through(book, fake, _wrong(10), 429, "TOO_MANY_FAILED_ATTEMPTS", lock=True, retry_after=1.0)
-    for n in range(failures_between):  # the lock ended; a sliding window still counts the ten
-        _through(book, fake, _wrong(11 + n))
-    _through(book, fake, _wrong(20), 429, "TOO_MANY_FAILED_ATTEMPTS", lock=True, retry_after=1.0)
-    fake.now += 60
-    with pytest.raises(Held, match=rf"would lock the configured account again: its lock came back after "
-                                   rf"{failures_between} failed login\(s\), its first after 10"):
-        _through(book, fake, _wrong(30))
-    _through(book, fake, LoginRequest("right", "success", json=ACCOUNT.body(), real_account=True), 201, None)
+    _through(book, fake, _wrong(11), 403, "USER_FORBIDDEN", lock=True)  # again at once, and no end given
+    fake.now += 3600
+    with pytest.raises(Held, match="for the rest of the run"):
+        _through(book, fake, _wrong(12))
     assert book.lock_answers == 2
 
 
@@ -268,10 +307,12 @@ def test_user_forbidden_after_failures_locks_any_identifier_but_not_one_forbidde
         client.send(_unknown(3))
     with pytest.raises(AccountLocked, match="for the rest of the run"):
         client.send(_unknown(4))  # not sent: the lock is left alone
-    assert client.locked_out == client.lock_answers == 1 and client.requests_sent == 4
+    # the locked identifier was replaced by a fresh one (stand_ins.py), forbidden at its first request as well: the
+    # same lock (this target counts every identifier together), recognised, and not replaced again
+    assert client.locked_out == client.lock_answers == 2 and client.requests_sent == 5
     for n in range(3):  # forbidden from its first answer on: a disabled account, the answer is the test's
         assert client.send(_unknown(n, "disabled@example.com")).error == "USER_FORBIDDEN"
-    assert client.locked_out == 1
+    assert client.locked_out == 2  # (none more)
     client.close()
 
 

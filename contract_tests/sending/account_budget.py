@@ -16,13 +16,26 @@ class AccountBudget:
         error = exchange.error
         return isinstance(error, str) and bool(self._captcha_re.search(error))
 
-    def _outcome(self, request: LoginRequest) -> Exchange | NotSent:
-        """Send *request* (through the account gate when it names the account); a :class:`NotSent` is returned."""
+    def _names_account(self, request: LoginRequest) -> bool:
+        """*request* names the configured account (the flag, or its address in the body)."""
+        return request.real_account or (
+            not request.raw_rate_limit and identifier_of(request, self._locks.account_email) == ACCOUNT_KEY)
+
+    def _wait_for_turn(self) -> None:
+        """Under xdist: while another worker is at a check before the running one (run_order.py), bounded by a
+        request's whole back-off and the run's deadline."""
+        limits = self.limits
+        self.run_order.wait_for_turn(stalled_after=limits.max_retry_wait * (limits.max_retries + 1) + 60.0,
+                                     deadline=limits.run_deadline)
+
+    def _outcome(self, request: LoginRequest, *, in_turn: bool = False) -> Exchange | NotSent:
+        """Send *request* (through the account gate when it names the account); a :class:`NotSent` is returned.
+        *in_turn*: its turn in the run's order was waited for already."""
         try:
-            names_account = request.real_account or (
-                not request.raw_rate_limit and identifier_of(request, self._locks.account_email) == ACCOUNT_KEY)
-            if not names_account:
-                return self._send(request)
+            if not self._names_account(request):
+                return self._send_naming_stand_in(request)
+            if not in_turn:
+                self._wait_for_turn()
             self._hold_if_locked(request)  # before the gate: no budget unit, no interleaved login for nothing
             before: list[Exchange] = []
             if request.spends_budget:

@@ -72,9 +72,26 @@ class SendingAhead:
             # twice the slots: a thread whose request waits at the account gate holds no slot (in flight stays
             # bounded by _slot), and the others keep sending meanwhile
             self._pool = AheadPool(2 * self.limits.in_flight, "hyper3d-ahead")
+            if self.plan_key is not None:
+                self._pool.open_turn(self.plan_key)
         for key, request in planned:
-            future = self._pool.submit(self._outcome, request, urgent=urgent)
+            # a request naming the account goes when its test runs (its turn), not ahead of an earlier test's: the
+            # account's requests reach the target in the run's order, so a lock that holds for the rest of the run
+            # comes after the same checks whatever the concurrency (the earlier test's requests may not be planned)
+            turn = key if not urgent and self._names_account(request) else None
+            future = self._pool.submit(self._outcome, request, urgent=urgent, turn=turn)
             self._ahead.setdefault(key, []).append((wire_identity(request), future))
+
+    @property
+    def plan_key(self) -> str | None:
+        """The running test's key: its requests may have been sent ahead, and those naming the account go now."""
+        return self._plan_key
+
+    @plan_key.setter
+    def plan_key(self, key: str | None) -> None:
+        self._plan_key = key
+        if key is not None and self._pool is not None:
+            self._pool.open_turn(key)
 
     def discard_ahead(self, key: str) -> None:
         """The test of *key* has run: what it did not ask for is dropped (counted in ``unused_ahead``; one not yet

@@ -22,6 +22,10 @@ GATEWAY_STATUSES = frozenset({502, 503, 504})
 GATEWAY_RETRY_WAIT = 0.75  # seconds before that retry when the answer gives no Retry-After
 
 
+STAND_INS_PER_REQUEST = 3  # fresh identifiers one request may go on to after a lock answer (one held before it was
+# sent costs nothing: the run's MAX_STAND_INS bounds those)
+
+
 # `error` values that say the identifier is locked out (a lockout policy), whatever the status
 LOCKOUT_ERROR = re.compile(
     r"(ACCOUNT_|USER_)?(TEMPORARILY_)?LOCKED(_OUT)?|ACCOUNT_LOCKOUT|TOO_MANY_(FAILED_)?(LOGIN_)?ATTEMPTS", re.I)
@@ -195,6 +199,31 @@ class BackingOff:
             exc = AccountLocked(f"{who} is locked out by the target ({said}{until}) {tried}")
         exc.answers = answers
         return exc
+
+    def _send_naming_stand_in(self, request: LoginRequest) -> Exchange:
+        """Send *request* (it does not name the configured account); when the identifier it names is one the suite
+        invented and the target keeps it from the suite (locked longer than the run waits, or one more failed login
+        would lock it), it is sent again naming a fresh one (stand_ins.py), as every later request naming it is: the
+        check gets the answer it needs whatever reached the target first. The lock answers met on the way are
+        kept with the exchange (judged like any other)."""
+        met: list[Exchange] = []
+        replaced = 0
+        while True:
+            sent = self._locks.naming_stand_in(request)
+            try:
+                exchange = self._send(sent)
+            except AccountLocked as exc:
+                locked = len(exc.answers) > 0  # it met a lock answer (else it was held before it was sent)
+                exc.answers = met + exc.answers
+                if (locked and replaced == STAND_INS_PER_REQUEST) or not self._locks.replace_held(sent):
+                    if sent is not request:
+                        exc.reason = f"{exc.reason} (a fresh identifier, in place of one the target had locked)"
+                        exc.args = (exc.reason,)
+                    raise
+                met, replaced = exc.answers, replaced + locked
+                continue
+            exchange.retried = met + exchange.retried
+            return exchange
 
     def _hold_if_locked(self, request: LoginRequest) -> None:
         try:

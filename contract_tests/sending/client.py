@@ -48,6 +48,8 @@ from .gateway_retry import GatewayRetry
 from .in_flight import InFlight, _EventLoop
 from .locks import LockBook, LockoutPolicy
 from .pause import Pause
+from .run_once import RunOnce
+from .run_order import RunOrder
 from .secrets import Redactor, Secret, password_secret
 from .shared_tally import SharedTally
 from .wire_log import observe_pool
@@ -166,6 +168,8 @@ class ContractClient(SendingAhead, AccountBudget, Attempts, GatewayRetry, Backin
         self._pool: AheadPool | None = None  # sends ahead (send_ahead)
         self._ahead: dict[str, list[tuple[tuple, Future]]] = {}  # requests sent ahead, by plan key
         self._gate = AccountGate(limits.interleave_every)  # the order of the requests naming the account
+        self.run_order = RunOrder()  # under xdist: a request naming the account waits for the checks before its own
+        self.run_once = RunOnce()  # under xdist: a session fixture's request naming the account, once per run
         self.plan_key: str | None = None  # the running test's key: its request may have been sent ahead
         self.sent_ahead = 0  # requests answered ahead of their test (their exchanges are judged in test order)
         self.unused_ahead = 0  # sent ahead, then not asked for by the test (it took another path): sent, not judged
@@ -214,6 +218,8 @@ class ContractClient(SendingAhead, AccountBudget, Attempts, GatewayRetry, Backin
         self._shared = tally
         self._locks.shared = tally
         self._gate.shared = tally  # one account gate for the run: its counts kept in the tally
+        self.run_order.shared = tally
+        self.run_once.shared = tally
 
     @property
     def run_requests(self) -> int:
@@ -228,7 +234,16 @@ class ContractClient(SendingAhead, AccountBudget, Attempts, GatewayRetry, Backin
     def send(self, request: LoginRequest, *, observe: bool = True) -> Exchange:
         ahead = self._take_ahead(request)
         if ahead is None:
-            ahead = self._outcome(request)
+            once = self.run_once.key() if self._names_account(request) else None
+            if once is None:
+                ahead = self._outcome(request)
+            else:  # its turn in the run's order first: the worker whose check comes first sends it, at once (a
+                # worker waiting for its answer waits for a request on the wire, never for a turn)
+                self._wait_for_turn()
+                limits = self.limits
+                ahead = self.run_once.answer(once, request, lambda: self._outcome(request, in_turn=True),
+                                             base_url=self.base_url, redactor=self.redactor,
+                                             stalled_after=limits.max_retry_wait * (limits.max_retries + 1) + 60.0)
         return self._answer(request, ahead, observe=observe)
 
     def _answer(self, request: LoginRequest, outcome: Exchange | NotSent, *, observe: bool) -> Exchange:

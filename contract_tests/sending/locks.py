@@ -18,8 +18,13 @@ its failed logins: one that would be the N-th within the window waits until the 
 --max-retry-wait), or is not sent. Without one the window cannot be known: the refusals an identifier had answered
 before its first lock are how many lock it, and the lock is assumed to spend them (a lock with a Retry-After is then
 waited out, once per lock period, and the checks go on); a later lock that comes after far fewer shows the count
-outlived the lock (a sliding window that neither the lock nor a success resets), and no failed login on that
-identifier is sent any more. "Far fewer" compares bounds, so that neither what a policy counts nor requests in flight
+outlived the lock (a sliding window that neither the lock nor a success resets). A lock that ends (a Retry-After)
+then teaches the window: the newest N failed logins on the identifier (N: those before its first lock) are all still
+counted, so the window is longer than their span; twice that is assumed (twice again after a lock under it), and the
+failed logins naming it are spread under N - 1 per window as under a declared one -- waited for within
+--max-retry-wait, so the checks that need them are decided the same way at any speed and concurrency, not blocked by
+a lock a faster run happened to meet. A lock without an end keeps every failed login from it for the rest of the
+run. "Far fewer" compares bounds, so that neither what a policy counts nor requests in flight
 across a lock make a fresh count look outlived: every refusal naming the identifier since the last lock (whatever
 the request was for: an upper bound of what the policy counted) is under half the credential failures before the
 first lock (a lower bound).
@@ -42,8 +47,13 @@ from typing import Callable, Iterator
 from .exchange import Exchange, LoginRequest
 from .account_gate import SHARED_POLL_SECONDS
 from .pause import with_margin
+from .stand_ins import fresh_identifier, renamed
 
 ACCOUNT_KEY = "<the configured account>"
+MIN_LEARNED_WINDOW = 1.0  # seconds: the shortest window a count that outlived a lock is assumed to have
+HISTORY = 256  # failed logins on one identifier whose times are kept (a window counts the newest)
+MAX_STAND_INS = 64  # fresh identifiers a run may invent (stand_ins.py): a target that locks every one at once
+# would otherwise be sent a new one per request
 
 _POLICY = re.compile(r"^\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?\s*$", re.I)
 _UNITS = {None: 1.0, "ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
@@ -60,7 +70,8 @@ class LockoutPolicy:
 
     def describe(self) -> str:
         within = "in the run" if self.window == math.inf else f"within {self.window:g} s"
-        how = "declared (--lockout-policy)" if self.declared else "learned from the target's first lock"
+        how = ("declared (--lockout-policy)" if self.declared else "learned from the target's first lock"
+               if self.window == math.inf else "learned from the target's locks")
         return f"{self.failures} failed logins {within} lock an identifier ({how})"
 
 
@@ -111,6 +122,8 @@ class Held(Exception):
 @dataclass
 class _Identifier:
     failures: deque = field(default_factory=deque)  # clock() of failed logins answered (since the last lock ended)
+    history: deque = field(default_factory=lambda: deque(maxlen=HISTORY))  # clock() of every failed login answered
+    # (a lock clears nothing: what a window counts)
     answered_failures: int = 0  # failed logins answered since the run started or the last lock ended
     credential_failures: int = 0  # of those, the requests meant as credential failures
     pending: int = 0  # possible failed logins in flight
@@ -136,6 +149,8 @@ class LockBook:
         self._sleep = sleep
         self._cond = threading.Condition()
         self._ids: dict[str, _Identifier] = {}
+        self._stand_ins: dict[str, str] = {}  # an identifier the suite invented, held for good -> its stand-in
+        self._origins: dict[str, str] = {}  # a stand-in -> the identifier it stands in for first
 
     # -- what the client asks -------------------------------------------------------------------------------------
     def forbidden_after_failures(self, request: LoginRequest, answer: Exchange) -> bool:
@@ -144,7 +159,12 @@ class LockBook:
         key = identifier_of(request, self.account_email)
         with self._cond:
             state = self._ids.get(key) if key is not None else None
-            return bool(state and (state.answered_failures or state.locks) and answer.error not in state.refusals)
+            if bool(state and (state.answered_failures or state.locks) and answer.error not in state.refusals):
+                return True
+            # a stand-in (locks.replace_held) forbidden as the identifier it stands in for was after its failures:
+            # the same lock (the policy counts more than the identifier: the suite's address, say)
+            origin = self._ids.get(self._origins.get(key, ""))
+            return bool(origin and origin.locks and answer.error not in origin.refusals)
 
     @property
     def lock_answers(self) -> int:
@@ -170,6 +190,59 @@ class LockBook:
             if ticket.key is not None:
                 self._leave(ticket)
 
+    # -- the identifiers the suite invents: a fresh one for one held for good (stand_ins.py) -------------------------
+    def naming_stand_in(self, request: LoginRequest) -> LoginRequest:
+        """*request* naming the stand-in of its identifier when that one was replaced (else *request* itself)."""
+        key = identifier_of(request, self.account_email)
+        with self._cond:
+            current = key
+            while current in self._stand_ins:
+                current = self._stand_ins[current]
+        if current == key:
+            return request
+        return renamed(request, key, current) or request
+
+    def replace_held(self, request: LoginRequest) -> bool:
+        """The identifier *request* names was kept from the target (locked longer than the run waits, or one more
+        failed login would lock it): when it is one the suite invented, requests naming it name a fresh one from now
+        on (True; also when another request replaced it meanwhile). The configured account, the probes that hammer on
+        purpose, a body that cannot be rewritten and a stand-in locked at its first request keep theirs (False)."""
+        key = identifier_of(request, self.account_email)
+        if key is None or key == ACCOUNT_KEY or request.real_account or request.raw_rate_limit:
+            return False
+        with self._cond:
+            if key in self._stand_ins:
+                return True
+            state = self._ids.get(key)
+            if key in self._stand_ins.values() and state is not None and state.locks and not state.locked_after:
+                return False  # a fresh identifier locked at its first request: the lock is not the identifier's (a
+                # block on the suite's address, say): another one would be locked as well
+            if len(self._stand_ins) >= MAX_STAND_INS:
+                return False
+            account = (self.account_email or "").strip().lower()
+            origin = self._origins.get(key, key)  # the identifier the suite invented first
+            fresh = fresh_identifier(origin, lambda candidate: candidate in self._ids or candidate == account
+                                     or candidate in self._stand_ins.values())
+            rewritten = renamed(request, key, fresh)
+            if rewritten is None or identifier_of(rewritten, self.account_email) != fresh:
+                return False
+            self._stand_ins[key] = fresh
+            self._origins[fresh] = origin
+            self._ids.setdefault(fresh, _Identifier()).learned = self._inherited(origin)
+            return True
+
+    def _inherited(self, key: str) -> LockoutPolicy | None:
+        """What the lock of *key* taught about its stand-in (the same target counts it the same way): the credential
+        failures answered before its first lock (a lower bound of the count that locks; under xdist, whichever worker
+        met it) lock the stand-in too, so it is replaced before it would lock (a count that outlived a lock says
+        nothing more about a fresh identifier's first one)."""
+        state = self._ids.get(key)
+        locked_after = state.locked_after if state is not None and state.locked_after else 0
+        if self.shared is not None:
+            locked_after = locked_after or int(self.shared.read(f"locked after {key}"))
+        # (one failure locking: a stand-in could take none; it takes one, and its lock answer, instead)
+        return LockoutPolicy(locked_after, math.inf, declared=False) if locked_after >= 2 else None
+
     # -- internals -------------------------------------------------------------------------------------------------
     def _admit(self, ticket: "_Ticket", request: LoginRequest, allowance: float, *, retry: bool = False) -> float:
         """Wait until *ticket*'s request may go (see :meth:`turn`). *retry*: the retry of a request that met a lock,
@@ -181,7 +254,7 @@ class LockBook:
             self._merge_shared(ticket.key, state)
             while True:
                 now = self._clock()
-                wait_until = self._blocked_until(state, ticket.may_fail, now, retry)
+                wait_until = self._blocked_until(ticket.key, state, ticket.may_fail, now, retry)
                 if wait_until is None and not self._probe_elsewhere(state, ticket):
                     break
                 if wait_until is None:  # another xdist worker's request naming it decides: wait for its answer
@@ -205,6 +278,7 @@ class LockBook:
                     self._cond.acquire()
                 waited += left
                 slept_to = wait_until
+                self._merge_shared(ticket.key, state)
             if state.after_lock:
                 state.probing = ticket.probe = True
             ticket.locks_before = state.locks + state.met_elsewhere
@@ -213,7 +287,7 @@ class LockBook:
                 ticket.pending = True
         return waited
 
-    def _blocked_until(self, state: _Identifier, may_fail: bool, now: float, retry: bool = False):
+    def _blocked_until(self, key: str, state: _Identifier, may_fail: bool, now: float, retry: bool = False):
         """None: it may go now; _PROBE: wait for an answer in flight; else the clock() it may go at."""
         if state.locked_until is not None and now < state.locked_until:
             return state.locked_until
@@ -222,19 +296,39 @@ class LockBook:
         policy = self.policy_for(state)
         if not may_fail or policy is None:
             return None
-        self._forget_old(state, policy, now)
-        if len(state.failures) + state.pending + 1 < policy.failures:
+        counted = self._counted(key, state, policy, now)
+        if len(counted) + state.pending + 1 < policy.failures:
             return None
-        if not retry and state.pending and len(state.failures) + 1 < policy.failures:
+        if not retry and state.pending and len(counted) + 1 < policy.failures:
             return _PROBE  # the failures in flight decide: wait for their answers (a retry counts them as failed)
-        if policy.window == math.inf or not state.failures:
+        if policy.window == math.inf or not counted:
             return math.inf
-        return state.failures[0] + with_margin(policy.window)
+        return counted[0] + with_margin(policy.window)
+
+    def _counted(self, key: str, state: _Identifier, policy: LockoutPolicy, now: float) -> list[float]:
+        """The failed logins on *key* the *policy* counts now: within its window (under xdist every worker's, from
+        the shared tally), or for a policy without one those since the last lock ended."""
+        if policy.window == math.inf:
+            return list(state.failures)
+        times = state.history
+        if self.shared is not None:
+            times = self.shared.transact(lambda data: list(data.get(f"refusal_times {key}", ())))
+        return [t for t in times if t + with_margin(policy.window) > now]  # (as the end _blocked_until gives)
 
     def _merge_shared(self, key: str, state: _Identifier) -> None:
-        """A lock another xdist worker met on *key* holds it here too (its end on the shared monotonic clock)."""
+        """A lock another xdist worker met on *key* holds it here too (its end on the shared monotonic clock), and so
+        does what it learned from it (a count that outlived the lock)."""
         if self.shared is None:
             return
+        # another worker found that its count outlived a lock (the run's target, the same), and what it learned
+        outlived = self.shared.transact(lambda data: data.get(f"outlived {key}"))
+        if outlived:
+            failures, window, again, first = outlived
+            learned = LockoutPolicy(int(failures), float(window), declared=False)
+            mine = state.learned
+            if mine is None or state.outlived == (0, 0) or (mine.window < math.inf and learned.window > mine.window):
+                state.learned = learned
+                state.outlived = (int(again), int(first))
         until = self.shared.read(f"locked_until {key}")
         if until > (state.locked_until or 0.0) and until > self._clock():
             state.locked_until = until
@@ -264,19 +358,24 @@ class LockBook:
                     "the lock (raise --max-retry-wait to wait it out)")
         policy = self.policy_for(state)
         assert policy is not None
-        if not policy.declared:
-            again, first = state.outlived
-            return (f"one more failed login would lock {who} again: its lock came back after {again} failed "
-                    f"login(s), its first after {first}, so the target's count outlived the lock; no failed login is "
-                    "sent to it any more (--lockout-policy lets the suite spread them)")
+        if not policy.declared and state.outlived == (0, 0):  # a stand-in's count, from its predecessor's lock
+            return (f"one more failed login would lock {who}: the identifier it stands in for was locked after "
+                    f"{policy.failures} failed login(s) (no fresh identifier could take its place)")
         spread = ("" if until == math.inf else
                   f"; the oldest leaves the window in {until - now:.0f} s (raise --max-retry-wait to wait for it)")
-        return (f"one more failed login would lock {who} ({policy.describe()}; {len(state.failures)} answered and "
+        if not policy.declared:
+            again, first = state.outlived
+            outlived = (f"its lock came back after {again} failed login(s), its first after {first}, so the target's "
+                        "count outlived the lock")
+            if policy.window == math.inf:
+                return (f"one more failed login would lock {who} again: {outlived}; no failed login is sent to it any "
+                        "more (--lockout-policy lets the suite spread them)")
+            counted = len(self._counted(ticket.key, state, policy, now))
+            return (f"one more failed login would lock {who} again: {outlived} ({policy.describe()}; {counted} "
+                    f"answered and {state.pending} in flight{spread}); not sent")
+        counted = len(self._counted(ticket.key, state, policy, now))
+        return (f"one more failed login would lock {who} ({policy.describe()}; {counted} answered and "
                 f"{state.pending} in flight{spread}); not sent")
-
-    def _forget_old(self, state: _Identifier, policy: LockoutPolicy, now: float) -> None:
-        while state.failures and now - state.failures[0] >= with_margin(policy.window):
-            state.failures.popleft()
 
     def _leave(self, ticket: "_Ticket") -> None:
         with self._cond:
@@ -305,10 +404,13 @@ class LockBook:
                 state.after_lock = False  # (if it was locked: the lock ended)
                 if ticket.may_fail and not exchange.token and exchange.status is not None and exchange.status < 500:
                     state.failures.append(received_at)
+                    state.history.append(received_at)
                     state.answered_failures += 1
                     state.credential_failures += ticket.credential_failure
-                    if self.shared is not None:  # the whole run's, for _lock
+                    if self.shared is not None:  # the whole run's, for _lock (and a window: _counted)
                         self.shared.add(f"refusals {ticket.key}")
+                        self.shared.transact(lambda data: _keep_newest(
+                            data.setdefault(f"refusal_times {ticket.key}", []), received_at))
                         if ticket.credential_failure:
                             self.shared.add(f"credential_failures {ticket.key}")
                     state.refusals.add(exchange.error if isinstance(exchange.error, str) else None)
@@ -324,11 +426,24 @@ class LockBook:
             # counts for sure (whether it counts validation refusals too is not known); under xdist, the run's
             since = 0 if state.after_lock else self._since_lock("credential_failures", ticket.key, state)
             refused = 0 if state.after_lock else self._since_lock("refusals", ticket.key, state)
-            if state.locked_after is None:
+            learned = state.learned if state.outlived != (0, 0) else None  # (not a stand-in's, from its predecessor)
+            if learned is not None and learned.window < math.inf:  # locked again under the window it learned: the
+                self._learn_window(ticket.key, state, received_at, longer_than=learned.window)  # window is longer
+            elif learned is not None:
+                pass  # no failed login is sent to it any more already
+            elif state.locked_after is None:
                 state.locked_after = since or None  # (locked at its first request: locked before the run)
+                if self.shared is not None and since:  # (a stand-in for it learns from it: _inherited)
+                    self.shared.raise_to(f"locked after {ticket.key}", since)
             elif 2 * max(since, refused) < state.locked_after:  # again after far fewer: the count outlived the lock
-                state.learned = LockoutPolicy(1, math.inf, declared=False)
                 state.outlived = (max(since, refused), state.locked_after)
+                if retry_after is None:  # held for the run anyway: no failed login on it any more
+                    state.learned = LockoutPolicy(1, math.inf, declared=False)
+                else:  # a lock the suite can wait out: the failed logins go on, spread under a window it learns
+                    self._learn_window(ticket.key, state, received_at, longer_than=0.0)
+            if self.shared is not None and state.outlived != (0, 0) and state.learned is not None:
+                shared = [state.learned.failures, state.learned.window, *state.outlived]  # the other xdist workers
+                self.shared.transact(lambda data: _keep_longest(data, f"outlived {ticket.key}", shared))  # too
             state.failures.clear()  # assumed spent by the lock, until a lock that comes sooner says otherwise
             state.answered_failures = state.credential_failures = 0
         if retry_after is not None:
@@ -346,6 +461,19 @@ class LockBook:
         if not ticket.retrying:  # its retry goes before the requests naming it that come later: they wait for it
             state.retrying += 1
             ticket.retrying = True
+
+    def _learn_window(self, key: str, state: _Identifier, now: float, *, longer_than: float) -> None:
+        """The count on *key* outlived a lock that ends (a sliding window neither the lock nor a success resets):
+        the failed logins that locked it first (a lower bound of the policy's count, N) lock it within a window to
+        learn. The newest N failed logins answered are all still counted (the policy counted at least N, and counts
+        no more than every failed login naming it), so the window is longer than their span; it is assumed twice
+        that, and twice *longer_than* (the window learned before, which a lock under it showed too short), so the
+        failed logins spread under it (N - 1 within the window) lock it again at most a few times in a run."""
+        failures = state.locked_after or 1
+        times = sorted(state.history if self.shared is None else
+                       self.shared.transact(lambda data: list(data.get(f"refusal_times {key}", ()))))
+        span = now - times[-failures] if len(times) >= failures else now - times[0] if times else 0.0
+        state.learned = LockoutPolicy(failures, max(2 * span, 2 * longer_than, MIN_LEARNED_WINDOW), declared=False)
 
     def _since_lock(self, counter: str, key: str, state: _Identifier) -> int:
         """The *counter* ("credential_failures", or "refusals": every failed login) on *key* answered since its last
@@ -411,6 +539,17 @@ class LockBook:
 
 
 _PROBE = object()
+
+
+def _keep_newest(times: list, received_at: float) -> None:
+    times.append(received_at)
+    del times[:-HISTORY]
+
+
+def _keep_longest(data: dict, name: str, learned: list) -> None:
+    """*learned* ([failures, window, again, first]) in *data* unless a longer window is there already."""
+    if data.get(name) is None or float(data[name][1]) < float(learned[1]):
+        data[name] = learned
 
 
 class _Ticket:

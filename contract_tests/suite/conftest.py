@@ -211,8 +211,31 @@ HAND_WRITTEN_FINISHED = "hand_written_finished"
 @pytest.hookimpl(trylast=True)
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
     client = suite_state(item.config).client
-    if client is not None and client.shared is not None and _hand_written(item):
-        client.shared.add(HAND_WRITTEN_FINISHED)
+    if client is not None and client.shared is not None:
+        if _hand_written(item):
+            client.shared.add(HAND_WRITTEN_FINISHED)
+        # the worker goes on to *nextitem* (xdist hands it over before this one starts): its frontier now
+        client.run_order.finished(_position(nextitem) if nextitem is not None else None)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """xdist: the requests naming the account wait while another worker is at a check before this one
+    (sending/run_order.py)."""
+    client = suite_state(item.config).client
+    if client is not None and client.shared is not None:
+        client.run_order.running(_position(item))
+
+
+_POSITIONS = pytest.StashKey[dict]()  # node ID -> position in the run's order (the same in every xdist worker)
+
+
+def _position(item: pytest.Item) -> int:
+    session = item.session
+    positions = session.stash.get(_POSITIONS, None)
+    if positions is None or len(positions) != len(session.items):
+        positions = session.stash[_POSITIONS] = {it.nodeid: i for i, it in enumerate(session.items)}
+    return positions[item.nodeid]
 
 
 @pytest.fixture(scope="session")
