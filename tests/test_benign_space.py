@@ -245,6 +245,9 @@ def announce_seed(request):
 @pending("limit-1mib-413-html", "address-429-nginx", "proxy-502-nginx", "request-id", "framework-headers",
          "slow-answers", "laravel-errors", "error-in-200", "coerce-numbers", "trim-identifiers", "oauth-extras",
          "lockout-429-reset-on-success")
+# seed 225162929: INPUT-03 failed at MUST on nginx's 502 again: the input sent a third time after the same 0.75 s wait
+# met the next blip of the same stream; the third send now goes right after the control's answer
+@pending("connection-close", "gzip", "limit-100kb-413-json", "proxy-502-nginx", "ratelimit-headers", "error-in-201")
 def test_benign_knobs_raise_no_false_alarm(baseline, knobs):
     run = run_suite(knobs)
     problems = benign_problems(run, baseline)
@@ -259,6 +262,10 @@ def test_benign_knobs_raise_no_false_alarm(baseline, knobs):
 # hypothesis raises while it draws; the fault nests as a deployment's process does now
 @example(case=("recursion-error-500", ("deflate", "address-429-json", "framework-headers", "trim-identifiers",
                                        "extra-fields")))
+# seed 1998323947: missed (INPUT-08 passed): a server without a body limit that refuses the undeclared padding
+# property answered 3 MiB and 1 KiB alike; INPUT-08 compares the two sizes now
+@example(case=("no-body-limit", ("deflate", "address-429-nginx", "fastapi-detail", "reject-unknown-fields",
+                                 "coerce-numbers")))
 def test_faults_under_benign_knobs_still_fail_their_requirement(case):
     fault, knobs = case
     run = run_suite(knobs, fault)

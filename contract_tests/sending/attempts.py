@@ -9,7 +9,7 @@ import time
 
 import httpx
 
-from .backoff import GATEWAY_RETRY_WAIT, backoff_kind
+from .backoff import backoff_kind
 from .errors import AccountLocked, BudgetSpent, NoAnswer, NotSent
 from .exchange import Exchange, LoginRequest
 from .locks import Held
@@ -56,10 +56,11 @@ class Attempts:
                         waited, settled = waited + gateway_wait, settled + gateway_wait
                     if blip_retried and not probe:
                         self._still_unavailable(exchange, answers, attempt)
+                        # the third send goes right after the control's normal answer, not after another wait: the
+                        # same wait again lands where the same stream of requests meets a periodic blip again
                         exchange = self._gateway_again(
                             exchange, answers, lambda again, attempt=attempt, settled=settled: self._retry_gateway(
-                                again, answers, kwargs, attempt, with_token, ticket, GATEWAY_RETRY_WAIT,
-                                settled + GATEWAY_RETRY_WAIT))
+                                again, answers, kwargs, attempt, with_token, ticket, 0.0, settled))
                     if exchange.transport_error and not probe and not request.accept_transport_error:
                         lost = NoAnswer(f"no response from the target: {exchange.transport_error}")
                         lost.failure = exchange.failure

@@ -52,9 +52,10 @@ class GatewayRetry:
         or hangs the upstream), or an upstream down for longer than the retry's wait (a dead member of a pool the
         proxy does not retry a POST on)? A control request sent at once tells: a gateway answer (or none) to it too,
         the upstream is unavailable: :class:`Unavailable` (blocked), its answers judged by their shape only, never as
-        the input's server error. Answered without one, the input is sent identically *once_more*: a server error
-        that is the input's comes back every time, a pool member that is down answers only the requests it is dealt;
-        that third answer is the one judged (a gateway answer again: the input's)."""
+        the input's server error. Answered without one, the input is sent identically *once_more*, at once: a server
+        error that is the input's comes back every time, a pool member that is down answers only the requests it is
+        dealt (a blip every n-th request met twice by the same stream after the same wait is not met right after the
+        control); that third answer is the one judged (a gateway answer again: the input's)."""
         if answer.status not in GATEWAY_STATUSES - {503} or answer.backoff is not None or answer.request.raw_rate_limit:
             return answer
         control = self._attempt(CONTROL, CONTROL.httpx_kwargs(), 0, True, False)
