@@ -202,6 +202,22 @@ def test_closing_the_client_abandons_requests_in_flight_instead_of_waiting_for_t
         client.send(_request(3))  # closed: nothing more is sent
 
 
+def test_closing_wakes_every_sending_thread_from_its_wait():
+    """A paced run (--request-interval) that ends with requests queued at the pacing: closing wakes every sending
+    thread from its wait, so none is still asleep when the interpreter tears down (one that woke then aborted a
+    rehearsal run: SIGABRT, no output, no report). The client's own sleep, not an injected one."""
+    from contract_tests.sending.client import ClientLimits, ContractClient
+    from contract_tests.sending.secrets import Redactor
+
+    client = ContractClient("http://target.test", Redactor(), ClientLimits(in_flight=8, pace=30.0), account=ACCOUNT,
+                            transport=httpx.MockTransport(_refusal))
+    client.send_ahead([(f"t{n}", _request(n)) for n in range(16)])
+    sending = lambda: [t for t in threading.enumerate() if t.name.startswith("hyper3d-ahead")]  # noqa: E731
+    _until(lambda: len(sending()) >= 2)  # the first request went, the next waits 30 s for its turn at the pacing
+    client.close()
+    assert sending() == []  # woken and ended within the close's grace, not left asleep for 30 s
+
+
 def test_a_request_the_running_test_sends_itself_takes_the_next_free_slot():
     arrived, release = [], threading.Event()
 

@@ -121,7 +121,7 @@ class ContractClient(SendingAhead, AccountBudget, Attempts, GatewayRetry, Backin
         captcha_pattern: str = r"captcha|turnstile|recaptcha",
         account: Account | None = None,
         transport: httpx.BaseTransport | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.redactor = redactor
@@ -130,7 +130,10 @@ class ContractClient(SendingAhead, AccountBudget, Attempts, GatewayRetry, Backin
         self.captcha_header = captcha_header
         self.captcha_token = captcha_token
         self._captcha_re = re.compile(captcha_pattern, re.I)
-        self._sleep = sleep
+        # every wait of the client (pacing, pauses, locks, gateway retries) ends when the run does: closing sets it, so
+        # no sending thread is still asleep when the interpreter tears down (a thread waking then can abort it)
+        self._closing = threading.Event()
+        self._sleep: Callable[[float], object] = sleep if sleep is not None else self._closing.wait
         self._loop = _EventLoop()
         if transport is None:
             transport = httpx.AsyncHTTPTransport(verify=limits.verify_tls)
@@ -201,6 +204,7 @@ class ContractClient(SendingAhead, AccountBudget, Attempts, GatewayRetry, Backin
         stopped run never ran) is abandoned, not waited for: an interrupted run must end within the few seconds a
         CI runner gives between SIGTERM and SIGKILL, not when a hanging target's requests time out."""
         self.stopped = self.stopped or "the run is over"
+        self._closing.set()
         if self._pool is not None:
             self._loop.cancel_all()
             self._pool.shutdown(grace=CLOSE_GRACE_SECONDS)

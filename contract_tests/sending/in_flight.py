@@ -62,6 +62,8 @@ class InFlight:
             wait = self._last_sent + self.limits.pace - time.monotonic()
             if wait > 0:
                 self._sleep(wait)
+            if self.stopped:  # the run ended meanwhile (closed: the sleep was cut short): nothing more goes out
+                raise RunStopped(self.stopped)
             self._last_sent = time.monotonic()
 
     @contextlib.contextmanager
