@@ -390,3 +390,37 @@ def test_a_trust_store_that_cannot_be_loaded_is_could_not_test_in_one_line(tmp_p
         assert reason in text
         report = json.loads((tmp_path / "out" / "conformance.json").read_text(encoding="utf-8"))
         assert report["run"]["verdict"] == "could-not-test"
+
+
+def _spring_404(request: httpx.Request, message: str) -> httpx.Response:
+    """Spring Boot's error attributes: "error" is the reason phrase, for a missing route and a mapped exception alike."""
+    return httpx.Response(404, json={"timestamp": f"2026-12-07T14:{len(message):02d}:00.000+00:00", "status": 404,
+                                     "error": "Not Found", "message": message, "path": request.url.path})
+
+
+def test_a_404_to_an_unknown_account_is_the_apis_answer_when_the_configured_login_succeeds():
+    """A user-not-found exception mapped to 404 in Spring's shape says "Not Found" like a missing route; the
+    configured account's login at the same URL tells them apart (benign space seed 541988113 ended could-not-test)."""
+    from contract_tests.sending.client import Account
+    from contract_tests.sending.preflight import CannotTest, check_target
+
+    def api(request: httpx.Request) -> httpx.Response:
+        if request.url.path != "/api/user/login":
+            return _spring_404(request, "No static resource")
+        body = json.loads(request.content or b"{}")
+        if body.get("email") == "a@example.com" and body.get("password") == "Right-Passw0rd!":
+            return httpx.Response(201, json={"token": "t.t.t", "user_uuid": "u"})
+        return _spring_404(request, "NO_SUCH_USER")
+
+    def no_route(request: httpx.Request) -> httpx.Response:
+        return _spring_404(request, "No static resource")
+
+    account = Account.from_values("a@example.com", "Right-Passw0rd!")
+    client = ContractClient("http://target.test", Redactor(), ClientLimits(), transport=httpx.MockTransport(api))
+    login = check_target(client, account)
+    client.close()
+    assert login is not None and login.token
+    client = ContractClient("http://target.test", Redactor(), ClientLimits(), transport=httpx.MockTransport(no_route))
+    with pytest.raises(CannotTest, match="answered 404 Not Found. --base-url must be the server root"):
+        check_target(client, account)
+    client.close()
