@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, cast
 from .. import __version__
 from ..contract.catalog import catalog_digest
 from ..judging.results import Observation, Verdict
+from ..sending.target_url import without_user_part
 from ..contract.spec import spec_digest
 from ..judging.run_record import RunRecord
 from ..sending.exchange import visible
@@ -40,7 +41,7 @@ def strip_credentials(url: str | None) -> str | None:
         parts = urllib.parse.urlsplit(url)
         host, port = parts.hostname or "", parts.port
     except ValueError:  # a URL that does not parse (its usage error says why): the user part and ?/# dropped all the same
-        return re.split(r"[?#]", re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@", r"\1", url), maxsplit=1)[0]
+        return re.split(r"[?#]", without_user_part(url), maxsplit=1)[0]
     if ":" in host:
         host = f"[{host}]"
     netloc = host + (f":{port}" if port else "")

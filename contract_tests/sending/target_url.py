@@ -7,7 +7,8 @@ import urllib.parse
 
 from .exchange import LOGIN_PATH
 
-_PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://[^/?#@:]*:)[^/?#]*@")  # up to the last @ of the host part
+# scheme, user name and password of a URL's user part (up to the last @ before the path), found without parsing it
+_USER_PART = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^/?#@:]*)(?::(?P<password>[^/?#]*))?@")
 
 
 def base_url_problem(url: str) -> str | None:
@@ -30,11 +31,19 @@ def base_url_problem(url: str) -> str | None:
 
 def url_password(url: str) -> str | None:
     """The password *url* carries (``https://user:password@host``), found even when the rest does not parse."""
-    match = _PASSWORD.match(url)
-    return match.group(0)[len(match.group(1)):-1] or None if match else None
+    match = _USER_PART.match(url)
+    return (match["password"] or None) if match else None
 
 
 def shown_url(url: str) -> str:
     """*url* for a message: a password in it (``https://user:password@host``) replaced by a label, even when the rest
     does not parse."""
-    return _PASSWORD.sub(r"\1<url-password>@", url, count=1)
+    match = _USER_PART.match(url)
+    if match is None or match["password"] is None:
+        return url
+    return f"{match['scheme']}{match['user']}:<url-password>@{url[match.end():]}"
+
+
+def without_user_part(url: str) -> str:
+    """*url* without ``user:password@``, found even when the rest does not parse."""
+    return _USER_PART.sub(lambda match: match["scheme"], url, count=1)
