@@ -409,12 +409,16 @@ def _concurrency_option() -> str | None:
 
 
 def _default_in_flight() -> int:
-    """The suite's default of --in-flight, as its --help states it."""
+    """The suite's default of --in-flight, as its help states it (the short --help shows the defaults as
+    ``--in-flight=8``; pytest's full help as ``(default: 8)``)."""
     import re
 
-    done = subprocess.run(tool_cmd("--help"), cwd=ROOT, env=_env(), capture_output=True, text=True, check=False)
-    found = re.search(r"--in-flight=N\s.*?\(default: (\d+)\)", done.stdout, re.S)
-    return int(found.group(1)) if found else 1
+    for flag, pattern in (("--help", r"--in-flight=(\d+)"), ("--help-pytest", r"--in-flight=N\s.*?\(default: (\d+)\)")):
+        done = subprocess.run(tool_cmd(flag), cwd=ROOT, env=_env(), capture_output=True, text=True, check=False)
+        found = re.search(pattern, done.stdout, re.S)
+        if found:
+            return int(found.group(1))
+    raise SystemExit("the suite's help states no default for --in-flight")
 
 
 def latency_benchmark(latencies: list[int], repeat: int, workdir: Path, spec: Path | None) -> tuple[str, dict]:
