@@ -35,9 +35,10 @@ from stack_table import read_verdicts
 from test_faults import CLEAN_ENV
 
 from contract_tests.contract.catalog import load_catalog
-from contract_tests.inputs.parser_differentials import body_probes, field_probes
+from contract_tests.inputs.parser_differentials import body_probes, field_probes, mixed_readings
 from contract_tests.reference import DEMO_EMAIL, DEMO_PASSWORD, FAULTS, LOGIN_PATH, start_reference_server
 from contract_tests.reference.knobs import AXES, KNOBS, check_set
+from contract_tests.sending.exchange import LoginRequest
 
 CATALOG = load_catalog()
 EXAMPLES = int(os.environ.get("HYPER3D_SPACE_EXAMPLES", "10"))
@@ -266,6 +267,16 @@ def test_benign_knobs_raise_no_false_alarm(baseline, knobs):
 # property answered 3 MiB and 1 KiB alike; INPUT-08 compares the two sizes now
 @example(case=("no-body-limit", ("deflate", "address-429-nginx", "fastapi-detail", "reject-unknown-fields",
                                  "coerce-numbers")))
+# seeds 3727274328, 4083558867: missed (INPUT-03, INPUT-11 passed): under reject-unknown-fields the real-account
+# fuzzing examples (extra properties, refused) spent the failed-login budget, and every repeated-name probe also
+# carried a case-variant name that knob refuses; a hand-written one-element-array probe of the account, and
+# repeated-name probes with exact names only, now catch them
+@example(case=("single-item-list-unwrapped", ("chunked", "limit-1mib-400-text", "ratelimit-headers",
+                                              "drf-field-errors", "reject-unknown-fields", "validation-422",
+                                              "rate-limit-account-429", "slow-hash")))
+@example(case=("password-from-first-member", ("br", "address-429-nginx", "framework-headers", "session-cookie",
+                                              "slow-answers", "reject-unknown-fields", "coerce-numbers",
+                                              "trim-identifiers")))
 def test_faults_under_benign_knobs_still_fail_their_requirement(case):
     fault, knobs = case
     run = run_suite(knobs, fault)
@@ -343,6 +354,21 @@ def test_rejecting_unknown_fields_hides_the_mass_assignment_and_nothing_else_of_
         assert 400 <= answer.status_code < 500 and "token" not in answer.json(), answer.text
         plain = _post_raw(server, json.dumps({"email": DEMO_EMAIL, "password": DEMO_PASSWORD}).encode())
         assert plain.status_code == 201 and plain.json()["user_uuid"] != "posted-by-the-client", plain.text
+
+
+def test_rejecting_unknown_fields_hides_case_insensitive_password_binding():
+    """What the by-name mask declares (seed 3833651457 drew it): the fault alone logs in with the account's email
+    and a wrong `password` followed by the right one as `PASSWORD`; with reject-unknown-fields on, `PASSWORD` is an
+    unknown property and the body is refused before any password is read."""
+    body = mixed_readings(DEMO_EMAIL, DEMO_PASSWORD, "u1@example.com", "Wrong-1", "Wrong-2",
+                          "u2@example.com")["letter-case-password-in-variant"]
+    wire = LoginRequest("probe", "any", json=body).body_bytes()
+    with start_reference_server(fault="case-insensitive-password-binding") as server:
+        answer = _post_raw(server, wire)
+        assert answer.status_code == 201 and answer.json()["token"], answer.text
+    with start_reference_server(fault="case-insensitive-password-binding", knobs=("reject-unknown-fields",)) as server:
+        answer = _post_raw(server, wire)
+        assert 400 <= answer.status_code < 500 and "token" not in answer.json(), answer.text
 
 
 def test_the_recursion_fault_fails_the_deep_probes_whatever_this_process_allows():

@@ -122,36 +122,57 @@ def mixed_readings(email: str, password: Secret | str, unknown: str, wrong: str,
                    other_unknown: str) -> dict[str, Members]:
     """INPUT-11: bodies no consistent reading logs in with (every one pairs the account with a wrong password or the
     right password with an unknown account), while a reading that takes the account and the password from different
-    members does. Each probe pairs the account with a wrong password in one reading: it may cost a failed login."""
+    members does. Each probe pairs the account with a wrong password in one reading: it may cost a failed login.
+
+    One ambiguity per body: repeated names with exact names only, letter-case variants without a repeated name. A
+    strict schema refuses a case-variant name as an unknown property (additionalProperties: false, NestJS's
+    forbidNonWhitelisted, Jackson's FAIL_ON_UNKNOWN_PROPERTIES); a body mixing both ambiguities would then be refused
+    for its variant before any repeated name is read, hiding a first-match reader behind that refusal."""
     return {
-        "account-last-password-first": Members([
-            ("email", unknown), ("password", password), ("email", email), ("password", wrong),
-            (EMAIL_VARIANT, other_unknown), (PASSWORD_VARIANT, password)]),
-        "account-first-password-last": Members([
-            ("email", email), ("password", wrong), ("email", unknown), ("password", password),
-            (EMAIL_VARIANT, email), (PASSWORD_VARIANT, other_wrong)]),
+        "repeated-account-last-password-first": Members([
+            ("email", unknown), ("password", password), ("email", email), ("password", wrong)]),
+        "repeated-account-first-password-last": Members([
+            ("email", email), ("password", wrong), ("email", unknown), ("password", password)]),
+        "letter-case-password-in-variant": Members([
+            ("email", email), ("password", other_wrong), (EMAIL_VARIANT, other_unknown), (PASSWORD_VARIANT, password)]),
+        "letter-case-account-in-variant": Members([
+            ("email", other_unknown), ("password", password), (EMAIL_VARIANT, email), (PASSWORD_VARIANT, other_wrong)]),
     }
 
 
 MIXED_PURPOSE = {
-    "account-last-password-first": (
-        "email and password repeated, and again as Email/PASSWORD: the account's email only in the last `email`, its "
-        "password only in the first `password` and in `PASSWORD`"),
-    "account-first-password-last": (
-        "email and password repeated, and again as Email/PASSWORD: the account's email in the first `email` and in "
-        "`Email`, its password only in the last `password`"),
+    "repeated-account-last-password-first": (
+        "email and password each repeated: the account's email only in the last `email`, its password only in the "
+        "first `password`"),
+    "repeated-account-first-password-last": (
+        "email and password each repeated: the account's email only in the first `email`, its password only in the "
+        "last `password`"),
+    "letter-case-password-in-variant": (
+        "email and password, and again as Email/PASSWORD: the account's email in `email`, its password only in "
+        "`PASSWORD`"),
+    "letter-case-account-in-variant": (
+        "email and password, and again as Email/PASSWORD: the account's email only in `Email`, its password only in "
+        "`password`"),
 }
 
 
-def identity_probe(email: str, password: Secret | str, unknown: str, other_unknown: str) -> Members:
-    """INPUT-11: the right password with the account's email and two unknown addresses, as `Email` first and as a
-    repeated `email`. Every reading that names the account carries its password (so no reading costs a failed login);
-    a reading that checks the account and opens the session for another address does not log in as the account."""
-    return Members([(EMAIL_VARIANT, unknown), ("email", other_unknown), ("email", email), ("password", password)])
+def identity_probes(email: str, password: Secret | str, unknown: str, other_unknown: str) -> dict[str, Members]:
+    """INPUT-11: the right password with the account's email and an unknown address before it, once as a repeated
+    `email`, once as `Email` (one ambiguity per body, as above). Every reading that names the account carries its
+    password (so no reading costs a failed login on it); a reading that checks the account and opens the session for
+    another address does not log in as the account."""
+    return {
+        "repeated-email": Members([("email", unknown), ("email", email), ("password", password)]),
+        "letter-case-email": Members([(EMAIL_VARIANT, other_unknown), ("email", email), ("password", password)]),
+    }
 
 
-IDENTITY_PURPOSE = ("the account's email and password, with unknown addresses in `Email` (first) and in a first "
-                    "`email` (repeated): any reading that names the account carries its password")
+IDENTITY_PURPOSE = {
+    "repeated-email": ("the account's email and password, with an unknown address in a first `email` (repeated): "
+                       "any reading that names the account carries its password"),
+    "letter-case-email": ("the account's email and password, with an unknown address in `Email` (first): any reading "
+                          "that names the account carries its password"),
+}
 
 
 def readings(body: Members) -> dict[str, dict[str, Any]]:

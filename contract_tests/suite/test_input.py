@@ -63,6 +63,18 @@ def test_wrong_json_type_is_rejected(exchange):
     expect("INPUT-03", exchange, checks.no_token)
 
 
+@requirement("INPUT-03")
+@sends(lambda account: LoginRequest("the account's email with its password as a one-element array", "invalid",
+                                    json={"email": account.email, "password": [account.password]},
+                                    real_account=True))
+def test_right_password_in_a_one_element_array_does_not_log_in(exchange):
+    """Binders that read a one-element array as its element (Jackson's UNWRAP_SINGLE_VALUE_ARRAYS, form-style
+    parsers that give every field as a list) let the right password through a schema-invalid body: no token. The
+    probes above use an unknown account, where nothing can log in; the fuzzing properties' real-account examples are
+    drawn only while the failed-login budget lasts."""
+    expect("INPUT-03", exchange, checks.no_token)
+
+
 RAW_BODIES = {
     "malformed-json": b'{"email": "a@example.com", "password": ',
     "empty-body": b"",

@@ -1,10 +1,10 @@
 """Structure, not only values: what JSON decoders and email parsers in the wild read differently from the text sent
 (contract_tests/inputs/parser_differentials.py says what each decoder does, with its documentation).
 
-18 requests, one per probe: 7 bodies that are not one JSON object (INPUT-04), 2 non-string values that decoders turn
-into something a handler may not expect (INPUT-03), 3 bodies with repeated and case-variant names (INPUT-11; they
-name the configured account, the 2 mixed ones may each cost a failed login; without credentials the mixed ones use
-unknown addresses and the third, which needs the account, is not checked), 6 email forms
+21 requests, one per probe: 7 bodies that are not one JSON object (INPUT-04), 2 non-string values that decoders turn
+into something a handler may not expect (INPUT-03), 6 bodies with repeated or case-variant names, one ambiguity per
+body (INPUT-11; they name the configured account, the 4 mixed ones may each cost a failed login; without credentials
+the mixed ones use unknown addresses and the 2 others, which need the account, are not checked), 6 email forms
 (INPUT-05 for the 2 outside the `email` format whichever RFC reads it, INPUT-09 for the 4 others). Whatever was sent:
 no token and no 5xx without the right credentials (MUST); the shape of the answers to bodies the documented client
 cannot send is RESP-04's and RESP-05's, at SHOULD.
@@ -20,7 +20,7 @@ from contract_tests.inputs.parser_differentials import (
     body_probes,
     email_forms,
     field_probes,
-    identity_probe,
+    identity_probes,
     mixed_readings,
 )
 from contract_tests.judging import checks
@@ -108,20 +108,21 @@ def test_ambiguous_body_is_read_one_way(exchange):
     expect("INPUT-11", exchange, checks.no_token)
 
 
-def _identity_login(account, unknown_email: str) -> LoginRequest:
+def _identity_login(account, unknown_email: str, name: str) -> LoginRequest:
     unknown, other_unknown = _addresses(unknown_email, "parser-3", "parser-4")
-    body = identity_probe(account.email, account.password, unknown, other_unknown)
-    return LoginRequest(IDENTITY_PURPOSE, "success", json=body, real_account=True)
+    body = identity_probes(account.email, account.password, unknown, other_unknown)[name]
+    return LoginRequest(IDENTITY_PURPOSE[name], "success", json=body, real_account=True)
 
 
 @pytest.mark.success_path
 @requirement("INPUT-11")
+@pytest.mark.parametrize("name", list(IDENTITY_PURPOSE))
 @sends(_identity_login)
 def test_ambiguous_body_logs_in_only_its_account(request, exchange):
-    """The right password with the account's email among unknown addresses: the readings that name the account log
-    in (or the body is refused); none may open a session for another address, nor crash. No failed login can come of
-    it: every reading that names the account carries its password. Without credentials there is no account to name:
-    not checked (the mixed bodies above still are, with unknown addresses)."""
+    """The right password with the account's email after an unknown address: the readings that name the account log
+    in (or the body is refused); none may open a session for another address, nor crash. No failed login on the
+    account can come of it: every reading that names the account carries its password. Without credentials there is
+    no account to name: not checked (the mixed bodies above still are, with unknown addresses)."""
     ex = exchange
     expect("INPUT-11", ex, checks.not_5xx)
     if ex.token:
