@@ -437,3 +437,11 @@ def test_no_hypothesis_files_in_the_working_tree(run, pytester, monkeypatch):
     assert not (pytester.path / ".hypothesis").exists()
     where = configuration.storage_directory("constants", intent_to_write=False).path
     assert pytester.path not in where.parents and ROOT not in where.parents
+
+
+def test_hand_written_probe_also_catches_the_unwrapped_single_item_list(run):
+    """The fault was found by the fuzzing property alone, whose real-account examples go only while the failed-login
+    budget lasts; the hand-written one-element-array probe of the account fails INPUT-03 without the fuzzing too."""
+    result = run("--reference-fault=single-item-list-unwrapped", "-m", "not fuzz")
+    assert result.ret == 1
+    assert "FAILED INPUT-03 [MUST]" in result.stdout.str()
