@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -49,6 +50,7 @@ _SEED_SETTING = os.environ.get("HYPER3D_SPACE_SEED", "20261207")
 SEED = random.SystemRandom().randrange(2**32) if _SEED_SETTING == "random" else int(_SEED_SETTING)
 RUN_TIMEOUT = 420.0
 LOG_ENV = "HYPER3D_SPACE_LOG"  # append one JSON line per combination (knobs, verdict, clean) to this file
+KEEP_ENV = "HYPER3D_SPACE_KEEP"  # keep the report directory (reports, HAR, output) of every unclean run here
 
 # Knobs whose false alarm is explained by a judging fix being made elsewhere: drawn again once it is merged (then
 # delete the entry: its examples below turn into plain examples, and fail loudly if the fix did not land).
@@ -68,6 +70,7 @@ class SpaceRun:
     reasons: dict[str, str] = field(default_factory=dict)
     run: dict = field(default_factory=dict)
     output: str = ""
+    kept: Path | None = None  # the run's report directory, kept (HYPER3D_SPACE_KEEP) until it is judged clean
 
     def describe(self) -> str:
         what = f"knobs={list(self.knobs)}" + (f" fault={self.fault!r}" if self.fault else "")
@@ -80,14 +83,19 @@ def run_suite(knobs: tuple[str, ...], fault: str | None = None) -> SpaceRun:
     env.update(LOGIN_EMAIL=DEMO_EMAIL, LOGIN_PASSWORD=DEMO_PASSWORD)
     with tempfile.TemporaryDirectory(prefix="hyper3d-space-") as tmp, \
             start_reference_server(knobs=knobs, fault=fault) as server:
+        keep = os.environ.get(KEEP_ENV)
         proc = subprocess.run(
             # --timeout 30: the property judges the suite's logic, not this loaded machine's speed (the slow knobs
             # and the server sharing this process's cores must not turn into "no complete answer within 10 s")
             [sys.executable, "-m", "contract_tests", f"--base-url={server.url}", "--fail-on=should", "--timeout=30",
-             f"--report-dir={tmp}", "-p", "no:randomly", "-q"],
+             f"--report-dir={tmp}", "-p", "no:randomly", "-q", *([f"--har={tmp}/run.har"] if keep else [])],
             env=env, cwd=tmp, capture_output=True, text=True, timeout=RUN_TIMEOUT)
         result.exit_code = proc.returncode
         result.output = (proc.stdout + proc.stderr)[-4000:]
+        if keep:
+            (Path(tmp) / "output.txt").write_text(proc.stdout + proc.stderr, encoding="utf-8")
+            result.kept = Path(tempfile.mkdtemp(prefix=f"{SEED}-", dir=keep))
+            shutil.copytree(tmp, result.kept, dirs_exist_ok=True)
         if (Path(tmp) / "conformance.json").exists():
             result.verdicts, result.reasons, _ = read_verdicts(Path(tmp))
             result.run = json.loads((Path(tmp) / "conformance.json").read_text(encoding="utf-8"))["run"]
@@ -96,11 +104,15 @@ def run_suite(knobs: tuple[str, ...], fault: str | None = None) -> SpaceRun:
 
 def _log(run: SpaceRun, clean: bool, why: str = "") -> None:
     """One line per combination; an unclean one says why (its first problem), so the record carries its evidence."""
+    if run.kept is not None and clean:
+        shutil.rmtree(run.kept, ignore_errors=True)
     path = os.environ.get(LOG_ENV)
     if path:
         line = {"seed": SEED, "knobs": list(run.knobs), "fault": run.fault, "exit": run.exit_code, "clean": clean}
         if why:
             line["why"] = why[:300]
+        if run.kept is not None and not clean:
+            line["kept"] = str(run.kept)
         with open(path, "a", encoding="utf-8") as log:
             log.write(json.dumps(line) + "\n")
 
