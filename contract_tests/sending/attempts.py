@@ -56,8 +56,8 @@ class Attempts:
                         waited, settled = waited + gateway_wait, settled + gateway_wait
                     if blip_retried and not probe:
                         self._still_unavailable(exchange, answers, attempt)
-                        # the third send goes right after the control's normal answer, not after another wait: the
-                        # same wait again lands where the same stream of requests meets a periodic blip again
+                        # each further send goes right after the control's normal answer, not after another wait:
+                        # the same wait again lands where the same stream of requests meets a periodic blip again
                         exchange = self._gateway_again(
                             exchange, answers, lambda again, attempt=attempt, settled=settled: self._retry_gateway(
                                 again, answers, kwargs, attempt, with_token, ticket, 0.0, settled))

@@ -12,6 +12,7 @@ from .exchange import Exchange, LoginRequest
 # a server error (an unknown account's login, the reachability probe's), outside the budgets
 CONTROL = LoginRequest(purpose="control request: is the gateway answer the input's?", expect="failure",
                        json={"email": "conformance-probe@example.com", "password": "Probe-Not-A-Password-1"})
+CONFIRMATIONS = 2  # rounds of control + identical send after the input's retry got a gateway answer again
 
 
 class GatewayRetry:
@@ -52,24 +53,31 @@ class GatewayRetry:
         or hangs the upstream), or an upstream down for longer than the retry's wait (a dead member of a pool the
         proxy does not retry a POST on)? A control request sent at once tells: a gateway answer (or none) to it too,
         the upstream is unavailable: :class:`Unavailable` (blocked), its answers judged by their shape only, never as
-        the input's server error. Answered without one, the input is sent identically *once_more*, at once: a server
-        error that is the input's comes back every time, a pool member that is down answers only the requests it is
-        dealt (a blip every n-th request met twice by the same stream after the same wait is not met right after the
-        control); that third answer is the one judged (a gateway answer again: the input's)."""
-        if answer.status not in GATEWAY_STATUSES - {503} or answer.backoff is not None or answer.request.raw_rate_limit:
-            return answer
-        control = self._attempt(CONTROL, CONTROL.httpx_kwargs(), 0, True, False)
-        if control.status is not None and control.status not in GATEWAY_STATUSES:
-            return once_more(answer)
-        answered = "no answer" if control.status is None else f"status {control.status}"
-        for unavailable in [*earlier, answer]:
-            if unavailable.status in GATEWAY_STATUSES:
-                unavailable.gateway_unconfirmed = True
-        exc = Unavailable(f"the upstream was unavailable: status {answer.status} to this request and to its identical "
-                          f"retry, and {answered} to a harmless control request sent right after (an unknown "
-                          "account's login), so the gateway answers are not this input's")
-        exc.answers = [*earlier, answer]
-        raise exc
+        the input's server error. Answered without one, the input is sent identically *once_more*, at once (a blip
+        every n-th request met twice by the same stream after the same wait is not met right after the control), and
+        while it still gets a gateway answer the control and the input go once more, up to CONFIRMATIONS times: a
+        server error that is the input's comes back every time, while a blip every n-th request meets any one send
+        with a chance of 1/n (at loopback speed n requests pass within the retry's wait), so one more round divides
+        the chance of charging a blip to the input by n. The last answer is the one judged (a gateway answer every
+        time: the input's)."""
+        for _ in range(CONFIRMATIONS):
+            if (answer.status not in GATEWAY_STATUSES - {503} or answer.backoff is not None
+                    or answer.request.raw_rate_limit):
+                return answer
+            control = self._attempt(CONTROL, CONTROL.httpx_kwargs(), 0, True, False)
+            if control.status is None or control.status in GATEWAY_STATUSES:
+                answered = "no answer" if control.status is None else f"status {control.status}"
+                gateway = [a for a in [*earlier, answer] if a.status in GATEWAY_STATUSES]
+                for unavailable in gateway:
+                    unavailable.gateway_unconfirmed = True
+                exc = Unavailable(f"the upstream was unavailable: status {answer.status} to this request and to its "
+                                  f"identical sends ({len(gateway)} gateway answers), and {answered} to a harmless "
+                                  "control request sent right after (an unknown account's login), so the gateway "
+                                  "answers are not this input's")
+                exc.answers = [*earlier, answer]
+                raise exc
+            answer = once_more(answer)
+        return answer
 
     def _retry_gateway(self, answer: Exchange, answers: list[Exchange], kwargs: dict, attempt: int,
                        with_token: bool, ticket, wait: float, waited: float) -> Exchange:
