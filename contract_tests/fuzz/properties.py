@@ -1,6 +1,6 @@
 """The fuzzing properties: what one generated example sends and how its answer is judged.
 
-Each ``*_example`` function takes the generated value and a :class:`~contract_tests.fuzz.runner.Trial`,
+Each ``*_example`` function takes the generated value and a :class:`~contract_tests.fuzz.trial.Trial`,
 sends one request through the suite's client and records violations with
 :func:`contract_tests.judging.verdicts.verify` / :func:`~contract_tests.judging.verdicts.record_failure`, so a fuzzing
 failure reads like any other failure of the suite (requirement, sent, expected, actual, reproduce).
@@ -22,7 +22,7 @@ from ..sending.exchange import Exchange, LoginRequest
 from ..judging.classification import Signatures
 from .passwords import NearMiss
 from .responses import schema_findings
-from .runner import Trial
+from .trial import Trial
 from .strategies import CredentialMisuse
 from .wire import Shape, Wire, classify, unmistakably_not_an_email
 

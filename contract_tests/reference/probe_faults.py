@@ -1,6 +1,6 @@
 """Faults and variants of the opt-in probes: brute-force throttling, timing, captcha.
 
-Registered with the same decorators as ``faults.py`` / ``variants.py`` (``registry.py`` imports this module);
+Registered with the same decorators as ``faults/`` / ``variants.py`` (``registry.py`` imports this module);
 their catalog entries are at the end of ``faults.yaml`` / ``variants.yaml``.  Like every fault, each class
 overrides exactly one ``LoginService`` method (class attributes such as a hashing cost are settings, not
 behaviour).

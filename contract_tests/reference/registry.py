@@ -1,5 +1,5 @@
 """Catalog of faults, conforming variants and stack variants: data in faults.yaml / variants.yaml /
-stacks/stacks.yaml, code in faults.py / variants.py / stacks/. The two sides are checked against each other at
+stacks/stacks.yaml, code in faults/ / variants.py / stacks/. The two sides are checked against each other at
 import."""
 
 from __future__ import annotations
