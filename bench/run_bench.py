@@ -4,9 +4,10 @@
     .venv/bin/python bench/run_bench.py                       # prints the tables
     .venv/bin/python bench/run_bench.py --write docs/benchmark.md   # and writes them (and docs/images/latency.png) into that page
 
-Start-up: `python -m contract_tests --collect-only -q` (the installed suite) and `python -m pytest
---collect-only -q` (a checkout), each with PYTHONDONTWRITEBYTECODE=1 and no assertion-rewritten module cached (as on
-a fresh CI container), and with bytecode cached.
+Start-up: `python -m contract_tests --collect-only -q` (the installed suite: in this environment, and alone in a
+fresh one holding only `pip install .`, as a deployment's CI installs it) and `python -m pytest --collect-only -q`
+(a checkout), each with PYTHONDONTWRITEBYTECODE=1 and no assertion-rewritten module cached (as on a fresh CI
+container), and with bytecode cached.
 
 Latency: one conforming server process (the bundled reference app) with 0, 20, 50, 100 ms added to every
 request (an asyncio sleep in the server's ASGI wrapper, so concurrent requests wait concurrently, like a network
@@ -358,36 +359,55 @@ STARTUP_COMMANDS = {
     "installed suite": ["-m", "contract_tests", "--collect-only", "-q"],
     "checkout": ["-m", "pytest", "--collect-only", "-q", "-p", "no:randomly"],
 }
+# the suite as a deployment's CI installs it: `pip install .` into a fresh virtual environment, no extras (this
+# checkout's environment also holds the self-tests' extras, whose imports some libraries pick up: httpcore imports
+# trio, which selenium brings, whenever it is installed)
+ALONE = "installed alone"
+STARTUP_COMMANDS[ALONE] = STARTUP_COMMANDS["installed suite"]
 
 
-def _drop_rewrite_caches() -> None:
+def _alone_python(workdir: Path) -> str:
+    """The Python of a fresh virtual environment holding only the suite (`pip install .`, made once per run)."""
+    venv = workdir / "alone-venv"
+    python = venv / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        done = subprocess.run([str(python), "-m", "pip", "install", "-q", str(ROOT)], capture_output=True, text=True,
+                              check=False)
+        if done.returncode:
+            raise SystemExit(f"pip install . into a fresh environment failed:\n{done.stdout}{done.stderr}")
+    return str(python)
+
+
+def _drop_rewrite_caches(site: Path) -> None:
     """What a fresh CI container holds with PYTHONDONTWRITEBYTECODE=1: pip's bytecode of the installed packages, but
     no assertion-rewritten modules (pytest writes them beside the sources only when it may) and none of the
     checkout's own bytecode."""
-    site = Path(sys.prefix)
     for pyc in [*site.rglob("*-pytest-*.pyc"), *(ROOT / "contract_tests").rglob("*.pyc")]:
         pyc.unlink(missing_ok=True)
 
 
-def run_startup_variant(m: Measure, what: str, bytecode: bool) -> None:
-    cmd = [sys.executable, *STARTUP_COMMANDS[what]]
+def run_startup_variant(m: Measure, what: str, bytecode: bool, workdir: Path) -> None:
+    python = _alone_python(workdir) if what == ALONE else sys.executable
+    cmd = [python, *STARTUP_COMMANDS[what]]
+    cwd = workdir if what == ALONE else ROOT  # (not beside the checkout's contract_tests/)
     env = {k: v for k, v in _env().items() if k != "PYTHONDONTWRITEBYTECODE"}
     if bytecode:
-        _timed(cmd, cwd=ROOT, env=env)  # caches written by an unmeasured run first
+        _timed(cmd, cwd=cwd, env=env)  # caches written by an unmeasured run first
     else:
         env["PYTHONDONTWRITEBYTECODE"] = "1"
-        _drop_rewrite_caches()
-    wall, done = _timed(cmd, cwd=ROOT, env=env, m=m)
+        _drop_rewrite_caches(Path(python).parent.parent)
+    wall, done = _timed(cmd, cwd=cwd, env=env, m=m)
     _check(done, " ".join(STARTUP_COMMANDS[what]))
     m.walls.append(wall)
 
 
-def startup_table(repeat: int) -> str:
+def startup_table(repeat: int, workdir: Path) -> str:
     ms = {(what, bytecode): Measure(f"`python {' '.join(STARTUP_COMMANDS[what])}`")
           for what in STARTUP_COMMANDS for bytecode in (False, True)}
     for _ in range(repeat):  # alternating
         for (what, bytecode), m in ms.items():
-            run_startup_variant(m, what, bytecode)
+            run_startup_variant(m, what, bytecode, workdir)
     lines = ["| start-up (no request) | `PYTHONDONTWRITEBYTECODE=1`, no rewritten module cached | bytecode cached |",
              "|---|---:|---:|"]
     for what in STARTUP_COMMANDS:
@@ -569,7 +589,7 @@ def main(argv: list[str] | None = None) -> int:
         workdir = Path(tmp)
         if not args.no_startup:
             print("== start-up", flush=True)
-            parts.append(startup_table(args.repeat))
+            parts.append(startup_table(args.repeat, workdir))
         if latencies:
             print("== latency", flush=True)
             text, ms = latency_benchmark(latencies, args.repeat, workdir, spec)
