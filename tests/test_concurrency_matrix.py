@@ -103,7 +103,7 @@ def test_the_promises_are_kept_at_the_server_at_any_concurrency(tmp_path_factory
 # turn; under xdist while the other worker is at an earlier check, a session fixture's request sent once per run:
 # run_order.py, run_once.py), so the same checks come before the lock in every setting. Where the lock ends but the
 # count outlives it (lockout-sliding), the window is learned and the remaining failed logins spread under it
-# (locks.py): the checks are decided at every setting, not blocked where a faster run met the lock again.
+# (sending/locks/learning.py): the checks are decided at every setting, not blocked where a faster run met the lock again.
 @pytest.mark.parametrize("target", TARGETS, ids=lambda t: t.name)
 def test_the_verdicts_are_the_same_at_any_concurrency(tmp_path_factory, target):
     runs = _runs(target, tmp_path_factory)

@@ -1,5 +1,5 @@
 """Identifiers held for the rest of the run: a fresh stand-in for the ones the suite invents (sending/stand_ins.py,
-the lock book's map in sending/locks.py), the requests naming the account in the run's order (the pool's turns:
+the lock book's map in sending/locks/stand_in_map.py), the requests naming the account in the run's order (the pool's turns:
 sending/ahead_pool.py; under xdist sending/run_order.py: tests/test_run_order.py), a session fixture's request once per run
 (sending/run_once.py)."""
 
@@ -124,7 +124,7 @@ def test_the_configured_account_is_never_replaced():
     # named by its address only (a probe), it is the account all the same: not replaced either
     with pytest.raises(AccountLocked):
         client.send(LoginRequest("probe", "invalid", json={"email": ACCOUNT.email.upper(), "password": 1}))
-    assert set(target.seen) == {ACCOUNT.email} and client._locks._stand_ins == {}
+    assert set(target.seen) == {ACCOUNT.email} and client._locks.stand_ins == {}
 
 
 def test_a_stand_in_is_never_the_accounts_address():

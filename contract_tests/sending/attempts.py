@@ -34,7 +34,7 @@ class Attempts:
         # The request keeps its slot through its back-off and retries, and once it has met a 429 or a lockout it
         # retries alone (_retrying): as in a sequential run, nothing else reaches the target between its wait and
         # its retry (a request sent meanwhile can restart the limit it waits out, and starve it of its retries).
-        # Before its slot, the identifier it names must be free (locks.py): not locked, no probe of it on the wire,
+        # Before its slot, the identifier it names must be free (locks/): not locked, no probe of it on the wire,
         # and, under a known lockout policy, one more failed login must not lock it.
         turn = contextlib.nullcontext(None) if probe else self._locks.turn(request, self.limits.max_retry_wait)
         try:

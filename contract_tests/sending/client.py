@@ -2,7 +2,7 @@
 
 It paces requests, backs off on 429 / ``RATE_LIMITED`` and on lockouts (423, lock errors; see :func:`backoff_kind`):
 from the moment such an answer is received nothing new is sent until its Retry-After has passed (pause.py), and a
-locked identifier gets nothing until its lock is waited out, one request per lock period (locks.py, which also keeps
+locked identifier gets nothing until its lock is waited out, one request per lock period (locks/, which also keeps
 failed logins under a declared or learned lockout policy); it counts each of them and the time spent waiting; it sends
 a request answered 502, 503 or 504 once more, identically (a proxy's page on a passing blip is told from the
 target's answer to the input by the retry; both are kept; a 503 again is backed off from as a rate limit); it

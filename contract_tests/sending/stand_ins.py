@@ -6,7 +6,7 @@ exist" as well. A lockout policy that counts unknown identifiers too (some lock 
 known or not) may lock one for longer than the run can wait (a lock answer without Retry-After, a count that outlived
 the lock); the checks that need it would then be blocked, and which of them depends on which of its requests reached
 the target before the lock -- at another concurrency, others. Instead, the requests naming it name a fresh address
-from then on (the lock book keeps which: locks.py), the same request otherwise. The configured account is never
+from then on (the lock book keeps which: locks/stand_in_map.py), the same request otherwise. The configured account is never
 replaced (it is not the suite's to replace), and a stand-in is never the account's address.
 
 A stand-in is the identifier with a tag inserted before its ``@`` (``someone-fresh1@example.com``; at the end when
@@ -22,7 +22,7 @@ from typing import Callable, Iterable
 
 from .exchange import LoginRequest, Members
 
-_NAMING_FIELDS = ("email", "username")  # the members a request names its identifier by (locks.identifier_of)
+_NAMING_FIELDS = ("email", "username")  # the members a request names its identifier by (locks/identifiers.py)
 
 
 def fresh_identifier(key: str, taken: Callable[[str], bool]) -> str:

@@ -1,0 +1,298 @@
+"""The lock book: per identifier, what the target saw of the suite, whether it is locked, and which request may go
+(the package's docstring says what it keeps and why)."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import threading
+import time
+from typing import Any, Callable, Iterator
+
+from ..account_gate import SHARED_POLL_SECONDS
+from ..exchange import Exchange, LoginRequest
+from ..pause import with_margin
+from ..stand_ins import renamed
+from . import admission
+from .held import Held, why_held
+from .identifiers import ACCOUNT_KEY, IdentifierState, identifier_of
+from .learning import learn_from_lock, merge_shared, record_failure
+from .policy import LockoutPolicy
+from .stand_in_map import StandInMap
+
+
+class LockBook:
+    def __init__(self, policy: LockoutPolicy | None = None, *, account_email: str | None = None,
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.policy = policy
+        self.account_email = account_email
+        self.shared: Any = None  # under xdist, the run's shared tally (raise_to / read): the workers share their locks
+        self._clock = clock
+        self._sleep = sleep
+        self._cond = threading.Condition()
+        self._ids: dict[str, IdentifierState] = {}
+        self._stand_ins = StandInMap()
+
+    # -- what the client asks -------------------------------------------------------------------------------------
+    def forbidden_after_failures(self, request: LoginRequest, answer: Exchange) -> bool:
+        """*answer* forbids an identifier that had failed logins answered otherwise earlier in this run: the
+        identifier locking (an identifier that was forbidden from its first answer on is a disabled account)."""
+        key = identifier_of(request, self.account_email)
+        with self._cond:
+            state = self._ids.get(key) if key is not None else None
+            if bool(state and (state.answered_failures or state.locks) and answer.error not in state.refusals):
+                return True
+            # a stand-in (replace_held) forbidden as the identifier it stands in for was after its failures:
+            # the same lock (the policy counts more than the identifier: the suite's address, say)
+            origin = self._ids.get(self._stand_ins.origin(key) or "")
+            return bool(origin and origin.locks and answer.error not in origin.refusals)
+
+    @property
+    def stand_ins(self) -> dict[str, str]:
+        """Each identifier the suite invented that the target kept locked -> the fresh one standing in for it."""
+        with self._cond:
+            return self._stand_ins.replaced
+
+    @property
+    def lock_answers(self) -> int:
+        with self._cond:
+            return sum(state.locks for state in self._ids.values())
+
+    @contextlib.contextmanager
+    def turn(self, request: LoginRequest, allowance: float) -> Iterator["_Ticket"]:
+        """Let *request* reach the target when its identifier allows it: waits (at most *allowance* seconds) for a
+        lock to end, a probe to be answered, or a failed login to leave the declared window; raises :class:`Held`
+        when that would take longer. The caller reports the answer on the ticket (:meth:`_Ticket.answered`)."""
+        key = None if request.raw_rate_limit else identifier_of(request, self.account_email)  # (the throttling
+        # probe hammers on purpose)
+        ticket = _Ticket(self, key, may_fail=request.expect != "success")
+        ticket.credential_failure = request.expect == "failure"
+        if key is None:
+            yield ticket
+            return
+        self._admit(ticket, request, allowance)
+        try:
+            yield ticket
+        finally:
+            if ticket.key is not None:
+                self._leave(ticket)
+
+    # -- the identifiers the suite invents: a fresh one for one held for good (stand_ins.py) -------------------------
+    def naming_stand_in(self, request: LoginRequest) -> LoginRequest:
+        """*request* naming the stand-in of its identifier when that one was replaced (else *request* itself)."""
+        key = identifier_of(request, self.account_email)
+        with self._cond:
+            current = self._stand_ins.current(key)
+        if current == key or key is None or current is None:
+            return request
+        return renamed(request, key, current) or request
+
+    def replace_held(self, request: LoginRequest) -> bool:
+        """The identifier *request* names was kept from the target (locked longer than the run waits, or one more
+        failed login would lock it): when it is one the suite invented, requests naming it name a fresh one from now
+        on (True; also when another request replaced it meanwhile). The configured account, the probes that hammer on
+        purpose, a body that cannot be rewritten and a stand-in locked at its first request keep theirs (False)."""
+        key = identifier_of(request, self.account_email)
+        if key is None or key == ACCOUNT_KEY or request.real_account or request.raw_rate_limit:
+            return False
+        with self._cond:
+            return self._stand_ins.replace(key, request, self.account_email, self._ids, self.shared)
+
+    # -- internals -------------------------------------------------------------------------------------------------
+    def _admit(self, ticket: "_Ticket", request: LoginRequest, allowance: float, *, retry: bool = False) -> float:
+        """Wait until *ticket*'s request may go (see :meth:`turn`). *retry*: the retry of a request that met a lock,
+        which holds a slot in flight: it waits only for time to pass (a request waiting for its answer could be
+        waiting for that slot), and goes before the requests naming the identifier that came after it."""
+        key = _key_of(ticket)
+        waited, slept_to = 0.0, None
+        with self._cond:
+            state = self._ids.setdefault(key, IdentifierState())
+            self._merge_shared(key, state)
+            while True:
+                now = self._clock()
+                wait_until = admission.blocked_until(key, state, self.policy_for(state), self.shared,
+                                                     may_fail=ticket.may_fail, now=now, retry=retry)
+                if wait_until is None and not self._probe_elsewhere(state, ticket):
+                    break
+                if wait_until is None:  # another xdist worker's request naming it decides: wait for its answer
+                    self._cond.wait(SHARED_POLL_SECONDS)
+                    self._merge_shared(key, state)
+                    continue
+                if wait_until is admission.PROBE:  # another request naming it is on the wire and decides: wait for its answer
+                    self._cond.wait(0.5)
+                    continue
+                if wait_until <= now:
+                    continue
+                if wait_until == slept_to:
+                    break  # slept until then already (an injected sleep lets no time pass)
+                left = wait_until - now
+                if waited + left > allowance:
+                    raise Held(self._why_held(state, ticket, wait_until, now))
+                self._cond.release()
+                try:
+                    self._sleep(left)
+                finally:
+                    self._cond.acquire()
+                waited += left
+                slept_to = wait_until
+                self._merge_shared(key, state)
+            if state.after_lock:
+                state.probing = ticket.probe = True
+            ticket.locks_before = state.locks + state.met_elsewhere
+            if ticket.may_fail:
+                state.pending += 1
+                ticket.pending = True
+        return waited
+
+    def _merge_shared(self, key: str, state: IdentifierState) -> None:
+        merge_shared(self.shared, key, state, self._clock())
+
+    def _probe_elsewhere(self, state: IdentifierState, ticket: "_Ticket") -> bool:
+        """Under xdist, after a lock: the one request naming the identifier on the wire is another worker's (this
+        one claims it otherwise: at most one request per lock period from the whole run; the retry of a request that
+        met the lock claimed it then, unless another worker's request met it too)."""
+        if self.shared is None or not state.after_lock or ticket.claimed:
+            return False
+        ticket.claimed = self.shared.claim(f"probe {ticket.key}")
+        return not ticket.claimed
+
+    def policy_for(self, state: IdentifierState) -> LockoutPolicy | None:
+        """The declared policy, else what this identifier's own locks taught (another identifier's lock says nothing
+        about which refusals this one's count includes)."""
+        return self.policy or state.learned
+
+    def _why_held(self, state: IdentifierState, ticket: "_Ticket", until: float, now: float) -> str:
+        key = _key_of(ticket)
+        policy = self.policy_for(state)
+        counted = len(admission.counted(key, state, policy, self.shared, now)) if policy is not None else 0
+        return why_held(key, state, policy, counted, until, now)
+
+    def _leave(self, ticket: "_Ticket") -> None:
+        key = _key_of(ticket)
+        with self._cond:
+            state = self._ids[key]
+            if ticket.pending:
+                state.pending -= 1
+            if ticket.probe:
+                state.probing = False
+            if ticket.retrying:
+                state.retrying -= 1
+            if ticket.claimed:
+                self.shared.release(f"probe {key}")
+            ticket.pending = ticket.probe = ticket.retrying = ticket.claimed = False
+            self._cond.notify_all()
+
+    def answered(self, ticket: "_Ticket", exchange: Exchange, *, lock: bool, retry_after: float | None,
+                 received_at: float) -> None:
+        """What came back to a request that passed :meth:`turn`."""
+        if ticket.key is None:
+            return
+        with self._cond:
+            state = self._ids.setdefault(ticket.key, IdentifierState())
+            if lock:
+                self._lock(state, ticket, retry_after, received_at)
+            else:
+                state.after_lock = False  # (if it was locked: the lock ended)
+                if ticket.may_fail and not exchange.token and exchange.status is not None and exchange.status < 500:
+                    record_failure(state, ticket.key, self.shared, received_at,
+                                   credential=ticket.credential_failure, error=exchange.error)
+            self._cond.notify_all()
+
+    def _lock(self, state: IdentifierState, ticket: "_Ticket", retry_after: float | None, received_at: float) -> None:
+        key = _key_of(ticket)
+        self._merge_shared(key, state)  # a lock another xdist worker met meanwhile: the same lock
+        state.locks += 1
+        # on the wire when another lock answer on it came (here, or to another xdist worker)
+        same_lock = ticket.locks_before < state.locks + state.met_elsewhere - 1
+        if not same_lock and self.policy is None:
+            learn_from_lock(state, key, self.shared, received_at, retry_after)
+        if retry_after is not None:
+            end = received_at + with_margin(retry_after)
+        elif self.policy is not None:
+            end = received_at + with_margin(self.policy.window)  # no Retry-After: a lock lasts the declared window
+        else:
+            end = math.inf
+        state.locked_until = max(state.locked_until or 0.0, end)
+        state.after_lock = True
+        if self.shared is not None:
+            self.shared.raise_to(f"locked_until {key}", state.locked_until)
+            if not ticket.claimed:  # its retry is the one request of the next lock period, for the whole run
+                ticket.claimed = self.shared.claim(f"probe {key}")
+        if not ticket.retrying:  # its retry goes before the requests naming it that come later: they wait for it
+            state.retrying += 1
+            ticket.retrying = True
+
+    def hold_if_locked(self, request: LoginRequest, allowance: float) -> None:
+        """Raise :class:`Held` now when the identifier of *request* stays locked longer than *allowance*."""
+        key = identifier_of(request, self.account_email)
+        with self._cond:
+            state = self._ids.setdefault(key, IdentifierState()) if key is not None else None
+            if state is not None and key is not None:
+                self._merge_shared(key, state)
+            now = self._clock()
+            if state is not None and state.locked_until is not None and state.locked_until - now > allowance:
+                raise Held(self._why_held(state, _Ticket(self, key, False), state.locked_until, now))
+
+    def locked_since_admitted(self, ticket: "_Ticket") -> bool:
+        """Right before *ticket*'s request goes: its identifier locked since it was let through (it waited for a
+        slot meanwhile), so it is let through again first (:meth:`readmit`): only a request already on the wire
+        meets a lock it did not wait out."""
+        key = ticket.key
+        if key is None:
+            return False
+        with self._cond:
+            state = self._ids[key]
+            self._merge_shared(key, state)
+            return state.locks + state.met_elsewhere > ticket.locks_before and state.locked_until is not None and \
+                self._clock() < state.locked_until
+
+    def readmit(self, ticket: "_Ticket", request: LoginRequest, allowance: float) -> float:
+        """Before a retry after a lock answer (or a request whose identifier locked while it waited for a slot): it
+        is let through as a new request to the identifier (the lock waited out, the one request of its lock period,
+        the policy kept); the seconds waited, or :class:`Held`."""
+        key = ticket.key
+        if key is None:
+            return 0.0
+        with self._cond:
+            state = self._ids[key]
+            if ticket.pending:  # let through again below, counted again
+                state.pending -= 1
+                ticket.pending = False
+        try:
+            return self._admit(ticket, request, allowance, retry=True)
+        except Held:
+            self._leave(ticket)
+            ticket.key = None  # nothing held any more: leaving the turn releases nothing
+            raise
+
+    def locked_for(self, request: LoginRequest) -> float | None:
+        """Seconds the identifier of *request* stays locked (inf: the run), or None when it is not locked."""
+        key = identifier_of(request, self.account_email)
+        with self._cond:
+            state = self._ids.get(key) if key is not None else None
+            if state is None or state.locked_until is None:
+                return None
+            left = state.locked_until - self._clock()
+            return left if left > 0 else None
+
+
+def _key_of(ticket: "_Ticket") -> str:
+    """The identifier *ticket* holds something on (a ticket naming none holds nothing here)."""
+    assert ticket.key is not None
+    return ticket.key
+
+
+class _Ticket:
+    """One request let through: the book's note of what it holds, and how its answer is reported."""
+
+    def __init__(self, book: LockBook, key: str | None, may_fail: bool) -> None:
+        self.book, self.key, self.may_fail = book, key, may_fail
+        self.pending = False
+        self.probe = False
+        self.retrying = False  # it met a lock and may retry
+        self.credential_failure = False  # a well-formed login meant to fail (not a validation refusal)
+        self.locks_before = 0  # lock answers on its identifier when it was let through
+        self.claimed = False  # under xdist: it holds the run's one request to its identifier after a lock
+
+    def answered(self, exchange: Exchange, *, lock: bool, retry_after: float | None, received_at: float) -> None:
+        self.book.answered(self, exchange, lock=lock, retry_after=retry_after, received_at=received_at)
