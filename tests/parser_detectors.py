@@ -11,6 +11,7 @@ from contract_tests.inputs.parser_differentials import (
     STAND_IN_PASSWORD,
     body_probes,
     email_forms,
+    exact_names_only,
     field_probes,
     identity_probes,
     mixed_readings,
@@ -43,7 +44,8 @@ def broken_input_11(api) -> bool:
     """A mixed reading logs in, or the identity body crashes or logs in another account."""
     mixed = mixed_readings(DEMO_EMAIL, DEMO_PASSWORD, "parser-1@hyper3d.test", "Wrong-Passw0rd-1", "Wrong-Passw0rd-2",
                            "parser-2@hyper3d.test")
-    if any(_crashes_or_logs_in(_members(api, body)) for body in mixed.values()):
+    if any(_crashes_or_logs_in(_members(api, probe)) for body in mixed.values()
+           for probe in (body, exact_names_only(body))):
         return True
     for body in identity_probes(DEMO_EMAIL, DEMO_PASSWORD, "parser-3@hyper3d.test", "parser-4@hyper3d.test").values():
         response = _members(api, body)

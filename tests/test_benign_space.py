@@ -372,10 +372,11 @@ def test_rejecting_unknown_fields_hides_the_mass_assignment_and_nothing_else_of_
 
 def test_rejecting_unknown_fields_hides_case_insensitive_password_binding():
     """What the by-name mask declares (seed 3833651457 drew it): the fault alone logs in with the account's email
-    and a wrong `password` followed by the right one as `PASSWORD`; with reject-unknown-fields on, `PASSWORD` is an
-    unknown property and the body is refused before any password is read."""
+    in the last `email` and the right password as `PASSWORD`; with reject-unknown-fields on, `PASSWORD` is an unknown
+    property and the body is refused before any password is read (the same body asked again with its repeated names
+    alone has no `PASSWORD`: nothing for that fault to bind)."""
     body = mixed_readings(DEMO_EMAIL, DEMO_PASSWORD, "u1@example.com", "Wrong-1", "Wrong-2",
-                          "u2@example.com")["letter-case-password-in-variant"]
+                          "u2@example.com")["account-last-password-first"]
     wire = LoginRequest("probe", "any", json=body).body_bytes()
     with start_reference_server(fault="case-insensitive-password-binding") as server:
         answer = _post_raw(server, wire)

@@ -245,7 +245,9 @@ def test_failed_login_budget_blocks_instead_of_failing(run, pytester):
 @pytest.mark.parametrize("password", ["short", "past-72-bytes"])
 def test_hand_written_checks_fit_the_default_failed_login_budget(run, pytester, password):
     """The hand-written checks' failed logins on the account fit the default budget (25), also with a password past
-    bcrypt's 72 bytes (its two bcrypt near-misses apply then); with a short one some are left for the fuzzing."""
+    bcrypt's 72 bytes (its two bcrypt near-misses apply then); with a short one at least 4 are left for the fuzzing
+    (21 on the reference: the one-element-array probe of the account is hand-written, so that it is asked whatever
+    the fuzzing's real-account examples get)."""
     env = {"HYPER3D_REFERENCE_PASSWORD": "Long-Passw0rd-" + "x" * 70} if password == "past-72-bytes" else {}
     result = run("-m", "not fuzz", "--report-dir=out", env=env)
     assert result.ret == 0
@@ -253,7 +255,7 @@ def test_hand_written_checks_fit_the_default_failed_login_budget(run, pytester, 
     assert "blocked" not in {r["verdict"] for r in report["requirements"]}
     assert "failed-login budget exhausted" not in result.stdout.str() + json.dumps(report)
     spent = report["run"]["failed_logins_on_account"]
-    assert spent < 25 if password == "past-72-bytes" else spent <= 20
+    assert spent < 25 if password == "past-72-bytes" else spent <= 21
 
 
 def test_request_cap_is_never_exceeded(run, pytester):

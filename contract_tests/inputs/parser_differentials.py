@@ -122,38 +122,38 @@ def mixed_readings(email: str, password: Secret | str, unknown: str, wrong: str,
                    other_unknown: str) -> dict[str, Members]:
     """INPUT-11: bodies no consistent reading logs in with (every one pairs the account with a wrong password or the
     right password with an unknown account), while a reading that takes the account and the password from different
-    members does. Each probe pairs the account with a wrong password in one reading: it may cost a failed login.
-
-    One ambiguity per body: repeated names with exact names only, letter-case variants without a repeated name. A
-    strict schema refuses a case-variant name as an unknown property (additionalProperties: false, NestJS's
-    forbidNonWhitelisted, Jackson's FAIL_ON_UNKNOWN_PROPERTIES); a body mixing both ambiguities would then be refused
-    for its variant before any repeated name is read, hiding a first-match reader behind that refusal."""
+    members -- a repeated name read first in one place and last in another, or a name matched with letter case in one
+    place and without in another -- does. Each probe pairs the account with a wrong password in one reading: it may
+    cost a failed login."""
     return {
-        "repeated-account-last-password-first": Members([
-            ("email", unknown), ("password", password), ("email", email), ("password", wrong)]),
-        "repeated-account-first-password-last": Members([
-            ("email", email), ("password", wrong), ("email", unknown), ("password", password)]),
-        "letter-case-password-in-variant": Members([
-            ("email", email), ("password", other_wrong), (EMAIL_VARIANT, other_unknown), (PASSWORD_VARIANT, password)]),
-        "letter-case-account-in-variant": Members([
-            ("email", other_unknown), ("password", password), (EMAIL_VARIANT, email), (PASSWORD_VARIANT, other_wrong)]),
+        "account-last-password-first": Members([
+            ("email", unknown), ("password", password), ("email", email), ("password", wrong),
+            (EMAIL_VARIANT, other_unknown), (PASSWORD_VARIANT, password)]),
+        "account-first-password-last": Members([
+            ("email", email), ("password", wrong), ("email", unknown), ("password", password),
+            (EMAIL_VARIANT, email), (PASSWORD_VARIANT, other_wrong)]),
     }
 
 
 MIXED_PURPOSE = {
-    "repeated-account-last-password-first": (
-        "email and password each repeated: the account's email only in the last `email`, its password only in the "
-        "first `password`"),
-    "repeated-account-first-password-last": (
-        "email and password each repeated: the account's email only in the first `email`, its password only in the "
-        "last `password`"),
-    "letter-case-password-in-variant": (
-        "email and password, and again as Email/PASSWORD: the account's email in `email`, its password only in "
-        "`PASSWORD`"),
-    "letter-case-account-in-variant": (
-        "email and password, and again as Email/PASSWORD: the account's email only in `Email`, its password only in "
-        "`password`"),
+    "account-last-password-first": (
+        "email and password repeated, and again as Email/PASSWORD: the account's email only in the last `email`, its "
+        "password only in the first `password` and in `PASSWORD`"),
+    "account-first-password-last": (
+        "email and password repeated, and again as Email/PASSWORD: the account's email in the first `email` and in "
+        "`Email`, its password only in the last `password`"),
 }
+
+
+def exact_names_only(body: Members) -> Members:
+    """*body* without its letter-case variants: the repeated names alone. A strict schema refuses `Email` and
+    `PASSWORD` as unknown properties (additionalProperties: false, NestJS's forbidNonWhitelisted, Jackson's
+    FAIL_ON_UNKNOWN_PROPERTIES) before any repeated name is read; a body refused as a whole says nothing about each of
+    its ambiguities, so the repeated names are asked again alone."""
+    return Members([(name, value) for name, value in body.items() if name in ("email", "password")])
+
+
+EXACT_NAMES_PURPOSE = "the same repeated email and password without the Email/PASSWORD variants (the body was refused)"
 
 
 def identity_probes(email: str, password: Secret | str, unknown: str, other_unknown: str) -> dict[str, Members]:
