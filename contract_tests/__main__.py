@@ -32,7 +32,7 @@ credentials  $LOGIN_EMAIL (or --login-email) and $LOGIN_PASSWORD: a test account
 gate         --fail-on=must|should  lowest level whose failure fails the run (default: must)
              --fail-on-inconclusive --waivers=FILE --baseline=FILE --fail-on-new
 scope        --requirement=AUTH-0*,SEC-01 (or -k AUTH-01)   --list-requirements
-limits       --timeout=10 --run-deadline=1200 --max-requests=400 --max-failed-logins=20 --in-flight=8
+limits       --timeout=10 --run-deadline=1200 --max-requests=400 --max-failed-logins=25 --in-flight=8
 reports      --report-dir=DIR       conformance.json, .md and .html, written on every exit path
              --har=FILE             every exchange as HAR 1.2 (secrets as labels)
 other        replay conformance.json --base-url=URL     re-send a report's failing requests

@@ -96,3 +96,31 @@ def test_readme_says_what_k_does_and_it_does(pytester):
     assert pytester.inline_run(*SUITE, "--collect-only", "-k", "AUTH-01", plugins=[Capture()]).ret == 0
     assert items and all("AUTH-01" in {rid for mark in item.iter_markers("requirement") for rid in mark.args}
                          for item in items)
+
+
+def test_the_commands_help_shows_the_limits_the_options_default_to():
+    """The short --help states the limits' defaults in its own words (it is printed without loading pytest); they
+    are the options' defaults (the failed-login budget once read 20 there while the option defaulted to 25)."""
+    from contract_tests.__main__ import HELP
+    from contract_tests.config.options import add_options
+
+    defaults: dict[str, object] = {}
+
+    class Recorder:  # what add_options asks of pytest's parser: the defaults it declares
+        options: list = []
+
+        def getgroup(self, *args, **kwargs):
+            return self
+
+        def addoption(self, *names, **kwargs):
+            defaults.update((name, kwargs.get("default")) for name in names)
+
+        def addini(self, *args, **kwargs):
+            pass
+
+    add_options(Recorder())  # type: ignore[arg-type]
+    line = next(line for line in HELP.splitlines() if line.startswith("limits"))
+    shown = dict(re.findall(r"(--[a-z-]+)=(\S+)", line))
+    assert len(shown) == 5, line
+    for name, value in shown.items():
+        assert float(value) == float(defaults[name]), (name, value, defaults[name])
