@@ -355,15 +355,15 @@ def write_doc(path: Path, text: str) -> None:
 
 
 # ------------------------------------------------------------------------------------------------------ start-up
-STARTUP_COMMANDS = {
-    "installed suite": ["-m", "contract_tests", "--collect-only", "-q"],
-    "checkout": ["-m", "pytest", "--collect-only", "-q", "-p", "no:randomly"],
-}
-# the suite as a deployment's CI installs it: `pip install .` into a fresh virtual environment, no extras (this
+# ALONE: the suite as a deployment's CI installs it: `pip install .` into a fresh virtual environment, no extras (this
 # checkout's environment also holds the self-tests' extras, whose imports some libraries pick up: httpcore imports
 # trio, which selenium brings, whenever it is installed)
 ALONE = "installed alone"
-STARTUP_COMMANDS[ALONE] = STARTUP_COMMANDS["installed suite"]
+STARTUP_COMMANDS = {
+    "installed suite": ["-m", "contract_tests", "--collect-only", "-q"],
+    "checkout": ["-m", "pytest", "--collect-only", "-q", "-p", "no:randomly"],
+    ALONE: ["-m", "contract_tests", "--collect-only", "-q"],
+}
 
 
 def _alone_python(workdir: Path) -> str:

@@ -158,9 +158,9 @@ EXACT_NAMES_PURPOSE = "the same repeated email and password without the Email/PA
 
 def identity_probes(email: str, password: Secret | str, unknown: str, other_unknown: str) -> dict[str, Members]:
     """INPUT-11: the right password with the account's email and an unknown address before it, once as a repeated
-    `email`, once as `Email` (one ambiguity per body, as above). Every reading that names the account carries its
-    password (so no reading costs a failed login on it); a reading that checks the account and opens the session for
-    another address does not log in as the account."""
+    `email`, once as `Email` (one ambiguity per body: success-path requests, they cost no failed login). Every reading
+    that names the account carries its password (so no reading costs a failed login on it); a reading that checks the
+    account and opens the session for another address does not log in as the account."""
     return {
         "repeated-email": Members([("email", unknown), ("email", email), ("password", password)]),
         "letter-case-email": Members([(EMAIL_VARIANT, other_unknown), ("email", email), ("password", password)]),
