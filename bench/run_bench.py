@@ -475,9 +475,80 @@ def latency_benchmark(latencies: list[int], repeat: int, workdir: Path, spec: Pa
                         continue
                 print(f"   round {i + 1}, {lat} ms: " + ", ".join(
                     f"{k} {ms[(k, lat)].walls[-1]:.2f} s" for k in kinds if ms[(k, lat)].walls), flush=True)
+        chains = {}
+        for lat in latencies:
+            server.set_latency(lat)
+            chains[lat] = run_chain(server, workdir)
     finally:
         server.stop()
-    return latency_table(latencies, kinds, ms, option), ms
+    return latency_table(latencies, kinds, ms, option) + "\n".join(chain_lines(latencies, chains, ms)) + "\n", ms
+
+
+def names_account(entry: dict, email: str) -> bool:
+    """A HAR entry's request names the account: its address as a whole value in the body (a JSON string, a form or
+    multipart value) or in the query -- not an address that merely starts with it (an injection, a look-alike)."""
+    import re
+    from urllib.parse import quote
+
+    text = (entry["request"].get("postData") or {}).get("text", "") + " " + entry["request"].get("url", "")
+    whole = rf"(?<![\w.+%-])(?:{re.escape(email)}|{re.escape(quote(email, safe=''))})(?![\w.'%@-])"
+    return re.search(whole, text) is not None
+
+
+def account_chain(har: dict, email: str) -> dict[str, float]:
+    """Where a run's wall time is bound by the requests naming the account (they go one at a time: the failed-login
+    budget, the refusals in a row, no success in flight with a possible failure, and the run's order, which keeps a
+    lock that holds for the rest of the run after the same checks at any concurrency): how many there were, the
+    time from the first request to the last answer, and the time with at least one of them in flight."""
+    spans = []
+    for entry in har["log"]["entries"]:
+        start = dt.datetime.fromisoformat(entry["startedDateTime"]).timestamp()
+        spans.append((start, start + entry["time"] / 1000.0, names_account(entry, email)))
+    if not spans:
+        return {"requests": 0, "account": 0, "span": 0.0, "chain": 0.0}
+    chain, end = 0.0, None
+    for start, stop, named in sorted(spans):
+        if not named:
+            continue
+        if end is None or start > end:
+            chain += stop - start
+            end = stop
+        elif stop > end:
+            chain += stop - end
+            end = stop
+    return {"requests": len(spans), "account": sum(named for _, _, named in spans),
+            "span": max(stop for _, stop, _ in spans) - min(start for start, _, _ in spans), "chain": chain}
+
+
+def run_chain(server: ServerProcess, workdir: Path) -> dict[str, float]:
+    """One more run of the installed suite at the server's latency, untimed, with --har: its account chain."""
+    from contract_tests.reference import DEMO_EMAIL, DEMO_PASSWORD
+
+    har = workdir / "chain.har"
+    cmd = tool_cmd(f"--base-url={server.url}", f"--report-dir={workdir / 'chain-report'}", f"--har={har}")
+    _, done = _timed(cmd, cwd=workdir, env=_env({"LOGIN_EMAIL": DEMO_EMAIL, "LOGIN_PASSWORD": DEMO_PASSWORD}))
+    _check(done, "suite --har run")
+    return account_chain(json.loads(har.read_text(encoding="utf-8")), DEMO_EMAIL)
+
+
+def chain_lines(latencies: list[int], chains: dict[int, dict[str, float]], ms: dict) -> list[str]:
+    """The account chain against the goal at each latency (the goal: ../shared/perf/README.md's ratio)."""
+    goals = {0: 1.0, 50: 0.5, 100: 0.4}
+    lines = ["", "The account's chain (one more run per latency with `--har`, untimed): the requests naming the "
+                 "account go one at a time, so at an added latency the run cannot be shorter than its chain:", ""]
+    for lat in latencies:
+        c = chains.get(lat)
+        if not c:
+            continue
+        line = (f"* {lat} ms: {c['account']} of {c['requests']} requests name the account; {c['chain']:.2f} s of the "
+                f"{c['span']:.2f} s from the first request to the last answer had one of them in flight")
+        st = ms.get(("schemathesis", lat))
+        if lat in goals and st is not None and st.walls:
+            goal = goals[lat] * st.wall
+            line += (f"; the goal ({goals[lat]} x Schemathesis's {st.wall:.2f} s) is {goal:.2f} s for the whole run, "
+                     f"start-up included")
+        lines.append(line)
+    return lines
 
 
 def spread(values: list[float], digits: int = 2) -> str:

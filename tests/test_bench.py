@@ -57,3 +57,29 @@ def test_one_tiny_iteration(bench, capsys, tmp_path):
         assert checkout.split("(")[1] == suite.split("(")[1]  # the same requests, started from the checkout
         # the floor replays exactly the requests the suite sent, counted at the server
         assert suite.split("(")[1] == floor.split("(")[1] and int(suite.split("(")[1].rstrip(")")) > 0
+    assert "* 20 ms: " in out and "name the account" in out  # the account chain of each latency
+
+
+def _entry(start: float, ms: float, body: str = "", url: str = "http://t/api/user/login") -> dict:
+    import datetime as dt
+
+    started = dt.datetime.fromtimestamp(start, dt.timezone.utc).isoformat(timespec="milliseconds")
+    return {"startedDateTime": started, "time": ms, "request": {"url": url, "postData": {"text": body}}}
+
+
+def test_the_account_chain_counts_the_time_a_request_naming_the_account_is_in_flight(bench):
+    email = "demo@hyper3d.test"
+    har = {"log": {"entries": [
+        _entry(100.0, 100, '{"email": "demo@hyper3d.test", "password": "x"}'),        # 100.0-100.1
+        _entry(100.05, 100, '{"email": "demo@hyper3d.test", "password": "y"}'),       # overlaps: to 100.15
+        _entry(100.2, 300, '{"email": "other@example.com", "password": "x"}'),        # not the account
+        _entry(100.3, 100, "email=demo%40hyper3d.test&password=x"),                   # a form value: 100.3-100.4
+        _entry(100.45, 50, '{"email": "demo@hyper3d.test\'--", "password": "x"}'),    # an injection: not the account
+        _entry(100.5, 10, "", url="http://t/api/user/login?email=demo%40hyper3d.test"),  # in the query
+    ]}}
+    chain = bench.account_chain(har, email)
+    assert (chain["requests"], chain["account"]) == (6, 4)
+    assert chain["chain"] == pytest.approx(0.15 + 0.1 + 0.01, abs=0.002)
+    assert chain["span"] == pytest.approx(0.51, abs=0.002)
+    assert not bench.names_account(_entry(0, 1, '{"email": "demo@hyper3d.test.", "password": "x"}'), email)
+    assert bench.account_chain({"log": {"entries": []}}, email)["account"] == 0
