@@ -445,3 +445,39 @@ def test_hand_written_probe_also_catches_the_unwrapped_single_item_list(run):
     result = run("--reference-fault=single-item-list-unwrapped", "-m", "not fuzz")
     assert result.ret == 1
     assert "FAILED INPUT-03 [MUST]" in result.stdout.str()
+
+
+def test_the_examples_do_not_depend_on_the_local_code_imported(tmp_path, monkeypatch):
+    """The same seed gives the same examples whatever code outside site-packages is imported (a checkout's modules, a
+    user's conftest, what the run imports while it waits): hypothesis's draws of constants from that code's source are
+    off for the suite's properties, so no string of a user's module is ever sent to the target either."""
+    from hypothesis import strategies as st
+    from hypothesis.internal.conjecture import providers
+
+    from contract_tests.fuzz.config import FuzzSettings
+    from contract_tests.fuzz.seeded import seeded_property, without_local_constants
+
+    settings = FuzzSettings(examples=300, seed=5, seed_given=True)
+
+    def draw() -> list[str]:
+        drawn: list[str] = []
+        seeded_property(settings, st.text(max_size=12), shrink=False)(lambda value: drawn.append(value))()
+        return drawn
+
+    before = draw()
+    folder = tmp_path / "localcode"
+    folder.mkdir()
+    # strings that sort first: every constant hypothesis picks by position in its sorted set would move
+    (folder / "canary_constants.py").write_text('CANARY = "!!zq-canary"\nOTHER = "!#zq-other"\nBIG = 98172345\n')
+    monkeypatch.syspath_prepend(str(folder))
+    try:
+        import canary_constants  # noqa: F401 - imported for hypothesis to see it
+
+        assert "!!zq-canary" in providers._get_local_constants().strings  # hypothesis takes it for local code
+        with without_local_constants():
+            assert len(providers._get_local_constants()) == 0
+        after = draw()
+    finally:
+        sys.modules.pop("canary_constants", None)
+    assert after == before
+    assert not [value for value in before + after if "zq-" in value]

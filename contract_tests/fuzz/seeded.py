@@ -1,9 +1,11 @@
 """A property's hypothesis settings, the same for its dry run and its real run: seeded, no example database, no
-deadline, quiet (the suite reports failures itself), shrinking only in the real run."""
+deadline, quiet (the suite reports failures itself), shrinking only in the real run, and no constants taken from the
+code that happens to be imported (:func:`without_local_constants`)."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import contextlib
+from typing import Any, Callable, Iterator
 
 from hypothesis import HealthCheck, Phase, Verbosity, given
 from hypothesis import seed as seeded
@@ -19,7 +21,7 @@ def seeded_property(settings: FuzzSettings, strategy: st.SearchStrategy[Any], *,
     phases = (Phase.explicit, Phase.generate, *((Phase.shrink,) if shrink else ()))
 
     def decorate(body: Callable[[Any], None]) -> Callable[[], None]:
-        return hypothesis_settings(
+        test = hypothesis_settings(
             max_examples=settings.examples,
             database=None,  # nothing written into the working tree; runs do not depend on earlier runs
             deadline=None,  # a network round trip, not a unit of code
@@ -31,7 +33,45 @@ def seeded_property(settings: FuzzSettings, strategy: st.SearchStrategy[Any], *,
             suppress_health_check=list(HealthCheck),
         )(seeded(settings.seed)(given(strategy)(body)))
 
+        def run() -> None:
+            with without_local_constants():
+                test()
+
+        return run
+
     return decorate
 
 
-__all__ = ["seeded_property"]
+@contextlib.contextmanager
+def without_local_constants() -> Iterator[None]:
+    """Hypothesis (6.131 on) now and then draws a number or a short string found in the source of the "local" modules
+    imported at that moment -- every module outside site-packages: the suite's own in a checkout, a user's conftest
+    or CI helpers. Which modules those are depends on the install and on when an example is drawn (the run imports
+    while it waits on the network), so the same seed would give other examples in a checkout than from a wheel and at
+    another --in-flight, and a user's own string constants (a key in a conftest) could be sent to the target. The
+    suite's examples are drawn without them: from the seed and hypothesis's built-in constants alone. (Hypothesis has
+    no setting for this; its provider module's lookup is replaced while a property runs, and left as it is on a
+    version without it.)"""
+    try:
+        from hypothesis.internal.conjecture import providers
+    except ImportError:  # pragma: no cover - a hypothesis without the provider module: nothing collected
+        yield
+        return
+    lookup = getattr(providers, "_get_local_constants", None)
+    cache = getattr(getattr(providers, "CONSTANTS_CACHE", None), "cache", None)
+    if lookup is None or not hasattr(providers, "Constants"):
+        yield
+        return
+    none = providers.Constants()
+    providers._get_local_constants = lambda *args, **kwargs: none
+    if cache is not None:
+        cache.clear()  # the permitted constants computed with the local ones
+    try:
+        yield
+    finally:
+        providers._get_local_constants = lookup
+        if cache is not None:
+            cache.clear()
+
+
+__all__ = ["seeded_property", "without_local_constants"]

@@ -74,11 +74,13 @@ def prepare(mode: str) -> None:
     from hypothesis import HealthCheck, Phase, given, seed, settings
 
     from .config import keep_hypothesis_out_of_the_working_tree
+    from .seeded import without_local_constants
 
     keep_hypothesis_out_of_the_working_tree()  # before hypothesis writes any cache
     strategy = schema_valid_requests() if mode == "positive" else schema_invalid_requests()
-    seed(1)(settings(max_examples=3, database=None, deadline=None, phases=[Phase.generate],
-                     suppress_health_check=list(HealthCheck))(given(strategy)(lambda value: None)))()
+    with without_local_constants():
+        seed(1)(settings(max_examples=3, database=None, deadline=None, phases=[Phase.generate],
+                         suppress_health_check=list(HealthCheck))(given(strategy)(lambda value: None)))()
 
 
 _PRINTABLE = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=24)
