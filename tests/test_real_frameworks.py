@@ -1,7 +1,8 @@
 """The suite judges real login services it was not shaped by: one contract-suite run per stack of
-tests/real_frameworks/ (FastAPI, Flask, Django, Express, Fastify, NestJS, Go net/http, Rails -- each written
-idiomatically with its framework's defaults, installed from its committed dependency files by
-tests/real_frameworks/runner.py and started on a free loopback port), at ``--in-flight 1`` and at the default, compared requirement by requirement with the stack's
+tests/real_frameworks/ (FastAPI, Litestar, Flask, Django, Express, Fastify, hapi, NestJS, Go net/http, Rails, an nginx
+TLS edge -- each written idiomatically with its framework's defaults, installed from its committed dependency files by
+tests/real_frameworks/runner.py and started on a free loopback port), at ``--in-flight 1`` and at the default,
+compared requirement by requirement with the stack's
 expectations.yaml (the stack-variant mechanism: tests/stack_table.py, tests/test_stack_variants.py).
 
 - Each (stack, requirement) is its own case: both runs must give the expected verdict. Where today's suite is known
