@@ -1,7 +1,8 @@
 """The suite judges real login services it was not shaped by: one contract-suite run per stack of
-tests/real_frameworks/ (FastAPI, Flask, Django, Express, Fastify, NestJS, Go net/http, Rails -- each written
-idiomatically with its framework's defaults, installed from its committed dependency files by
-tests/real_frameworks/runner.py and started on a free loopback port), at ``--in-flight 1`` and at the default, compared requirement by requirement with the stack's
+tests/real_frameworks/ (FastAPI, Litestar, Flask, Django, Express, Fastify, hapi, NestJS, Go net/http, Rails, an nginx
+TLS edge -- each written idiomatically with its framework's defaults, installed from its committed dependency files by
+tests/real_frameworks/runner.py and started on a free loopback port), at ``--in-flight 1`` and at the default,
+compared requirement by requirement with the stack's
 expectations.yaml (the stack-variant mechanism: tests/stack_table.py, tests/test_stack_variants.py).
 
 - Each (stack, requirement) is its own case: both runs must give the expected verdict. Where today's suite is known
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -364,3 +366,32 @@ def test_the_rails_stack_keeps_rails_defaults():
                     "force_ssl", "rescue_from", "rescue ", "Cache-Control", "expires_now", "use Rack"):
         assert setting not in code, setting
     assert 'config.load_defaults 6.1' in code and "ActionController::API" in code and "params.permit(" in code
+
+
+def _code(path: Path, comment: str) -> str:
+    """The source without its comments and docstring lines (what the service runs, not what it explains)."""
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".py":
+        text = text.split('"""', 2)[-1]  # after the module docstring
+    return "\n".join(line.split(comment)[0] for line in text.splitlines())
+
+
+def test_the_hapi_stack_keeps_hapi_defaults():
+    """The hapi stack is judged on hapi's and joi's documented defaults: its route sets no failAction, payload, cache,
+    security or response options and no extension point rewrites answers; joi's max counts without an encoding."""
+    code = _code(STACKS["hapi"].folder / "server.js", "//")
+    for setting in ("failAction", "payload: {", "cache:", "security", "onPreResponse", "ext(", "maxBytes", "allow:",
+                    "defaultContentType", "notFound", "header("):
+        assert setting not in code, setting
+    assert "validate: { payload: loginPayload }" in code and "Joi.string().max(80)," in code
+    assert re.findall(r"Boom\.unauthorized\([^)]*\)", code) == ["Boom.unauthorized('Invalid email or password')"]
+
+
+def test_the_litestar_stack_keeps_litestar_defaults():
+    """The Litestar stack is judged on Litestar's documented defaults: the app sets no body limit, exception handler,
+    cache control, response headers or middleware, and the handler takes the body as `data` (JSON by default)."""
+    code = _code(STACKS["litestar"].folder / "app.py", "#")
+    for setting in ("request_max_body_size", "exception_handlers", "cache_control", "response_headers", "middleware",
+                    "Body(", "media_type", "status_code=201", "debug"):
+        assert setting not in code, setting
+    assert "app = Litestar(route_handlers=[login])" in code and "async def login(data: LoginRequest)" in code

@@ -80,12 +80,15 @@ class Stack:
 
 STACKS = {s.name: s for s in (
     Stack("fastapi", "python", "FastAPI + Pydantic v2 (uvicorn, PyJWT, argon2-cffi)", ("requirements.txt",)),
+    Stack("litestar", "python", "Litestar 2 + msgspec Struct body (uvicorn, PyJWT, hashlib.scrypt)", ("requirements.txt",)),
     Stack("flask", "python", "Flask + marshmallow (gunicorn, PyJWT, Werkzeug's scrypt)", ("requirements.txt",)),
     Stack("django", "python", "Django + Django REST framework (gunicorn, PyJWT, Django's PBKDF2 hasher)",
           ("requirements.txt",)),
     Stack("express", "node", "Express 5 + express.json() + zod (helmet, jsonwebtoken, bcryptjs)",
           ("package.json", "package-lock.json")),
     Stack("fastify", "node", "Fastify 5 + JSON-schema/ajv (@fastify/jwt, node:crypto scrypt)",
+          ("package.json", "package-lock.json")),
+    Stack("hapi", "node", "hapi 21 + joi route validation, default failAction (@hapi/jwt, node:crypto scrypt)",
           ("package.json", "package-lock.json")),
     Stack("nestjs", "node", "NestJS 12 + ValidationPipe/class-validator (@nestjs/jwt, bcryptjs): the vendor's likely stack",
           ("package.json", "package-lock.json")),
@@ -227,7 +230,7 @@ def install(stack: Stack) -> Path:
 # --------------------------------------------------------------------------------------------------- serving
 def command(stack: Stack, target: Path, port: int) -> tuple[list[str], dict[str, str]]:
     env = {"PORT": str(port), "DEMO_EMAIL": DEMO_EMAIL, "DEMO_PASSWORD": DEMO_PASSWORD}
-    if stack.name == "fastapi":
+    if stack.name in ("fastapi", "litestar"):
         cmd = [str(target / "venv" / "bin" / "uvicorn"), "app:app", "--host", "127.0.0.1", "--port", str(port),
                "--no-access-log"]
     elif stack.name == "flask":
