@@ -10,6 +10,9 @@ is reused:
 - Python stacks: a venv per requirements.txt (pinned), filled by pip from the package index pip is set up with;
 - Node stacks: `npm ci` of the committed package.json + package-lock.json, then `node server.js` from the stack's
   folder with NODE_PATH pointing at the installed node_modules;
+- PHP: nothing to install: plain PHP on Debian's php-cli 8.2 (from .ci/run; packagist is not reachable, so no
+  composer), served by PHP's built-in web server (`php -S 127.0.0.1:PORT router.php`) with Debian's php.ini; the
+  users file it keeps between requests (PHP keeps no state) is made anew in the install directory at each start;
 - Go: `go build` with the standard library only (GOPROXY=off, GOFLAGS=-mod=mod: a module requirement fails the build);
 - Ruby (rails): nothing to install: Rails 6.1, bcrypt, ruby-jwt and puma are Debian's packages (ruby-rails,
   ruby-bcrypt, ruby-jwt, puma, from .ci/run; rubygems.org is not reachable, so no bundler); the toolchain check loads
@@ -19,7 +22,7 @@ is reused:
   Service names (`ca_file`: the suite is given it as SSL_CERT_FILE); nginx runs in the foreground from a temporary
   prefix (pid, temp files, certificate) with the stack's nginx.conf, as an unprivileged user when started as root.
 
-A missing toolchain (node/npm, go, the venv module, ruby with the Rails packages) raises ToolchainMissing with the reason; the self-test fails on it
+A missing toolchain (node/npm, go, the venv module, ruby with the Rails packages, php) raises ToolchainMissing with the reason; the self-test fails on it
 in CI and skips with that reason elsewhere.
 """
 
@@ -51,10 +54,11 @@ GO_MIN = (1, 19)
 NODE_MIN = 20  # Fastify 5 and Express 5 as pinned (package.json "engines")
 RUBY_PACKAGES = "ruby-rails ruby-bcrypt ruby-jwt puma"  # Debian bookworm: Rails 6.1.7, bcrypt 3.1, jwt 2.5, puma 5.6
 RAILS_MAJOR = 6
+PHP_MIN = (8, 2)  # Debian bookworm's php-cli
 
 
 class ToolchainMissing(RuntimeError):
-    """A stack's toolchain is not on this machine (node, npm, go, python venv, ruby with Rails)."""
+    """A stack's toolchain is not on this machine (node, npm, go, python venv, ruby with Rails, php)."""
 
 
 class InstallFailed(RuntimeError):
@@ -90,9 +94,13 @@ STACKS = {s.name: s for s in (
           ("package.json", "package-lock.json")),
     Stack("hapi", "node", "hapi 21 + joi route validation, default failAction (@hapi/jwt, node:crypto scrypt)",
           ("package.json", "package-lock.json")),
+    Stack("koa", "node", "Koa 3 + @koa/router + @koa/bodyparser defaults, checks by hand (jsonwebtoken, node:crypto "
+          "scrypt)", ("package.json", "package-lock.json")),
     Stack("nestjs", "node", "NestJS 12 + ValidationPipe/class-validator (@nestjs/jwt, bcryptjs): the vendor's likely stack",
           ("package.json", "package-lock.json")),
     Stack("go_nethttp", "go", "Go net/http + encoding/json, standard library only", ("go.mod", "main.go")),
+    Stack("php", "php", "plain PHP 8.2 (json_decode of php://input, password_hash bcrypt, hash_hmac JWT), Debian's "
+          "php-cli built-in server", ("router.php",)),
     Stack("rails", "ruby", "Ruby on Rails 6.1 API (strong parameters, has_secure_password/bcrypt, ruby-jwt; puma), "
           "Debian's packages", ("config.ru",)),
     Stack("nginx_tls", "nginx", "Debian's nginx terminating TLS (default limits, limit_req) in front of fastapi",
@@ -152,6 +160,17 @@ def _ruby() -> str:
     return ruby
 
 
+def _php() -> str:
+    php = _which("php", "Debian package php-cli")
+    version = subprocess.run([php, "-r", "echo PHP_MAJOR_VERSION, '.', PHP_MINOR_VERSION;"], capture_output=True,
+                             text=True, check=False, timeout=60, stdin=subprocess.DEVNULL).stdout.strip()
+    numbers = tuple(int(part) for part in version.split(".") if part.isdigit())
+    if len(numbers) != 2 or numbers < PHP_MIN:
+        raise ToolchainMissing(f"php {version or '(unknown version)'} is older than {PHP_MIN[0]}.{PHP_MIN[1]} "
+                               "(Debian package php-cli)")
+    return php
+
+
 def _run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> None:
     done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=INSTALL_TIMEOUT,
                           stdin=subprocess.DEVNULL, check=False)
@@ -175,7 +194,7 @@ def _install_into(stack: Stack, target: Path) -> None:
         for name in stack.dependency_files:
             shutil.copy2(stack.folder / name, target / name)
         _run([npm, "ci", "--omit=dev", "--no-audit", "--no-fund", "--ignore-scripts"], target)
-    elif stack.language == "ruby":
+    elif stack.language in ("ruby", "php"):
         pass  # Debian's packages, loaded by check_toolchain: nothing of the stack's own to install
     elif stack.language == "go":
         _run([_go(), "build", "-trimpath", "-o", str(target / "login"), "."], stack.folder, env=_go_env(target))
@@ -197,6 +216,8 @@ def check_toolchain(stack: Stack) -> None:
         _go()
     elif stack.language == "ruby":
         _ruby()
+    elif stack.language == "php":
+        _php()
     elif stack.language == "nginx":
         _which("nginx", "Debian package nginx-light")
         import trustme  # noqa: F401 - the edge's certificate (the project's test extras)
@@ -245,6 +266,11 @@ def command(stack: Stack, target: Path, port: int) -> tuple[list[str], dict[str,
                "production", "config.ru"]
         env |= {"RAILS_ENV": "production", "RACK_ENV": "production", "RAILS_LOG_TO_STDOUT": "1",
                 "SECRET_KEY_BASE": secrets.token_hex(64)}  # production reads it from the environment
+    elif stack.language == "php":
+        users = target / f"users-{port}.json"  # the demo account and token key, seeded by the first request
+        users.unlink(missing_ok=True)
+        cmd = [_php(), "-S", f"127.0.0.1:{port}", "router.php"]
+        env |= {"USERS_FILE": str(users)}
     else:
         cmd = [str(target / "login")]
     return cmd, env
