@@ -1,6 +1,6 @@
 """The suite judges real login services it was not shaped by: one contract-suite run per stack of
-tests/real_frameworks/ (FastAPI, Litestar, Flask, Django, Express, Fastify, hapi, NestJS, Go net/http, Rails, an nginx
-TLS edge -- each written idiomatically with its framework's defaults, installed from its committed dependency files by
+tests/real_frameworks/ (FastAPI, Litestar, Flask, Django, Express, Fastify, hapi, Koa, NestJS, Go net/http, Rails,
+plain PHP, an nginx TLS edge -- each written idiomatically with its framework's defaults, installed from its committed dependency files by
 tests/real_frameworks/runner.py and started on a free loopback port), at ``--in-flight 1`` and at the default,
 compared requirement by requirement with the stack's
 expectations.yaml (the stack-variant mechanism: tests/stack_table.py, tests/test_stack_variants.py).
@@ -12,8 +12,8 @@ expectations.yaml (the stack-variant mechanism: tests/stack_table.py, tests/test
 - An https stack (the nginx edge) names the CA of its certificate; the lanes get it as SSL_CERT_FILE, as a user behind
   a private CA would give it.
 - Only the stacks whose cases are selected are started (``-k nginx`` runs the edge and its upstream alone).
-- Toolchains: node/npm, go (Debian's golang-go), nginx (Debian's nginx-light) and Ruby with Rails 6.1 (Debian's
-  ruby-rails, ruby-bcrypt, ruby-jwt, puma) come from .ci/run. A missing one fails the lane when $CI is set
+- Toolchains: node/npm, go (Debian's golang-go), nginx (Debian's nginx-light), Ruby with Rails 6.1 (Debian's
+  ruby-rails, ruby-bcrypt, ruby-jwt, puma) and PHP 8.2 (Debian's php-cli) come from .ci/run. A missing one fails the lane when $CI is set
   and skips its stacks with the reason otherwise.
 
 The two settings run in two processes at once (tests/selftest_lane.py), against one server per stack (the services
@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from real_frameworks import runner
 from real_frameworks.runner import (DEMO_EMAIL, DEMO_PASSWORD, STACKS, InstallFailed, StartFailed, ToolchainMissing,
                                     check_toolchain, install, serve)
 from stack_table import findings, load_expectations, read_verdicts, stack_table
@@ -327,7 +328,8 @@ def test_the_ruby_toolchain_check_says_what_is_missing(monkeypatch, tmp_path):
 
 
 def test_stacks_pin_their_dependencies():
-    """Installs are reproducible: Python pins every requirement, Node installs from a committed lock, Go needs no module."""
+    """Installs are reproducible: Python pins every requirement, Node installs from a committed lock, Go needs no module,
+    Ruby and PHP use Debian's packages alone."""
     for stack in STACKS.values():
         if stack.language == "python":
             lines = [ln for ln in (stack.folder / "requirements.txt").read_text().splitlines()
@@ -342,6 +344,9 @@ def test_stacks_pin_their_dependencies():
         elif stack.language == "ruby":  # Debian's packages, pinned by the release: no bundler, no gem fetched
             source = (stack.folder / "config.ru").read_text()
             assert "bundler" not in source and "gemfile" not in source.lower(), stack.name
+        elif stack.language == "php":  # Debian's php-cli, pinned by the release: no composer, nothing required
+            source = (stack.folder / "router.php").read_text()
+            assert not re.search(r"\b(require|include)(_once)?\s*[('\"]", source) and "vendor/" not in source, stack.name
         else:  # an edge: the system's nginx, configured by the stack's file, in front of a pinned stack
             assert stack.upstream in STACKS and "include" not in (stack.folder / "nginx.conf").read_text(), stack.name
 
@@ -395,3 +400,35 @@ def test_the_litestar_stack_keeps_litestar_defaults():
                     "Body(", "media_type", "status_code=201", "debug"):
         assert setting not in code, setting
     assert "app = Litestar(route_handlers=[login])" in code and "async def login(data: LoginRequest)" in code
+
+
+def test_the_koa_stack_keeps_koa_defaults():
+    """The Koa stack is judged on Koa's, @koa/bodyparser's and jsonwebtoken's documented defaults: the body parser is
+    used without options, no middleware sets headers, the token has no jwtid, and the username is measured with
+    String#length as hand-written checks do."""
+    code = _code(STACKS["koa"].folder / "server.js", "//")
+    for setting in ("bodyParser({", "enableTypes", "jsonLimit", "formLimit", "jsonStrict", "ctx.set(", "set(",
+                    "helmet", "jwtid", "Cache-Control", "WWW-Authenticate"):
+        assert setting not in code, setting
+    assert "app.use(bodyParser());" in code and "app.use(router.routes()).use(router.allowedMethods());" in code
+    assert "username.length > 80" in code and "{ expiresIn: '1h' }" in code
+
+
+def test_the_php_stack_keeps_php_defaults(monkeypatch, tmp_path):
+    """The PHP stack is judged on PHP's documented behaviour with Debian's php.ini: the body is json_decode of
+    php://input with the default depth and flags, passwords go through password_hash/password_verify, the username is
+    measured with strlen, and no header beyond Content-Type (and Allow on a 405) is set; runner.py starts it with
+    `php -S` and no -d overrides."""
+    code = "\n".join(line for line in (STACKS["php"].folder / "router.php").read_text(encoding="utf-8").splitlines()
+                     if not line.lstrip().startswith("//"))  # its comments are whole lines; php:// is code
+    assert "json_decode(file_get_contents('php://input'), true)" in code
+    assert "password_hash(getenv('DEMO_PASSWORD'), PASSWORD_DEFAULT)" in code and "password_verify(" in code
+    assert "strlen($username) > 80" in code and "mb_strlen" not in code
+    assert re.findall(r"header\('([^:]+):", code) == ["Content-Type", "Allow"]
+    for setting in ("ini_set", "JSON_", "Cache-Control", "header_remove", "CONTENT_TYPE"):
+        assert setting not in code, setting
+    monkeypatch.setattr(runner, "_php", lambda: "php")
+    (tmp_path / "users-8080.json").write_text("{}")  # a previous run's users file is not reused
+    cmd, env = runner.command(STACKS["php"], tmp_path, 8080)
+    assert cmd == ["php", "-S", "127.0.0.1:8080", "router.php"] and not (tmp_path / "users-8080.json").exists()
+    assert env["USERS_FILE"] == str(tmp_path / "users-8080.json")
