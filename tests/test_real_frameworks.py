@@ -327,6 +327,18 @@ def test_the_ruby_toolchain_check_says_what_is_missing(monkeypatch, tmp_path):
         check_toolchain(STACKS["rails"])
 
 
+def test_the_php_toolchain_check_says_what_is_missing(monkeypatch, tmp_path):
+    """PHP comes from Debian's php-cli: without php, or with a php older than 8.2, the stack is not run and the reason
+    names the package."""
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ToolchainMissing, match="`php` not found.*php-cli"):
+        check_toolchain(STACKS["php"])
+    (tmp_path / "php").write_text("#!/bin/sh\necho 7.4\n")
+    (tmp_path / "php").chmod(0o755)
+    with pytest.raises(ToolchainMissing, match="php 7.4 is older than 8.2.*php-cli"):
+        check_toolchain(STACKS["php"])
+
+
 def test_stacks_pin_their_dependencies():
     """Installs are reproducible: Python pins every requirement, Node installs from a committed lock, Go needs no module,
     Ruby and PHP use Debian's packages alone."""
