@@ -138,3 +138,16 @@ def test_one_gate_rule_for_levels_and_observations(level, gate, gating):
 def test_an_observation_without_a_clause_level_gates_at_its_requirements():
     assert gates(Observation("AUTH-01", Verdict.FAILED, "t", "m"), "must")  # AUTH-01 is a MUST
     assert not gates(Observation("SEC-04", Verdict.FAILED, "t", "m"), "must")  # SEC-04 is a SHOULD
+
+
+def test_a_check_that_judged_no_exchange_is_never_a_pass():
+    """Never green without evidence: a test that ended without judging an exchange or recording a verdict (a check
+    returning early without noting what it compared) is inconclusive, while one that recorded its own pass keeps it."""
+    call = pytest.CallInfo.from_call(lambda: None, "call")
+    report = pytest.TestReport("t", ("t.py", 0, "t"), {}, "passed", None, "call")
+    [obs], suite_error = conclude(verdicts.TestContext("t", ("SEC-01",)), report, call)
+    assert (obs.verdict, suite_error) == (Verdict.INCONCLUSIVE, False) and "without judging any exchange" in obs.message
+    ctx = verdicts.TestContext("t", ("SEC-01",))
+    ctx.observations.append(Observation("SEC-01", Verdict.PASSED, "t", "held on 3 exchange(s) of the run"))
+    [obs], _ = conclude(ctx, report, call)
+    assert obs.verdict is Verdict.PASSED

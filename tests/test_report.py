@@ -449,3 +449,14 @@ def test_the_summary_says_when_slowness_dominates_the_run_time(validator, count,
 def test_latency_of_a_run_that_got_no_answer_is_null(validator, report):
     assert report["run"]["latency"] is None and not list(validator.iter_errors(report))
     assert "latency" not in render_markdown(report).lower() and 'id="latency"' not in render_html(report)
+
+
+def test_a_reproduction_says_which_secrets_to_export_whatever_shell_expression_names_them():
+    """The near-miss passwords reach the command as "${LOGIN_PASSWORD}x" or "${LOGIN_PASSWORD%?}": the report says to
+    export LOGIN_PASSWORD for those too, and for the captcha token; a command reading none says nothing."""
+    from contract_tests.sending.reproduction import export_hint, exports_needed
+
+    assert exports_needed('curl --data-raw "{\\"p\\": \\"${LOGIN_PASSWORD%?}\\"}" -H "cf: $LOGIN_CAPTCHA_TOKEN" '
+                          '"${LOGIN_PASSWORD}x"') == ["LOGIN_PASSWORD", "LOGIN_CAPTCHA_TOKEN"]
+    assert export_hint('curl -d "${LOGIN_PASSWORD}x"') == " (export LOGIN_PASSWORD first)"
+    assert export_hint("curl --data-raw '{\"password\": {\"$ne\": null}}'") == "" and export_hint(None) == ""

@@ -12,6 +12,7 @@ from typing import Any, Callable
 from ..contract.catalog import load_catalog
 from ..sending.exchange import Exchange, visible
 from ..sending.replayable import to_text
+from ..sending.reproduction import exports_needed
 from .results import Observation, Verdict
 
 # Cross-cutting requirements: judged on every exchange (invariants.py) and by the fuzzing's response checks, and
@@ -42,9 +43,13 @@ def format_failure(
         lines.append(f"  actual:    {actual}")
         if response is not None:
             lines.append(f"  response:  {response}")
-    for i, ex in enumerate(exchanges[:3]):
+    commands = [ex.curl() for ex in exchanges[:3]]
+    for i, command in enumerate(commands):
         tag = "" if len(exchanges) == 1 else f" #{i + 1}"
-        lines.append(f"  reproduce{tag}: {ex.curl()}")
+        lines.append(f"  reproduce{tag}: {command}")
+    names = exports_needed(" ".join(commands))
+    if names:
+        lines.append(f"  (export {' and '.join(names)} first: the command reads {'it' if len(names) == 1 else 'them'})")
     return _shown("\n".join(lines), exchanges)
 
 

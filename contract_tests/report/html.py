@@ -16,6 +16,7 @@ from markupsafe import Markup, escape
 
 from ..contract.levels import Level
 from ..judging.results import clip, failed_clause
+from ..sending.reproduction import export_hint
 from .json_report import backoff_line, gateway_line, latency_line
 
 # Plain symbols every font has (a CI machine has no colour-emoji font).
@@ -40,6 +41,7 @@ def _environment() -> jinja2.Environment:
     )
     env.filters["clip"] = lambda s, n=300: s if s is None else clip(s, n)
     env.filters["codespans"] = codespans
+    env.filters["export_hint"] = export_hint
     env.globals["failed_clause"] = failed_clause
     return env
 

@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 from ..judging.results import clip, failed_clause
+from ..sending.reproduction import export_hint
 from .json_report import backoff_line, gateway_line, latency_line
 
 ICONS = {
@@ -176,8 +177,7 @@ def render_markdown(report: dict) -> str:
             lines.append(f"- source: {text(r['source']['kind'])} {text(r['source']['ref'])}")
             if r.get("reproduction"):
                 lines.append("")
-                needs = " (export LOGIN_PASSWORD first)" if "$LOGIN_PASSWORD" in r["reproduction"] else ""
-                lines.append(f"Reproduce{needs}:")
+                lines.append(f"Reproduce{export_hint(r['reproduction'])}:")
                 lines.append("")
                 lines.append(code_block(r["reproduction"], "sh"))
             lines.append("")

@@ -61,7 +61,11 @@ def conclude(ctx: TestContext, report: pytest.TestReport, call: pytest.CallInfo,
             if rid not in observed:
                 observations.append(Observation(rid, verdict, ctx.nodeid, message, None, evidence, n_a))
 
-    if report.passed:
+    if report.passed and not ctx.exchanges:
+        # never green without evidence: a check that judged no exchange (and recorded no verdict of its own) observed
+        # nothing a pass could rest on -- a defect of the check, reported as undecided, never as a pass
+        add(Verdict.INCONCLUSIVE, "the check ended without judging any exchange: nothing to rest a pass on")
+    elif report.passed:
         add(Verdict.PASSED, f"{len(ctx.exchanges)} exchange(s) checked")
         if ctx.failed():
             report.outcome = "failed"

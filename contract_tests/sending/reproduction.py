@@ -80,6 +80,21 @@ def curl(request: LoginRequest, base_url: str) -> str:
     return " ".join(a for a in args if a)
 
 
+_EXPORTED = re.compile(r"\$\{?(LOGIN_[A-Z0-9_]+)")  # "$LOGIN_PASSWORD", "${LOGIN_PASSWORD}x", "${LOGIN_PASSWORD%?}"
+
+
+def exports_needed(command: str) -> list[str]:
+    """The suite's environment variables a reproduction reads (the secrets it names by their shell expressions), in
+    the order they first appear: what the reader exports before running it."""
+    return list(dict.fromkeys(_EXPORTED.findall(command)))
+
+
+def export_hint(command: str | None) -> str:
+    """`` (export LOGIN_PASSWORD first)`` for a reproduction that reads it; empty for one that reads nothing."""
+    names = exports_needed(command or "")
+    return f" (export {' and '.join(names)} first)" if names else ""
+
+
 def _label(v: Any) -> str:
     return v.label if isinstance(v, Secret) else str(v)
 
@@ -105,12 +120,13 @@ def _runs(text: str, shortest: int = 17):
 
 
 def _compact_runs(text: str) -> str:
-    """Long runs of one character as a reader takes them in: ``aaaaaaaa…(3,145,617 × "a")``."""
+    """Long runs of one character as a reader takes them in: ``aaaaaaaa…(3,145,617 × "a" in all)`` (the eight
+    shown are counted in the run)."""
     parts, i = [], 0
     for start, end in _runs(text, 64):
         if text[start] == "\\":  # a run of backslashes is part of escapes: shown as is
             continue
-        parts.append(text[i:start] + text[start] * 8 + f"…({end - start:,} × {json.dumps(text[start])})")
+        parts.append(text[i:start] + text[start] * 8 + f"…({end - start:,} × {json.dumps(text[start])} in all)")
         i = end
     return "".join(parts) + text[i:]
 

@@ -3,11 +3,15 @@
 import pytest
 
 from contract_tests.judging import checks
-from contract_tests.judging.verdicts import blocked, fail, not_applicable, verify
+from contract_tests.judging.verdicts import blocked, fail, not_applicable, passed, verify
 from contract_tests.declared import sends
 from contract_tests.sending.exchange import LoginRequest
 
 requirement = pytest.mark.requirement
+
+
+_ALIKE = ("the unknown account's and the wrong password's failures look alike: identical status, error, body keys "
+          "and header names")
 
 
 def _differences(unknown, wrong) -> dict:
@@ -25,14 +29,17 @@ def test_unknown_account_and_wrong_password_look_alike(send, client, account, un
     refuses the right password too), not by its words."""
     diff = _differences(unknown_account, wrong_password)
     if not diff:
+        passed("SEC-01", [unknown_account, wrong_password], _ALIKE)
         return
     local, _, domain = unknown_email.partition("@")
     fresh = send("an unknown account never named before in this run (the same lock state as an unlocked account)",
                  "failure", json={"email": f"{local}-fresh@{domain}", "password": "Unknown-Acc0unt-Passw0rd!"},
                  requirement="SEC-01")
     diff = _differences(fresh, wrong_password)
-    if not diff:
-        return  # the first unknown identifier's answer was a lock (the suite's own failures), not a disclosure
+    if not diff:  # the first unknown identifier's answer was a lock (the suite's own failures), not a disclosure
+        passed("SEC-01", [fresh, wrong_password], _ALIKE + " (an identifier never named before in this run: the "
+               "first unknown one's answer differed under a lock the suite's own failures set)")
+        return
     right = client.login(account, "the right password: is the account locked right now? (SEC-01)")
     if not right.token:
         blocked(f"the configured account was locked when its wrong password was answered: its right password is "
