@@ -7,7 +7,7 @@ on the main thread while it waits for an answer (the client's ``while_waiting``)
 test and at its end. Not in a thread: CPython 3.11 cannot build ASTs in two threads at once (imports without
 cached bytecode, pytest's assertion rewriting, hypothesis reading local constants), and a step that has not run
 by the time its result is needed is simply done there, or dropped (:func:`drop`). Once the fuzzing session exists,
-its properties that do not name the account are run dry the same way, one per step (:meth:`WarmUp.repeat`): their
+its properties that do not name the account are planned the same way, one per step (:meth:`WarmUp.repeat`): their
 requests go while the account's requests pass the account gate a group at a time.
 """
 
@@ -46,7 +46,7 @@ class WarmUp:
 
     def repeat(self, kind: str, work: Callable[[], bool]) -> None:
         """A step done again and again while the run waits, for as long as it reports work done (True), after the
-        steps already there (the fuzzing session's properties run dry ahead of their tests)."""
+        steps already there (the fuzzing session's properties planned ahead of their tests)."""
         self._repeated.add(kind)
         self._steps.append((kind, work))
 

@@ -24,6 +24,7 @@ from contract_tests.judging.verdicts import record_failure
 from contract_tests.sending.exchange import LoginRequest
 from contract_tests.fuzz import DEFAULT_SEED, Fuzz, FuzzSession, FuzzSettings
 from contract_tests.fuzz.passwords import near_miss_passwords
+from contract_tests.fuzz.properties import Plan
 from contract_tests.fuzz.responses import schema_findings
 from contract_tests.fuzz.wire import MISSING, Wire, classify, unmistakably_not_an_email
 from contract_tests.reference import DEMO_EMAIL, DEMO_PASSWORD, start_reference_server
@@ -215,11 +216,13 @@ def _run_stub(examples=30):
     client.ledger.begin(ctx)
     try:
         def example(n, trial):
-            ex = trial.send(LoginRequest(purpose=f"n={n}", expect="failure", json={"n": n}))
-            if ex.status >= 500:
-                record_failure("INPUT-09", ex, "a status below 500")
-            else:
-                trial.checked_for("INPUT-09", ex)
+            def judge(ex):
+                if ex.status >= 500:
+                    record_failure("INPUT-09", ex, "a status below 500")
+                else:
+                    trial.checked_for("INPUT-09", ex)
+
+            return Plan(LoginRequest(purpose=f"n={n}", expect="failure", json={"n": n}), judge)
 
         run = Fuzz(session)
         run.run(st.integers(min_value=0, max_value=10_000), example)
@@ -253,7 +256,8 @@ def test_passing_examples_are_recorded_per_requirement():
     client.ledger.begin(ctx)
     try:
         def example(n, trial):
-            trial.checked_for("INPUT-09", trial.send(LoginRequest(purpose="n", expect="failure", json={"n": n})))
+            return Plan(LoginRequest(purpose="n", expect="failure", json={"n": n}),
+                        lambda ex: trial.checked_for("INPUT-09", ex))
 
         Fuzz(session).run(st.integers(min_value=0, max_value=50), example)
     finally:
@@ -264,7 +268,7 @@ def test_passing_examples_are_recorded_per_requirement():
     assert len(set(client.sent)) == len(client.sent)  # no request sent twice
 
 
-def test_the_next_property_runs_dry_while_one_naming_the_account_waits_at_the_gate():
+def test_the_next_property_is_planned_while_one_naming_the_account_waits_at_the_gate():
     from test_client import ACCOUNT, _client
 
     sent = []
@@ -278,11 +282,12 @@ def test_the_next_property_runs_dry_while_one_naming_the_account_waits_at_the_ga
     client.ledger = context.Ledger()
 
     def on_account(n, trial):
-        trial.send(LoginRequest(purpose="a", expect="failure", real_account=trial.real_account(),
-                                json={"kind": "account", "email": ACCOUNT.email, "password": f"x{n}"}))
+        return Plan(LoginRequest(purpose="a", expect="failure", real_account=trial.real_account(),
+                                 json={"kind": "account", "email": ACCOUNT.email, "password": f"x{n}"}),
+                    lambda ex: None)
 
     def elsewhere(n, trial):
-        trial.send(LoginRequest(purpose="b", expect="failure", json={"kind": "other", "n": n}))
+        return Plan(LoginRequest(purpose="b", expect="failure", json={"kind": "other", "n": n}), lambda ex: None)
 
     properties = {"a": lambda fixture: (st.integers(0, 10**6), on_account),
                   "b": lambda fixture: (st.integers(0, 10**6), elsewhere)}

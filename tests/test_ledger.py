@@ -151,3 +151,25 @@ def test_a_check_that_judged_no_exchange_is_never_a_pass():
     ctx.observations.append(Observation("SEC-01", Verdict.PASSED, "t", "held on 3 exchange(s) of the run"))
     [obs], _ = conclude(ctx, report, call)
     assert obs.verdict is Verdict.PASSED
+
+
+@pytest.mark.parametrize("owner, body, charged", [
+    ("AUTH-03", {"email": "a@example.com", "password": "Passw0rd!\x00anything"}, "INPUT-09"),  # NUL near miss
+    ("AUTH-03", {"email": "a@example.com", "password": "pASSW0RD!"}, "AUTH-03"),  # no other home: its own
+    ("AUTH-01", {"email": "a@example.com", "password": "Wrong-Passw0rd"}, "AUTH-01"),
+    ("AUTH-03", {"email": "a@example.com", "password": "\u202eright-to-left"}, "INPUT-09"),
+    ("AUTH-03", {"email": "a@example.com", "password": "A" * 1001}, "INPUT-09"),
+    ("AUTH-03", {"email": "a@example.com", "password": "café-Passw0rd"}, "AUTH-03"),  # accents are not hostile
+    ("INPUT-03", {"email": "a@example.com", "password": ["\x00"]}, "INPUT-03"),  # its statement forbids a 5xx
+    ("AUTH-06", {"email": "a@example.com", "password": "\ud800"}, "AUTH-06"),
+])
+def test_a_server_error_is_charged_to_the_requirement_whose_statement_it_breaks(owner, body, charged):
+    """A 5xx breaks the statement that forbids it: the request's own requirement's when that statement names 5xx,
+    else INPUT-09's when the request carries a string INPUT-09 names, else (an ordinary request) its own."""
+    from contract_tests.judging.invariants import server_error_owner
+    from contract_tests.sending.exchange import LoginRequest
+    from contract_tests.sending.secrets import password_secret
+
+    assert server_error_owner(LoginRequest("p", "failure", json=body), owner) == charged
+    secret = {**body, "password": password_secret(body["password"])} if isinstance(body["password"], str) else body
+    assert server_error_owner(LoginRequest("p", "failure", json=secret), owner) == charged  # secrets by their values

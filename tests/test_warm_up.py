@@ -1,5 +1,5 @@
 """The work a run does while it waits on the network: one-time steps in order, then repeated steps for as long as
-they report work done (the fuzzing properties run dry ahead of their tests)."""
+they report work done (the fuzzing properties planned ahead of their tests)."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ invalid requests, near-miss passwords, credential misuses, extra properties); ``
 sent and classified against the clarified request schema; ``responses``: schemathesis's built-in response
 checks that fit the contract; ``properties``: what each example sends and how its answer is judged;
 ``runner``: hypothesis driven through the suite's client (budgets, shrinking, reporting), composing ``trial`` (one
-example), ``property_state`` (a property's shares, counts and judged examples), ``dry_run`` (examples sent ahead),
+example), ``property_state`` (a property's shares, counts and judged examples), ``planned`` (examples sent ahead),
 ``seeded`` (hypothesis settings), ``control`` (how an example ends), ``static_echo`` and ``reporting``;
 ``config``: ``--fuzz-examples`` and the hypothesis seed in use.
 """

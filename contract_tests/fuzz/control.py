@@ -1,4 +1,4 @@
-"""How one generated example ends, besides passing: the exceptions the runner, a trial and the dry run raise to stop
+"""How one generated example ends, besides passing: the exceptions the runner, a trial and the planning raise to stop
 an example, skip it or falsify the property, and whether hypothesis is replaying the final (shrunk) example."""
 
 from __future__ import annotations
@@ -6,10 +6,6 @@ from __future__ import annotations
 
 class Stop(BaseException):
     """Ends a hypothesis run early (request share spent, or the client blocked); not a test failure."""
-
-
-class Planned(Exception):
-    """A dry run's example reached its request (recorded): stop it there."""
 
 
 class AlreadyPassed(Exception):
@@ -40,4 +36,4 @@ def is_final() -> bool:
         return False
 
 
-__all__ = ["AlreadyPassed", "Falsified", "Planned", "Stop", "falsify", "is_final"]
+__all__ = ["AlreadyPassed", "Falsified", "Stop", "falsify", "is_final"]

@@ -1,9 +1,11 @@
-"""The fuzzing properties: what one generated example sends and how its answer is judged.
+"""The fuzzing properties: what one generated example sends and how its answer is judged, as data.
 
-Each ``*_example`` function takes the generated value and a :class:`~contract_tests.fuzz.trial.Trial`,
-sends one request through the suite's client and records violations with
-:func:`contract_tests.judging.verdicts.verify` / :func:`~contract_tests.judging.verdicts.record_failure`, so a fuzzing
-failure reads like any other failure of the suite (requirement, sent, expected, actual, reproduce).
+Each ``*_example`` function takes the generated value and a :class:`~contract_tests.fuzz.trial.Trial` and returns
+its :class:`Plan` -- the one request the value stands for and the judge of its answer -- or None when the value is
+not an example of the property. It sends nothing: the runner sends the request (or takes the answer sent ahead for
+it: the requests of a property are known from its values alone, fuzz/planned.py) and calls the judge, which records
+violations with :func:`contract_tests.judging.verdicts.verify` / :func:`~contract_tests.judging.verdicts.record_failure`,
+so a fuzzing failure reads like any other failure of the suite (requirement, sent, expected, actual, reproduce).
 
 On top of the checks below, the client's invariants judge every exchange (RESP-04, RESP-05, RESP-06 for
 failures and invalid requests, INPUT-06 for invalid requests, SEC-02, SEC-04, HTTP-02, and a 5xx against
@@ -12,6 +14,7 @@ the requirement of the request's kind).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from ..judging import checks
@@ -27,6 +30,17 @@ from .strategies import CredentialMisuse
 from .wire import Shape, Wire, classify, unmistakably_not_an_email
 
 STAND_IN_PASSWORD = "Unknown-Acc0unt-Passw0rd!"  # the password sent with an unknown account
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One example as data: the request it sends, and the judge of the answer."""
+
+    request: LoginRequest
+    judge: Callable[[Exchange], None]
+
+
+Example = Callable[[Any, Trial], "Plan | None"]
 
 
 def documented_status(ex: Exchange) -> None:
@@ -76,92 +90,102 @@ def judge_invalid(trial: Trial, ex: Exchange, shape: Shape, wire: Wire, signatur
 
 
 # ---------------------------------------------------------------------------------------- schema-driven
-def schema_valid_example(wire: Wire, trial: Trial) -> None:
+def schema_valid_example(wire: Wire, trial: Trial) -> Plan | None:
     """Schema-valid request, random credentials: never 5xx, never a token or JWT-shaped string; the answer
     is a JSON object matching the success schema or the failure shape; status 201, 200 or 4xx."""
     shape = classify(wire)
     if not shape.valid:
-        return
-    ex = trial.send(wire.request(f"fuzz: schema-valid request, random credentials ({wire.note})", "failure",
-                                 shape.requirement))
-    if verify(shape.requirement, ex, checks.not_5xx):
-        trial.checked_for(shape.requirement, ex)
-    if verify("RESP-06", ex, checks.no_token):
-        trial.checked_for("RESP-06", ex)
-    judge_response(trial, ex, shape.requirement)
+        return None
+
+    def judge(ex: Exchange) -> None:
+        if verify(shape.requirement, ex, checks.not_5xx):
+            trial.checked_for(shape.requirement, ex)
+        if verify("RESP-06", ex, checks.no_token):
+            trial.checked_for("RESP-06", ex)
+        judge_response(trial, ex, shape.requirement)
+
+    return Plan(wire.request(f"fuzz: schema-valid request, random credentials ({wire.note})", "failure",
+                             shape.requirement), judge)
 
 
-def schema_invalid_example(signatures: Signatures | None) -> Callable[[Wire, Trial], None]:
-    def example(wire: Wire, trial: Trial) -> None:
+def schema_invalid_example(signatures: Signatures | None) -> Example:
+    def example(wire: Wire, trial: Trial) -> Plan | None:
         shape = classify(wire)
         if shape.valid:
-            return
-        ex = trial.send(wire.request(f"fuzz: {shape.what} ({wire.note})", "invalid", shape.requirement))
-        judge_invalid(trial, ex, shape, wire, signatures)
+            return None
+        return Plan(wire.request(f"fuzz: {shape.what} ({wire.note})", "invalid", shape.requirement),
+                    lambda ex: judge_invalid(trial, ex, shape, wire, signatures))
 
     return example
 
 
 # ---------------------------------------------------------------------------------------- credentialed
-def near_miss_example(account: Account) -> Callable[[NearMiss, Trial], None]:
+def near_miss_example(account: Account) -> Example:
     """A near-miss of the real password never logs in (AUTH-03); once the budget share is spent, the same
     near-miss goes to an unknown account (which must not log in either: AUTH-02)."""
 
-    def example(miss: NearMiss, trial: Trial) -> None:
+    def example(miss: NearMiss, trial: Trial) -> Plan:
         secret = miss.secret(account.password)
         real = trial.real_account()
         rid = "AUTH-03" if real else "AUTH-02"
         email = account.email if real else trial.unknown_email()
-        ex = trial.send(LoginRequest(
+
+        def judge(ex: Exchange) -> None:
+            if verify(rid, ex, checks.no_token):
+                trial.checked_for(rid, ex)
+            judge_response(trial, ex, rid)
+
+        return Plan(LoginRequest(
             purpose=f"fuzz: near-miss password ({miss.kind}: LOGIN_PASSWORD {miss.description})"
                     + ("" if real else " for an unknown account (failed-login budget spent)"),
             expect="failure", json={"email": email, "password": secret}, real_account=real, requirement=rid,
-        ))
-        if verify(rid, ex, checks.no_token):
-            trial.checked_for(rid, ex)
-        judge_response(trial, ex, rid)
+        ), judge)
 
     return example
 
 
-def extra_properties_example(account: Account, user_uuid: str) -> Callable[[dict, Trial], None]:
+def extra_properties_example(account: Account, user_uuid: str) -> Example:
     """The right credentials plus arbitrary unknown properties log in the same account or get a 4xx (INPUT-10)."""
 
-    def example(extras: dict[str, Any], trial: Trial) -> None:
+    def example(extras: dict[str, Any], trial: Trial) -> Plan:
         if trial.real_account():
-            ex = trial.send(LoginRequest(
+            def judge_real(ex: Exchange) -> None:
+                if verify("INPUT-10", ex, checks.same_account_or_4xx, user_uuid):
+                    trial.checked_for("INPUT-10", ex)
+                judge_response(trial, ex, "INPUT-10")
+
+            return Plan(LoginRequest(
                 purpose="fuzz: right credentials plus unknown properties", expect="any",
                 json=account.body(**extras), real_account=True, requirement="INPUT-10",
-            ))
-            if verify("INPUT-10", ex, checks.same_account_or_4xx, user_uuid):
-                trial.checked_for("INPUT-10", ex)
-            judge_response(trial, ex, "INPUT-10")
-            return
-        ex = trial.send(LoginRequest(
+            ), judge_real)
+
+        def judge_unknown(ex: Exchange) -> None:
+            if verify("AUTH-02", ex, checks.no_token):
+                trial.checked_for("AUTH-02", ex)
+            judge_response(trial, ex, "AUTH-02")
+
+        return Plan(LoginRequest(
             purpose="fuzz: unknown account plus unknown properties (failed-login budget spent)", expect="failure",
             json={"email": trial.unknown_email(), "password": STAND_IN_PASSWORD, **extras}, requirement="AUTH-02",
-        ))
-        if verify("AUTH-02", ex, checks.no_token):
-            trial.checked_for("AUTH-02", ex)
-        judge_response(trial, ex, "AUTH-02")
+        ), judge_unknown)
 
     return example
 
 
-def credential_misuse_example(account: Account) -> Callable[[CredentialMisuse, Trial], None]:
+def credential_misuse_example(account: Account) -> Example:
     """The right credentials in a schema-invalid request never log in (RESP-06), never cause a 5xx, and get the
     rejection the request's kind requires (INPUT-01/02/03/04/07)."""
 
-    def example(misuse: CredentialMisuse, trial: Trial) -> None:
+    def example(misuse: CredentialMisuse, trial: Trial) -> Plan | None:
         real = trial.real_account()
         email, password = (account.email, account.password) if real else (trial.unknown_email(), STAND_IN_PASSWORD)
         wire = misuse.wire(email, password)
         shape = classify(wire)
         if shape.valid:
-            return
+            return None
         who = "the right credentials" if real else "an unknown account (failed-login budget spent)"
-        ex = trial.send(wire.request(f"fuzz: {who}, {shape.what} ({misuse!r})", "invalid", shape.requirement,
-                                     real_account=real))
-        judge_invalid(trial, ex, shape, wire, None)
+        return Plan(wire.request(f"fuzz: {who}, {shape.what} ({misuse!r})", "invalid", shape.requirement,
+                                 real_account=real),
+                    lambda ex: judge_invalid(trial, ex, shape, wire, None))
 
     return example

@@ -2,7 +2,7 @@
 request cap and of the failed-login budget, the counts its summary and reports give, why its examples stopped, and
 the bookkeeping that keeps a request from being sent or judged twice (outcomes by example and by request, passes by
 requirement). The runner (:class:`~contract_tests.fuzz.runner.Fuzz`), each example's
-:class:`~contract_tests.fuzz.trial.Trial` and the dry run read and update it."""
+:class:`~contract_tests.fuzz.trial.Trial` and the planning ahead read and update it."""
 
 from __future__ import annotations
 

@@ -19,15 +19,16 @@ How a property runs (:meth:`Fuzz.run`):
   blocked, never failed for that).  A right login, the bug they look for, spends nothing.
 * The examples are repeatable: hypothesis is seeded (``--hypothesis-seed``, default fixed), keeps no
   example database, and runs no phase that depends on earlier runs.
-* Sent ahead (``--in-flight`` above 1): because the examples depend only on the seed, the property is first run
-  dry -- the same seed, each example stopped at its request, which is sent ahead at once (those naming the
-  configured account through the client's account gate) -- then the examples are judged in order, each handed the
+* Sent ahead (``--in-flight`` above 1): because the examples depend only on the seed and each example's request is
+  data (its plan, properties.py), hypothesis first generates the property's values with the same seed and each
+  value's request is sent ahead at once (those naming the configured account through the client's account gate) --
+  nothing is sent by the property and nothing judged then -- and the examples are judged in order, each handed the
   answer to its very request (a request that differs is sent then), and hypothesis runs again only to shrink a
   failure. While the requests of a property naming the account wait their turn at the account gate, the next
-  property that does not name it is run dry ahead of its test (:meth:`FuzzSession.run_next_dry`).
+  property that does not name it is planned ahead of its test (:meth:`FuzzSession.plan_next`).
 
 The parts, each a module: ``trial`` (one example: sends within the shares, real or unknown account),
-``property_state`` (a property's shares, counts and judged examples), ``dry_run`` (the dry run that sends ahead),
+``property_state`` (a property's shares, counts and judged examples), ``planned`` (a property's requests, known from its values, sent ahead),
 ``seeded`` (the hypothesis settings), ``control`` (how an example ends: stopped, planned, falsified),
 ``static_echo`` (SEC-02's echo of a generated password the target says anyway), ``reporting`` (the shrunk failure
 and the passes in the test's report). This module holds what composes them: the session of the fuzz tests and the
@@ -37,7 +38,7 @@ property run.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import pytest
 from hypothesis import reject
@@ -49,21 +50,24 @@ from ..judging.ledger import TestContext
 from ..judging.verdicts import Violation, blocked, not_applicable, not_sent
 from .config import FuzzSettings
 from .control import Falsified, AlreadyPassed, Stop, falsify, is_final
-from .dry_run import send_ahead
+from .planned import send_ahead
 from .property_state import Outcome, PropertyState
 from .reporting import record_passes, report_failure
 from .seeded import seeded_property
 from .trial import Trial
 
+if TYPE_CHECKING:
+    from .properties import Example
+
 SHRINK_ALLOWANCE = 40  # requests a property may spend shrinking a failure, beyond its examples
 
 
-Property = Callable[[Callable[[str], Any]], "tuple[st.SearchStrategy[Any], Callable[[Any, Trial], None]]"]
+Property = Callable[[Callable[[str], Any]], "tuple[st.SearchStrategy[Any], Example]"]
 
 
 class FuzzSession:
     """What the fuzz tests of one run share: settings, client, the split of the request/login budgets, and (with
-    requests in flight) the properties run dry ahead of their test."""
+    requests in flight) the properties planned ahead of their test."""
 
     def __init__(self, settings: FuzzSettings, client: ContractClient, account: Account | None, unknown_email: str,
                  nodeids: list[str], spenders: dict[str, int], properties: dict[str, Property] | None = None,
@@ -79,13 +83,13 @@ class FuzzSession:
         self._requirements = dict(requirements or {})
         self._fixture = fixture
         self._started: set[str] = set()
-        self._dry: dict[str, tuple[int, list]] = {}  # nodeid -> (example limit, examples) run dry ahead of its test
+        self._dry: dict[str, tuple[int, list]] = {}  # nodeid -> (example limit, examples) planned ahead of its test
         self._tried: set[str] = set()
 
     def start(self, nodeid: str, spent: tuple[int, int] | None = None) -> tuple[int, int]:
         """(requests, failed logins) this property may spend: shares of what is left, for it and those to come.
         *spent*: the requests and failed logins to count as spent instead of the client's count of the run, for a
-        property run dry ahead of its test: a provisional share, its test's own is computed when it starts."""
+        property planned ahead of its test: a provisional share, its test's own is computed when it starts."""
         c = self.client
         spent_requests, spent_logins = spent if spent is not None else (c.run_requests, c.run_failed_logins)
         to_come = [n for n in self._nodeids if n not in self._started and n != nodeid]
@@ -101,23 +105,23 @@ class FuzzSession:
             self._started.add(nodeid)
         return requests, logins
 
-    def property_of(self, nodeid: str) -> tuple[st.SearchStrategy[Any], Callable[[Any, Trial], None]]:
+    def property_of(self, nodeid: str) -> tuple[st.SearchStrategy[Any], Example]:
         if self._fixture is None:
             raise RuntimeError("the fuzzing session was made without the session's fixtures")
         return self._properties[nodeid](self._fixture)
 
     def sent_ahead(self, nodeid: str, limit: int) -> list | None:
-        """The examples of *nodeid*'s property if it was run dry ahead of its test (:meth:`run_next_dry`) with the
+        """The examples of *nodeid*'s property if it was planned ahead of its test (:meth:`plan_next`) with the
         *limit* on examples its test has (near the request cap the provisional share may differ: its examples are
         not used then, the test runs its own)."""
         dry = self._dry.pop(nodeid, None)
         return dry[1] if dry is not None and dry[0] == limit else None
 
-    def run_next_dry(self) -> bool:
+    def plan_next(self) -> bool:
         """Run the next property that does not name the account dry, and send its requests ahead: called while a
         property's requests naming the account pass the account gate (a few at a time, never with a successful
         login in flight), so that hypothesis generates meanwhile. Its shares count the requests of the properties
-        run dry and not judged yet as spent. Not on xdist workers (each runs only some of the properties), not with
+        planned and not judged yet as spent. Not on xdist workers (each runs only some of the properties), not with
         one request in flight; a property whose fixtures cannot be set up is left to its test (which fails or skips
         on them itself). True when a property was tried (there may be more), False when none is left to try."""
         c = self.client
@@ -146,7 +150,7 @@ class Fuzz(PropertyState):
     """One property of one contract test: its examples run through hypothesis, judged one at a time, the shrunk
     failure or the passes reported."""
 
-    session: FuzzSession  # the state's view of it, plus the properties and the examples run dry ahead
+    session: FuzzSession  # the state's view of it, plus the properties and the examples planned ahead
 
     def __init__(self, session: FuzzSession, ctx: TestContext | None = None,
                  spent: tuple[int, int] | None = None) -> None:
@@ -160,8 +164,9 @@ class Fuzz(PropertyState):
         """Run the property the test's ``fuzz(prop=...)`` marker names."""
         self.run(*self.session.property_of(self.ctx.nodeid))
 
-    def run(self, strategy: st.SearchStrategy[Any], example: Callable[[Any, Trial], None]) -> None:
-        """Run *example* (which sends and judges one generated value) on up to ``--fuzz-examples`` values."""
+    def run(self, strategy: st.SearchStrategy[Any], example: Example) -> None:
+        """Run *example* (each generated value's plan: its request, sent here, and the judge of the answer) on up to
+        ``--fuzz-examples`` values."""
         s = self.session.settings
         if not s.enabled:
             not_applicable("fuzzing is off (--fuzz-examples 0)")
@@ -173,7 +178,7 @@ class Fuzz(PropertyState):
         if sent_ahead is None and self.client.limits.in_flight > 1:
             sent_ahead = send_ahead(self, strategy, example)
             if self.login_share:  # its requests wait their turn at the account gate: generate the next property
-                self.session.run_next_dry()
+                self.session.plan_next()
 
         def body(value: Any) -> None:
             self._judge(example, value, reported)
@@ -217,7 +222,7 @@ class Fuzz(PropertyState):
                 pass  # hypothesis generates them again (answers kept, nothing re-sent) and shrinks this one
         prop()
 
-    def _judge(self, example: Callable[[Any, Trial], None], value: Any, reported: Any) -> None:
+    def _judge(self, example: Example, value: Any, reported: Any) -> None:
         """One example: sent and judged, its observations rolled back and booked (a failure falsifies)."""
         ctx = self.ctx
         key = repr(value)
@@ -228,7 +233,9 @@ class Fuzz(PropertyState):
         mark = self.mark(reported)
         trial = Trial(self, key)
         try:
-            example(value, trial)
+            plan = example(value, trial)
+            if plan is not None:
+                plan.judge(trial.send(plan.request))
         except Violation:
             pass  # recorded in ctx.observations
         except AlreadyPassed:

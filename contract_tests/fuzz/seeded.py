@@ -1,4 +1,4 @@
-"""A property's hypothesis settings, the same for its dry run and its real run: seeded, no example database, no
+"""A property's hypothesis settings, the same when its requests are planned ahead and when it runs: seeded, no example database, no
 deadline, quiet (the suite reports failures itself), shrinking only in the real run, and no constants taken from the
 code that happens to be imported (:func:`without_local_constants`)."""
 
@@ -17,7 +17,7 @@ from .config import FuzzSettings
 
 def seeded_property(settings: FuzzSettings, strategy: st.SearchStrategy[Any], *,
                     shrink: bool) -> Callable[[Callable[[Any], None]], Callable[[], None]]:
-    """The property's hypothesis decorators: seeded, no database, quiet (the dry run and the real one alike)."""
+    """The property's hypothesis decorators: seeded, no database, quiet (the planning and the real run alike)."""
     phases = (Phase.explicit, Phase.generate, *((Phase.shrink,) if shrink else ()))
 
     def decorate(body: Callable[[Any], None]) -> Callable[[], None]:

@@ -4,7 +4,7 @@ A violation is charged to its own requirement (RESP-05, SEC-02, ...), never to t
 the request: when the running test checks that requirement itself, it is that test's failure; otherwise it is
 held (:meth:`.ledger.Ledger.take_held`) until the requirement's own item (contract_tests/suite/test_invariants.py)
 reports it, after every test that sends requests.  What no item took (an item deselected, an xdist worker whose
-item ran earlier, a 5xx charged to a request's own requirement) still reaches the results at the end of the run.
+item ran earlier, a 5xx charged to the requirement whose statement forbids it) still reaches the results at the end of the run.
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from .levels import answer_shape_level
 from .results import Observation
 from .failures import CROSS_CUTTING, check_record
 from .ledger import Ledger
-from ..sending.exchange import Exchange
+from ..contract.catalog import load_catalog
+from ..inputs.hostile_strings import carries_hostile_string
+from ..sending.exchange import Exchange, LoginRequest
 from ..sending.secrets import Secret
 
 
@@ -53,6 +55,19 @@ REQUIREMENTS = CROSS_CUTTING
 # Requests whose own requirement asks for their status: a 2xx to them is that requirement's, not INPUT-06's.
 _OWN_STATUS_RULE = ("INPUT-04", "INPUT-07", "INPUT-08")
 
+
+
+def server_error_owner(request: LoginRequest, owner: str) -> str:
+    """The requirement a 5xx to *request* is charged to: the one whose statement the 5xx breaks. The request's own
+    (*owner*) when its statement forbids a 5xx (the input requirements, injections, forged bearers); else INPUT-09 when
+    the request carries a string INPUT-09 names (a NUL near-miss password that crashes a C binding breaks INPUT-09's
+    statement, not the near-miss requirement's "never logs in"); else the request's own, the only home a 5xx to an
+    ordinary documented request has."""
+    own = load_catalog().get(owner)
+    if own is not None and "5xx" in f"{own.statement} {own.should_clause or ''}":
+        return owner
+    carried = [request.json if request.has_json else None, request.form, request.multipart, request.params]
+    return "INPUT-09" if carries_hostile_string(carried) else owner
 
 class Observer:
     """Applies every invariant to each exchange and charges a violation to the invariant's requirement.
@@ -110,7 +125,8 @@ class Observer:
         # a blip is judged by its shape, at SHOULD, below; a gateway answer whose retry could not be sent is
         # unconfirmed, a lasting 503 was backed off from as a rate limit: not charged as the input's server error
         if ex.status >= 500 and owner and not ex.gateway_blip and not ex.gateway_unconfirmed and ex.backoff is None:
-            charge(owner, "a status below 500 (no server error)", None, None, (owner, id(ex)),
+            broken = server_error_owner(req, owner)
+            charge(broken, "a status below 500 (no server error)", None, None, (broken, id(ex)),
                    check_record(checks.not_5xx, (), {}, ex.redactor))
         if req.method == "POST":
             run("RESP-04", checks.json_object_body, level=answer_shape_level(ex))

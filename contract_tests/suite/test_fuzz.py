@@ -31,7 +31,7 @@ def fuzzing(request: pytest.FixtureRequest, suite, hand_written_checks_done):  #
         nodeids=[item.nodeid for item in selected],
         spenders={item.nodeid: int(item.get_closest_marker("fuzz").kwargs.get("spends_budget", 0)) for item in selected},
         # each property as (strategy, example), built from session fixtures: with requests in flight, every
-        # property is run dry at the first one, so that the requests of all of them are in flight while the
+        # property is planned at the first one, so that the requests of all of them are in flight while the
         # examples of the next are generated (those naming the account wait at the account gate meanwhile)
         properties={item.nodeid: item.get_closest_marker("fuzz").kwargs["prop"] for item in selected},
         requirements={item.nodeid: tuple(rid for mark in item.iter_markers("requirement") for rid in mark.args)
@@ -40,7 +40,7 @@ def fuzzing(request: pytest.FixtureRequest, suite, hand_written_checks_done):  #
     )
     # whenever a test waits for an answer (the account's requests pass the account gate one group at a time), the
     # properties that do not name the account are generated and their requests sent meanwhile
-    suite.warm_up.repeat("fuzzing ahead", session.run_next_dry)
+    suite.warm_up.repeat("fuzzing ahead", session.plan_next)
     return session
 
 
@@ -84,7 +84,7 @@ def near_miss(fixture):
 
 # -- the tests ---------------------------------------------------------------------------------------------------------
 # Those naming the account first: their requests pass the account gate a few at a time, and with requests in flight
-# the properties after them are generated meanwhile (FuzzSession.run_next_dry).
+# the properties after them are generated meanwhile (FuzzSession.plan_next).
 @fuzz(prop=extra_properties, spends_budget=True)
 @requirement("INPUT-10")
 def test_fuzz_extra_properties_keep_the_account(fuzzing, account, user_uuid):
