@@ -1,6 +1,6 @@
 """The suite judges real login services it was not shaped by: one contract-suite run per stack of
-tests/real_frameworks/ (FastAPI, Litestar, Flask, Django, Express, Fastify, hapi, Koa, NestJS, Go net/http, Rails,
-plain PHP, an nginx TLS edge -- each written idiomatically with its framework's defaults, installed from its committed dependency files by
+tests/real_frameworks/ (FastAPI, Litestar, Falcon, Flask, Django, Express, Fastify, hapi, Koa, NestJS, Go net/http,
+Rails, Sinatra, plain PHP, an nginx TLS edge -- each written idiomatically with its framework's defaults, installed from its committed dependency files by
 tests/real_frameworks/runner.py and started on a free loopback port), at ``--in-flight 1`` and at the default,
 compared requirement by requirement with the stack's
 expectations.yaml (the stack-variant mechanism: tests/stack_table.py, tests/test_stack_variants.py).
@@ -12,8 +12,8 @@ expectations.yaml (the stack-variant mechanism: tests/stack_table.py, tests/test
 - An https stack (the nginx edge) names the CA of its certificate; the lanes get it as SSL_CERT_FILE, as a user behind
   a private CA would give it.
 - Only the stacks whose cases are selected are started (``-k nginx`` runs the edge and its upstream alone).
-- Toolchains: node/npm, go (Debian's golang-go), nginx (Debian's nginx-light), Ruby with Rails 6.1 (Debian's
-  ruby-rails, ruby-bcrypt, ruby-jwt, puma) and PHP 8.2 (Debian's php-cli) come from .ci/run. A missing one fails the lane when $CI is set
+- Toolchains: node/npm, go (Debian's golang-go), nginx (Debian's nginx-light), Ruby with Rails 6.1 and Sinatra 3
+  (Debian's ruby-rails, ruby-sinatra, ruby-bcrypt, ruby-jwt, puma) and PHP 8.2 (Debian's php-cli) come from .ci/run. A missing one fails the lane when $CI is set
   and skips its stacks with the reason otherwise.
 
 The two settings run in two processes at once (tests/selftest_lane.py), against one server per stack (the services
@@ -327,6 +327,24 @@ def test_the_ruby_toolchain_check_says_what_is_missing(monkeypatch, tmp_path):
         check_toolchain(STACKS["rails"])
 
 
+def test_the_sinatra_toolchain_check_names_its_own_packages(monkeypatch, tmp_path):
+    """Sinatra comes from Debian's ruby-sinatra: a ruby that cannot load it names that package, and a ruby with
+    another major version of Sinatra than the stack is written for is not taken for it."""
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ToolchainMissing, match="`ruby` not found.*ruby-sinatra ruby-bcrypt ruby-jwt puma"):
+        check_toolchain(STACKS["sinatra"])
+    (tmp_path / "puma").write_text("#!/bin/sh\nexit 0\n")
+    (tmp_path / "ruby").write_text("#!/bin/sh\necho \"-e:1:in 'require': cannot load such file -- sinatra/base "
+                                   "(LoadError)\" >&2\nexit 1\n")
+    for tool in ("puma", "ruby"):
+        (tmp_path / tool).chmod(0o755)
+    with pytest.raises(ToolchainMissing, match="cannot load Sinatra 3.*sinatra/base.*ruby-sinatra"):
+        check_toolchain(STACKS["sinatra"])
+    (tmp_path / "ruby").write_text("#!/bin/sh\nprintf 2\n")
+    with pytest.raises(ToolchainMissing, match=r"cannot load Sinatra 3, bcrypt and jwt \(Sinatra 2\)"):
+        check_toolchain(STACKS["sinatra"])
+
+
 def test_the_php_toolchain_check_says_what_is_missing(monkeypatch, tmp_path):
     """PHP comes from Debian's php-cli: without php, or with a php older than 8.2, the stack is not run and the reason
     names the package."""
@@ -444,3 +462,36 @@ def test_the_php_stack_keeps_php_defaults(monkeypatch, tmp_path):
     cmd, env = runner.command(STACKS["php"], tmp_path, 8080)
     assert cmd == ["php", "-S", "127.0.0.1:8080", "router.php"] and not (tmp_path / "users-8080.json").exists()
     assert env["USERS_FILE"] == str(tmp_path / "users-8080.json")
+
+
+def test_the_falcon_stack_keeps_falcon_defaults():
+    """The Falcon stack is judged on Falcon's documented defaults: the App takes no options (media handlers, error
+    serializer, request options), no error handler or middleware is added, the body is req.get_media() checked by
+    Falcon's own jsonschema validator, and only the credential failure is written by the responder; gunicorn runs with
+    its defaults."""
+    code = _code(STACKS["falcon"].folder / "app.py", "#")
+    for setting in ("add_error_handler", "set_error_serializer", "middleware", "req_options", "resp_options",
+                    "media_handlers", "cors_enable", "set_header", "append_header", "MAX_", "try:", "except"):
+        assert setting not in code, setting
+    assert "app = falcon.App()\n" in code and "@jsonschema.validate(LOGIN_SCHEMA)" in code
+    assert "body = req.get_media()" in code and code.count("resp.status =") == 2
+    cmd, _env = runner.command(STACKS["falcon"], Path("/cache"), 8080)
+    assert cmd == ["/cache/venv/bin/gunicorn", "--bind", "127.0.0.1:8080", "app:app"]
+
+
+def test_the_sinatra_stack_keeps_sinatra_defaults():
+    """The Sinatra stack is judged on Sinatra's and Rack's documented defaults in production: no setting is changed
+    (protection, exception pages, error blocks), no Rack middleware is added, no header is set beyond the JSON
+    Content-Type, the body is JSON.parse of request.body.read and only its parse error is rescued; puma runs it with
+    RACK_ENV=production."""
+    code = "\n".join(line.split("#")[0] for line in
+                     (STACKS["sinatra"].folder / "config.ru").read_text(encoding="utf-8").splitlines())
+    for setting in ("set", "enable", "disable", "configure", "use", "error", "not_found", "headers", "before",
+                    "after", "params", "cache_control", "expires"):
+        assert not re.search(rf"^\s*{setting}\b|\b{setting}\[", code, re.MULTILINE), setting
+    assert "Cache-Control" not in code and "WWW-Authenticate" not in code
+    assert "JSON.parse(request.body.read)" in code and re.findall(r"rescue\b.*", code) == ["rescue JSON::ParserError"]
+    assert "class LoginApp < Sinatra::Base" in code and "run LoginApp" in code and "username.length <= 80" in code
+    cmd, env = runner.command(STACKS["sinatra"], Path("/cache"), 8080)
+    assert cmd[1:] == ["--bind", "tcp://127.0.0.1:8080", "--environment", "production", "config.ru"]
+    assert env["RACK_ENV"] == env["APP_ENV"] == "production" and "SECRET_KEY_BASE" not in env

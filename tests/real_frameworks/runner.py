@@ -14,15 +14,16 @@ is reused:
   composer), served by PHP's built-in web server (`php -S 127.0.0.1:PORT router.php`) with Debian's php.ini; the
   users file it keeps between requests (PHP keeps no state) is made anew in the install directory at each start;
 - Go: `go build` with the standard library only (GOPROXY=off, GOFLAGS=-mod=mod: a module requirement fails the build);
-- Ruby (rails): nothing to install: Rails 6.1, bcrypt, ruby-jwt and puma are Debian's packages (ruby-rails,
-  ruby-bcrypt, ruby-jwt, puma, from .ci/run; rubygems.org is not reachable, so no bundler); the toolchain check loads
-  them, and Debian's puma serves the stack's config.ru in the production environment;
+- Ruby (rails, sinatra): nothing to install: Rails 6.1, Sinatra 3, bcrypt, ruby-jwt and puma are Debian's packages
+  (ruby-rails, ruby-sinatra, ruby-bcrypt, ruby-jwt, puma, from .ci/run; rubygems.org is not reachable, so no
+  bundler); the toolchain check loads the stack's own (RUBY_LIBRARIES), and Debian's puma serves the stack's
+  config.ru in the production environment;
 - an edge (nginx_tls): Debian's nginx (package nginx-light, from .ci/run) terminating TLS in front of its upstream
   stack, which is installed and started with it. Its certificate comes from a throwaway trustme CA whose file the
   Service names (`ca_file`: the suite is given it as SSL_CERT_FILE); nginx runs in the foreground from a temporary
   prefix (pid, temp files, certificate) with the stack's nginx.conf, as an unprivileged user when started as root.
 
-A missing toolchain (node/npm, go, the venv module, ruby with the Rails packages, php) raises ToolchainMissing with the reason; the self-test fails on it
+A missing toolchain (node/npm, go, the venv module, ruby with the stack's Debian packages, php) raises ToolchainMissing with the reason; the self-test fails on it
 in CI and skips with that reason elsewhere.
 """
 
@@ -52,13 +53,19 @@ START_TIMEOUT = 60.0
 INSTALL_TIMEOUT = 600.0
 GO_MIN = (1, 19)
 NODE_MIN = 20  # Fastify 5 and Express 5 as pinned (package.json "engines")
-RUBY_PACKAGES = "ruby-rails ruby-bcrypt ruby-jwt puma"  # Debian bookworm: Rails 6.1.7, bcrypt 3.1, jwt 2.5, puma 5.6
-RAILS_MAJOR = 6
+# Debian bookworm: Rails 6.1.7, Sinatra 3.0.5, bcrypt 3.1, jwt 2.5, puma 5.6. Per ruby stack: its Debian packages, what
+# it requires, and the framework's major version the stack is written for (printed by the last expression).
+RUBY_LIBRARIES = {
+    "rails": ("ruby-rails ruby-bcrypt ruby-jwt puma", 'require "action_controller/railtie"; require "active_model"; '
+              'require "bcrypt"; require "jwt"; print Rails::VERSION::MAJOR', "Rails", 6),
+    "sinatra": ("ruby-sinatra ruby-bcrypt ruby-jwt puma", 'require "sinatra/base"; require "bcrypt"; require "jwt"; '
+                'print Sinatra::VERSION.split(".").first', "Sinatra", 3),
+}
 PHP_MIN = (8, 2)  # Debian bookworm's php-cli
 
 
 class ToolchainMissing(RuntimeError):
-    """A stack's toolchain is not on this machine (node, npm, go, python venv, ruby with Rails, php)."""
+    """A stack's toolchain is not on this machine (node, npm, go, python venv, ruby with its packages, php)."""
 
 
 class InstallFailed(RuntimeError):
@@ -85,6 +92,8 @@ class Stack:
 STACKS = {s.name: s for s in (
     Stack("fastapi", "python", "FastAPI + Pydantic v2 (uvicorn, PyJWT, argon2-cffi)", ("requirements.txt",)),
     Stack("litestar", "python", "Litestar 2 + msgspec Struct body (uvicorn, PyJWT, hashlib.scrypt)", ("requirements.txt",)),
+    Stack("falcon", "python", "Falcon 4 + req.get_media() and its jsonschema validator (gunicorn, PyJWT, "
+          "hashlib.scrypt)", ("requirements.txt",)),
     Stack("flask", "python", "Flask + marshmallow (gunicorn, PyJWT, Werkzeug's scrypt)", ("requirements.txt",)),
     Stack("django", "python", "Django + Django REST framework (gunicorn, PyJWT, Django's PBKDF2 hasher)",
           ("requirements.txt",)),
@@ -102,6 +111,8 @@ STACKS = {s.name: s for s in (
     Stack("php", "php", "plain PHP 8.2 (json_decode of php://input, password_hash bcrypt, hash_hmac JWT), Debian's "
           "php-cli built-in server", ("router.php",)),
     Stack("rails", "ruby", "Ruby on Rails 6.1 API (strong parameters, has_secure_password/bcrypt, ruby-jwt; puma), "
+          "Debian's packages", ("config.ru",)),
+    Stack("sinatra", "ruby", "Sinatra 3 (JSON.parse of the body, checks by hand, BCrypt::Password, ruby-jwt; puma), "
           "Debian's packages", ("config.ru",)),
     Stack("nginx_tls", "nginx", "Debian's nginx terminating TLS (default limits, limit_req) in front of fastapi",
           ("nginx.conf",), upstream="fastapi"),
@@ -145,18 +156,18 @@ def _node() -> str:
     return node
 
 
-def _ruby() -> str:
-    """Debian's ruby with Rails 6, bcrypt and jwt loadable, and puma: the rails stack's whole toolchain."""
-    ruby = _which("ruby", f"Debian packages {RUBY_PACKAGES}")
-    _which("puma", f"Debian package puma ({RUBY_PACKAGES})")
-    script = ('require "action_controller/railtie"; require "active_model"; require "bcrypt"; require "jwt"; '
-              'print Rails::VERSION::MAJOR')
+def _ruby(stack: Stack) -> str:
+    """Debian's ruby with the stack's framework (Rails 6 or Sinatra 3), bcrypt and jwt loadable, and puma: a ruby
+    stack's whole toolchain."""
+    packages, script, framework, major = RUBY_LIBRARIES[stack.name]
+    ruby = _which("ruby", f"Debian packages {packages}")
+    _which("puma", f"Debian package puma ({packages})")
     loaded = subprocess.run([ruby, "-e", script], capture_output=True, text=True, check=False, timeout=60,
                             stdin=subprocess.DEVNULL)
-    if loaded.returncode != 0 or loaded.stdout.strip() != str(RAILS_MAJOR):
-        problem = (loaded.stderr.strip().splitlines() or [f"Rails {loaded.stdout.strip()}"])[0]  # the error line
-        raise ToolchainMissing(f"ruby cannot load Rails {RAILS_MAJOR}, bcrypt and jwt ({problem}): "
-                               f"Debian packages {RUBY_PACKAGES}")
+    if loaded.returncode != 0 or loaded.stdout.strip() != str(major):
+        problem = (loaded.stderr.strip().splitlines() or [f"{framework} {loaded.stdout.strip()}"])[0]  # the error line
+        raise ToolchainMissing(f"ruby cannot load {framework} {major}, bcrypt and jwt ({problem}): "
+                               f"Debian packages {packages}")
     return ruby
 
 
@@ -215,7 +226,7 @@ def check_toolchain(stack: Stack) -> None:
     elif stack.language == "go":
         _go()
     elif stack.language == "ruby":
-        _ruby()
+        _ruby(stack)
     elif stack.language == "php":
         _php()
     elif stack.language == "nginx":
@@ -254,7 +265,7 @@ def command(stack: Stack, target: Path, port: int) -> tuple[list[str], dict[str,
     if stack.name in ("fastapi", "litestar"):
         cmd = [str(target / "venv" / "bin" / "uvicorn"), "app:app", "--host", "127.0.0.1", "--port", str(port),
                "--no-access-log"]
-    elif stack.name == "flask":
+    elif stack.name in ("flask", "falcon"):
         cmd = [str(target / "venv" / "bin" / "gunicorn"), "--bind", f"127.0.0.1:{port}", "app:app"]
     elif stack.name == "django":
         cmd = [str(target / "venv" / "bin" / "gunicorn"), "--bind", f"127.0.0.1:{port}", "app:application"]
@@ -264,8 +275,10 @@ def command(stack: Stack, target: Path, port: int) -> tuple[list[str], dict[str,
     elif stack.language == "ruby":
         cmd = [_which("puma", "Debian package puma"), "--bind", f"tcp://127.0.0.1:{port}", "--environment",
                "production", "config.ru"]
-        env |= {"RAILS_ENV": "production", "RACK_ENV": "production", "RAILS_LOG_TO_STDOUT": "1",
-                "SECRET_KEY_BASE": secrets.token_hex(64)}  # production reads it from the environment
+        env |= {"RACK_ENV": "production", "APP_ENV": "production"}
+        if stack.name == "rails":
+            env |= {"RAILS_ENV": "production", "RAILS_LOG_TO_STDOUT": "1",
+                    "SECRET_KEY_BASE": secrets.token_hex(64)}  # production reads it from the environment
     elif stack.language == "php":
         users = target / f"users-{port}.json"  # the demo account and token key, seeded by the first request
         users.unlink(missing_ok=True)
