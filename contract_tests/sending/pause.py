@@ -9,9 +9,12 @@ extends it, and a request already waiting waits for the extension too.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from typing import Callable
+
+from .event_loop import settled
 
 # added to every Retry-After: the header is whole seconds, the target may have started its clock before it answered
 MARGIN_SECONDS = 0.05
@@ -28,7 +31,7 @@ class PausedMeanwhile(Exception):
 
 class Pause:
     def __init__(self, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], object] = asyncio.sleep) -> None:
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
@@ -55,8 +58,9 @@ class Pause:
         with self._lock:
             return max(0.0, self.until - self._clock())
 
-    def wait(self) -> float:
-        """Wait until the pause is over, an extension made meanwhile included; returns the seconds waited."""
+    async def wait(self) -> float:
+        """Wait until the pause is over, an extension made meanwhile included (an await on the client's loop: *sleep*
+        returns an awaitable, or is a plain function on a fake clock); returns the seconds waited."""
         waited, slept_to = 0.0, None
         while True:
             with self._lock:
@@ -64,6 +68,6 @@ class Pause:
             left = until - self._clock()
             if left <= 0 or until == slept_to:  # (an injected sleep that lets no time pass sleeps once per pause)
                 return waited
-            self._sleep(left)
+            await settled(self._sleep(left))
             waited += left
             slept_to = until
