@@ -97,11 +97,10 @@ class Attempts:
         if not request.raw_rate_limit:  # (the throttling probe hammers on purpose and backs off itself)
             await self._honour_pause(allowance)
         cap = self.limits.max_requests
-        with self._counting:
-            if not probe and (self.requests_sent >= cap
-                              or (self.shared and not self.shared.take("requests", cap))):
-                raise BudgetSpent(f"request cap of {cap} reached (--max-requests)")
-            self.requests_sent += 1
+        if not probe and (self.requests_sent >= cap
+                          or (self.shared and not self.shared.take("requests", cap))):
+            raise BudgetSpent(f"request cap of {cap} reached (--max-requests)")
+        self.requests_sent += 1
         exchange = Exchange(request=request, base_url=self.base_url, redactor=self.redactor, attempts=attempt + 1,
                             ledger=self.ledger)
         started, wall = time.perf_counter(), time.time()
@@ -128,8 +127,7 @@ class Attempts:
                     look = self._last_look(ticket)
                     log = WireLog(expect_continue=_expects_continue(kwargs), continue_wait=self.limits.continue_wait)
         except NotSent:  # a pause that began after this request's own look at it: not sent after all
-            with self._counting:
-                self.requests_sent -= 1
+            self.requests_sent -= 1
             if self.shared and not probe:
                 self.shared.give_back("requests")
             raise
@@ -145,18 +143,16 @@ class Attempts:
         if with_token and exchange.status is not None:
             passed = (request.expect in ("success", "failure") and exchange.status < 500  # got past the captcha
                       and not self.demands_captcha(exchange) and backoff_kind(exchange) is None)
-            with self._counting:
-                self.captcha_token_uses += 1
-                self.captcha_token_accepted |= passed
+            self.captcha_token_uses += 1
+            self.captcha_token_accepted |= passed
         if exchange.transport_error:
             return exchange
         kind = exchange.backoff
         if kind is not None:
-            with self._counting:
-                if kind == "lockout":
-                    self.locked_out += 1
-                else:
-                    self.rate_limited += 1
+            if kind == "lockout":
+                self.locked_out += 1
+            else:
+                self.rate_limited += 1
             self._slow_down()
         return exchange
 

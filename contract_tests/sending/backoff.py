@@ -130,8 +130,7 @@ class BackingOff:
         if self.shared:  # the other xdist workers pause with this one
             self.shared.raise_to("pause_until", self._pause.until)
         if seconds <= self.limits.max_retry_wait:  # waited out (a longer pause stops the requests instead)
-            with self._counting:
-                self.backoff_seconds += grown
+            self.backoff_seconds += grown
 
     async def _honour_pause(self, allowance: float) -> None:
         """Wait out the run's pause (under xdist: another worker's too), or raise :class:`RateLimited` when it lasts
@@ -160,8 +159,7 @@ class BackingOff:
             return None  # (reported by _still_backing_off with the lock's own words)
         admitted_after = await self._locks.readmit(ticket, request, allowance)
         if lock_left > pause_left:
-            with self._counting:
-                self.backoff_seconds += lock_left - pause_left
+            self.backoff_seconds += lock_left - pause_left
         return max(admitted_after, pause_left)
 
     def back_off(self, answer: Exchange, attempt: int, waited: float = 0.0) -> float | None:
@@ -178,8 +176,7 @@ class BackingOff:
         grown = self._pause.start(pause, self._clock())
         if self.shared:  # the other xdist workers pause with this one
             self.shared.raise_to("pause_until", self._pause.until)
-        with self._counting:
-            self.backoff_seconds += grown
+        self.backoff_seconds += grown
         await self._pause.wait()
         return pause
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import threading
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -156,11 +155,12 @@ class ContractClient(SendingAhead, AccountBudget, Attempts, GatewayRetry, Backin
         )
         for name in NOT_SENT_HEADERS:
             self._http.headers.pop(name, None)
+        # what was sent and answered is counted on the loop's thread only, between two awaits: exact with requests in
+        # flight, without a lock (failed_logins: on pytest's main thread, when a test takes its answer)
         self._no_answer = 0  # consecutive requests that got no complete answer
         self.stopped: str | None = None  # why no more requests are sent (target lost, run deadline)
         self.on_stop: Callable[[str, bool], None] | None = None  # (reason, could_not_test): the run ends
         self._pacing = asyncio.Lock()  # one request at a time through the pacing
-        self._counting = threading.Lock()  # the request cap and the back-off tally, exact with requests in flight
         self._last_sent = 0.0
         self._clock = time.monotonic  # the pauses' and the locks' clock (and the sleep above): replaceable in tests
         clock, wait = (lambda: self._clock()), (lambda seconds: self._nap(seconds))

@@ -42,8 +42,7 @@ class GatewayRetry:
             if unavailable.status == 503 and unavailable.backoff is None:
                 unavailable.backoff = "rate limit"
         self._pause_for(answer, "rate limit", attempt, self._clock())
-        with self._counting:
-            self.rate_limited += 1
+        self.rate_limited += 1
         self._slow_down()
 
     async def _gateway_again(self, answer: Exchange, earlier: list[Exchange],
@@ -98,7 +97,6 @@ class GatewayRetry:
             raise
         retry.attempts = answer.attempts + 1
         answer.gateway_blip = retry.status is not None and retry.status < 500
-        with self._counting:
-            self.gateway_retries += 1
-            self.gateway_blips += answer.gateway_blip
+        self.gateway_retries += 1
+        self.gateway_blips += answer.gateway_blip
         return retry

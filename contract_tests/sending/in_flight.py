@@ -114,22 +114,20 @@ class InFlight:
 
     def _count_answer(self, exchange: Exchange, probe: bool) -> None:
         """A few requests in a row without a complete answer: the target has stopped answering; stop the run."""
-        with self._counting:
-            if exchange.transport_error is None:
-                self._no_answer = 0
-                return
-            self._no_answer += 1
-            lost = self._no_answer
+        if exchange.transport_error is None:
+            self._no_answer = 0
+            return
+        self._no_answer += 1
+        lost = self._no_answer
         if not probe and lost >= self.limits.lost_after:
             self._stop(f"the target stopped answering: {self.limits.lost_after} requests in a row got no complete "
                        f"answer (last: {exchange.transport_error})", True)
 
     def _stop(self, reason: str, could_not_test: bool) -> None:
         """Stop the run, once: with requests in flight, the others that then fail say the first one's reason."""
-        with self._counting:
-            first = self.stopped is None
-            if first:
-                self.stopped = reason
+        first = self.stopped is None
+        if first:
+            self.stopped = reason
         if first and self.on_stop is not None:
             self.on_stop(reason, could_not_test)
         raise RunStopped(self.stopped)
