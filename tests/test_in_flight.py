@@ -126,6 +126,25 @@ def _until(condition, timeout: float = 5.0) -> None:
     raise AssertionError("condition not reached")
 
 
+def test_every_request_is_a_task_on_the_clients_one_loop():
+    """A test's own requests and those sent ahead all go from the client's one loop thread: no thread per request."""
+    senders = set()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        senders.add(threading.current_thread())
+        await asyncio.sleep(0.001)  # on the wire a while: the others overlap it
+        return _refusal(request)
+
+    client = _client(handler, in_flight=8)
+    threads = set(threading.enumerate())  # the client's loop thread among them
+    client.send_ahead([(f"t{n}", _request(n)) for n in range(16)])
+    client.send(_request(99))  # the running test's own
+    assert all(isinstance(o, Exchange) for o in _outcomes(client, 16))
+    assert set(threading.enumerate()) - threads == set()  # none started for sending
+    assert len(senders) == 1 and senders <= threads and threading.main_thread() not in senders
+    client.close()
+
+
 def test_the_queue_sends_in_plan_order_except_what_a_test_waits_for_now():
     from contract_tests.sending.ahead_queue import AheadQueue
     from contract_tests.sending.event_loop import EventLoop
@@ -200,6 +219,9 @@ def test_closing_the_client_abandons_requests_in_flight_instead_of_waiting_for_t
             client.answered_ahead(key, timeout=0)
     with pytest.raises(RunStopped, match="the run is over"):
         client.send(_request(3))  # closed: nothing more is sent
+    client.plan_key = "test_c"  # a test's turn after the close (an interrupted run's last teardown): nothing to open
+    with pytest.raises(RuntimeError, match="closed"):
+        client.send_ahead([("test_c", _request(4))])
 
 
 def test_closing_ends_every_request_waiting_on_the_loop():

@@ -47,7 +47,7 @@ class AheadQueue:
     def submit(self, start: Callable[[], Awaitable[Any]], *, urgent: bool = False, turn: str | None = None) -> Future:
         """Queue the coroutine *start()* makes; its future. *turn*: it starts only once :meth:`open_turn` has opened
         it."""
-        if self._closed:
+        if self._closed or self._loop.closed:
             raise RuntimeError("the queue is closed")
         job = _Job(start, turn)
         self._loop.call(lambda: self._queue(job, urgent))

@@ -44,7 +44,9 @@ class EventLoop:
             raise
 
     def call(self, fn: Callable[[], Any]) -> None:
-        """Call *fn* on the loop's thread (at once when called there)."""
+        """Call *fn* on the loop's thread (at once when called there; not at all once the loop is closed)."""
+        if self.closed:
+            return
         if self.on_loop():
             fn()
         else:
