@@ -116,7 +116,7 @@ def test_the_verdicts_are_the_same_at_any_concurrency(tmp_path_factory, target):
 
 # -- one account gate for two processes ------------------------------------------------------------------------------
 _GATE_WORKER = r"""
-import sys, threading, time
+import asyncio, sys
 from contract_tests.sending.account_gate import AccountGate
 from contract_tests.sending.shared_tally import SharedTally
 
@@ -125,7 +125,7 @@ gate = AccountGate(3)
 gate.shared = tally
 
 
-def serve(kind):
+async def serve(kind):
     # the server: what is in flight on the account when this request arrives, and the refusals in a row it answered
     def arrive(data):
         server = data.setdefault("server", {"success": 0, "failure": 0, "streak": 0, "longest": 0, "failures": 0,
@@ -133,7 +133,7 @@ def serve(kind):
         server["overlaps"] += bool(server["failure" if kind == "success" else "success"])
         server[kind] += 1
     tally.transact(arrive)
-    time.sleep(0.003)  # on the wire a while: the other process's requests would overlap it here
+    await asyncio.sleep(0.003)  # on the wire a while: the other requests would overlap it here
     def answer(data):
         server = data["server"]
         server[kind] -= 1
@@ -151,22 +151,22 @@ def check_budget(held):
         raise LookupError("budget")
 
 
-def interleave():
-    with gate.success(interleaving=True) as turn:
-        serve("success")
+async def interleave():
+    async with gate.success(interleaving=True) as turn:
+        await serve("success")
         turn.logged_in = True
 
 
-def client(n):
+async def client(n):
     for i in range(n):
         if i % 4 == 3:
-            with gate.success() as turn:
-                serve("success")
+            async with gate.success() as turn:
+                await serve("success")
                 turn.logged_in = True
             continue
         try:
-            with gate.spender(check_budget, interleave):
-                serve("failure")
+            async with gate.spender(check_budget, interleave):
+                await serve("failure")
         except LookupError:
             tally.add("refused")
             continue
@@ -175,11 +175,13 @@ def client(n):
 
 tally.add("ready")
 tally.wait_for("ready", 2, stalled_after=30)  # both processes start together
-threads = [threading.Thread(target=client, args=(12,)) for _ in range(3)]
-for thread in threads:
-    thread.start()
-for thread in threads:
-    thread.join()
+
+
+async def main():  # three clients of the gate in this process, as the requests on the client's loop
+    await asyncio.gather(*(client(12) for _ in range(3)))
+
+
+asyncio.run(main())
 """
 
 
@@ -193,7 +195,7 @@ def test_two_processes_share_one_account_gate(tmp_path):
     assert [worker.wait(timeout=120) for worker in workers] == [0, 0]
     data = json.loads((tmp_path / "tally.json").read_text(encoding="utf-8"))
     server = data["server"]
-    # 2 processes x 3 threads x 9 possible failures = 54 asked for: exactly the budget reached the server, the rest
+    # 2 processes x 3 clients x 9 possible failures = 54 asked for: exactly the budget reached the server, the rest
     # was refused before it was sent; never more than 3 in a row, never a success in flight with a failure
     assert (server["failures"], data["failed_logins"], data["refused"]) == (budget, budget, 54 - budget)
     assert server["longest"] <= 3 and server["overlaps"] == 0

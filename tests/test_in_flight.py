@@ -1,9 +1,10 @@
-"""Requests in flight (--in-flight): the plan of requests sent ahead, the client's pool keeping every
+"""Requests in flight (--in-flight): the plan of requests sent ahead, the client's one event loop keeping every
 budget exact and pausing every request in flight on a 429, and verdicts that do not depend on the concurrency."""
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import os
 import subprocess
@@ -29,19 +30,21 @@ def _request(n: int, **fields) -> LoginRequest:
 
 
 def _outcomes(client, count: int) -> list:
-    """What the pool got for the requests planned under t0, t1, ...: waits for each. The requests naming the account
-    go in their test's turn (ahead.py): their turns are opened together here, as one test's requests (a fuzzing
-    property's examples) go together, so the gate meets them in flight together."""
+    """What was sent ahead for the requests planned under t0, t1, ...: waits for each. The requests naming the account
+    go in their test's turn (ahead.py): their turns are opened together here (each test's turn opens when it is the
+    running one, and stays open), as one test's requests (a fuzzing property's examples) go together, so the gate
+    meets them in flight together."""
     for n in range(count):
-        client._pool.open_turn(f"t{n}")
-    return [client._ahead[f"t{n}"][0][1].result() for n in range(count)]
+        client.plan_key = f"t{n}"
+    client.plan_key = None
+    return [client.answered_ahead(f"t{n}")[0] for n in range(count)]
 
 
 def _refusal(request: httpx.Request) -> httpx.Response:
     return httpx.Response(401, json={"error": "NO_SUCH_USER"})
 
 
-# -- the client's pool ------------------------------------------------------------------------------------------------
+# -- the requests in flight on the client's loop --------------------------------------------------------------------
 def test_the_request_cap_is_exact_with_requests_in_flight():
     seen = []
     client = _client(lambda r: seen.append(r) or _refusal(r), max_requests=5, in_flight=4)
@@ -100,7 +103,7 @@ def test_an_answer_sent_ahead_is_judged_when_its_test_asks_for_it():
     client = _client(lambda r: seen.append(r) or _refusal(r), in_flight=4)
     client.observer = observed.append
     client.send_ahead([("test_a", _request(1)), ("test_b", _request(2))])
-    [future.result() for waiting in client._ahead.values() for _, future in waiting]
+    client.answered_ahead("test_a"), client.answered_ahead("test_b")
     assert len(seen) == 2 and observed == []  # sent, not judged yet
     client.plan_key = "test_b"
     ex = client.send(_request(2))
@@ -123,61 +126,76 @@ def _until(condition, timeout: float = 5.0) -> None:
     raise AssertionError("condition not reached")
 
 
-def test_the_pool_sends_in_plan_order_except_what_a_test_waits_for_now():
-    from contract_tests.sending.ahead_pool import AheadPool
+def test_every_request_is_a_task_on_the_clients_one_loop():
+    """A test's own requests and those sent ahead all go from the client's one loop thread: no thread per request."""
+    senders = set()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        senders.add(threading.current_thread())
+        await asyncio.sleep(0.001)  # on the wire a while: the others overlap it
+        return _refusal(request)
+
+    client = _client(handler, in_flight=8)
+    threads = set(threading.enumerate())  # the client's loop thread among them
+    client.send_ahead([(f"t{n}", _request(n)) for n in range(16)])
+    client.send(_request(99))  # the running test's own
+    assert all(isinstance(o, Exchange) for o in _outcomes(client, 16))
+    assert set(threading.enumerate()) - threads == set()  # none started for sending
+    assert len(senders) == 1 and senders <= threads and threading.main_thread() not in senders
+    client.close()
+
+
+def test_the_queue_sends_in_plan_order_except_what_a_test_waits_for_now():
+    from contract_tests.sending.ahead_queue import AheadQueue
+    from contract_tests.sending.event_loop import EventLoop
 
     started, gate = [], threading.Event()
-    pool = AheadPool(1, "test")
+    loop = EventLoop()
+    queue = AheadQueue(loop, 1)
 
-    def job(n):
+    async def job(n):
         started.append(n)
-        if n == 0:
-            gate.wait(5)  # holds the one worker while the rest is queued
+        while n == 0 and not gate.is_set():  # holds the one place while the rest is queued
+            await asyncio.sleep(0.001)
         return n
 
-    futures = [pool.submit(job, 0)]
+    futures = [queue.submit(lambda: job(0))]
     _until(lambda: started == [0])
-    futures += [pool.submit(job, n) for n in range(1, 5)]
-    urgent = pool.submit(job, "together", urgent=True)
-    pool.hurry(futures[3])  # a test waits for it: next, before what was only planned
+    futures += [queue.submit(lambda n=n: job(n)) for n in range(1, 5)]
+    urgent = queue.submit(lambda: job("together"), urgent=True)
+    queue.hurry(futures[3])  # a test waits for it: next, before what was only planned
     assert futures[4].cancel()  # its test did not ask for it: never sent
     gate.set()
     assert [f.result(5) for f in futures[:4]] == [0, 1, 2, 3] and urgent.result(5) == "together"
     assert started == [0, 3, "together", 1, 2]
-    failing = pool.submit(lambda: 1 / 0)
+
+    async def failing():
+        return 1 / 0
+
     with pytest.raises(ZeroDivisionError):
-        failing.result(5)
-    pool.shutdown()
+        queue.submit(failing).result(5)
+    queue.close()
     with pytest.raises(RuntimeError):
-        pool.submit(job, 9)
+        queue.submit(lambda: job(9))
+    loop.close()
 
 
-def test_shutdown_cancels_what_is_queued_and_waits_for_what_is_in_flight():
-    from contract_tests.sending.ahead_pool import AheadPool
+def test_closing_the_queue_cancels_what_is_queued_and_abandons_what_is_in_flight():
+    from contract_tests.sending.ahead_queue import AheadQueue
+    from contract_tests.sending.event_loop import EventLoop
 
-    gate, pool = threading.Event(), AheadPool(1, "test")
-    running = pool.submit(gate.wait, 5)
-    queued = pool.submit(lambda: "never")
+    loop = EventLoop()
+    queue = AheadQueue(loop, 1)
+    running = queue.submit(lambda: asyncio.Event().wait())  # never ends by itself
+    queued = queue.submit(lambda: asyncio.sleep(0, "never"))
+    parked = queue.submit(lambda: asyncio.sleep(0, "never"), turn="a test that never runs")
     _until(running.running)
-    closing = threading.Thread(target=pool.shutdown)
-    closing.start()
-    _until(queued.cancelled)
-    assert closing.is_alive()  # waits for the request in flight
-    gate.set()
-    closing.join(5)
-    assert running.result(0) is True and not closing.is_alive()
-
-
-def test_shutdown_with_a_grace_leaves_a_request_that_outlasts_it_behind():
-    from contract_tests.sending.ahead_pool import AheadPool
-
-    gate, pool = threading.Event(), AheadPool(1, "test")
-    running = pool.submit(gate.wait, 60)
-    _until(running.running)
-    pool.shutdown(grace=0.05)  # returns although the request is still in flight
-    assert running.running() and not running.done()
-    gate.set()
-    assert running.result(5) is True
+    assert queue.started == 1
+    queue.close()
+    with pytest.raises(asyncio.CancelledError):
+        running.result(5)
+    assert queued.cancelled() and parked.cancelled() and _until(lambda: queue.started == 0) is None
+    loop.close()
 
 
 def test_closing_the_client_abandons_requests_in_flight_instead_of_waiting_for_their_timeout():
@@ -196,36 +214,43 @@ def test_closing_the_client_abandons_requests_in_flight_instead_of_waiting_for_t
     closing.start()
     closing.join(30)  # the request timeout is 600 s: only abandoning it ends this
     assert not closing.is_alive()
-    futures = [future for waiting in client._ahead.values() for _, future in waiting]
-    assert futures and all(future.done() for future in futures)
+    for key in ("test_a", "test_b"):  # abandoned: done at once (a request not done would time out here)
+        with pytest.raises((asyncio.CancelledError, concurrent.futures.CancelledError)):
+            client.answered_ahead(key, timeout=0)
     with pytest.raises(RunStopped, match="the run is over"):
         client.send(_request(3))  # closed: nothing more is sent
+    client.plan_key = "test_c"  # a test's turn after the close (an interrupted run's last teardown): nothing to open
+    with pytest.raises(RuntimeError, match="closed"):
+        client.send_ahead([("test_c", _request(4))])
 
 
-def test_closing_wakes_every_sending_thread_from_its_wait():
-    """A paced run (--request-interval) that ends with requests queued at the pacing: closing wakes every sending
-    thread from its wait, so none is still asleep when the interpreter tears down (one that woke then aborted a
-    rehearsal run: SIGABRT, no output, no report). The client's own sleep, not an injected one."""
+def test_closing_ends_every_request_waiting_on_the_loop():
+    """A paced run (--request-interval) that ends with requests queued at the pacing: closing cancels every request
+    waiting there (the client's own sleep, an await on its loop, not an injected one): none is still asleep when the
+    interpreter tears down (one that woke then aborted a rehearsal run: SIGABRT, no output, no report)."""
     from contract_tests.sending.client import ClientLimits, ContractClient
     from contract_tests.sending.secrets import Redactor
 
+    seen = []
     client = ContractClient("http://target.test", Redactor(), ClientLimits(in_flight=8, pace=30.0), account=ACCOUNT,
-                            transport=httpx.MockTransport(_refusal))
+                            transport=httpx.MockTransport(lambda r: seen.append(r) or _refusal(r)))
     client.send_ahead([(f"t{n}", _request(n)) for n in range(16)])
-    sending = lambda: [t for t in threading.enumerate() if t.name.startswith("hyper3d-ahead")]  # noqa: E731
-    _until(lambda: len(sending()) >= 2)  # the first request went, the next waits 30 s for its turn at the pacing
+    assert isinstance(client.answered_ahead("t0")[0], Exchange)  # the first request went, the next wait 30 s each
     client.close()
-    assert sending() == []  # woken and ended within the close's grace, not left asleep for 30 s
+    for n in range(1, 16):  # done at once (a request still asleep would time out here)
+        with pytest.raises((asyncio.CancelledError, concurrent.futures.CancelledError)):
+            client.answered_ahead(f"t{n}", timeout=0)
+    assert len(seen) == 1 and not client._loop.loop.is_running()
 
 
 def test_a_request_the_running_test_sends_itself_takes_the_next_free_slot():
     arrived, release = [], threading.Event()
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    async def handler(request: httpx.Request) -> httpx.Response:
         n = json.loads(request.content)["n"]
         arrived.append(n)
-        if n == 0:
-            release.wait(5)
+        while n == 0 and not release.is_set():  # on the wire until the test's own request waits for its slot
+            await asyncio.sleep(0.001)
         return _refusal(request)
 
     client = _client(handler, in_flight=1)
@@ -469,6 +494,6 @@ def test_after_a_429_the_rest_of_the_run_is_sent_one_request_at_a_time():
     assert seen_429 and client.rate_limited == 1
     most_after_429[0] = 0
     client.send_ahead([(f"u{n}", _request(100 + n)) for n in range(8)])
-    [client._ahead[f"u{n}"][0][1].result() for n in range(8)]
+    [client.answered_ahead(f"u{n}") for n in range(8)]
     assert most_after_429[0] == 1  # the target asked to slow down: what is sent ahead later goes one at a time
     client.close()

@@ -7,11 +7,11 @@ concurrency, -n 2 included, over the lockout and rate-limit policies: tests/test
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
-import threading
 
 import httpx
 import pytest
@@ -45,9 +45,9 @@ def test_a_pause_counts_from_the_answer_and_ends_after_its_margin_never_before()
     fake.now += 0.3  # the request that got the answer took a while to get round to it
     assert pause.start(1.0, received) == 1.0
     assert pause.left() == pytest.approx(with_margin(1.0) - 0.3)
-    pause.wait()
+    asyncio.run(pause.wait())
     assert fake.now == pytest.approx(received + with_margin(1.0)) and fake.now >= received + 1.0
-    assert pause.wait() == 0.0  # over
+    assert asyncio.run(pause.wait()) == 0.0  # over
 
 
 def test_a_request_waiting_in_a_pause_waits_for_its_extension_too():
@@ -63,7 +63,7 @@ def test_a_request_waiting_in_a_pause_waits_for_its_extension_too():
 
     pause._sleep = sleep
     start = fake.now
-    pause.wait()
+    asyncio.run(pause.wait())
     assert fake.now == pytest.approx(start + 0.5 + with_margin(3.0))
     assert extended == [pytest.approx(2.5)]  # the run's back-off counts the overlap once
 
@@ -131,9 +131,15 @@ def _book(policy=None):
 
 
 def _through(book, fake, request, status=401, error="NO_SUCH_USER", lock=False, retry_after=None, allowance=30.0):
+    return asyncio.run(_through_book(book, fake, request, status, error, lock, retry_after, allowance))
+
+
+async def _through_book(book, fake, request, status=401, error="NO_SUCH_USER", lock=False, retry_after=None,
+                        allowance=30.0):
+    """*request* through the lock *book* (waiting as it says, on the fake clock), answered *status* / *error*."""
     from helpers import exchange
 
-    with book.turn(request, allowance) as ticket:
+    async with book.turn(request, allowance) as ticket:
         answer = exchange(status, {"error": error})
         answer.request = request
         ticket.answered(answer, lock=lock, retry_after=retry_after, received_at=fake.now)
@@ -248,18 +254,22 @@ def test_one_request_per_lock_period_reaches_a_locked_identifier():
     _through(book, fake, _unknown(3), 423, "ACCOUNT_LOCKED", lock=True, retry_after=1.0)
     fake.now += 2  # the lock has run out: the next request is the probe, the others wait for its answer
     order = []
-    probe = book.turn(_unknown(2), 30.0)
-    ticket = probe.__enter__()
-    waiting = threading.Thread(target=lambda: _through(book, fake, _unknown(3)) and order.append("second"))
-    waiting.start()
-    waiting.join(0.2)
-    assert waiting.is_alive()  # held while the probe is on the wire
-    order.append("probe answered")
+
+    async def a_probe_and_a_second_request():
+        async with book.turn(_unknown(2), 30.0) as ticket:
+            waiting = asyncio.ensure_future(_through_book(book, fake, _unknown(3)))
+            for _ in range(20):  # the second request gets as far as it can
+                await asyncio.sleep(0)
+            assert not waiting.done()  # held while the probe is on the wire
+            order.append("probe answered")
+            ticket.answered(exchange(401, {"error": "NO_SUCH_USER"}), lock=False, retry_after=None,
+                            received_at=fake.now)
+        await waiting
+        order.append("second")
+
     from helpers import exchange
 
-    ticket.answered(exchange(401, {"error": "NO_SUCH_USER"}), lock=False, retry_after=None, received_at=fake.now)
-    probe.__exit__(None, None, None)
-    waiting.join(5)
+    asyncio.run(a_probe_and_a_second_request())
     assert order == ["probe answered", "second"]
 
 
@@ -446,8 +456,8 @@ def test_a_pause_another_worker_begins_while_a_request_is_about_to_go_holds_it_t
     other = SharedTally(tally)
     honour, began = worker._honour_pause, []
 
-    def then_the_other_worker_is_answered_429(allowance):
-        honour(allowance)
+    async def then_the_other_worker_is_answered_429(allowance):
+        await honour(allowance)
         if not began:  # between this worker's wait and its send: the other's pause until 3 s from now
             began.append(fake.now)
             other.raise_to("pause_until", fake.now + with_margin(3.0))

@@ -4,6 +4,7 @@ checks wait for each other whatever order xdist deals them in; bounded all the s
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import threading
@@ -30,7 +31,7 @@ def test_a_request_waits_while_another_worker_is_at_an_earlier_check_and_goes_on
     gone = threading.Event()
 
     def send():
-        second.wait_for_turn(stalled_after=60.0)
+        asyncio.run(second.wait_for_turn(stalled_after=60.0))
         gone.set()
 
     sender = threading.Thread(target=send)
@@ -49,14 +50,14 @@ def test_a_request_never_waits_for_a_later_check_its_own_worker_or_a_worker_with
     first.running(5)  # later than the running check
     third.finished(None)  # finished, nothing next
     second.running(3)
-    assert second.wait_for_turn(stalled_after=0.0)
+    assert asyncio.run(second.wait_for_turn(stalled_after=0.0))
     # its own worker's earlier checks ran already or are queued behind it (loadfile): never waited for
     second.finished(0)
     second.running(4)
-    assert second.wait_for_turn(stalled_after=0.0)
+    assert asyncio.run(second.wait_for_turn(stalled_after=0.0))
     alone = RunOrder()  # one process: nothing to wait for
     alone.running(5)
-    assert alone.wait_for_turn(stalled_after=0.0)
+    assert asyncio.run(alone.wait_for_turn(stalled_after=0.0))
 
 
 @pytest.mark.unit
@@ -64,13 +65,14 @@ def test_a_frontier_that_does_not_move_or_of_a_process_that_is_gone_holds_no_req
     first, second = _orders(tmp_path, 2)
     first.running(0)
     second.running(2)
-    assert not second.wait_for_turn(stalled_after=0.1)  # check 0 never finishes: it goes after the stall, saying so
-    assert not second.wait_for_turn(stalled_after=60.0, deadline=0.0)  # the run's deadline passed
+    # check 0 never finishes: it goes after the stall, saying so
+    assert not asyncio.run(second.wait_for_turn(stalled_after=0.1))
+    assert not asyncio.run(second.wait_for_turn(stalled_after=60.0, deadline=0.0))  # the run's deadline passed
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
                           check=True).stdout.strip()
     first.shared.transact(lambda data: data[FRONTIERS].update({f"{gone}:1": 0}))  # a worker that died at check 0
     first.finished(None)
-    assert second.wait_for_turn(stalled_after=60.0)
+    assert asyncio.run(second.wait_for_turn(stalled_after=60.0))
 
 
 @pytest.mark.unit
@@ -89,7 +91,7 @@ def test_workers_running_their_checks_out_of_the_runs_order_never_wait_for_each_
         start.wait()
         for i, position in enumerate(checks):
             order.running(position)
-            order.wait_for_turn(stalled_after=600.0)
+            asyncio.run(order.wait_for_turn(stalled_after=600.0))
             sent.append(f"{name}{position}")
             order.finished(checks[i + 1] if i + 1 < len(checks) else None)
 
@@ -104,6 +106,8 @@ def test_workers_running_their_checks_out_of_the_runs_order_never_wait_for_each_
 
 
 _CONFTEST = r"""
+import asyncio
+
 import pytest
 from contract_tests.sending.run_order import RunOrder
 from contract_tests.sending.shared_tally import SharedTally
@@ -133,7 +137,7 @@ def pytest_runtest_teardown(item, nextitem):
 @pytest.fixture
 def send(worker_id):
     def send():
-        assert ORDER.wait_for_turn(stalled_after=600.0)  # a stall would be a wait that never ends
+        assert asyncio.run(ORDER.wait_for_turn(stalled_after=600.0))  # a stall would be a wait that never ends
         with open({sent!r}, "a") as fh:
             fh.write(f"{{worker_id}} {{ORDER.position}}\n")
     return send

@@ -1,19 +1,20 @@
-"""Identifiers held for the rest of the run: a fresh stand-in for the ones the suite invents (sending/stand_ins.py,
-the lock book's map in sending/locks/stand_in_map.py), the requests naming the account in the run's order (the pool's turns:
-sending/ahead_pool.py; under xdist sending/run_order.py: tests/test_run_order.py), a session fixture's request once per run
-(sending/run_once.py)."""
+"""Identifiers held for the rest of the run: a fresh stand-in for the ones the suite invents (sending/stand_ins.py, the
+lock book's map in sending/locks/stand_in_map.py), the requests naming the account in the run's order (the ahead
+queue's turns: sending/ahead_queue.py; under xdist sending/run_order.py: tests/test_run_order.py), a session
+fixture's request once per run (sending/run_once.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
-import threading
 
 import httpx
 import pytest
 from test_client import ACCOUNT, _answer, _client
 
-from contract_tests.sending.ahead_pool import AheadPool
+from contract_tests.sending.ahead_queue import AheadQueue
 from contract_tests.sending.client import AccountLocked, SharedTally
+from contract_tests.sending.event_loop import EventLoop
 from contract_tests.sending.exchange import LoginRequest, Members
 from contract_tests.sending.locks import identifier_of
 from contract_tests.sending.run_once import RunOnce
@@ -167,27 +168,40 @@ def test_an_unknown_identifier_locked_before_the_run_is_replaced_at_once():
 
 
 # -- the account's requests in the run's order ----------------------------------------------------------------------
+def _noted(order: list, what: str):
+    """A job for the queue: notes *what* when it runs."""
+    async def job():
+        order.append(what)
+        return what
+
+    return job
+
+
 def test_a_job_with_a_turn_waits_parked_until_its_turn_opens():
-    pool = AheadPool(1, "test")
-    order, release = [], threading.Event()
-    later = pool.submit(order.append, "later test's account request", turn="test 2")
-    free = pool.submit(order.append, "a request naming no account")
+    loop = EventLoop()
+    queue = AheadQueue(loop, 1)
+    order: list[str] = []
+    later = queue.submit(_noted(order, "later test's account request"), turn="test 2")
+    free = queue.submit(_noted(order, "a request naming no account"))
     free.result(timeout=5)
-    assert order == ["a request naming no account"] and not later.done()  # parked, holding no thread
-    pool.open_turn("test 2")
+    assert order == ["a request naming no account"] and not later.done()  # parked, holding no place
+    queue.open_turn("test 2")
     later.result(timeout=5)
     assert order[-1] == "later test's account request"
-    hurried = pool.submit(release.set, turn="test 3")
-    pool.hurry(hurried)  # its test asks for it now: its turn opens
-    hurried.result(timeout=5)
-    pool.shutdown(grace=5)
+    hurried = queue.submit(_noted(order, "hurried"), turn="test 3")
+    queue.hurry(hurried)  # its test asks for it now: its turn opens
+    assert hurried.result(timeout=5) == "hurried"
+    queue.close()
+    loop.close()
 
 
-def test_a_parked_job_of_a_test_that_ended_is_cancelled_on_shutdown():
-    pool = AheadPool(1, "test")
-    parked = pool.submit(lambda: None, turn="never")
-    pool.submit(lambda: None).result(timeout=5)
-    pool.shutdown(grace=5)
+def test_a_parked_job_of_a_test_that_ended_is_cancelled_on_close():
+    loop = EventLoop()
+    queue = AheadQueue(loop, 1)
+    parked = queue.submit(_noted([], "parked"), turn="never")
+    queue.submit(_noted([], "free")).result(timeout=5)
+    queue.close()
+    loop.close()
     assert parked.cancelled()
 
 
@@ -208,8 +222,9 @@ def test_a_session_fixtures_request_is_sent_once_per_run_and_its_answer_shared(t
     for worker in (_once(path), _once(path)):
         with worker.setting_up("wrong_password"):
             key = worker.key()
-            answers.append(worker.answer(key, request, lambda: client._outcome(request), base_url=client.base_url,
-                                         redactor=client.redactor, stalled_after=5))
+            answers.append(asyncio.run(worker.answer(key, request, lambda: client._outcome(request),
+                                                     base_url=client.base_url, redactor=client.redactor,
+                                                     stalled_after=5)))
     assert len(sent) == 1
     mine, taken = answers
     assert (taken.status, taken.headers["www-authenticate"], taken.body) == (401, "Bearer", mine.body)
@@ -226,8 +241,8 @@ def test_an_answer_carrying_a_secret_is_not_shared(tmp_path):
     sent = []
     for worker in (_once(path), _once(path)):
         with worker.setting_up("wrong_password"):
-            worker.answer(worker.key(), request, lambda: sent.append(1) or echo._outcome(request),
-                          base_url=echo.base_url, redactor=redactor, stalled_after=5)
+            asyncio.run(worker.answer(worker.key(), request, lambda: sent.append(1) or echo._outcome(request),
+                                      base_url=echo.base_url, redactor=redactor, stalled_after=5))
     assert len(sent) == 2  # each sent its own
     assert "Right-Passw0rd!" not in (tmp_path / "tally.json").read_text(encoding="utf-8")
 
@@ -276,6 +291,6 @@ def test_a_later_tests_request_naming_the_account_waits_for_its_turn_while_other
     assert ACCOUNT.email in seen and seen.count(ACCOUNT.email) == 1  # only test_a's own
     client.plan_key = "test_b"
     assert client.send(wrong).sent_ahead and seen.count(ACCOUNT.email) == 2
-    client._ahead["test_c"][0][1].result(timeout=5)  # the others went ahead, not parked
+    client.answered_ahead("test_c", timeout=5)  # the others went ahead, not parked
     assert {"b@example.com", "c@example.com"} <= set(seen)
     client.close()

@@ -21,21 +21,21 @@ class AccountBudget:
         return request.real_account or (
             not request.raw_rate_limit and identifier_of(request, self._locks.account_email) == ACCOUNT_KEY)
 
-    def _wait_for_turn(self) -> None:
+    async def _wait_for_turn(self) -> None:
         """Under xdist: while another worker is at a check before the running one (run_order.py), bounded by a
         request's whole back-off and the run's deadline."""
         limits = self.limits
-        self.run_order.wait_for_turn(stalled_after=limits.max_retry_wait * (limits.max_retries + 1) + 60.0,
+        await self.run_order.wait_for_turn(stalled_after=limits.max_retry_wait * (limits.max_retries + 1) + 60.0,
                                      deadline=limits.run_deadline)
 
-    def _outcome(self, request: LoginRequest, *, in_turn: bool = False) -> Exchange | NotSent:
+    async def _outcome(self, request: LoginRequest, *, in_turn: bool = False) -> Exchange | NotSent:
         """Send *request* (through the account gate when it names the account); a :class:`NotSent` is returned.
         *in_turn*: its turn in the run's order was waited for already."""
         try:
             if not self._names_account(request):
-                return self._send_naming_stand_in(request)
+                return await self._send_naming_stand_in(request)
             if not in_turn:
-                self._wait_for_turn()
+                await self._wait_for_turn()
             self._hold_if_locked(request)  # before the gate: no budget unit, no interleaved login for nothing
             before: list[Exchange] = []
             if request.spends_budget:
@@ -47,8 +47,8 @@ class AccountBudget:
                                           alone=self._carries_password(request))
             else:
                 gate = self._gate.success()
-            with gate as turn:
-                exchange = self._send(request)
+            async with gate as turn:
+                exchange = await self._send(request)
                 turn.logged_in = bool(exchange.token)
                 turn.judged = not self.demands_captcha(exchange)
                 if turn.logged_in:
@@ -89,14 +89,14 @@ class AccountBudget:
         if self.shared:
             self.shared.give_back("failed_logins")
 
-    def _interleave(self, before: list[Exchange]) -> None:
+    async def _interleave(self, before: list[Exchange]) -> None:
         """The successful login the account gate sends before a failure would make too many in a row."""
         if self.account is None:
             return
         request = LoginRequest(purpose="interleaved successful login (keeps the account from locking)",
                                expect="success", json=self.account.body(), real_account=True)
-        with self._gate.success(interleaving=True) as turn:
-            exchange = self._send(request)
+        async with self._gate.success(interleaving=True) as turn:
+            exchange = await self._send(request)
             turn.logged_in = bool(exchange.token)
         before.append(exchange)
 

@@ -1,4 +1,4 @@
-"""The order of the requests naming the configured account, whoever sends them (a test, or the pool sending ahead).
+"""The order of the requests naming the configured account, whoever sends them (a test, or a request sent ahead).
 
 Failed logins on a real account are what a production deployment's lockout policy counts, so the suite keeps
 three things true *in the order the target sees them*, with requests in flight as without:
@@ -18,26 +18,28 @@ Successful logins may be in flight together; so may up to ``interleave_every`` p
 Under pytest-xdist the workers of one run share one gate: its counts (the streak, the possible failures and the
 successes in flight, whether an interleaved login is on its way) are kept in the run's shared tally
 (shared_tally.py) per process, changed under its file lock, so the three promises hold for the run as for one
-process. A worker waiting at a shared gate looks again every few milliseconds (another process cannot wake it); the
-counts of a worker that died are dropped.
+process. A worker waiting at a shared gate looks again every few milliseconds (another process cannot wake it: an
+await on the client's loop between looks, never a blocked loop); the counts of a worker that died are dropped.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import threading
-from typing import Callable, Iterator
+from typing import AsyncIterator, Awaitable, Callable
 
+from .event_loop import Signal
 from .shared_tally import SharedTally, process_alive
 
 SHARED_POLL_SECONDS = 0.005  # how often a worker waiting at the shared gate looks again
 
 
 class AccountGate:
+    """The gate (its counts change on the client's event loop only: a wait is an await on it, event_loop.py)."""
+
     def __init__(self, interleave_every: int) -> None:
         self.interleave_every = max(1, interleave_every)
-        self._cond = threading.Condition()
+        self._changed = Signal()
         self._local = _Counts()
         self.shared: SharedTally | None = None  # under xdist: the run's tally, where the counts are kept
         self.held = 0  # budget units held here: possible failures in flight, and failures answered but not counted
@@ -45,13 +47,12 @@ class AccountGate:
     @property
     def streak(self) -> int:
         """Failed logins answered since the last successful one, in the target's order (the whole run's)."""
-        with self._cond:
-            return self._counts(lambda c: c.streak)
+        return self._counts(lambda c: c.streak)
 
-    @contextlib.contextmanager
-    def spender(self, check_budget: Callable[[int], None], interleave: Callable[[], None],
-                give_back: Callable[[], None] = lambda: None, *, budgeted: bool = True,
-                alone: bool = False) -> Iterator["_Turn"]:
+    @contextlib.asynccontextmanager
+    async def spender(self, check_budget: Callable[[int], None], interleave: Callable[[], Awaitable[None]],
+                      give_back: Callable[[], None] = lambda: None, *, budgeted: bool = True,
+                      alone: bool = False) -> AsyncIterator["_Turn"]:
         """One request that may fail to log in. *check_budget(held)* raises when one more would pass the budget
         (nothing is sent then; otherwise it has taken the unit); *interleave()* sends the successful login that
         resets the streak; *give_back()* returns a unit *check_budget* took when no failed login came of it.
@@ -60,53 +61,51 @@ class AccountGate:
         with nothing else on the account in flight, and nothing else goes meanwhile (a success is never in flight
         with a possible failure)."""
         interleaved = False
-        with self._cond:
-            while True:
-                step = self._counts(lambda c, interleaved=interleaved: self._next_step(c, interleaved, alone))
-                if step == "go":  # let through (counted in flight), unless the budget says no
-                    try:
-                        check_budget(self.held)
-                    except Exception:
-                        if not self._counts(lambda c: self._give_up_turn(c, alone)):
-                            raise
-                        # a possible failure in flight may log in and give its unit back: decide on its answer, as
-                        # a sequential run would, not on the units it holds meanwhile
-                        self._wait()
-                        continue
-                    self.held += budgeted
-                    break
-                if step == "interleave":
-                    self._cond.release()
-                    try:
-                        interleave()
-                    finally:
-                        self._cond.acquire()
-                        self._counts(lambda c: c.set_interleaving(False))
-                        self._cond.notify_all()
-                    interleaved = True
+        while True:
+            step = self._counts(lambda c, interleaved=interleaved: self._next_step(c, interleaved, alone))
+            if step == "go":  # let through (counted in flight), unless the budget says no
+                try:
+                    check_budget(self.held)
+                except Exception:
+                    if not self._counts(lambda c: self._give_up_turn(c, alone)):
+                        self._changed.notify_all()
+                        raise
+                    # a possible failure in flight may log in and give its unit back: decide on its answer, as
+                    # a sequential run would, not on the units it holds meanwhile
+                    self._changed.notify_all()
+                    await self._wait()
                     continue
-                self._wait()
+                self.held += budgeted
+                break
+            if step == "interleave":
+                try:
+                    await interleave()
+                finally:
+                    self._counts(lambda c: c.set_interleaving(False))
+                    self._changed.notify_all()
+                interleaved = True
+                continue
+            await self._wait()
         turn = _Turn()
         answered = False
         try:
             yield turn
             answered = True
         finally:
-            with self._cond:
-                spent = answered and not turn.logged_in
-                if not spent and budgeted:
-                    self.held -= 1  # a token, or no answer: nothing to count
-                    give_back()  # before anyone waiting sees this request leave: it may need this unit
+            spent = answered and not turn.logged_in
+            if not spent and budgeted:
+                self.held -= 1  # a token, or no answer: nothing to count
+                give_back()  # before anyone waiting sees this request leave: it may need this unit
 
-                def leave(c: _Counts) -> None:
-                    self._give_up_turn(c, alone)
-                    if turn.logged_in:
-                        c.streak = 0
-                    if spent and turn.judged:
-                        c.streak += 1  # a budget unit stays held until the failure is counted (:meth:`counted`)
+            def leave(c: _Counts) -> None:
+                self._give_up_turn(c, alone)
+                if turn.logged_in:
+                    c.streak = 0
+                if spent and turn.judged:
+                    c.streak += 1  # a budget unit stays held until the failure is counted (:meth:`counted`)
 
-                self._counts(leave)
-                self._cond.notify_all()
+            self._counts(leave)
+            self._changed.notify_all()
 
     def _next_step(self, c: "_Counts", interleaved: bool, alone: bool = False) -> str:
         """What a possible failure does now: ``go`` (counted in flight; *alone*: as a success too, and only with
@@ -131,8 +130,8 @@ class AccountGate:
             c.add_succeeding(-1)
         return c.add_spending(-1)
 
-    @contextlib.contextmanager
-    def success(self, *, interleaving: bool = False) -> Iterator["_Turn"]:
+    @contextlib.asynccontextmanager
+    async def success(self, *, interleaving: bool = False) -> AsyncIterator["_Turn"]:
         """One login with the right credentials; *interleaving*: the one :meth:`spender` sends itself."""
 
         def enter(c: _Counts) -> bool:
@@ -141,9 +140,8 @@ class AccountGate:
             c.add_succeeding(1)
             return True
 
-        with self._cond:
-            while not self._counts(enter):
-                self._wait()
+        while not self._counts(enter):
+            await self._wait()
         turn = _Turn()
         try:
             yield turn
@@ -153,28 +151,26 @@ class AccountGate:
                 if turn.logged_in:
                     c.streak = 0
 
-            with self._cond:
-                self._counts(leave)
-                self._cond.notify_all()
+            self._counts(leave)
+            self._changed.notify_all()
 
     def counted(self) -> None:
         """A failed login that held a unit is now counted in the budget (its test took the answer)."""
-        with self._cond:
-            self.held -= 1
+        self.held -= 1
 
     # -- where the counts are -------------------------------------------------------------------------------------
     def _counts(self, use: Callable[["_Counts"], object]):
         """*use(counts)*: this process's counts, or the run's in the shared tally (read and written back under its
-        file lock). Called with ``_cond`` held."""
+        file lock: a short transaction, run on the loop)."""
         if self.shared is None:
             return use(self._local)
         return self.shared.transact(lambda data: use(_SharedCounts(data.setdefault("account_gate", {}))))
 
-    def _wait(self) -> None:
+    async def _wait(self) -> None:
         if self.shared is None:
-            self._cond.wait()
-        else:  # another process cannot notify: look again soon (a thread of this one still wakes it at once)
-            self._cond.wait(SHARED_POLL_SECONDS)
+            await self._changed.wait()
+        else:  # another process cannot notify: look again soon (a request of this one still wakes it at once)
+            await self._changed.wait(SHARED_POLL_SECONDS)
 
 
 class _Counts:

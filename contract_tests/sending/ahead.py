@@ -1,5 +1,6 @@
-"""Requests sent ahead of their tests (``in_flight`` at a time, on the :class:`AheadPool`), kept by plan key until
-their test asks for them, and the identity that matches a test's request to the one sent for it."""
+"""Requests sent ahead of their tests (tasks on the client's event loop, ``in_flight`` at a time: the
+:class:`AheadQueue`), kept by plan key until their test asks for them, and the identity that matches a test's request
+to the one sent for it."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import threading
 from concurrent.futures import Future
 from typing import Callable
 
-from .ahead_pool import AheadPool
+from .ahead_queue import AheadQueue
 from .errors import NotSent
 from .exchange import Exchange, LoginRequest
 from .secrets import Secret
@@ -68,18 +69,18 @@ class SendingAhead:
         order, as the ones the tests send themselves do."""
         if not planned:
             return
-        if self._pool is None:
-            # twice the slots: a thread whose request waits at the account gate holds no slot (in flight stays
+        if self._queue is None:
+            # twice the slots started at once: a request waiting at the account gate holds no slot (in flight stays
             # bounded by _slot), and the others keep sending meanwhile
-            self._pool = AheadPool(2 * self.limits.in_flight, "hyper3d-ahead")
+            self._queue = AheadQueue(self._loop, 2 * self.limits.in_flight)
             if self.plan_key is not None:
-                self._pool.open_turn(self.plan_key)
+                self._queue.open_turn(self.plan_key)
         for key, request in planned:
             # a request naming the account goes when its test runs (its turn), not ahead of an earlier test's: the
             # account's requests reach the target in the run's order, so a lock that holds for the rest of the run
             # comes after the same checks whatever the concurrency (the earlier test's requests may not be planned)
             turn = key if not urgent and self._names_account(request) else None
-            future = self._pool.submit(self._outcome, request, urgent=urgent, turn=turn)
+            future = self._queue.submit(lambda request=request: self._outcome(request), urgent=urgent, turn=turn)
             self._ahead.setdefault(key, []).append((wire_identity(request), future))
 
     @property
@@ -90,8 +91,13 @@ class SendingAhead:
     @plan_key.setter
     def plan_key(self, key: str | None) -> None:
         self._plan_key = key
-        if key is not None and self._pool is not None:
-            self._pool.open_turn(key)
+        if key is not None and self._queue is not None:
+            self._queue.open_turn(key)
+
+    def answered_ahead(self, key: str, timeout: float | None = None) -> list[Exchange | NotSent]:
+        """The outcomes of the requests sent ahead under *key*, each waited for (at most *timeout* seconds), still kept
+        for its test: a look at what went ahead, taking nothing."""
+        return [future.result(timeout) for _, future in self._ahead.get(key, ())]
 
     def discard_ahead(self, key: str) -> None:
         """The test of *key* has run: what it did not ask for is dropped (counted in ``unused_ahead``; one not yet
@@ -114,7 +120,7 @@ class SendingAhead:
         for i, (planned, future) in enumerate(waiting):
             if planned == identity:
                 del waiting[i]
-                self._pool.hurry(future)  # still queued behind requests of later tests: it goes next
+                self._queue.hurry(future)  # still queued behind requests of later tests: it goes next
                 outcome = wait_for(future, self.while_waiting)
                 if isinstance(outcome, Exchange):
                     outcome.sent_ahead = True

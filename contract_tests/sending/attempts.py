@@ -3,6 +3,7 @@ the request cap counted exactly, the answer classified and counted as it is read
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import math
 import time
@@ -22,7 +23,7 @@ from .wire_log import WireLog
 class Attempts:
     """The client's attempts (a part of :class:`~contract_tests.sending.client.ContractClient`, on its state)."""
 
-    def _send(self, request: LoginRequest, *, probe: bool = False) -> Exchange:
+    async def _send(self, request: LoginRequest, *, probe: bool = False) -> Exchange:
         for value in [*request.headers.values(), *(v for _, v in request.params)]:
             if isinstance(value, Secret):
                 self.redactor.add(value)
@@ -38,7 +39,7 @@ class Attempts:
         # and, under a known lockout policy, one more failed login must not lock it.
         turn = contextlib.nullcontext(None) if probe else self._locks.turn(request, self.limits.max_retry_wait)
         try:
-            with turn as ticket, self._slot(), contextlib.ExitStack() as alone:
+            async with turn as ticket, self._slot(), contextlib.AsyncExitStack() as alone:
                 waited = settled = 0.0  # the back-off of this request; settled: waited out before the last pause
                 answers: list[Exchange] = []  # rate-limit and lockout answers backed off from, a gateway answer retried
                 kind = None
@@ -46,19 +47,19 @@ class Attempts:
                 backing_off = False  # this request met a 429, a lock or a lasting 503 and retries alone
                 for attempt in range(self.limits.max_retries + 1):
                     self._check_not_stopped(probe)
-                    exchange = self._attempt(request, kwargs, attempt, probe, with_token, ticket=ticket,
+                    exchange = await self._attempt(request, kwargs, attempt, probe, with_token, ticket=ticket,
                                              allowance=self.limits.max_retry_wait - settled)
                     gateway_wait = None if blip_retried or probe else self._gateway_wait(exchange, waited)
                     if gateway_wait is not None:
                         blip_retried = True
-                        exchange = self._retry_gateway(exchange, answers, kwargs, attempt, with_token, ticket,
+                        exchange = await self._retry_gateway(exchange, answers, kwargs, attempt, with_token, ticket,
                                                        gateway_wait, settled + gateway_wait)
                         waited, settled = waited + gateway_wait, settled + gateway_wait
                     if blip_retried and not probe:
                         self._still_unavailable(exchange, answers, attempt)
                         # each further send goes right after the control's normal answer, not after another wait:
                         # the same wait again lands where the same stream of requests meets a periodic blip again
-                        exchange = self._gateway_again(
+                        exchange = await self._gateway_again(
                             exchange, answers, lambda again, attempt=attempt, settled=settled: self._retry_gateway(
                                 again, answers, kwargs, attempt, with_token, ticket, 0.0, settled))
                     if exchange.transport_error and not probe and not request.accept_transport_error:
@@ -71,12 +72,12 @@ class Attempts:
                         exchange.retried = answers
                         return exchange
                     if not backing_off and self.limits.in_flight > 1:
-                        alone.enter_context(self._retrying)
+                        await alone.enter_async_context(self._retrying)
                     backing_off = True
                     answers.append(exchange)
                     try:
                         pause = (None if attempt == self.limits.max_retries
-                                 else self._retry_wait(request, kind, waited, ticket))
+                                 else await self._retry_wait(request, kind, waited, ticket))
                     except Held as exc:
                         held = AccountLocked(exc.reason)
                         held.answers = answers
@@ -88,19 +89,18 @@ class Attempts:
         except Held as exc:
             raise AccountLocked(exc.reason) from None
 
-    def _attempt(self, request: LoginRequest, kwargs: dict, attempt: int, probe: bool, with_token: bool, *,
+    async def _attempt(self, request: LoginRequest, kwargs: dict, attempt: int, probe: bool, with_token: bool, *,
                  ticket=None, allowance: float = math.inf) -> Exchange:
         """Send once (the request cap counted exactly) and classify the answer; a 429 or lockout is noted on it, and
         starts the run's pause when it is received. *allowance*: the longest pause this request may still wait."""
-        self._pace()
+        await self._pace()
         if not request.raw_rate_limit:  # (the throttling probe hammers on purpose and backs off itself)
-            self._honour_pause(allowance)
+            await self._honour_pause(allowance)
         cap = self.limits.max_requests
-        with self._counting:
-            if not probe and (self.requests_sent >= cap
-                              or (self.shared and not self.shared.take("requests", cap))):
-                raise BudgetSpent(f"request cap of {cap} reached (--max-requests)")
-            self.requests_sent += 1
+        if not probe and (self.requests_sent >= cap
+                          or (self.shared and not self.shared.take("requests", cap))):
+            raise BudgetSpent(f"request cap of {cap} reached (--max-requests)")
+        self.requests_sent += 1
         exchange = Exchange(request=request, base_url=self.base_url, redactor=self.redactor, attempts=attempt + 1,
                             ledger=self.ledger)
         started, wall = time.perf_counter(), time.time()
@@ -114,20 +114,20 @@ class Attempts:
         try:
             while True:
                 try:
-                    self._loop.run(self._transmit(kwargs, log, look, answered))
+                    # a task of its own: its wire log is its alone (wire_log.py)
+                    await asyncio.ensure_future(self._transmit(kwargs, log, look, answered))
                     break
-                except PausedMeanwhile:  # a 429 or a lock answered since this thread looked: it waits that out too
+                except PausedMeanwhile:  # a 429 or a lock answered since this request looked: it waits that out too
                     if ticket is not None and self._locks.locked_since_admitted(ticket):
                         try:
-                            self._locks.readmit(ticket, request, allowance)
+                            await self._locks.readmit(ticket, request, allowance)
                         except Held as exc:
                             raise AccountLocked(exc.reason) from None
-                    self._honour_pause(allowance)
+                    await self._honour_pause(allowance)
                     look = self._last_look(ticket)
                     log = WireLog(expect_continue=_expects_continue(kwargs), continue_wait=self.limits.continue_wait)
         except NotSent:  # a pause that began after this request's own look at it: not sent after all
-            with self._counting:
-                self.requests_sent -= 1
+            self.requests_sent -= 1
             if self.shared and not probe:
                 self.shared.give_back("requests")
             raise
@@ -143,20 +143,17 @@ class Attempts:
         if with_token and exchange.status is not None:
             passed = (request.expect in ("success", "failure") and exchange.status < 500  # got past the captcha
                       and not self.demands_captcha(exchange) and backoff_kind(exchange) is None)
-            with self._counting:
-                self.captcha_token_uses += 1
-                self.captcha_token_accepted |= passed
+            self.captcha_token_uses += 1
+            self.captcha_token_accepted |= passed
         if exchange.transport_error:
             return exchange
         kind = exchange.backoff
         if kind is not None:
-            with self._counting:
-                if kind == "lockout":
-                    self.locked_out += 1
-                else:
-                    self.rate_limited += 1
-            with self._slots:
-                self._width, self._slowed = 1, True
+            if kind == "lockout":
+                self.locked_out += 1
+            else:
+                self.rate_limited += 1
+            self._slow_down()
         return exchange
 
     def _register_body_secrets(self, request: LoginRequest) -> None:

@@ -103,13 +103,13 @@ class BackingOff:
                             received_at=received)
 
     def _last_look(self, ticket) -> Callable:
-        """What a request awaits on the loop right before it goes: it does not go when a pause began since its thread
+        """What a request awaits on the loop right before it goes: it does not go when a pause began since it
         waited one out (another request's 429 was answered meanwhile), nor when its identifier locked since the lock
-        book let it through: :class:`PausedMeanwhile`, its thread waits that out first."""
+        book let it through: :class:`PausedMeanwhile`, it waits that out first."""
         looked = self._pause.until
 
         async def look() -> None:
-            if self.shared:  # a pause another xdist worker began since this thread waited one out
+            if self.shared:  # a pause another xdist worker began since this request waited one out
                 self._pause.extend_to(self.shared.read("pause_until"))
             if ((self._pause.until > looked and self._pause.left() > 0)
                     or (ticket is not None and self._locks.locked_since_admitted(ticket))):
@@ -130,10 +130,9 @@ class BackingOff:
         if self.shared:  # the other xdist workers pause with this one
             self.shared.raise_to("pause_until", self._pause.until)
         if seconds <= self.limits.max_retry_wait:  # waited out (a longer pause stops the requests instead)
-            with self._counting:
-                self.backoff_seconds += grown
+            self.backoff_seconds += grown
 
-    def _honour_pause(self, allowance: float) -> None:
+    async def _honour_pause(self, allowance: float) -> None:
         """Wait out the run's pause (under xdist: another worker's too), or raise :class:`RateLimited` when it lasts
         longer than *allowance*."""
         if self.shared:
@@ -143,9 +142,9 @@ class BackingOff:
             raise RateLimited(f"the target asked for a pause of {left:.0f} s more (Retry-After of a 429 or lock "
                               f"answer), beyond --max-retry-wait {self.limits.max_retry_wait:g}; nothing is sent "
                               "before it ends")
-        self._pause.wait()
+        await self._pause.wait()
 
-    def _retry_wait(self, request: LoginRequest, kind: str, waited: float, ticket) -> float | None:
+    async def _retry_wait(self, request: LoginRequest, kind: str, waited: float, ticket) -> float | None:
         """How long the retry of *request* waits after its 429 or lock answer (the next attempt waits the run's pause
         out; the lock book lets the retry of a lock through as a new request to the identifier); None when that is
         past --max-retry-wait; :class:`Held` when the lock's end is unknown or the policy holds the retry."""
@@ -158,16 +157,18 @@ class BackingOff:
         lock_left = self._locks.locked_for(request) or 0.0
         if lock_left > allowance:
             return None  # (reported by _still_backing_off with the lock's own words)
-        admitted_after = self._locks.readmit(ticket, request, allowance)
+        admitted_after = await self._locks.readmit(ticket, request, allowance)
         if lock_left > pause_left:
-            with self._counting:
-                self.backoff_seconds += lock_left - pause_left
+            self.backoff_seconds += lock_left - pause_left
         return max(admitted_after, pause_left)
 
     def back_off(self, answer: Exchange, attempt: int, waited: float = 0.0) -> float | None:
         """For an *answer* handed over raw (the throttling probe): wait as it asks (Retry-After, else 1, 2, 4, 8 s for
         the *attempt*-th retry), every other request with it, counted in the run's back-off; None (no wait) when
-        that would take *waited* past --max-retry-wait."""
+        that would take *waited* past --max-retry-wait. (Called on pytest's main thread: the wait is the loop's.)"""
+        return self._loop.run(self._back_off(answer, attempt, waited))
+
+    async def _back_off(self, answer: Exchange, attempt: int, waited: float) -> float | None:
         pause = asked_wait(answer.headers, attempt)
         answer.backoff_note = unreadable_retry_after(answer.headers)
         if waited + pause > self.limits.max_retry_wait:
@@ -175,9 +176,8 @@ class BackingOff:
         grown = self._pause.start(pause, self._clock())
         if self.shared:  # the other xdist workers pause with this one
             self.shared.raise_to("pause_until", self._pause.until)
-        with self._counting:
-            self.backoff_seconds += grown
-        self._pause.wait()
+        self.backoff_seconds += grown
+        await self._pause.wait()
         return pause
 
     def _still_backing_off(self, request: LoginRequest, kind: str, answers: list[Exchange], waited: float) -> NotSent:
@@ -200,7 +200,7 @@ class BackingOff:
         exc.answers = answers
         return exc
 
-    def _send_naming_stand_in(self, request: LoginRequest) -> Exchange:
+    async def _send_naming_stand_in(self, request: LoginRequest) -> Exchange:
         """Send *request* (it does not name the configured account); when the identifier it names is one the suite
         invented and the target keeps it from the suite (locked longer than the run waits, or one more failed login
         would lock it), it is sent again naming a fresh one (stand_ins.py), as every later request naming it is: the
@@ -211,7 +211,7 @@ class BackingOff:
         while True:
             sent = self._locks.naming_stand_in(request)
             try:
-                exchange = self._send(sent)
+                exchange = await self._send(sent)
             except AccountLocked as exc:
                 locked = len(exc.answers) > 0  # it met a lock answer (else it was held before it was sent)
                 exc.answers = met + exc.answers

@@ -15,20 +15,23 @@ The client decides no verdict: when it cannot send or gets no answer it raises a
 naming the budget event (request cap, failed-login budget, rate limit, lockout, captcha demand, run
 stopped, no answer); ``judging.verdicts.not_sent_verdict`` says what that means for the running check.
 
-This module holds the client's state and public API; its parts, each a module, work on that state: in_flight.py (the
-loop, the deadline, the body cap, the slots, pacing, the stop), attempts.py (a request to its answer), backoff.py
-(429 and lockout back-off), gateway_retry.py (the retry of a 502/503/504), account_budget.py (the requests naming
-the account), ahead.py (requests sent ahead), errors.py (:class:`NotSent` and its kinds, :class:`TargetError`).
+Every request is a task on the client's one event loop (event_loop.py, on its own thread): a test's own, which
+pytest's main thread submits and waits for, and those sent ahead (ahead_queue.py); every wait of the send path is an
+await on that loop, and closing the client cancels them all. This module holds the client's state and public API; its
+parts, each a module, work on that state: in_flight.py (the deadline, the body cap, the slots, pacing, the stop),
+attempts.py (a request to its answer), backoff.py (429 and lockout back-off), gateway_retry.py (the retry of a
+502/503/504), account_budget.py (the requests naming the account), ahead.py (requests sent ahead, kept for their
+tests), errors.py (:class:`NotSent` and its kinds, :class:`TargetError`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
-import threading
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable, Coroutine, TypeVar
 
 import anyio.streams.tls  # noqa: F401  httpcore's anyio backend reads it without importing it (anyio's pytest
 # plugin, which imported it, is off: -p no:anyio)
@@ -37,7 +40,7 @@ import httpx
 from .account_budget import AccountBudget
 from .account_gate import AccountGate
 from .ahead import SendingAhead, wait_for, wire_identity
-from .ahead_pool import AheadPool
+from .ahead_queue import AheadQueue
 from .attempts import Attempts
 from .backoff import (GATEWAY_RETRY_WAIT, GATEWAY_STATUSES, LOCKOUT_ERROR, BackingOff, asked_wait, backoff_kind,
                       default_backoff, retry_after, unreadable_retry_after)
@@ -45,7 +48,8 @@ from .errors import (AccountLocked, BudgetSpent, CaptchaDemanded, NoAnswer, NotS
                      TargetError)
 from .exchange import Exchange, LoginRequest
 from .gateway_retry import GatewayRetry
-from .in_flight import InFlight, _EventLoop
+from .event_loop import EventLoop, Signal
+from .in_flight import InFlight
 from .locks import LockBook, LockoutPolicy
 from .pause import Pause
 from .run_once import RunOnce
@@ -53,6 +57,8 @@ from .run_order import RunOrder
 from .secrets import Redactor, Secret, password_secret
 from .shared_tally import SharedTally
 from .wire_log import observe_pool
+
+T = TypeVar("T")
 
 # the names importers take from here (the client's parts live in the modules above)
 __all__ = [
@@ -103,8 +109,6 @@ class ClientLimits:
     lockout_policy: LockoutPolicy | None = None  # --lockout-policy (None: learned from the first lock)
 
 
-CLOSE_GRACE_SECONDS = 2.0  # how long closing waits for the threads sending ahead to notice
-
 
 class ContractClient(SendingAhead, AccountBudget, Attempts, GatewayRetry, BackingOff, InFlight):
     """Sends :class:`LoginRequest` objects and returns :class:`Exchange` objects (the parts it is made of: the
@@ -130,11 +134,11 @@ class ContractClient(SendingAhead, AccountBudget, Attempts, GatewayRetry, Backin
         self.captcha_header = captcha_header
         self.captcha_token = captcha_token
         self._captcha_re = re.compile(captcha_pattern, re.I)
-        # every wait of the client (pacing, pauses, locks, gateway retries) ends when the run does: closing sets it, so
-        # no sending thread is still asleep when the interpreter tears down (a thread waking then can abort it)
-        self._closing = threading.Event()
-        self._sleep: Callable[[float], object] = sleep if sleep is not None else self._closing.wait
-        self._loop = _EventLoop()
+        # every request is a task on the client's one loop, and every wait of the client (pacing, pauses, locks,
+        # gateway retries) an await on it: closing cancels them all (event_loop.py). *sleep*: the self-tests' own
+        # (a plain function on a fake clock), in place of the loop's
+        self._sleep: Callable[[float], object] | None = sleep
+        self._loop = EventLoop()
         if transport is None:
             transport = httpx.AsyncHTTPTransport(verify=limits.verify_tls)
             self._observed = observe_pool(transport)  # what each request did on the wire (wire_log.py)
@@ -151,24 +155,25 @@ class ContractClient(SendingAhead, AccountBudget, Attempts, GatewayRetry, Backin
         )
         for name in NOT_SENT_HEADERS:
             self._http.headers.pop(name, None)
+        # what was sent and answered is counted on the loop's thread only, between two awaits: exact with requests in
+        # flight, without a lock (failed_logins: on pytest's main thread, when a test takes its answer)
         self._no_answer = 0  # consecutive requests that got no complete answer
         self.stopped: str | None = None  # why no more requests are sent (target lost, run deadline)
         self.on_stop: Callable[[str, bool], None] | None = None  # (reason, could_not_test): the run ends
-        self._lock = threading.Lock()  # pacing
-        self._counting = threading.Lock()  # the request cap and the back-off tally, exact with requests in flight
+        self._pacing = asyncio.Lock()  # one request at a time through the pacing
         self._last_sent = 0.0
         self._clock = time.monotonic  # the pauses' and the locks' clock (and the sleep above): replaceable in tests
-        clock, wait = (lambda: self._clock()), (lambda seconds: self._sleep(seconds))
+        clock, wait = (lambda: self._clock()), (lambda seconds: self._nap(seconds))
         self._pause = Pause(clock, wait)  # after a 429 or a lock answer nothing new is sent until its Retry-After
         self._locks = LockBook(limits.lockout_policy, account_email=account.email if account else None, clock=clock,
                                sleep=wait)  # locked identifiers, their failed logins
-        self._slots = threading.Condition()  # requests in flight (_slot)
+        self._slot_freed = Signal()  # requests in flight (_slot)
         self._in_use = 0
         self._wanted_now = 0  # requests the running test sends itself, waiting for a slot (they go first)
         self._width = max(1, limits.in_flight)  # 1 for good once the target rate limited or locked out
         self._slowed = False
-        self._retrying = threading.Lock()  # held by a request retrying after a 429 or a lockout (_send)
-        self._pool: AheadPool | None = None  # sends ahead (send_ahead)
+        self._retrying = asyncio.Lock()  # held by a request retrying after a 429 or a lockout (_send)
+        self._queue: AheadQueue | None = None  # sends ahead (send_ahead)
         self._ahead: dict[str, list[tuple[tuple, Future]]] = {}  # requests sent ahead, by plan key
         self._gate = AccountGate(limits.interleave_every)  # the order of the requests naming the account
         self.run_order = RunOrder()  # under xdist: a request naming the account waits for the checks before its own
@@ -204,10 +209,9 @@ class ContractClient(SendingAhead, AccountBudget, Attempts, GatewayRetry, Backin
         stopped run never ran) is abandoned, not waited for: an interrupted run must end within the few seconds a
         CI runner gives between SIGTERM and SIGKILL, not when a hanging target's requests time out."""
         self.stopped = self.stopped or "the run is over"
-        self._closing.set()
-        if self._pool is not None:
-            self._loop.cancel_all()
-            self._pool.shutdown(grace=CLOSE_GRACE_SECONDS)
+        if self._queue is not None:
+            self._queue.close()
+        self._loop.cancel_all()
         try:
             self._loop.run(self._http.aclose())
         finally:
@@ -236,19 +240,31 @@ class ContractClient(SendingAhead, AccountBudget, Attempts, GatewayRetry, Backin
         return self.shared.count("failed_logins") if self.shared else self.failed_logins
 
     def send(self, request: LoginRequest, *, observe: bool = True) -> Exchange:
+        """Send *request* for the running test (on pytest's main thread): its answer sent ahead, else a task on the
+        client's loop, waited for here."""
         ahead = self._take_ahead(request)
         if ahead is None:
             once = self.run_once.key() if self._names_account(request) else None
-            if once is None:
-                ahead = self._outcome(request)
-            else:  # its turn in the run's order first: the worker whose check comes first sends it, at once (a
-                # worker waiting for its answer waits for a request on the wire, never for a turn)
-                self._wait_for_turn()
-                limits = self.limits
-                ahead = self.run_once.answer(once, request, lambda: self._outcome(request, in_turn=True),
+            ahead = self._wait_on_loop(self._outcome(request) if once is None else self._once(once, request))
+        return self._answer(request, ahead, observe=observe)
+
+    def _wait_on_loop(self, request: Coroutine[Any, Any, T]) -> T:
+        """The running test's own *request*, a task on the client's loop, waited for (on pytest's main thread)."""
+        if self._loop.closed:  # the run is over: nothing more is sent
+            request.close()
+            raise RunStopped(self.stopped or "the run is over")
+        return self._loop.run(self._own(request))
+
+    async def _once(self, once: str, request: LoginRequest) -> Exchange | NotSent:
+        """A session fixture's request naming the account, under xdist: its turn in the run's order first, then the
+        worker whose check comes first sends it, at once (a worker waiting for its answer waits for a request on the
+        wire, never for a turn)."""
+        await self._wait_for_turn()
+        limits = self.limits
+        outcome = await self.run_once.answer(once, request, lambda: self._outcome(request, in_turn=True),
                                              base_url=self.base_url, redactor=self.redactor,
                                              stalled_after=limits.max_retry_wait * (limits.max_retries + 1) + 60.0)
-        return self._answer(request, ahead, observe=observe)
+        return outcome  # type: ignore[return-value]
 
     def _answer(self, request: LoginRequest, outcome: Exchange | NotSent, *, observe: bool) -> Exchange:
         if isinstance(outcome, NotSent):
@@ -285,7 +301,7 @@ class ContractClient(SendingAhead, AccountBudget, Attempts, GatewayRetry, Backin
             expect="failure",
             json={"email": "conformance-probe@example.com", "password": "Probe-Not-A-Password-1"},
         )
-        exchange = self._send(request, probe=True)
+        exchange = self._wait_on_loop(self._send(request, probe=True))
         if exchange.failure is not None:
             raise TargetError(exchange.failure.message, reached=exchange.failure.reached, failure=exchange.failure)
         return exchange

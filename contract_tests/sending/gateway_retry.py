@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Awaitable, Callable
 
 from .backoff import GATEWAY_RETRY_WAIT, GATEWAY_STATUSES, retry_after
 from .errors import NotSent, Unavailable
@@ -42,13 +42,11 @@ class GatewayRetry:
             if unavailable.status == 503 and unavailable.backoff is None:
                 unavailable.backoff = "rate limit"
         self._pause_for(answer, "rate limit", attempt, self._clock())
-        with self._counting:
-            self.rate_limited += 1
-        with self._slots:
-            self._width, self._slowed = 1, True
+        self.rate_limited += 1
+        self._slow_down()
 
-    def _gateway_again(self, answer: Exchange, earlier: list[Exchange],
-                       once_more: Callable[[Exchange], Exchange]) -> Exchange:
+    async def _gateway_again(self, answer: Exchange, earlier: list[Exchange],
+                             once_more: Callable[[Exchange], Awaitable[Exchange]]) -> Exchange:
         """The identical retry of a 502 or 504 got a gateway answer again: the input's own answer (a body that crashes
         or hangs the upstream), or an upstream down for longer than the retry's wait (a dead member of a pool the
         proxy does not retry a POST on)? A control request sent at once tells: a gateway answer (or none) to it too,
@@ -64,7 +62,7 @@ class GatewayRetry:
             if (answer.status not in GATEWAY_STATUSES - {503} or answer.backoff is not None
                     or answer.request.raw_rate_limit):
                 return answer
-            control = self._attempt(CONTROL, CONTROL.httpx_kwargs(), 0, True, False)
+            control = await self._attempt(CONTROL, CONTROL.httpx_kwargs(), 0, True, False)
             if control.status is None or control.status in GATEWAY_STATUSES:
                 answered = "no answer" if control.status is None else f"status {control.status}"
                 gateway = [a for a in [*earlier, answer] if a.status in GATEWAY_STATUSES]
@@ -76,10 +74,10 @@ class GatewayRetry:
                                   "answers are not this input's")
                 exc.answers = [*earlier, answer]
                 raise exc
-            answer = once_more(answer)
+            answer = await once_more(answer)
         return answer
 
-    def _retry_gateway(self, answer: Exchange, answers: list[Exchange], kwargs: dict, attempt: int,
+    async def _retry_gateway(self, answer: Exchange, answers: list[Exchange], kwargs: dict, attempt: int,
                        with_token: bool, ticket, wait: float, waited: float) -> Exchange:
         """Send the request of the gateway *answer* once more, identically, after *wait*, through the same path (the
         request cap, the pause, the same slot, lock-book ticket and account-gate turn: a gateway answer logged no one
@@ -87,11 +85,11 @@ class GatewayRetry:
         When the retry is answered without a server error the first answer was a blip (``gateway_blip``): it is kept
         in ``retried`` as evidence and the retry is what the checks judge; a 5xx again, or no answer, is the target's
         own answer to this input, judged as such."""
-        self._sleep(wait)
+        await self._nap(wait)
         answers.append(answer)
         try:
             self._check_not_stopped(False)
-            retry = self._attempt(answer.request, kwargs, attempt, False, with_token, ticket=ticket,
+            retry = await self._attempt(answer.request, kwargs, attempt, False, with_token, ticket=ticket,
                                   allowance=self.limits.max_retry_wait - waited)
         except NotSent as exc:  # (the request cap, a pause past the bound, a lock): the gateway answer is all there is
             answer.gateway_unconfirmed = True  # its identical retry was not sent: whether the input did it is unknown
@@ -99,7 +97,6 @@ class GatewayRetry:
             raise
         retry.attempts = answer.attempts + 1
         answer.gateway_blip = retry.status is not None and retry.status < 500
-        with self._counting:
-            self.gateway_retries += 1
-            self.gateway_blips += answer.gateway_blip
+        self.gateway_retries += 1
+        self.gateway_blips += answer.gateway_blip
         return retry

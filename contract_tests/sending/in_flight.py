@@ -1,93 +1,80 @@
-"""Requests on the wire: the private event loop that gives each a hard total deadline, the body cap, the slots of
-the requests in flight, the pacing, and the stop of the run when the target is lost or the run deadline passed."""
+"""Requests on the wire: a hard total deadline for each (on the client's event loop, event_loop.py), the body cap,
+the slots of the requests in flight, the pacing, and the stop of the run when the target is lost or the run deadline
+passed."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import threading
+import contextvars
 import time
-from typing import Callable
+from typing import Awaitable, Callable, TypeVar
 
 import httpx
 
 from . import wire_log
 from .errors import RunStopped
+from .event_loop import settled
 from .exchange import Exchange
 from .wire_log import WireLog
 
+T = TypeVar("T")
 
-class _EventLoop:
-    """A private asyncio loop on a daemon thread.
-
-    Requests run on it so that each has a hard total deadline (connect, send, headers and the whole
-    body): httpx's own timeouts bound each read, so a server trickling one byte at a time never trips them.
-    """
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, name="hyper3d-login-http", daemon=True)
-        self._thread.start()
-
-    def run(self, coro):
-        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
-        try:
-            return future.result()
-        except BaseException:
-            future.cancel()  # Ctrl-C or pytest.exit in the caller: do not leave the request running
-            raise
-
-    def cancel_all(self) -> None:
-        """Abandon every request on the loop: their callers get ``CancelledError`` at once."""
-        def cancel() -> None:
-            for task in asyncio.all_tasks(self.loop):
-                task.cancel()
-
-        self.loop.call_soon_threadsafe(cancel)
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(timeout=5)
-        if not self._thread.is_alive():
-            self.loop.close()
+# the request being sent is the running test's own (ContractClient.send, on pytest's main thread), not one sent ahead:
+# it takes the next free slot first
+_OWN_REQUEST: contextvars.ContextVar[bool] = contextvars.ContextVar("hyper3d_own_request", default=False)
 
 
 class InFlight:
     """The client's requests in flight (a part of :class:`~contract_tests.sending.client.ContractClient`, on its state)."""
 
-    def _pace(self) -> None:
+    async def _own(self, coro: Awaitable[T]) -> T:
+        """*coro*, a request the running test sends itself (its slot comes before those of the requests sent ahead)."""
+        _OWN_REQUEST.set(True)  # (this task's own context: the tasks it starts inherit it)
+        return await coro
+
+    async def _nap(self, seconds: float) -> None:
+        """The client's sleep: an await on its loop (cancelled when the client closes), or the injected one."""
+        if self._sleep is None:
+            await asyncio.sleep(seconds)
+        else:
+            await settled(self._sleep(seconds))
+
+    async def _pace(self) -> None:
         if self.limits.pace <= 0:
             return
-        with self._lock:
+        async with self._pacing:
             wait = self._last_sent + self.limits.pace - time.monotonic()
             if wait > 0:
-                self._sleep(wait)
-            if self.stopped:  # the run ended meanwhile (closed: the sleep was cut short): nothing more goes out
+                await self._nap(wait)
+            if self.stopped:  # the run ended meanwhile: nothing more goes out
                 raise RunStopped(self.stopped)
             self._last_sent = time.monotonic()
 
-    @contextlib.contextmanager
-    def _slot(self):
+    @contextlib.asynccontextmanager
+    async def _slot(self):
         """One of the requests in flight: at most ``in_flight`` while sending ahead, one once the target has rate
         limited or locked out (it asked to slow down: the rest of the run stays sequential). A request the running
-        test sends itself (the main thread) takes the next free slot before the requests sent ahead."""
-        now = threading.current_thread() is threading.main_thread()
-        with self._slots:
-            self._wanted_now += now
-            try:
-                while self._in_use >= self._width or (self._wanted_now and not now):
-                    self._slots.wait()
-            finally:
-                if now:
-                    self._wanted_now -= 1
-                    self._slots.notify_all()  # the requests sent ahead that let it go first look again
-            self._in_use += 1
+        test sends itself takes the next free slot before the requests sent ahead."""
+        now = _OWN_REQUEST.get()
+        self._wanted_now += now
+        try:
+            while self._in_use >= self._width or (self._wanted_now and not now):
+                await self._slot_freed.wait()
+        finally:
+            if now:
+                self._wanted_now -= 1
+                self._slot_freed.notify_all()  # the requests sent ahead that let it go first look again
+        self._in_use += 1
         try:
             yield
         finally:
-            with self._slots:
-                self._in_use -= 1
-                self._slots.notify_all()
+            self._in_use -= 1
+            self._slot_freed.notify_all()
+
+    def _slow_down(self) -> None:
+        """The target rate limited or locked out: one request in flight for the rest of the run."""
+        self._width, self._slowed = 1, True
 
     async def _transmit(self, kwargs: dict, log: WireLog, before: Callable | None = None,
                         answered: Callable | None = None) -> tuple[int, httpx.Headers, bytes, bool]:
@@ -98,7 +85,7 @@ class InFlight:
         cap = self.limits.max_body
         if before is not None:
             await before()
-        wire_log.begin(log)
+        wire_log.begin(log)  # (the caller runs this coroutine as a task of its own: the log is its alone)
         async with asyncio.timeout(self.limits.timeout):
             response = await self._http.send(self._http.build_request(**kwargs), stream=True)
             try:
@@ -127,22 +114,20 @@ class InFlight:
 
     def _count_answer(self, exchange: Exchange, probe: bool) -> None:
         """A few requests in a row without a complete answer: the target has stopped answering; stop the run."""
-        with self._counting:
-            if exchange.transport_error is None:
-                self._no_answer = 0
-                return
-            self._no_answer += 1
-            lost = self._no_answer
+        if exchange.transport_error is None:
+            self._no_answer = 0
+            return
+        self._no_answer += 1
+        lost = self._no_answer
         if not probe and lost >= self.limits.lost_after:
             self._stop(f"the target stopped answering: {self.limits.lost_after} requests in a row got no complete "
                        f"answer (last: {exchange.transport_error})", True)
 
     def _stop(self, reason: str, could_not_test: bool) -> None:
         """Stop the run, once: with requests in flight, the others that then fail say the first one's reason."""
-        with self._counting:
-            first = self.stopped is None
-            if first:
-                self.stopped = reason
+        first = self.stopped is None
+        if first:
+            self.stopped = reason
         if first and self.on_stop is not None:
             self.on_stop(reason, could_not_test)
         raise RunStopped(self.stopped)

@@ -9,9 +9,11 @@ extends it, and a request already waiting waits for the extension too.
 
 from __future__ import annotations
 
-import threading
+import asyncio
 import time
 from typing import Callable
+
+from .event_loop import settled
 
 # added to every Retry-After: the header is whole seconds, the target may have started its clock before it answered
 MARGIN_SECONDS = 0.05
@@ -27,11 +29,12 @@ class PausedMeanwhile(Exception):
 
 
 class Pause:
+    """The run's pause (it changes on the client's event loop only, between two awaits: no lock)."""
+
     def __init__(self, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], object] = asyncio.sleep) -> None:
         self._clock = clock
         self._sleep = sleep
-        self._lock = threading.Lock()
         self.until = 0.0  # clock(): no new request before it
         self._asked = 0.0  # the same without the margin: the waits the target asked for (counted in the back-off)
 
@@ -40,30 +43,27 @@ class Pause:
         the answer came); returns by how much the wait the target asked for grew (the run's back-off counts each
         second once, without the margin)."""
         asked = received_at + seconds
-        with self._lock:
-            grown = max(0.0, asked - max(self._asked, received_at))
-            self._asked = max(self._asked, asked)
-            self.until = max(self.until, received_at + with_margin(seconds))
+        grown = max(0.0, asked - max(self._asked, received_at))
+        self._asked = max(self._asked, asked)
+        self.until = max(self.until, received_at + with_margin(seconds))
         return grown
 
     def extend_to(self, until: float) -> None:
         """Hold every new send until *until* too (a pause another process of the run started)."""
-        with self._lock:
-            self.until = max(self.until, until)
+        self.until = max(self.until, until)
 
     def left(self) -> float:
-        with self._lock:
-            return max(0.0, self.until - self._clock())
+        return max(0.0, self.until - self._clock())
 
-    def wait(self) -> float:
-        """Wait until the pause is over, an extension made meanwhile included; returns the seconds waited."""
+    async def wait(self) -> float:
+        """Wait until the pause is over, an extension made meanwhile included (an await on the client's loop: *sleep*
+        returns an awaitable, or is a plain function on a fake clock); returns the seconds waited."""
         waited, slept_to = 0.0, None
         while True:
-            with self._lock:
-                until = self.until
+            until = self.until
             left = until - self._clock()
             if left <= 0 or until == slept_to:  # (an injected sleep that lets no time pass sleeps once per pause)
                 return waited
-            self._sleep(left)
+            await settled(self._sleep(left))
             waited += left
             slept_to = until

@@ -13,11 +13,12 @@ run, removed at its end.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import os
 import time
-from typing import Callable, Iterator
+from typing import Awaitable, Callable, Iterator
 
 import httpx
 
@@ -53,22 +54,22 @@ class RunOnce:
         self._sent[fixture] = n + 1
         return f"once {fixture} {n}"
 
-    def answer(self, key: str, request: LoginRequest, send: Callable[[], object], *, base_url: str,
+    async def answer(self, key: str, request: LoginRequest, send: Callable[[], Awaitable[object]], *, base_url: str,
                redactor: Redactor, stalled_after: float) -> object:
         """The answer to *request*: sent here when this worker is the first to need it (and left for the others when
         it carries nothing secret), else the one another worker left; sent here too when that one is not shared or
         does not come within *stalled_after* seconds."""
         if self._claim(f"{key} sender"):
-            outcome = send()
+            outcome = await send()
             self.shared.transact(lambda data: data.__setitem__(key, _shareable(outcome, redactor)))
             return outcome
         since = time.monotonic()
         while (stored := self.shared.transact(lambda data: data.get(key))) is None:
             if time.monotonic() - since > stalled_after:
-                return send()
-            time.sleep(POLL_SECONDS)
+                return await send()
+            await asyncio.sleep(POLL_SECONDS)  # (on the client's loop: the other requests go on meanwhile)
         if stored == _NOT_SHARED:
-            return send()
+            return await send()
         exchange = Exchange(request=request, base_url=base_url, redactor=redactor, status=stored["status"],
                             headers=httpx.Headers(stored["headers"]), body=base64.b64decode(stored["body"]),
                             elapsed=stored["elapsed"], truncated=stored["truncated"])

@@ -23,6 +23,7 @@ goes.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 
@@ -49,7 +50,7 @@ class RunOrder:
         self.position = None
         self._publish(next_position)
 
-    def wait_for_turn(self, *, stalled_after: float, deadline: float | None = None) -> bool:
+    async def wait_for_turn(self, *, stalled_after: float, deadline: float | None = None) -> bool:
         """Wait while another live worker's frontier is before the running check; False when no frontier moved for
         *stalled_after* seconds or *deadline* (``time.monotonic()``) passed (the request goes all the same)."""
         position = self.position
@@ -70,7 +71,7 @@ class RunOrder:
                 seen, since = earlier, now
             if now - since > stalled_after or (deadline is not None and now >= deadline):
                 return False
-            time.sleep(POLL_SECONDS)
+            await asyncio.sleep(POLL_SECONDS)  # (on the client's loop: the other requests go on meanwhile)
 
     def _publish(self, position: int | None) -> None:
         if self.shared is None:

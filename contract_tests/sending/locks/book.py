@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import math
 import threading
 import time
-from typing import Any, Callable, Iterator
+from typing import Any, AsyncIterator, Callable
 
 from ..account_gate import SHARED_POLL_SECONDS
+from ..event_loop import Signal, settled
 from ..exchange import Exchange, LoginRequest
 from ..pause import with_margin
 from ..stand_ins import renamed
@@ -23,13 +25,16 @@ from .stand_in_map import StandInMap
 
 class LockBook:
     def __init__(self, policy: LockoutPolicy | None = None, *, account_email: str | None = None,
-                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], object] = asyncio.sleep) -> None:
         self.policy = policy
         self.account_email = account_email
         self.shared: Any = None  # under xdist, the run's shared tally (raise_to / read): the workers share their locks
         self._clock = clock
         self._sleep = sleep
-        self._cond = threading.Condition()
+        # the book changes on the client's event loop; the mutex keeps a read from another thread (the run's report)
+        # whole, and a request waiting for a change awaits the signal (event_loop.py)
+        self._mutex = threading.RLock()
+        self._changed = Signal()
         self._ids: dict[str, IdentifierState] = {}
         self._stand_ins = StandInMap()
 
@@ -38,7 +43,7 @@ class LockBook:
         """*answer* forbids an identifier that had failed logins answered otherwise earlier in this run: the
         identifier locking (an identifier that was forbidden from its first answer on is a disabled account)."""
         key = identifier_of(request, self.account_email)
-        with self._cond:
+        with self._mutex:
             state = self._ids.get(key) if key is not None else None
             if bool(state and (state.answered_failures or state.locks) and answer.error not in state.refusals):
                 return True
@@ -50,16 +55,16 @@ class LockBook:
     @property
     def stand_ins(self) -> dict[str, str]:
         """Each identifier the suite invented that the target kept locked -> the fresh one standing in for it."""
-        with self._cond:
+        with self._mutex:
             return self._stand_ins.replaced
 
     @property
     def lock_answers(self) -> int:
-        with self._cond:
+        with self._mutex:
             return sum(state.locks for state in self._ids.values())
 
-    @contextlib.contextmanager
-    def turn(self, request: LoginRequest, allowance: float) -> Iterator["_Ticket"]:
+    @contextlib.asynccontextmanager
+    async def turn(self, request: LoginRequest, allowance: float) -> AsyncIterator["_Ticket"]:
         """Let *request* reach the target when its identifier allows it: waits (at most *allowance* seconds) for a
         lock to end, a probe to be answered, or a failed login to leave the declared window; raises :class:`Held`
         when that would take longer. The caller reports the answer on the ticket (:meth:`_Ticket.answered`)."""
@@ -70,7 +75,7 @@ class LockBook:
         if key is None:
             yield ticket
             return
-        self._admit(ticket, request, allowance)
+        await self._admit(ticket, request, allowance)
         try:
             yield ticket
         finally:
@@ -81,7 +86,7 @@ class LockBook:
     def naming_stand_in(self, request: LoginRequest) -> LoginRequest:
         """*request* naming the stand-in of its identifier when that one was replaced (else *request* itself)."""
         key = identifier_of(request, self.account_email)
-        with self._cond:
+        with self._mutex:
             current = self._stand_ins.current(key)
         if current == key or key is None or current is None:
             return request
@@ -95,47 +100,46 @@ class LockBook:
         key = identifier_of(request, self.account_email)
         if key is None or key == ACCOUNT_KEY or request.real_account or request.raw_rate_limit:
             return False
-        with self._cond:
+        with self._mutex:
             return self._stand_ins.replace(key, request, self.account_email, self._ids, self.shared)
 
     # -- internals -------------------------------------------------------------------------------------------------
-    def _admit(self, ticket: "_Ticket", request: LoginRequest, allowance: float, *, retry: bool = False) -> float:
+    async def _admit(self, ticket: "_Ticket", request: LoginRequest, allowance: float, *, retry: bool = False) -> float:
         """Wait until *ticket*'s request may go (see :meth:`turn`). *retry*: the retry of a request that met a lock,
         which holds a slot in flight: it waits only for time to pass (a request waiting for its answer could be
         waiting for that slot), and goes before the requests naming the identifier that came after it."""
         key = _key_of(ticket)
         waited, slept_to = 0.0, None
-        with self._cond:
+        with self._mutex:
             state = self._ids.setdefault(key, IdentifierState())
             self._merge_shared(key, state)
-            while True:
+        while True:
+            with self._mutex:
                 now = self._clock()
                 wait_until = admission.blocked_until(key, state, self.policy_for(state), self.shared,
                                                      may_fail=ticket.may_fail, now=now, retry=retry)
                 if wait_until is None and not self._probe_elsewhere(state, ticket):
                     break
-                if wait_until is None:  # another xdist worker's request naming it decides: wait for its answer
-                    self._cond.wait(SHARED_POLL_SECONDS)
-                    self._merge_shared(key, state)
-                    continue
-                if wait_until is admission.PROBE:  # another request naming it is on the wire and decides: wait for its answer
-                    self._cond.wait(0.5)
-                    continue
-                if wait_until <= now:
-                    continue
-                if wait_until == slept_to:
-                    break  # slept until then already (an injected sleep lets no time pass)
-                left = wait_until - now
-                if waited + left > allowance:
-                    raise Held(self._why_held(state, ticket, wait_until, now))
-                self._cond.release()
-                try:
-                    self._sleep(left)
-                finally:
-                    self._cond.acquire()
+                if wait_until is not None and wait_until is not admission.PROBE:
+                    if wait_until <= now:
+                        continue
+                    if wait_until == slept_to:
+                        break  # slept until then already (an injected sleep lets no time pass)
+                    left = wait_until - now
+                    if waited + left > allowance:
+                        raise Held(self._why_held(state, ticket, wait_until, now))
+            if wait_until is None:  # another xdist worker's request naming it decides: wait for its answer
+                await self._changed.wait(SHARED_POLL_SECONDS)
+            elif wait_until is admission.PROBE:  # another request naming it is on the wire and decides: its answer
+                await self._changed.wait(0.5)
+                continue
+            else:
+                await settled(self._sleep(left))
                 waited += left
                 slept_to = wait_until
+            with self._mutex:
                 self._merge_shared(key, state)
+        with self._mutex:
             if state.after_lock:
                 state.probing = ticket.probe = True
             ticket.locks_before = state.locks + state.met_elsewhere
@@ -169,7 +173,7 @@ class LockBook:
 
     def _leave(self, ticket: "_Ticket") -> None:
         key = _key_of(ticket)
-        with self._cond:
+        with self._mutex:
             state = self._ids[key]
             if ticket.pending:
                 state.pending -= 1
@@ -180,14 +184,14 @@ class LockBook:
             if ticket.claimed:
                 self.shared.release(f"probe {key}")
             ticket.pending = ticket.probe = ticket.retrying = ticket.claimed = False
-            self._cond.notify_all()
+            self._changed.notify_all()
 
     def answered(self, ticket: "_Ticket", exchange: Exchange, *, lock: bool, retry_after: float | None,
                  received_at: float) -> None:
         """What came back to a request that passed :meth:`turn`."""
         if ticket.key is None:
             return
-        with self._cond:
+        with self._mutex:
             state = self._ids.setdefault(ticket.key, IdentifierState())
             if lock:
                 self._lock(state, ticket, retry_after, received_at)
@@ -196,7 +200,7 @@ class LockBook:
                 if ticket.may_fail and not exchange.token and exchange.status is not None and exchange.status < 500:
                     record_failure(state, ticket.key, self.shared, received_at,
                                    credential=ticket.credential_failure, error=exchange.error)
-            self._cond.notify_all()
+            self._changed.notify_all()
 
     def _lock(self, state: IdentifierState, ticket: "_Ticket", retry_after: float | None, received_at: float) -> None:
         key = _key_of(ticket)
@@ -225,7 +229,7 @@ class LockBook:
     def hold_if_locked(self, request: LoginRequest, allowance: float) -> None:
         """Raise :class:`Held` now when the identifier of *request* stays locked longer than *allowance*."""
         key = identifier_of(request, self.account_email)
-        with self._cond:
+        with self._mutex:
             state = self._ids.setdefault(key, IdentifierState()) if key is not None else None
             if state is not None and key is not None:
                 self._merge_shared(key, state)
@@ -240,26 +244,26 @@ class LockBook:
         key = ticket.key
         if key is None:
             return False
-        with self._cond:
+        with self._mutex:
             state = self._ids[key]
             self._merge_shared(key, state)
             return state.locks + state.met_elsewhere > ticket.locks_before and state.locked_until is not None and \
                 self._clock() < state.locked_until
 
-    def readmit(self, ticket: "_Ticket", request: LoginRequest, allowance: float) -> float:
+    async def readmit(self, ticket: "_Ticket", request: LoginRequest, allowance: float) -> float:
         """Before a retry after a lock answer (or a request whose identifier locked while it waited for a slot): it
         is let through as a new request to the identifier (the lock waited out, the one request of its lock period,
         the policy kept); the seconds waited, or :class:`Held`."""
         key = ticket.key
         if key is None:
             return 0.0
-        with self._cond:
+        with self._mutex:
             state = self._ids[key]
             if ticket.pending:  # let through again below, counted again
                 state.pending -= 1
                 ticket.pending = False
         try:
-            return self._admit(ticket, request, allowance, retry=True)
+            return await self._admit(ticket, request, allowance, retry=True)
         except Held:
             self._leave(ticket)
             ticket.key = None  # nothing held any more: leaving the turn releases nothing
@@ -268,7 +272,7 @@ class LockBook:
     def locked_for(self, request: LoginRequest) -> float | None:
         """Seconds the identifier of *request* stays locked (inf: the run), or None when it is not locked."""
         key = identifier_of(request, self.account_email)
-        with self._cond:
+        with self._mutex:
             state = self._ids.get(key) if key is not None else None
             if state is None or state.locked_until is None:
                 return None
