@@ -43,3 +43,13 @@ def counted(key: str, state: IdentifierState, policy: LockoutPolicy, shared: Any
     if shared is not None:
         times = shared.transact(lambda data: list(data.get(f"refusal_times {key}", ())))
     return [t for t in times if t + with_margin(policy.window) > now]  # (as the end blocked_until gives)
+
+
+def probe_elsewhere(shared: Any, state: IdentifierState, ticket: Any) -> bool:
+    """Under xdist, after a lock: the one request naming the identifier on the wire is another worker's (*ticket*
+    claims it otherwise: at most one request per lock period from the whole run; the retry of a request that met the
+    lock claimed it then, unless another worker's request met it too)."""
+    if shared is None or not state.after_lock or ticket.claimed:
+        return False
+    ticket.claimed = shared.claim(f"probe {ticket.key}")
+    return not ticket.claimed

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 import threading
 import time
 from typing import Any, AsyncIterator, Callable
@@ -13,12 +12,11 @@ from typing import Any, AsyncIterator, Callable
 from ..account_gate import SHARED_POLL_SECONDS
 from ..event_loop import Signal, settled
 from ..exchange import Exchange, LoginRequest
-from ..pause import with_margin
-from ..stand_ins import renamed
 from . import admission
 from .held import Held, why_held
 from .identifiers import ACCOUNT_KEY, IdentifierState, identifier_of
-from .learning import learn_from_lock, merge_shared, record_failure
+from .learning import merge_shared, record_failure
+from .lock_answers import lock_met
 from .policy import LockoutPolicy
 from .stand_in_map import StandInMap
 
@@ -85,12 +83,8 @@ class LockBook:
     # -- the identifiers the suite invents: a fresh one for one held for good (stand_ins.py) -------------------------
     def naming_stand_in(self, request: LoginRequest) -> LoginRequest:
         """*request* naming the stand-in of its identifier when that one was replaced (else *request* itself)."""
-        key = identifier_of(request, self.account_email)
         with self._mutex:
-            current = self._stand_ins.current(key)
-        if current == key or key is None or current is None:
-            return request
-        return renamed(request, key, current) or request
+            return self._stand_ins.naming(request, self.account_email)
 
     def replace_held(self, request: LoginRequest) -> bool:
         """The identifier *request* names was kept from the target (locked longer than the run waits, or one more
@@ -118,7 +112,7 @@ class LockBook:
                 now = self._clock()
                 wait_until = admission.blocked_until(key, state, self.policy_for(state), self.shared,
                                                      may_fail=ticket.may_fail, now=now, retry=retry)
-                if wait_until is None and not self._probe_elsewhere(state, ticket):
+                if wait_until is None and not admission.probe_elsewhere(self.shared, state, ticket):
                     break
                 if wait_until is not None and wait_until is not admission.PROBE:
                     if wait_until <= now:
@@ -150,15 +144,6 @@ class LockBook:
 
     def _merge_shared(self, key: str, state: IdentifierState) -> None:
         merge_shared(self.shared, key, state, self._clock())
-
-    def _probe_elsewhere(self, state: IdentifierState, ticket: "_Ticket") -> bool:
-        """Under xdist, after a lock: the one request naming the identifier on the wire is another worker's (this
-        one claims it otherwise: at most one request per lock period from the whole run; the retry of a request that
-        met the lock claimed it then, unless another worker's request met it too)."""
-        if self.shared is None or not state.after_lock or ticket.claimed:
-            return False
-        ticket.claimed = self.shared.claim(f"probe {ticket.key}")
-        return not ticket.claimed
 
     def policy_for(self, state: IdentifierState) -> LockoutPolicy | None:
         """The declared policy, else what this identifier's own locks taught (another identifier's lock says nothing
@@ -194,37 +179,14 @@ class LockBook:
         with self._mutex:
             state = self._ids.setdefault(ticket.key, IdentifierState())
             if lock:
-                self._lock(state, ticket, retry_after, received_at)
+                self._merge_shared(ticket.key, state)  # a lock another xdist worker met meanwhile: the same lock
+                lock_met(state, ticket, self.policy, self.shared, retry_after, received_at)
             else:
                 state.after_lock = False  # (if it was locked: the lock ended)
                 if ticket.may_fail and not exchange.token and exchange.status is not None and exchange.status < 500:
                     record_failure(state, ticket.key, self.shared, received_at,
                                    credential=ticket.credential_failure, error=exchange.error)
             self._changed.notify_all()
-
-    def _lock(self, state: IdentifierState, ticket: "_Ticket", retry_after: float | None, received_at: float) -> None:
-        key = _key_of(ticket)
-        self._merge_shared(key, state)  # a lock another xdist worker met meanwhile: the same lock
-        state.locks += 1
-        # on the wire when another lock answer on it came (here, or to another xdist worker)
-        same_lock = ticket.locks_before < state.locks + state.met_elsewhere - 1
-        if not same_lock and self.policy is None:
-            learn_from_lock(state, key, self.shared, received_at, retry_after)
-        if retry_after is not None:
-            end = received_at + with_margin(retry_after)
-        elif self.policy is not None:
-            end = received_at + with_margin(self.policy.window)  # no Retry-After: a lock lasts the declared window
-        else:
-            end = math.inf
-        state.locked_until = max(state.locked_until or 0.0, end)
-        state.after_lock = True
-        if self.shared is not None:
-            self.shared.raise_to(f"locked_until {key}", state.locked_until)
-            if not ticket.claimed:  # its retry is the one request of the next lock period, for the whole run
-                ticket.claimed = self.shared.claim(f"probe {key}")
-        if not ticket.retrying:  # its retry goes before the requests naming it that come later: they wait for it
-            state.retrying += 1
-            ticket.retrying = True
 
     def hold_if_locked(self, request: LoginRequest, allowance: float) -> None:
         """Raise :class:`Held` now when the identifier of *request* stays locked longer than *allowance*."""

@@ -34,6 +34,14 @@ class StandInMap:
             key = self._replaced[key]
         return key
 
+    def naming(self, request: LoginRequest, account_email: str | None) -> LoginRequest:
+        """*request* naming the current stand-in of its identifier when that one was replaced (else *request*)."""
+        key = identifier_of(request, account_email)
+        current = self.current(key)
+        if current == key or key is None or current is None:
+            return request
+        return renamed(request, key, current) or request
+
     def origin(self, key: str | None) -> str | None:
         """The identifier the stand-in *key* stands in for first (None: *key* is no stand-in)."""
         return self._origins.get(key) if key is not None else None
