@@ -298,7 +298,7 @@ def test_the_next_property_is_planned_while_one_naming_the_account_waits_at_the_
         ctx = Ctx(nodeid, ("AUTH-03",) if nodeid == "a" else ("INPUT-09",))
         client.ledger.begin(ctx)
         try:
-            assert len(client._ahead.get(nodeid, ())) == ahead_before  # b's requests went ahead while a ran
+            assert len(client.answered_ahead(nodeid, timeout=10)) == ahead_before  # b's requests went ahead while a ran
             client.plan_key = nodeid  # as the plugin sets it for the running test
             Fuzz(session).run_property()
             client.discard_ahead(nodeid)
