@@ -198,6 +198,30 @@ def test_closing_the_queue_cancels_what_is_queued_and_abandons_what_is_in_flight
     loop.close()
 
 
+def test_closing_the_queue_answers_whoever_waits_for_a_started_request_at_once():
+    """Closing ends the wait for a request already started at once, even when the request takes its time to end once
+    cancelled (a transport closing): the client's loop may be stopped before it has run the request to its end."""
+    from contract_tests.sending.ahead_queue import AheadQueue
+    from contract_tests.sending.event_loop import EventLoop
+
+    loop = EventLoop()
+    queue = AheadQueue(loop, 1)
+
+    async def slow_to_end():
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            await asyncio.sleep(30)
+            raise
+
+    running = queue.submit(slow_to_end)
+    _until(running.running)
+    queue.close()
+    with pytest.raises((asyncio.CancelledError, concurrent.futures.CancelledError)):
+        running.result(5)  # not 30 s later, nor never
+    loop.close()
+
+
 def test_closing_the_client_abandons_requests_in_flight_instead_of_waiting_for_their_timeout():
     """An interrupted run against a hanging target ends at once (CI runners kill a few seconds after SIGTERM)."""
     arrived = threading.Event()

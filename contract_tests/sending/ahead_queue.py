@@ -41,7 +41,7 @@ class AheadQueue:
         self._jobs: dict[Future, _Job] = {}  # the jobs not started yet
         self._parked: dict[str, list[_Job]] = {}  # jobs whose turn is not open yet, by turn, in plan order
         self._open: set[str] = set()  # the turns opened so far
-        self._tasks: set[asyncio.Task] = set()  # the jobs started and not finished
+        self._tasks: dict[asyncio.Task, _Job] = {}  # the jobs started and not finished
         self._closed = False
 
     def submit(self, start: Callable[[], Awaitable[Any]], *, urgent: bool = False, turn: str | None = None) -> Future:
@@ -111,12 +111,14 @@ class AheadQueue:
                 continue  # cancelled while queued (its test did not ask for it)
             task = self._loop.loop.create_task(job.start())
             task.add_done_callback(lambda task, job=job: self._finished(task, job))
-            self._tasks.add(task)
+            self._tasks[task] = job
 
     def _finished(self, task: asyncio.Task, job: _Job) -> None:
         """*job*'s answer to whoever waits for its future (cancelled, even before it began: closed)."""
-        self._tasks.discard(task)
-        if task.cancelled():
+        self._tasks.pop(task, None)
+        if job.future.done():  # closed: its waiter was answered then
+            pass
+        elif task.cancelled():
             job.future.set_exception(asyncio.CancelledError())
         elif task.exception() is not None:
             job.future.set_exception(task.exception())
@@ -133,5 +135,9 @@ class AheadQueue:
         self._planned.clear()
         self._parked.clear()
         self._jobs.clear()
-        for task in list(self._tasks):
+        for task, job in list(self._tasks.items()):
             task.cancel()
+            # whoever waits for it gets CancelledError now, not once the loop has run the cancelled task to its end
+            # (the loop may be stopped before it does)
+            if not job.future.done():
+                job.future.set_exception(asyncio.CancelledError())
